@@ -1,0 +1,178 @@
+// cli: getopt_long over one option table; --help is printed from the same table.
+#include "cli.hpp"
+
+#include <getopt.h>
+
+#include <sstream>
+
+#include "sys.hpp"
+
+#ifndef KAKURI_VERSION
+#define KAKURI_VERSION "0.0.0"
+#endif
+
+namespace kakuri {
+
+namespace {
+
+enum OptId {
+    kOptAllowNetwork = 1000,
+    kOptNetwork,
+    kOptBind,
+    kOptRoBind,
+    kOptUser,
+    kOptHostname,
+    kOptUnsetenv,
+    kOptClearenv,
+    kOptDryRun,
+    kOptVersion,
+};
+
+struct TableEntry {
+    OptionInfo info;
+    int id;
+};
+
+const std::vector<TableEntry>& table() {
+    static const std::vector<TableEntry> t = {
+        {{"allow-network", 0, ArgKind::None, nullptr, nullptr,
+          "share the host's network (same as --network=host)"},
+         kOptAllowNetwork},
+        {{"network", 0, ArgKind::Required, "MODE", "none|host",
+          "none (default): private network with only lo; host: the host's"},
+         kOptNetwork},
+        {{"bind", 0, ArgKind::Required, "SRC[:DST][:ro]", nullptr,
+          "bind-mount SRC at DST (default: the same path); ~ expands"},
+         kOptBind},
+        {{"ro-bind", 0, ArgKind::Required, "SRC[:DST]", nullptr, "bind-mount SRC read-only"},
+         kOptRoBind},
+        {{"user", 0, ArgKind::None, nullptr, nullptr,
+          "run as your own uid/gid inside instead of root"},
+         kOptUser},
+        {{"hostname", 0, ArgKind::Required, "NAME", nullptr,
+          "the container's hostname (default: kakuri)"},
+         kOptHostname},
+        {{"env", 'e', ArgKind::Required, "K=V", nullptr,
+          "set K to V inside (K alone: copy the caller's value)"},
+         'e'},
+        {{"unsetenv", 0, ArgKind::Required, "K", nullptr, "remove K from the environment"},
+         kOptUnsetenv},
+        {{"clearenv", 0, ArgKind::None, nullptr, nullptr,
+          "start from an empty environment (HOME and PATH are set)"},
+         kOptClearenv},
+        {{"workdir", 'w', ArgKind::Required, "DIR", nullptr, "working directory inside"},
+         'w'},
+        {{"dry-run", 0, ArgKind::None, nullptr, nullptr,
+          "print the container plan and exit"},
+         kOptDryRun},
+        {{"verbose", 'v', ArgKind::None, nullptr, nullptr, "say what is set up"}, 'v'},
+        {{"quiet", 'q', ArgKind::None, nullptr, nullptr, "say nothing but errors"}, 'q'},
+        {{"help", 'h', ArgKind::None, nullptr, nullptr, "show this help"}, 'h'},
+        {{"version", 0, ArgKind::None, nullptr, nullptr, "show the version"}, kOptVersion},
+    };
+    return t;
+}
+
+[[noreturn]] void bad_usage(const std::string& what) {
+    throw Error(what + " (see 'kakuri --help')");
+}
+
+}  // namespace
+
+const std::vector<OptionInfo>& run_option_table() {
+    static const std::vector<OptionInfo> infos = [] {
+        std::vector<OptionInfo> v;
+        for (const auto& e : table()) v.push_back(e.info);
+        return v;
+    }();
+    return infos;
+}
+
+Options parse_run_options(int argc, char* const argv[]) {
+    std::vector<struct option> longopts;
+    std::string shortopts = "+:";  // stop at the command; report missing arguments as ':'
+    for (const auto& e : table()) {
+        int has_arg = e.info.arg == ArgKind::Required ? required_argument : no_argument;
+        longopts.push_back({e.info.long_name, has_arg, nullptr, e.id});
+        if (e.info.short_name) {
+            shortopts += e.info.short_name;
+            if (has_arg == required_argument) shortopts += ':';
+        }
+    }
+    longopts.push_back({nullptr, 0, nullptr, 0});
+
+    Options o;
+    optind = 0;  // full reset of getopt's state: parse may run more than once per process
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, shortopts.c_str(), longopts.data(), nullptr);
+        if (c == -1) break;
+        std::string arg = optarg ? optarg : "";
+        switch (c) {
+        case kOptAllowNetwork: o.network = NetworkMode::Host; break;
+        case kOptNetwork:
+            if (arg == "none")
+                o.network = NetworkMode::None;
+            else if (arg == "host")
+                o.network = NetworkMode::Host;
+            else
+                bad_usage("--network takes none or host, not '" + arg + "'");
+            break;
+        case kOptBind:
+            o.binds.push_back(arg);
+            o.binds_ro_forced.push_back(false);
+            break;
+        case kOptRoBind:
+            o.binds.push_back(arg);
+            o.binds_ro_forced.push_back(true);
+            break;
+        case kOptUser: o.user = true; break;
+        case kOptHostname: o.hostname = arg; break;
+        case 'e': o.env_set.push_back(arg); break;
+        case kOptUnsetenv: o.env_unset.push_back(arg); break;
+        case kOptClearenv: o.clearenv = true; break;
+        case 'w': o.workdir = arg; break;
+        case kOptDryRun: o.dry_run = true; break;
+        case 'v': o.verbosity = o.verbosity < 0 ? 1 : o.verbosity + 1; break;
+        case 'q': o.verbosity = -1; break;
+        case 'h': o.help = true; break;
+        case kOptVersion: o.version = true; break;
+        case ':': {
+            std::string word = argv[optind - 1];
+            bad_usage("option '" + word + "' needs a value");
+        }
+        default: {
+            std::string word = optopt && optopt < 256 ? std::string("-") + char(optopt)
+                                                       : std::string(argv[optind - 1]);
+            bad_usage("unknown option '" + word + "'");
+        }
+        }
+    }
+    for (int i = optind; i < argc; ++i) o.command.emplace_back(argv[i]);
+    return o;
+}
+
+std::string run_help_text() {
+    std::ostringstream s;
+    s << "Usage: kakuri [RUN-OPTIONS] [--] [COMMAND [ARG...]]\n"
+         "Run COMMAND (default: your shell) in a temporary container: its own user, mount,\n"
+         "PID, network, UTS and IPC namespaces, the host's system directories under a\n"
+         "throw-away overlay, an empty home, fresh /tmp. Nothing it writes reaches the host\n"
+         "except through binds.\n\nRun options:\n";
+    for (const auto& o : run_option_table()) {
+        std::string left = "  ";
+        left += o.short_name ? std::string("-") + o.short_name + ", " : "    ";
+        left += std::string("--") + o.long_name;
+        if (o.arg == ArgKind::Required) left += std::string(o.values ? "=" : " ") + o.metavar;
+        if (left.size() < 30) left.resize(30, ' ');
+        else left += "\n" + std::string(30, ' ');
+        s << left << o.help << "\n";
+    }
+    s << "\nExit status: the command's; 128+N if it died of signal N; 125 kakuri failed;\n"
+         "126 the command cannot be executed; 127 the command was not found.\n";
+    return s.str();
+}
+
+std::string version_text() { return std::string("kakuri ") + KAKURI_VERSION + "\n"; }
+
+}  // namespace kakuri

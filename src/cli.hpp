@@ -1,0 +1,50 @@
+// cli: the option table (one source for getopt, --help and completions) and argv -> Options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace kakuri {
+
+enum class NetworkMode { None, Host };
+
+// What the user asked for on the command line, as written (no host lookups yet).
+struct Options {
+    std::vector<std::string> command;  // empty: the user's shell
+    NetworkMode network = NetworkMode::None;
+    std::vector<std::string> binds;     // "SRC[:DST][:ro]" in order given
+    std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
+    bool user = false;
+    std::string hostname;  // empty: the default
+    std::vector<std::string> env_set;    // K=V or K (copy from caller)
+    std::vector<std::string> env_unset;  // K
+    bool clearenv = false;
+    std::string workdir;
+    bool dry_run = false;
+    int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose
+    bool help = false;
+    bool version = false;
+};
+
+enum class ArgKind { None, Required };
+
+struct OptionInfo {
+    const char* long_name;
+    char short_name;  // 0: none
+    ArgKind arg;
+    const char* metavar;  // shown in --help
+    const char* values;   // fixed choices "a|b", or nullptr
+    const char* help;
+};
+
+// Every run option, in the order --help lists them.
+const std::vector<OptionInfo>& run_option_table();
+
+// Parse run options (kakuri [RUN-OPTIONS] [--] [COMMAND...]); argv[0] is skipped.
+// Throws Error (exit 125) naming the bad word.
+Options parse_run_options(int argc, char* const argv[]);
+
+std::string run_help_text();
+std::string version_text();
+
+}  // namespace kakuri

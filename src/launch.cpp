@@ -1,0 +1,282 @@
+// launch: process life cycle of a temporary container.
+//
+// kakuri (outside) ──clone(all namespaces)──> init (PID 1) ──fork──> command (PID 2)
+// kakuri forwards signals to init, init to the command; init reaps every zombie
+// and exits with the command's status, which takes the whole PID namespace down.
+// If kakuri dies, PDEATHSIG kills init and with it the container.
+#include "launch.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <linux/close_range.h>
+
+#include "mounts.hpp"
+#include "net.hpp"
+#include "sys.hpp"
+#include "userns.hpp"
+
+namespace kakuri {
+
+namespace {
+
+// Signals kakuri and init pass on to the command. Stop signals are left out on
+// purpose: Ctrl-Z stops kakuri together with the command (same process group),
+// so the caller's shell sees its job stop and `fg` resumes both.
+const int kForwarded[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
+
+sigset_t forwarded_set() {
+    sigset_t s;
+    sigemptyset(&s);
+    for (int sig : kForwarded) sigaddset(&s, sig);
+    sigaddset(&s, SIGCHLD);
+    return s;
+}
+
+// One message to kakuri, then exit: the child side of error reporting.
+[[noreturn]] void fail(int err_fd, const std::string& msg, int code) {
+    if (err_fd >= 0) {
+        ssize_t n = ::write(err_fd, msg.data(), msg.size());
+        (void)n;
+    }
+    _exit(code);
+}
+
+std::string env_get(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& e : env)
+        if (e.compare(0, key.size() + 1, key + "=") == 0) return e.substr(key.size() + 1);
+    return "";
+}
+
+// execve with a PATH search that tells "not found" (127) from "cannot execute" (126).
+[[noreturn]] void exec_command(const Plan& plan, int err_fd) {
+    std::vector<char*> argv, envp;
+    for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+
+    const std::string& name = plan.argv[0];
+    auto try_exec = [&](const std::string& path) {
+        execve(path.c_str(), argv.data(), envp.data());
+        if (errno == ENOEXEC) {  // a script without #!: run it with sh, as execvp does
+            std::vector<char*> sh = {const_cast<char*>("sh"), const_cast<char*>(path.c_str())};
+            sh.insert(sh.end(), argv.begin() + 1, argv.end());
+            execve("/bin/sh", sh.data(), envp.data());
+            errno = ENOEXEC;
+        }
+        return errno;
+    };
+    if (name.find('/') != std::string::npos) {
+        int err = try_exec(name);
+        if (err == ENOENT) fail(err_fd, name + ": no such file or directory", 127);
+        fail(err_fd, name + ": cannot execute: " + strerror(err), 126);
+    }
+    std::string path = env_get(plan.env, "PATH");
+    bool denied = false;
+    size_t i = 0;
+    for (;;) {
+        size_t j = path.find(':', i);
+        std::string dir = path.substr(i, j == std::string::npos ? std::string::npos : j - i);
+        int err = try_exec((dir.empty() ? "." : dir) + "/" + name);
+        if (err == EACCES)
+            denied = true;
+        else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG)
+            fail(err_fd, name + ": cannot execute: " + strerror(err), 126);
+        if (j == std::string::npos) break;
+        i = j + 1;
+    }
+    if (denied) fail(err_fd, name + ": cannot execute: " + strerror(EACCES), 126);
+    fail(err_fd, name + ": command not found", 127);
+}
+
+[[noreturn]] void command_main(const Plan& plan, int err_fd, const sigset_t& caller_mask,
+                               mode_t caller_umask) {
+    try {
+        if (chdir(plan.cwd.c_str()) != 0)
+            throw Error("cannot enter the working directory " + plan.cwd, errno);
+        umask(caller_umask);
+        // Never gain privileges through exec (setuid, file capabilities).
+        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+        // Nothing but 0-2 reaches the command; err_fd is already close-on-exec.
+        check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
+        sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
+    } catch (const Error& e) {
+        fail(err_fd, e.what(), e.exit_code());
+    }
+    exec_command(plan, err_fd);
+}
+
+// PID 1 of the container: reap, forward, and exit with the command's status.
+[[noreturn]] void init_loop(pid_t command) {
+    sigset_t all;
+    sigfillset(&all);
+    int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+    if (sfd < 0) _exit(125);
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = ::read(sfd, &si, sizeof si);
+        if (n != sizeof si) {
+            if (n < 0 && errno == EINTR) continue;
+            _exit(125);
+        }
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p != command) continue;
+                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+            }
+        } else if (si.ssi_code != SI_KERNEL) {
+            // SI_KERNEL: the terminal's own Ctrl-C/Ctrl-\ to our process group,
+            // which already reached the command; everything else is passed on.
+            kill(command, sig);
+        }
+    }
+}
+
+[[noreturn]] void init_main(const Plan& plan, int err_fd, int alive_fd,
+                            const sigset_t& caller_mask) {
+    try {
+        // Die with kakuri. If kakuri died before this line, its end of the
+        // alive pipe is already closed: check after arming, so no window is left.
+        check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
+        struct pollfd pfd = {alive_fd, POLLIN, 0};
+        if (poll(&pfd, 1, 0) != 0) _exit(125);
+        ::close(alive_fd);
+
+        mode_t caller_umask = umask(0);
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, nullptr);
+
+        if (plan.userns) write_own_maps(plan.uid_map, plan.gid_map);
+        apply_mounts(plan);
+        if (plan.loopback) bring_up_loopback();
+        check(sethostname(plan.hostname.data(), plan.hostname.size()), "set the hostname");
+
+        pid_t cmd = fork();
+        if (cmd < 0) throw Error("fork the command", errno);
+        if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask);
+        ::close(err_fd);
+        // Keep no fd but the standard ones: init holds nothing of the host.
+        sys_close_range(3, ~0U, 0);
+        init_loop(cmd);
+    } catch (const Error& e) {
+        fail(err_fd, e.what(), e.exit_code());
+    } catch (const std::exception& e) {
+        fail(err_fd, e.what(), 125);
+    }
+}
+
+std::string clone_error(int err, bool userns) {
+    std::string msg = std::string("cannot create the container's namespaces: ") + strerror(err);
+    if (userns) {
+        std::string hint = userns_hint();
+        if (!hint.empty()) return msg + hint;
+        if (err == ENOSPC) return msg + " (too many user namespaces: raise user.max_user_namespaces)";
+    }
+    return msg;
+}
+
+struct Terminal {
+    bool tty = false;
+    bool foreground = false;
+    struct termios modes {};
+
+    void save() {
+        tty = tcgetattr(STDIN_FILENO, &modes) == 0;
+        foreground = tty && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    }
+    // A shell inside a PID namespace cannot hand the terminal back to us when it
+    // dies abnormally; we take it back ourselves.
+    void restore() {
+        if (!foreground) return;
+        sigset_t ttou, old;
+        sigemptyset(&ttou);
+        sigaddset(&ttou, SIGTTOU);
+        sigprocmask(SIG_BLOCK, &ttou, &old);
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &modes);
+        sigprocmask(SIG_SETMASK, &old, nullptr);
+    }
+};
+
+}  // namespace
+
+RunResult run_container(const Plan& plan) {
+    int err_pipe[2], alive_pipe[2];
+    check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
+    UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    check(pipe2(alive_pipe, O_CLOEXEC), "create a pipe");
+    UniqueFd alive_r(alive_pipe[0]), alive_w(alive_pipe[1]);
+
+    sigset_t fwd = forwarded_set(), caller_mask;
+    sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
+    auto unblock = [&] { sigprocmask(SIG_SETMASK, &caller_mask, nullptr); };
+    ScopeGuard restore_mask(unblock);
+    UniqueFd sfd(check(signalfd(-1, &fwd, SFD_CLOEXEC), "create a signalfd"));
+
+    Terminal term;
+    term.save();
+
+    pid_t pid = sys_clone(plan.clone_flags);
+    if (pid < 0) throw Error(clone_error(errno, plan.userns));
+    if (pid == 0) {
+        sfd.reset();
+        err_r.reset();
+        alive_w.reset();
+        init_main(plan, err_w.release(), alive_r.release(), caller_mask);
+    }
+    err_w.reset();
+    alive_r.reset();
+
+    RunResult r;
+    int status = 0;
+    bool reading = true;
+    for (;;) {
+        struct pollfd pfds[2] = {{sfd.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+        if (poll(pfds, reading ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw Error("poll", errno);
+        }
+        if (reading && pfds[1].revents) {
+            char buf[512];
+            ssize_t n = ::read(err_r.get(), buf, sizeof buf);
+            if (n > 0) r.error.append(buf, static_cast<size_t>(n));
+            else if (n == 0 || errno != EINTR) reading = false;
+        }
+        if (pfds[0].revents) {
+            struct signalfd_siginfo si;
+            if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
+            int sig = static_cast<int>(si.ssi_signo);
+            if (sig == SIGCHLD) {
+                pid_t w = waitpid(pid, &status, WNOHANG);
+                if (w == pid) break;
+            } else if (si.ssi_code != SI_KERNEL) {
+                kill(pid, sig);
+            }
+        }
+    }
+    // The namespace is gone, so every write end is closed: drain to EOF.
+    for (char buf[512];;) {
+        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
+        if (n > 0) r.error.append(buf, static_cast<size_t>(n));
+        else if (n == 0 || errno != EINTR) break;
+    }
+    term.restore();
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+}  // namespace kakuri

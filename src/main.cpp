@@ -1,0 +1,61 @@
+// main: dispatches subcommands; the one place that prints an error and picks the exit code.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "cli.hpp"
+#include "launch.hpp"
+#include "plan.hpp"
+#include "spec.hpp"
+#include "sys.hpp"
+
+using namespace kakuri;
+
+namespace {
+
+int run(int argc, char* argv[]) {
+    // kakuri needs no privileges of its own; a setuid copy is a mistake or an attack.
+    if (getuid() != geteuid() || getgid() != getegid())
+        throw Error("refusing to run setuid or setgid: kakuri needs no privileges of its own");
+
+    if (argc > 1 && strcmp(argv[1], "help") == 0) {
+        std::cout << run_help_text();
+        return 0;
+    }
+    Options opts = parse_run_options(argc, argv);
+    if (opts.help) {
+        std::cout << run_help_text();
+        return 0;
+    }
+    if (opts.version) {
+        std::cout << version_text();
+        return 0;
+    }
+    ContainerSpec spec = make_spec(opts, scan_host());
+    Plan plan = make_plan(spec);
+    if (opts.dry_run) {
+        std::cout << format_plan(plan);
+        return 0;
+    }
+    if (opts.verbosity > 0) std::cerr << format_plan(plan);
+    std::cout.flush();
+    RunResult r = run_container(plan);
+    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", r.error.c_str());
+    return r.code;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+    try {
+        return run(argc, argv);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "kakuri: %s\n", e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kakuri: %s\n", e.what());
+        return 125;
+    }
+}

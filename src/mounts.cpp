@@ -1,0 +1,244 @@
+// mounts: tmpfs root, overlays, symlinks, /dev, /proc, /sys, binds, pivot_root.
+#include "mounts.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "sys.hpp"
+
+namespace kakuri {
+
+namespace {
+
+// Where the staging tmpfs goes in the container's (private) copy of the host's
+// mount table. It holds the in-memory upper layers and the new root's mount
+// point; it disappears from view with the old root at pivot_root.
+const char* const kStage = "/tmp";
+
+const unsigned long long kResolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+enum class Create { None, Dir, File };
+
+std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+std::string parent_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Open a path of the new root, resolved inside it (symlinks cannot lead out),
+// creating the missing directories (and the last component as asked).
+UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode = 0755) {
+    std::string rel = path == "/" ? "." : path.substr(1);
+    int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != ENOENT || create == Create::None) throw Error("open " + path + " in the new root", errno);
+    UniqueFd parent = open_in_root(root, parent_of(path), Create::Dir);
+    std::string name = base_name(path);
+    if (create == Create::Dir) {
+        if (mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST)
+            throw Error("create mount point " + path, errno);
+    } else {
+        UniqueFd f(openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444));
+        if (!f && errno != EEXIST) throw Error("create mount point " + path, errno);
+    }
+    fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
+    if (fd < 0) throw Error("open " + path + " in the new root", errno);
+    return UniqueFd(fd);
+}
+
+void attach(int tree, int target, const std::string& what) {
+    check(sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+          "mount " + what);
+}
+
+void mount_fs(const char* type, int target, unsigned long flags, const std::string& data,
+              const std::string& what) {
+    if (::mount(type, fd_path(target).c_str(), type, flags, data.empty() ? nullptr : data.c_str()) != 0)
+        throw Error("mount " + what, errno);
+}
+
+// A detached copy of a host tree, taken before the staging tmpfs can hide it.
+UniqueFd clone_tree(const std::string& src, bool recursive) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+    int fd = sys_open_tree(AT_FDCWD, src.c_str(), flags);
+    if (fd < 0) throw Error("open " + src, errno);
+    return UniqueFd(fd);
+}
+
+std::string mode_option(mode_t m) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "mode=%04o", static_cast<unsigned>(m));
+    return buf;
+}
+
+struct Apply {
+    const Plan& plan;
+    std::map<size_t, UniqueFd> opened;  // host trees and dirs, by step index
+    UniqueFd stage;
+    UniqueFd root;
+    int layer = 0;
+
+    void open_host_sources() {
+        for (size_t i = 0; i < plan.steps.size(); ++i) {
+            const Step& s = plan.steps[i];
+            switch (s.kind) {
+            case StepKind::Bind: {
+                UniqueFd t = clone_tree(s.source, true);
+                unsigned long long attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+                if (s.ro) attr |= MOUNT_ATTR_RDONLY;
+                check(sys_mount_setattr(t.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, attr, 0),
+                      "set mount flags of " + s.source);
+                opened[i] = std::move(t);
+                break;
+            }
+            case StepKind::Sysfs: {
+                UniqueFd t = clone_tree(s.source, true);
+                check(sys_mount_setattr(t.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
+                                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                            MOUNT_ATTR_NOEXEC,
+                                        0),
+                      "make /sys read-only");
+                opened[i] = std::move(t);
+                break;
+            }
+            case StepKind::DevNode: opened[i] = clone_tree(s.source, false); break;
+            case StepKind::Overlay: {
+                int fd = ::open(s.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0) throw Error("open " + s.source, errno);
+                opened[i] = UniqueFd(fd);
+                break;
+            }
+            default: break;
+            }
+        }
+    }
+
+    void make_root(const Step& s) {
+        {
+            UniqueFd host_tmp(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!host_tmp) throw Error(std::string("open the host's ") + kStage, errno);
+            mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, "mode=0700", "the staging tmpfs");
+        }
+        stage = UniqueFd(check(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC), "open staging"));
+        check(mkdirat(stage.get(), "root", 0755), "create the root mount point");
+        check(mkdirat(stage.get(), "up", 0700), "create the upper layers' directory");
+        UniqueFd mp(check(openat(stage.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC), "open root"));
+        mount_fs("tmpfs", mp.get(), MS_NOSUID | MS_NODEV, mode_option(s.mode), "the root tmpfs");
+        root = UniqueFd(check(openat(stage.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC),
+                              "open the new root"));
+    }
+
+    void overlay(const Step& s, int lower) {
+        struct stat st;
+        check(fstat(lower, &st), "stat " + s.source);
+        std::string dir = std::string(kStage) + "/up/" + std::to_string(layer++);
+        check(mkdir(dir.c_str(), 0700), "create upper layer for " + s.target);
+        check(mkdir((dir + "/u").c_str(), st.st_mode & 07777), "create upper layer for " + s.target);
+        check(mkdir((dir + "/w").c_str(), 0700), "create work dir for " + s.target);
+
+        UniqueFd fs(check(sys_fsopen("overlay", FSOPEN_CLOEXEC), "open overlayfs"));
+        std::string lowerdir = fd_path(lower), upper = dir + "/u", work = dir + "/w";
+        auto set = [&](const char* key, const std::string& value) {
+            check(sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0),
+                  std::string("overlay ") + key + " for " + s.target);
+        };
+        set("lowerdir", lowerdir);
+        set("upperdir", upper);
+        set("workdir", work);
+        // In a user namespace the kernel only allows user.* xattrs for overlay metadata.
+        if (plan.userns)
+            check(sys_fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0),
+                  "overlay userxattr for " + s.target);
+        check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0),
+              "mount overlay on " + s.target);
+        UniqueFd m(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV),
+                         "mount overlay on " + s.target));
+        attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(), "overlay on " + s.target);
+    }
+
+    void symlink(const Step& s) {
+        UniqueFd parent = open_in_root(root.get(), parent_of(s.target), Create::Dir);
+        if (symlinkat(s.source.c_str(), parent.get(), base_name(s.target).c_str()) != 0 &&
+            errno != EEXIST)
+            throw Error("create symlink " + s.target, errno);
+    }
+
+    void mkdir_step(const Step& s) {
+        UniqueFd parent = open_in_root(root.get(), parent_of(s.target), Create::Dir);
+        if (mkdirat(parent.get(), base_name(s.target).c_str(), s.mode) != 0 && errno != EEXIST)
+            throw Error("create directory " + s.target, errno);
+    }
+
+    void bind(const Step& s, int tree) {
+        struct stat st;
+        check(fstat(tree, &st), "stat " + s.source);
+        Create c = S_ISDIR(st.st_mode) ? Create::Dir : Create::File;
+        attach(tree, open_in_root(root.get(), s.target, c).get(), s.source + " on " + s.target);
+    }
+
+    void pivot() {
+        // pivot_root(".", ".") stacks the old root on the new one; detaching it
+        // leaves only the new root (no directory for the old root is needed).
+        check(fchdir(root.get()), "enter the new root");
+        check(sys_pivot_root(".", "."), "pivot_root");
+        check(umount2(".", MNT_DETACH), "detach the old root");
+        check(chdir("/"), "chdir /");
+        root.reset();
+        stage.reset();
+    }
+
+    void step(size_t i) {
+        const Step& s = plan.steps[i];
+        switch (s.kind) {
+        case StepKind::RootTmpfs: make_root(s); break;
+        case StepKind::Overlay: overlay(s, opened[i].get()); break;
+        case StepKind::Symlink: symlink(s); break;
+        case StepKind::Mkdir: mkdir_step(s); break;
+        case StepKind::Tmpfs:
+            mount_fs("tmpfs", open_in_root(root.get(), s.target, Create::Dir).get(),
+                     MS_NOSUID | MS_NODEV, mode_option(s.mode), "tmpfs on " + s.target);
+            break;
+        case StepKind::DevNode: bind(s, opened[i].get()); break;
+        case StepKind::Devpts:
+            // No gid= option: gid 5 (tty) is usually not mapped in a user namespace.
+            mount_fs("devpts", open_in_root(root.get(), s.target, Create::Dir).get(),
+                     MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620",
+                     "devpts on " + s.target);
+            break;
+        case StepKind::Proc:
+            try {
+                mount_fs("proc", open_in_root(root.get(), s.target, Create::Dir).get(),
+                         MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "/proc");
+            } catch (const Error& e) {
+                if (e.err() != EPERM) throw;
+                throw Error("cannot mount /proc: " + std::string(e.what()) +
+                            " (is kakuri running inside another container whose /proc is "
+                            "partly hidden? nested containers need the outer one to allow it)");
+            }
+            break;
+        case StepKind::Sysfs:
+        case StepKind::Bind: bind(s, opened[i].get()); break;
+        case StepKind::PivotRoot: pivot(); break;
+        }
+    }
+};
+
+}  // namespace
+
+void apply_mounts(const Plan& plan) {
+    // Nothing mounted from here on may propagate back to the host.
+    check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
+    Apply a{plan, {}, {}, {}, 0};
+    a.open_host_sources();
+    for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
+}
+
+}  // namespace kakuri

@@ -1,0 +1,168 @@
+// plan: the pure part of setting up a container; every mount decision lives here.
+#include "plan.hpp"
+
+#include <sched.h>
+
+#include <sstream>
+
+namespace kakuri {
+
+namespace {
+
+void add(Plan& p, StepKind k, std::string target, std::string source = "", mode_t mode = 0,
+         bool ro = false) {
+    p.steps.push_back({k, std::move(target), std::move(source), mode, ro});
+}
+
+std::string parent_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The empty home: a directory of the root tmpfs (or of /tmp, where tests and
+// throw-away accounts keep it), or a tmpfs where the home lies inside a system
+// directory (a daemon account's /var/lib/...), which cannot be created there.
+void add_home(Plan& p, const ContainerSpec& s) {
+    if (s.home.empty()) return;
+    for (const auto& d : s.system) {
+        if (!d.is_symlink && path_within(s.home, d.path)) {
+            add(p, StepKind::Tmpfs, s.home, "", 0700);
+            return;
+        }
+    }
+    std::vector<std::string> chain;
+    for (std::string d = s.home; d != "/" && d != "/home"; d = parent_of(d)) chain.push_back(d);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+        add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
+}
+
+void add_dev(Plan& p) {
+    add(p, StepKind::Tmpfs, "/dev", "", 0755);
+    for (const char* n : {"null", "zero", "full", "random", "urandom", "tty"})
+        add(p, StepKind::DevNode, std::string("/dev/") + n, std::string("/dev/") + n);
+    add(p, StepKind::Symlink, "/dev/fd", "/proc/self/fd");
+    add(p, StepKind::Symlink, "/dev/stdin", "/proc/self/fd/0");
+    add(p, StepKind::Symlink, "/dev/stdout", "/proc/self/fd/1");
+    add(p, StepKind::Symlink, "/dev/stderr", "/proc/self/fd/2");
+    add(p, StepKind::Symlink, "/dev/core", "/proc/kcore");
+    add(p, StepKind::Mkdir, "/dev/pts", "", 0755);
+    add(p, StepKind::Devpts, "/dev/pts");
+    add(p, StepKind::Symlink, "/dev/ptmx", "pts/ptmx");
+    add(p, StepKind::Mkdir, "/dev/shm", "", 01777);
+    add(p, StepKind::Tmpfs, "/dev/shm", "", 01777);
+}
+
+const char* kind_name(StepKind k) {
+    switch (k) {
+    case StepKind::RootTmpfs: return "root-tmpfs";
+    case StepKind::Overlay: return "overlay";
+    case StepKind::Symlink: return "symlink";
+    case StepKind::Mkdir: return "mkdir";
+    case StepKind::Tmpfs: return "tmpfs";
+    case StepKind::DevNode: return "dev-node";
+    case StepKind::Devpts: return "devpts";
+    case StepKind::Proc: return "proc";
+    case StepKind::Sysfs: return "sysfs";
+    case StepKind::Bind: return "bind";
+    case StepKind::PivotRoot: return "pivot-root";
+    }
+    return "?";
+}
+
+std::string octal(mode_t m) {
+    std::ostringstream s;
+    s << "0" << std::oct << m;
+    return s.str();
+}
+
+std::string format_map(const std::vector<IdMapLine>& m) {
+    std::string out;
+    for (const auto& l : m) {
+        if (!out.empty()) out += ", ";
+        out += std::to_string(l.inside) + "->" + std::to_string(l.outside) + " (" +
+               std::to_string(l.count) + ")";
+    }
+    return out;
+}
+
+std::string quote(const std::string& w) {
+    if (!w.empty() && w.find_first_of(" \t\n'\"\\$`") == std::string::npos) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+}  // namespace
+
+Plan make_plan(const ContainerSpec& s) {
+    Plan p;
+    p.userns = s.userns;
+    p.uid_map = s.uid_map;
+    p.gid_map = s.gid_map;
+    p.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    if (s.userns) p.clone_flags |= CLONE_NEWUSER;
+    if (!s.share_net) p.clone_flags |= CLONE_NEWNET;
+    p.loopback = !s.share_net;
+    p.hostname = s.hostname;
+
+    add(p, StepKind::RootTmpfs, "/", "", 0755);
+    for (const auto& d : s.system) {
+        if (d.is_symlink)
+            add(p, StepKind::Symlink, d.path, d.link_target);
+        else
+            add(p, StepKind::Overlay, d.path, d.path);
+    }
+    add(p, StepKind::Tmpfs, "/tmp", "", 01777);
+    add(p, StepKind::Tmpfs, "/var/tmp", "", 01777);
+    add(p, StepKind::Tmpfs, "/run", "", 0755);
+    add(p, StepKind::Mkdir, "/home", "", 0755);
+    add_home(p, s);
+    add_dev(p);
+    add(p, StepKind::Proc, "/proc");
+    add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
+    for (const auto& b : s.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
+    add(p, StepKind::PivotRoot, "/");
+
+    p.cwd = s.cwd;
+    p.env = s.env;
+    p.argv = s.argv;
+    p.verbosity = s.verbosity;
+    return p;
+}
+
+std::string format_step(const Step& st) {
+    std::string line = kind_name(st.kind);
+    line.resize(11, ' ');
+    line += st.target;
+    switch (st.kind) {
+    case StepKind::Overlay: line += "  (lower " + st.source + ", upper in memory)"; break;
+    case StepKind::Symlink: line += " -> " + st.source; break;
+    case StepKind::DevNode: line += "  (from " + st.source + ")"; break;
+    case StepKind::Bind:
+    case StepKind::Sysfs: line += "  (from " + st.source + (st.ro ? ", ro)" : ", rw)"); break;
+    default: break;
+    }
+    if (st.mode) line += "  mode " + octal(st.mode);
+    return line;
+}
+
+std::string format_plan(const Plan& p) {
+    std::ostringstream s;
+    s << "namespaces: " << (p.userns ? "user " : "") << "mount pid "
+      << ((p.clone_flags & CLONE_NEWNET) ? "net " : "") << "uts ipc cgroup\n";
+    if (p.userns)
+        s << "uid map:    " << format_map(p.uid_map) << "\ngid map:    " << format_map(p.gid_map)
+          << "\n";
+    else
+        s << "identity:   real root, no user namespace\n";
+    s << "network:    " << (p.loopback ? "private (lo only)" : "host") << "\n";
+    s << "hostname:   " << p.hostname << "\n";
+    for (const auto& st : p.steps) s << format_step(st) << "\n";
+    s << "workdir:    " << p.cwd << "\n";
+    s << "command:   ";
+    for (const auto& a : p.argv) s << " " << quote(a);
+    s << "\n";
+    return s.str();
+}
+
+}  // namespace kakuri

@@ -1,0 +1,58 @@
+// plan: ContainerSpec -> the ordered list of setup steps, computed without a
+// single syscall. --dry-run prints it; apply (mounts.cpp, launch.cpp) walks it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "spec.hpp"
+
+namespace kakuri {
+
+enum class StepKind {
+    RootTmpfs,  // the new, empty root
+    Overlay,    // target: source (host dir) below, an upper layer in memory on top
+    Symlink,    // target -> source, as the host has it
+    Mkdir,      // target with mode
+    Tmpfs,      // target with mode
+    DevNode,    // the host's device file source bound at target
+    Devpts,     // a private devpts instance at target
+    Proc,       // procfs of the container's PID namespace
+    Sysfs,      // the host's /sys, read-only
+    Bind,       // host source at target, ro or rw
+    PivotRoot,  // make the new root /
+};
+
+struct Step {
+    StepKind kind;
+    std::string target;
+    std::string source;
+    mode_t mode = 0;
+    bool ro = false;
+    bool operator==(const Step& o) const {
+        return kind == o.kind && target == o.target && source == o.source && mode == o.mode &&
+               ro == o.ro;
+    }
+};
+
+struct Plan {
+    unsigned long clone_flags = 0;
+    bool userns = false;
+    std::vector<IdMapLine> uid_map, gid_map;
+    std::vector<Step> steps;
+    std::string hostname;
+    bool loopback = false;  // bring lo up in the private network namespace
+    std::string cwd;
+    std::vector<std::string> env;
+    std::vector<std::string> argv;
+    int verbosity = 0;
+};
+
+Plan make_plan(const ContainerSpec& spec);
+
+std::string format_step(const Step& s);
+std::string format_plan(const Plan& plan);
+
+}  // namespace kakuri

@@ -1,0 +1,239 @@
+// spec: turns what the user asked for and what the host has into a ContainerSpec.
+#include "spec.hpp"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "sys.hpp"
+
+extern char** environ;
+
+namespace kakuri {
+
+namespace {
+
+const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+bool is_system_name(const std::string& n) {
+    return n == "usr" || n == "etc" || n == "opt" || n == "var" || n == "bin" || n == "sbin" ||
+           n.compare(0, 3, "lib") == 0;
+}
+
+// The order system directories are set up in: /usr first, the links into it next.
+int system_rank(const std::string& n) {
+    static const char* const order[] = {"usr", "bin", "sbin", "lib", "etc", "opt", "var"};
+    for (int i = 0; i < 7; ++i)
+        if (n == order[i]) return i;
+    return 3;  // lib32, lib64, libx32, ... with the libs
+}
+
+std::string expand_tilde(const std::string& p, const std::string& home) {
+    if (p == "~") return home;
+    if (p.compare(0, 2, "~/") == 0) return home + p.substr(1);
+    return p;
+}
+
+std::string env_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+
+void env_put(std::vector<std::string>& env, const std::string& kv) {
+    std::string key = env_key(kv);
+    auto it = std::find_if(env.begin(), env.end(),
+                           [&](const std::string& e) { return env_key(e) == key; });
+    if (it != env.end())
+        *it = kv;
+    else
+        env.push_back(kv);
+}
+
+void env_remove(std::vector<std::string>& env, const std::string& key) {
+    env.erase(std::remove_if(env.begin(), env.end(),
+                             [&](const std::string& e) { return env_key(e) == key; }),
+              env.end());
+}
+
+bool env_has(const std::vector<std::string>& env, const std::string& key) {
+    return std::any_of(env.begin(), env.end(),
+                       [&](const std::string& e) { return env_key(e) == key; });
+}
+
+void check_env_key(const std::string& key, const std::string& what) {
+    if (key.empty() || key.find('=') != std::string::npos)
+        throw Error(what + ": '" + key + "' is not a variable name");
+}
+
+}  // namespace
+
+HostInfo scan_host() {
+    HostInfo h;
+    h.uid = getuid();
+    h.gid = getgid();
+    h.real_root = h.uid == 0 && geteuid() == 0;
+    const char* home = getenv("HOME");
+    h.home = home ? home : "";
+    const char* shell = getenv("SHELL");
+    h.shell = shell && *shell ? shell : "/bin/sh";
+    char buf[PATH_MAX];
+    if (getcwd(buf, sizeof buf)) h.cwd = buf;
+    for (char** e = environ; e && *e; ++e) h.environ.emplace_back(*e);
+
+    DIR* d = opendir("/");
+    if (!d) throw Error("read the host's /", errno);
+    while (dirent* de = readdir(d)) {
+        std::string n = de->d_name;
+        if (!is_system_name(n)) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        HostInfo::RootEntry re;
+        re.name = n;
+        if (S_ISLNK(st.st_mode)) {
+            ssize_t len = readlinkat(dirfd(d), n.c_str(), buf, sizeof buf - 1);
+            if (len < 0) continue;
+            re.is_symlink = true;
+            re.link_target.assign(buf, static_cast<size_t>(len));
+        } else if (!S_ISDIR(st.st_mode)) {
+            continue;
+        }
+        h.root_entries.push_back(re);
+    }
+    closedir(d);
+    return h;
+}
+
+std::string normalize_path(const std::string& path) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    while (i <= path.size()) {
+        size_t j = path.find('/', i);
+        if (j == std::string::npos) j = path.size();
+        std::string part = path.substr(i, j - i);
+        if (part == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+        i = j + 1;
+    }
+    std::string out;
+    for (const auto& p : parts) out += "/" + p;
+    return out.empty() ? "/" : out;
+}
+
+bool path_within(const std::string& path, const std::string& dir) {
+    if (dir == "/") return true;
+    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                           path[dir.size()] == '/');
+}
+
+Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
+                     const std::string& cwd) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    for (;;) {
+        size_t j = text.find(':', i);
+        parts.push_back(text.substr(i, j == std::string::npos ? std::string::npos : j - i));
+        if (j == std::string::npos) break;
+        i = j + 1;
+    }
+    Bind b;
+    b.ro = force_ro;
+    if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
+        if (parts.back() == "ro") b.ro = true;
+        else if (force_ro) throw Error("--ro-bind '" + text + "': ':rw' contradicts --ro-bind");
+        parts.pop_back();
+    }
+    if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
+        throw Error("bad bind '" + text + "': expected SRC[:DST][:ro]");
+    std::string src = expand_tilde(parts[0], home);
+    if (src[0] != '/') src = cwd + "/" + src;
+    b.src = normalize_path(src);
+    std::string dst = parts.size() == 2 ? expand_tilde(parts[1], home) : b.src;
+    if (dst[0] != '/')
+        throw Error("bad bind '" + text + "': the destination must be an absolute path");
+    b.dst = normalize_path(dst);
+    if (b.dst == "/") throw Error("bad bind '" + text + "': cannot bind over the container's /");
+    return b;
+}
+
+bool visible_inside(const std::string& p, const ContainerSpec& spec) {
+    // The last bind covering p decides, since a later bind hides what is below it.
+    for (auto it = spec.binds.rbegin(); it != spec.binds.rend(); ++it)
+        if (path_within(p, it->dst)) return it->src == it->dst;
+    for (const auto& s : spec.system)
+        if (!s.is_symlink && path_within(p, s.path)) return true;
+    return false;
+}
+
+ContainerSpec make_spec(const Options& o, const HostInfo& h) {
+    ContainerSpec s;
+    s.verbosity = o.verbosity;
+
+    s.userns = !h.real_root;
+    if (s.userns) {
+        uint32_t in_uid = o.user ? h.uid : 0, in_gid = o.user ? h.gid : 0;
+        s.uid_map = {{in_uid, h.uid, 1}};
+        s.gid_map = {{in_gid, h.gid, 1}};
+    }
+    s.share_net = o.network == NetworkMode::Host;
+    if (!o.hostname.empty()) {
+        if (o.hostname.size() > 64 || o.hostname.find('/') != std::string::npos)
+            throw Error("bad hostname '" + o.hostname + "': at most 64 characters, no '/'");
+        s.hostname = o.hostname;
+    }
+
+    std::vector<HostInfo::RootEntry> entries = h.root_entries;
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        int ra = system_rank(a.name), rb = system_rank(b.name);
+        return ra != rb ? ra < rb : a.name < b.name;
+    });
+    for (const auto& e : entries) s.system.push_back({"/" + e.name, e.is_symlink, e.link_target});
+
+    if (!h.home.empty() && h.home[0] == '/' && normalize_path(h.home) != "/")
+        s.home = normalize_path(h.home);
+
+    for (size_t i = 0; i < o.binds.size(); ++i)
+        s.binds.push_back(parse_bind_spec(o.binds[i], o.binds_ro_forced[i], h.home, h.cwd));
+
+    // Environment: the caller's (unless --clearenv), minus --unsetenv, plus -e.
+    if (!o.clearenv) s.env = h.environ;
+    for (const auto& k : o.env_unset) {
+        check_env_key(k, "--unsetenv");
+        env_remove(s.env, k);
+    }
+    for (const auto& kv : o.env_set) {
+        size_t eq = kv.find('=');
+        std::string key = kv.substr(0, eq);
+        check_env_key(key, "--env");
+        if (eq != std::string::npos) {
+            env_put(s.env, kv);
+        } else {
+            auto it = std::find_if(h.environ.begin(), h.environ.end(),
+                                   [&](const std::string& e) { return env_key(e) == key; });
+            if (it != h.environ.end()) env_put(s.env, *it);
+        }
+    }
+    if (!env_has(s.env, "PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
+    if (!env_has(s.env, "HOME") && !h.home.empty()) s.env.push_back("HOME=" + h.home);
+
+    if (!o.workdir.empty()) {
+        std::string w = expand_tilde(o.workdir, h.home);
+        if (w[0] != '/') throw Error("--workdir must be an absolute path, not '" + o.workdir + "'");
+        s.cwd = normalize_path(w);
+    } else if (!h.cwd.empty() && visible_inside(h.cwd, s)) {
+        s.cwd = h.cwd;
+    } else {
+        s.cwd = s.home.empty() ? "/" : s.home;
+    }
+    env_put(s.env, "PWD=" + s.cwd);
+
+    s.argv = o.command;
+    if (s.argv.empty()) s.argv = {h.shell.empty() ? "/bin/sh" : h.shell};
+    return s;
+}
+
+}  // namespace kakuri

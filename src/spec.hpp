@@ -1,0 +1,82 @@
+// spec: Options + what the host looks like -> ContainerSpec, the plain-data
+// description of one container. Everything here is pure but scan_host().
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace kakuri {
+
+// What kakuri needs to know about the caller and the host; filled by scan_host().
+struct HostInfo {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    bool real_root = false;
+    std::string home;   // $HOME
+    std::string cwd;    // getcwd()
+    std::string shell;  // $SHELL
+    std::vector<std::string> environ;
+    struct RootEntry {
+        std::string name;  // "usr", "bin", "lib64", ...
+        bool is_symlink = false;
+        std::string link_target;
+    };
+    std::vector<RootEntry> root_entries;  // the host's system directories that exist
+};
+
+HostInfo scan_host();
+
+struct Bind {
+    std::string src;  // absolute host path
+    std::string dst;  // absolute container path
+    bool ro = false;
+    bool operator==(const Bind& o) const { return src == o.src && dst == o.dst && ro == o.ro; }
+};
+
+// "SRC[:DST][:ro|:rw]": ~ expands to home; a relative SRC is taken from cwd.
+Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
+                     const std::string& cwd);
+
+// Lexically clean an absolute path: no "." or ".." or doubled slashes.
+std::string normalize_path(const std::string& path);
+// Is path equal to or below dir (both normalized, absolute)?
+bool path_within(const std::string& path, const std::string& dir);
+
+struct IdMapLine {
+    uint32_t inside = 0;
+    uint32_t outside = 0;
+    uint32_t count = 1;
+};
+
+struct SystemDir {
+    std::string path;  // "/usr"
+    bool is_symlink = false;
+    std::string link_target;  // for symlinks, kept as the host has it
+};
+
+struct ContainerSpec {
+    bool userns = true;
+    std::vector<IdMapLine> uid_map;
+    std::vector<IdMapLine> gid_map;
+    bool share_net = false;
+    std::string hostname = "kakuri";
+    std::vector<SystemDir> system;  // overlaid (or linked) host system directories
+    std::string home;               // empty: no home directory
+    std::vector<Bind> binds;        // in order; a later one over the same place wins
+    std::vector<std::string> env;
+    std::string cwd;
+    std::vector<std::string> argv;
+    int verbosity = 0;
+};
+
+ContainerSpec make_spec(const Options& opts, const HostInfo& host);
+
+// Would host path p be seen at the same path, with the same content, inside?
+bool visible_inside(const std::string& p, const ContainerSpec& spec);
+
+}  // namespace kakuri

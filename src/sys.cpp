@@ -1,0 +1,116 @@
+// sys: owned fds, Error, and raw syscall wrappers.
+#include "sys.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace kakuri {
+
+namespace {
+std::string with_errno(const std::string& what, int err) {
+    if (err == 0) return what;
+    return what + ": " + strerror(err);
+}
+}  // namespace
+
+Error::Error(const std::string& what, int err, int exit_code)
+    : std::runtime_error(with_errno(what, err)), err_(err), exit_code_(exit_code) {}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+}
+
+UniqueFd::~UniqueFd() { reset(); }
+
+void UniqueFd::reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+long check(long rc, const std::string& what) {
+    if (rc < 0) throw Error(what, errno);
+    return rc;
+}
+
+void write_file(const std::string& path, const std::string& data) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) throw Error("open " + path, errno);
+    ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0) throw Error("write " + path, errno);
+    if (static_cast<size_t>(n) != data.size()) throw Error("short write to " + path, EIO);
+}
+
+bool read_file(const std::string& path, std::string& out) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    out.clear();
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) return true;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+int sys_open_tree(int dfd, const char* path, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_open_tree, dfd, path, flags));
+}
+
+int sys_move_mount(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
+}
+
+int sys_mount_setattr(int dfd, const char* path, unsigned flags, unsigned long long attr_set,
+                      unsigned long long attr_clr) {
+    struct mount_attr attr {};
+    attr.attr_set = attr_set;
+    attr.attr_clr = attr_clr;
+    return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, &attr, sizeof attr));
+}
+
+int sys_fsopen(const char* fsname, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_fsopen, fsname, flags));
+}
+
+int sys_fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux) {
+    return static_cast<int>(::syscall(SYS_fsconfig, fd, cmd, key, value, aux));
+}
+
+int sys_fsmount(int fd, unsigned flags, unsigned attr) {
+    return static_cast<int>(::syscall(SYS_fsmount, fd, flags, attr));
+}
+
+int sys_openat2(int dfd, const char* path, unsigned long long flags, unsigned long long mode,
+                unsigned long long resolve) {
+    struct open_how how {};
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    return static_cast<int>(::syscall(SYS_openat2, dfd, path, &how, sizeof how));
+}
+
+int sys_pivot_root(const char* new_root, const char* put_old) {
+    return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
+}
+
+int sys_close_range(unsigned first, unsigned last, unsigned flags) {
+    return static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+}
+
+pid_t sys_clone(unsigned long flags) {
+    // fork semantics (no new stack): the child continues here with a copy of memory.
+    return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+}  // namespace kakuri

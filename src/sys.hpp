@@ -1,0 +1,87 @@
+// sys: owned file descriptors, errno-carrying errors and thin wrappers for the
+// syscalls glibc does not wrap (the new mount API, openat2, pivot_root, clone).
+#pragma once
+
+#include <sys/types.h>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace kakuri {
+
+// An error that carries what failed, on what, and errno; printed once at the top.
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& what, int err = 0, int exit_code = 125);
+    int err() const { return err_; }
+    int exit_code() const { return exit_code_; }
+
+private:
+    int err_;
+    int exit_code_;
+};
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    UniqueFd& operator=(UniqueFd&& o) noexcept;
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd();
+
+    int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+    void reset(int fd = -1);
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+// Calls a function at scope exit unless dismissed.
+template <class F>
+class ScopeGuard {
+public:
+    explicit ScopeGuard(F f) : f_(std::move(f)) {}
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+    ~ScopeGuard() {
+        if (armed_) f_();
+    }
+    void dismiss() { armed_ = false; }
+
+private:
+    F f_;
+    bool armed_ = true;
+};
+
+// "/proc/self/fd/N", for the few calls (mount(2), overlay layers) that take a
+// path: the magic link names exactly the inode we opened, not a path re-walked.
+std::string fd_path(int fd);
+
+// Throw Error(what, errno) when rc < 0; return rc otherwise.
+long check(long rc, const std::string& what);
+
+// Write all of data to a file opened O_WRONLY (e.g. /proc/self/uid_map).
+void write_file(const std::string& path, const std::string& data);
+// Read a small file whole; empty optional-like result signalled by ok=false.
+bool read_file(const std::string& path, std::string& out);
+
+// Raw syscalls.
+int sys_open_tree(int dfd, const char* path, unsigned flags);
+int sys_move_mount(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags);
+int sys_mount_setattr(int dfd, const char* path, unsigned flags, unsigned long long attr_set,
+                      unsigned long long attr_clr);
+int sys_fsopen(const char* fsname, unsigned flags);
+int sys_fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux);
+int sys_fsmount(int fd, unsigned flags, unsigned attr);
+int sys_openat2(int dfd, const char* path, unsigned long long flags, unsigned long long mode,
+                unsigned long long resolve);
+int sys_pivot_root(const char* new_root, const char* put_old);
+int sys_close_range(unsigned first, unsigned last, unsigned flags);
+pid_t sys_clone(unsigned long flags);
+
+}  // namespace kakuri

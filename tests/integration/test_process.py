@@ -1,0 +1,189 @@
+"""Processes and the terminal: signals, kakuri's death, interactive shells."""
+import os
+import pty
+import select
+import signal
+import subprocess
+import termios
+import time
+
+from harness import Fail, eq, ok
+
+
+def read_line(p, timeout=20):
+    r, _, _ = select.select([p.stdout], [], [], timeout)
+    ok(r, "no output from the container")
+    return p.stdout.readline()
+
+
+def start_waiting(k, what="wait-signal"):
+    p = k.popen(k.probe_args([what]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    eq(read_line(p), "ready\n")
+    return p
+
+
+def test_signals_are_forwarded(k):
+    for sig, name in [(signal.SIGTERM, "TERM"), (signal.SIGHUP, "HUP"), (signal.SIGINT, "INT"),
+                      (signal.SIGUSR1, "USR1")]:
+        p = start_waiting(k)
+        os.kill(p.pid, sig)
+        out, err = p.communicate(timeout=20)
+        eq(out, f"signal={name}\n", err)
+        eq(p.returncode, 42, name)
+
+
+def test_death_by_signal_is_128_plus_n(k):
+    p = start_waiting(k, "wait-default")
+    os.kill(p.pid, signal.SIGTERM)
+    p.communicate(timeout=20)
+    eq(p.returncode, 143)
+
+
+def descendants(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if ppid == pid:
+            out.append(int(entry))
+            out.extend(descendants(int(entry)))
+    return out
+
+
+def test_container_dies_with_kakuri(k):
+    p = start_waiting(k, "wait-default")
+    inside = descendants(p.pid)
+    ok(len(inside) >= 2, f"init and command expected, found {inside}")
+    fds = [os.pidfd_open(pid) for pid in inside]
+    p.kill()
+    p.wait(timeout=20)
+    for fd, pid in zip(fds, inside):
+        r, _, _ = select.select([fd], [], [], 20)
+        ok(r, f"process {pid} outlived kakuri")
+        os.close(fd)
+
+
+def spawn_pty(k, args, env=None):
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            argv = k.argv(args)
+            os.execvpe(argv[0], argv, k.env(env))
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+class Screen:
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b""
+
+    def expect(self, text, timeout=20):
+        want = text.encode()
+        deadline = time.monotonic() + timeout
+        while want not in self.buf:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.fd], [], [], max(left, 0))
+            if not r:
+                raise Fail(f"waited for {text!r}; screen: {self.buf[-400:]!r}")
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise Fail(f"EOF waiting for {text!r}; screen: {self.buf[-400:]!r}")
+            self.buf += chunk
+        self.buf = self.buf[self.buf.index(want) + len(want):]
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+
+def finish(pid, fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status)
+
+
+BASH = ["--", "/bin/bash", "--norc", "--noprofile", "-i"]
+PROMPT_ENV = {"PS1": "KP$ "}
+
+
+# A foreground job that says when it runs: by then the shell has handed it the terminal.
+JOB = "sh -c 'echo job-$((1+1)); exec sleep 100'\r"
+
+
+def test_interactive_shell_with_job_control(k):
+    pid, fd = spawn_pty(k, BASH, PROMPT_ENV)
+    try:
+        s = Screen(fd)
+        s.expect("KP$ ")
+        s.send("echo $((6*7))\r")
+        s.expect("42")
+        s.expect("KP$ ")
+        # Ctrl-C reaches the program in the foreground, not kakuri.
+        s.send(JOB)
+        s.expect("job-2")
+        s.send("\x03")
+        s.expect("KP$ ")
+        # Ctrl-Z stops the foreground job; the shell inside keeps control.
+        s.send(JOB)
+        s.expect("job-2")
+        s.send("\x1a")
+        s.expect("Stopped")
+        s.expect("KP$ ")
+        s.send("kill -9 %1; wait\r")
+        s.expect("KP$ ")
+        s.send("exit 7\r")
+        eq(finish(pid, fd), 7)
+    finally:
+        kill_quietly(pid)
+
+
+def kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
+def test_terminal_is_handed_back_after_a_shell_dies(k):
+    # sh (no job control) runs kakuri in its own process group; the shell inside
+    # takes the terminal, turns echo off and dies of SIGKILL.
+    script = f"{' '.join(k.argv(BASH))}; echo after=$?; read x"
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            os.execve("/bin/sh", ["sh", "-c", script], k.env(PROMPT_ENV))
+        finally:
+            os._exit(127)
+    try:
+        s = Screen(fd)
+        s.expect("KP$ ")
+        s.send("stty -echo -icanon; kill -9 $$\r")
+        s.expect("after=137")
+        eq(os.tcgetpgrp(fd), pid, "foreground process group handed back to the caller")
+        # The modes the terminal had when kakuri started: a new pty's defaults.
+        m, sl = os.openpty()
+        want = termios.tcgetattr(sl)[3]
+        os.close(m)
+        os.close(sl)
+        eq(termios.tcgetattr(fd)[3], want, "terminal modes restored")
+        s.send("\r")
+        eq(finish(pid, fd), 0)
+    finally:
+        kill_quietly(pid)

@@ -1,0 +1,271 @@
+"""Temporary containers: exit statuses, identity, namespaces, files, binds."""
+import os
+import socket
+
+from harness import Fail, Skip, eq, ok, parse_kv
+
+
+def test_exit_status_is_the_commands(k):
+    eq(k.run(k.probe_args(["exit", "0"])).returncode, 0, "exit 0")
+    eq(k.run(k.probe_args(["exit", "3"])).returncode, 3, "exit 3")
+    eq(k.sh("exit 200").returncode, 200, "exit 200")
+
+
+def test_bad_option_is_125_with_one_line(k):
+    p = k.run(["--no-such-option", "true"])
+    eq(p.returncode, 125)
+    eq(p.stderr.count("\n"), 1, "one line")
+    ok(p.stderr.startswith("kakuri: ") and "--no-such-option" in p.stderr, p.stderr)
+    p = k.run(["--network=bogus", "true"])
+    eq(p.returncode, 125)
+    ok("none or host" in p.stderr, p.stderr)
+
+
+def test_missing_bind_source_is_125(k):
+    p = k.run(["--bind", os.path.join(k.tmp, "nope"), "true"])
+    eq(p.returncode, 125)
+    ok(p.stderr.startswith("kakuri: ") and "nope" in p.stderr, p.stderr)
+
+
+def test_command_not_found_is_127(k):
+    p = k.run(["no-such-command-xyz"])
+    eq(p.returncode, 127)
+    eq(p.stderr, "kakuri: no-such-command-xyz: command not found\n")
+    p = k.run(["/no/such/path"])
+    eq(p.returncode, 127)
+
+
+def test_not_executable_is_126(k):
+    d = k.mkdir("noexec")
+    k.write(os.path.join(d, "script"), "#!/bin/sh\necho hi\n", 0o644)
+    p = k.run(["--bind", d, os.path.join(d, "script")])
+    eq(p.returncode, 126, p.stderr)
+    ok(p.stderr.startswith("kakuri: ") and "cannot execute" in p.stderr, p.stderr)
+    p = k.run(["--bind", d, "/usr"])
+    eq(p.returncode, 126, "a directory")
+
+
+def test_hostname(k):
+    eq(k.probe(["hostname"])["hostname"], "kakuri")
+    eq(k.probe(["hostname"], ["--hostname", "box1"])["hostname"], "box1")
+    eq(socket.gethostname() != "box1", True, "host name untouched")
+
+
+def test_identity(k):
+    ids = k.probe(["ids"])
+    eq(ids["uid"], "0")
+    eq(ids["gid"], "0")
+    ids = k.probe(["ids"], ["--user"])
+    eq(ids["uid"], str(k.uid))
+    eq(ids["gid"], str(k.gid))
+    maps = k.sh("cat /proc/self/uid_map").stdout.split()
+    if k.mode == "user":
+        eq(maps, ["0", str(k.uid), "1"], "uid_map")
+    else:
+        eq(maps, ["0", "0", "4294967295"], "real root keeps the initial map")
+
+
+def test_private_network_has_only_lo(k):
+    eq(k.probe(["netifs"])["netifs"], "lo")
+    # lo is up: a listening socket on 127.0.0.1 is reachable inside.
+    p = k.sh("cat /sys/class/net/lo/operstate; grep -c . /proc/net/dev")
+    ok(p.returncode == 0, p.stderr)
+
+
+def test_allow_network_shares_the_hosts(k):
+    host = ",".join(sorted(n for _, n in socket.if_nameindex()))
+    for opt in (["--allow-network"], ["--network=host"], ["--network", "host"]):
+        got = ",".join(sorted(k.probe(["netifs"], opt)["netifs"].split(",")))
+        eq(got, host, " ".join(opt))
+
+
+def test_pid_namespace(k):
+    r = k.probe(["pids"])
+    eq(r["pid"], "2", "the command is not PID 1")
+    eq(r["ppid"], "1")
+    ok(int(r["processes"]) <= 2, f"processes visible: {r['processes']}")
+
+
+def test_zombies_are_reaped(k):
+    eq(k.probe(["orphan"])["orphan_reaped"], "1")
+
+
+def test_home_is_empty_and_private(k):
+    k.write(os.path.join(k.home, "secret"), "s3cret\n")
+    p = k.sh('echo "HOME=$HOME"; ls -A "$HOME"; for d in /root /mnt /media /srv; do '
+             'test -e $d && echo "visible=$d"; done; ls /home')
+    eq(p.returncode, 0, p.stderr)
+    lines = p.stdout.splitlines()
+    eq(lines[0], f"HOME={k.home}")
+    ok(not any(l.startswith("visible=") for l in lines), p.stdout)
+    ok("secret" not in p.stdout, p.stdout)
+    # Writable, and gone afterwards.
+    p = k.sh('echo x > "$HOME/new" && cat "$HOME/new"')
+    eq(p.stdout, "x\n", p.stderr)
+    ok(not os.path.exists(os.path.join(k.home, "new")), "home write reached the host")
+
+
+def test_bind_rw(k):
+    d = k.mkdir("data")
+    k.write(os.path.join(d, "in.txt"), "hello\n")
+    p = k.sh(f'cat {d}/in.txt && echo out > {d}/out.txt', ["--bind", d])
+    eq(p.stdout, "hello\n", p.stderr)
+    with open(os.path.join(d, "out.txt")) as f:
+        eq(f.read(), "out\n")
+
+
+def test_bind_to_other_destination_and_tilde(k):
+    d = k.mkdir("data2")
+    k.write(os.path.join(d, "f"), "two\n")
+    p = k.sh("cat /data/f", ["--bind", f"{d}:/data"])
+    eq(p.stdout, "two\n", p.stderr)
+    os.makedirs(os.path.join(k.home, "proj"), exist_ok=True)
+    k.write(os.path.join(k.home, "proj", "m.py"), "print(1)\n")
+    if k.drop:
+        os.chown(os.path.join(k.home, "proj"), k.uid, k.gid)
+    p = k.sh('cat "$HOME/proj/m.py"; ls -A "$HOME"', ["--bind", "~/proj"])
+    eq(p.stdout, "print(1)\nproj\n", p.stderr)
+
+
+def test_ro_bind_is_read_only(k):
+    d = k.mkdir("rodata")
+    k.write(os.path.join(d, "f"), "ro\n")
+    for opts in (["--ro-bind", d], ["--bind", f"{d}:ro"], ["--bind", f"{d}:/x:ro"]):
+        target = "/x" if "/x" in opts[1] else d
+        r = k.probe(["write", f"{target}/f"], opts)
+        eq(r["write"], "EROFS", " ".join(opts))
+    with open(os.path.join(d, "f")) as f:
+        eq(f.read(), "ro\n")
+
+
+def test_later_bind_wins(k):
+    a, b = k.mkdir("bind_a"), k.mkdir("bind_b")
+    k.write(os.path.join(a, "who"), "a\n")
+    k.write(os.path.join(b, "who"), "b\n")
+    p = k.sh("cat /m/who", ["--bind", f"{a}:/m", "--bind", f"{b}:/m"])
+    eq(p.stdout, "b\n", p.stderr)
+
+
+def test_writes_never_reach_the_host(k):
+    marker = f"kakuri-it-{os.getpid()}"
+    paths = [f"/etc/{marker}", f"/opt/{marker}", f"/tmp/{marker}", f"/var/tmp/{marker}",
+             f"/usr/{marker}", f"/{marker}"]
+    for path in paths:
+        eq(k.probe(["write", path])["write"], "0", path)
+        ok(not os.path.exists(path), f"{path} reached the host")
+    # Root-owned files inside system directories: writable all the way down as
+    # real root, refused (EACCES) unprivileged, the kernel rule SPEC section 2 states.
+    deep = f"/etc/apt/{marker}"
+    want = "0" if k.mode == "root" else "EACCES"
+    eq(k.probe(["write", deep])["write"], want, deep)
+    eq(k.probe(["write", "/etc/hostname"])["write"], want, "/etc/hostname")
+    ok(not os.path.exists(deep), f"{deep} reached the host")
+
+
+def test_world_writable_root_file_gives_eoverflow_unprivileged(k):
+    if not k.am_root:
+        raise Skip("needs root to plant a root-owned world-writable file")
+    path = f"/opt/kakuri-it-ww-{os.getpid()}"
+    with open(path, "w") as f:
+        f.write("ww\n")
+    os.chmod(path, 0o666)
+    try:
+        want = "0" if k.mode == "root" else "EOVERFLOW"
+        eq(k.probe(["write", path])["write"], want)
+        with open(path) as f:
+            eq(f.read(), "ww\n", "host file unchanged")
+    finally:
+        os.unlink(path)
+
+
+def test_sys_is_read_only_and_proc_is_ours(k):
+    eq(k.probe(["write", "/sys/kernel/uevent_helper"])["write"], "EROFS")
+    p = k.sh("readlink /proc/self; ls /proc | grep -c '^[0-9]'")
+    ok(p.returncode == 0, p.stderr)
+
+
+def test_minimal_dev(k):
+    p = k.sh("ls /dev | sort | tr '\\n' ' '; echo x > /dev/null && echo null-ok; "
+             "head -c 4 /dev/zero | wc -c")
+    names = p.stdout.splitlines()[0].split()
+    for n in ["core", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+              "stdout", "tty", "urandom", "zero"]:
+        ok(n in names, f"/dev/{n} missing: {names}")
+    ok(not any(n.startswith(("sd", "vd", "nvme", "kmsg", "mem")) for n in names), f"host devices: {names}")
+    ok("null-ok" in p.stdout, p.stdout)
+
+
+def test_pipes_and_streams(k):
+    data = os.urandom(1 << 20)
+    p = k.run(["cat"], input=data, binary=True)
+    eq(p.returncode, 0)
+    ok(p.stdout == data, "1 MiB through cat is byte-exact")
+    p = k.sh("echo out; echo err >&2")
+    eq((p.stdout, p.stderr), ("out\n", "err\n"))
+
+
+def test_environment(k):
+    env = {"KEEP": "1", "DROP": "2"}
+    p = k.sh('echo "$KEEP|$DROP|$NEW|$HOME"', ["--unsetenv", "DROP", "-e", "NEW=3"], env=env)
+    eq(p.stdout, f"1||3|{k.home}\n", p.stderr)
+    p = k.run(["--clearenv", "-e", "A=b", "--", "/usr/bin/env"], env=env)
+    got = dict(l.split("=", 1) for l in p.stdout.splitlines())
+    eq(got.get("A"), "b")
+    ok("KEEP" not in got, f"clearenv kept KEEP: {got}")
+    eq(got.get("HOME"), k.home)
+    ok("PATH" in got, "PATH set")
+    eq(k.run(["-e", "=x", "true"]).returncode, 125)
+
+
+def test_workdir(k):
+    eq(k.probe(["cwd"], ["-w", "/usr/share"])["cwd"], "/usr/share")
+    # The caller's directory when visible inside (a bind at the same path), else HOME.
+    d = k.mkdir("wd")
+    eq(k.probe(["cwd"], ["--bind", d])["cwd"], k.home, "a hidden caller cwd falls back to HOME")
+    p = k.run(k.probe_args(["cwd"], ["--bind", d]), cwd=d)
+    eq(parse_kv(p.stdout)["cwd"], d)
+    p = k.run(k.probe_args(["cwd"]), cwd="/usr/share")
+    eq(parse_kv(p.stdout)["cwd"], "/usr/share")
+    p = k.run(["-w", "/no/such/dir", "true"])
+    eq(p.returncode, 125)
+    ok("working directory" in p.stderr, p.stderr)
+
+
+def test_no_command_runs_the_shell(k):
+    p = k.run([], input="echo from-shell $((2+3))\n", env={"SHELL": "/bin/sh"})
+    eq(p.stdout, "from-shell 5\n", p.stderr)
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(k):
+    d = k.mkdir("dry")
+    p = k.run(["--dry-run", "--bind", f"{d}:/data:ro", "--", "sh", "-c", f"touch {d}/ran"])
+    eq(p.returncode, 0, p.stderr)
+    ok(f"bind       /data  (from {d}, ro)" in p.stdout, p.stdout)
+    ok("pivot-root" in p.stdout and "overlay    /usr" in p.stdout, p.stdout)
+    ok(not os.path.exists(os.path.join(d, "ran")), "dry run ran the command")
+
+
+def test_help_and_version(k):
+    p = k.run(["--help"])
+    eq(p.returncode, 0)
+    ok("--bind" in p.stdout and "--dry-run" in p.stdout, p.stdout)
+    p = k.run(["--version"])
+    ok(p.stdout.startswith("kakuri "), p.stdout)
+    eq(k.run(["help"]).returncode, 0)
+
+
+def test_no_new_privs_and_fds(k):
+    r = k.probe(["status"])
+    eq(r["NoNewPrivs"], "1")
+    # fd 9 open in the caller must not reach the command.
+    rfd, wfd = os.pipe()
+    os.dup2(rfd, 9, inheritable=True)
+    try:
+        import subprocess
+        p = subprocess.run(k.argv(k.probe_args(["fds"])), env=k.env(), cwd=k.work,
+                           capture_output=True, text=True, pass_fds=(9,))
+        eq(parse_kv(p.stdout)["fds"], "0,1,2", p.stderr)
+    finally:
+        os.close(9)
+        os.close(rfd)
+        os.close(wfd)

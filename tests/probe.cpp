@@ -1,0 +1,206 @@
+// probe: run inside containers by the integration tests; reports facts as
+// key=value lines so tests compare exact values instead of grepping shell output.
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <dirent.h>
+#include <string>
+
+namespace {
+
+const char* errname(int e) {
+    switch (e) {
+    case 0: return "0";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EROFS: return "EROFS";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENOSYS: return "ENOSYS";
+    case EINVAL: return "EINVAL";
+    case EEXIST: return "EEXIST";
+    case EBADF: return "EBADF";
+    case ENOTDIR: return "ENOTDIR";
+    default: return strerrorname_np(e) ? strerrorname_np(e) : "E?";
+    }
+}
+
+int ids() {
+    printf("uid=%u\ngid=%u\neuid=%u\n", getuid(), getgid(), geteuid());
+    gid_t g[64];
+    int n = getgroups(64, g);
+    printf("groups=");
+    for (int i = 0; i < n; ++i) printf(i ? ",%u" : "%u", g[i]);
+    printf("\n");
+    return 0;
+}
+
+int pids() {
+    printf("pid=%d\nppid=%d\n", getpid(), getppid());
+    int n = 0;
+    if (DIR* d = opendir("/proc")) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] >= '1' && e->d_name[0] <= '9') ++n;
+        closedir(d);
+    }
+    printf("processes=%d\n", n);
+    return 0;
+}
+
+int fds() {
+    std::string out;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d)) continue;
+            out += out.empty() ? "" : ",";
+            out += e->d_name;
+        }
+        closedir(d);
+    }
+    printf("fds=%s\n", out.c_str());
+    return 0;
+}
+
+int netifs() {
+    std::string out;
+    struct if_nameindex* ifs = if_nameindex();
+    for (auto* i = ifs; i && i->if_index; ++i) {
+        out += out.empty() ? "" : ",";
+        out += i->if_name;
+    }
+    if (ifs) if_freenameindex(ifs);
+    printf("netifs=%s\n", out.c_str());
+    return 0;
+}
+
+// Try to write (create or append) a file; report the errno.
+int write_file(const char* path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        if (write(fd, "probe\n", 6) != 6) e = errno;
+        close(fd);
+    }
+    printf("write=%s\n", errname(e));
+    return 0;
+}
+
+int mkdir_p(const char* path) {
+    int e = mkdir(path, 0755) == 0 ? 0 : errno;
+    printf("mkdir=%s\n", errname(e));
+    return 0;
+}
+
+// An orphaned grandchild must be reaped by the container's init: wait until
+// its /proc entry is gone (bounded), which only happens once it is reaped.
+int orphan() {
+    int p[2];
+    if (pipe(p) != 0) return 2;
+    pid_t child = fork();
+    if (child == 0) {
+        pid_t gc = fork();
+        if (gc == 0) {
+            close(p[0]);
+            close(p[1]);
+            _exit(0);
+        }
+        dprintf(p[1], "%d\n", gc);
+        _exit(0);
+    }
+    close(p[1]);
+    char buf[32] = {0};
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    if (n <= 0) return 2;
+    waitpid(child, nullptr, 0);
+    int gc = atoi(buf);
+    std::string path = "/proc/" + std::to_string(gc);
+    for (int i = 0; i < 5000; ++i) {
+        struct stat st;
+        if (stat(path.c_str(), &st) != 0) {
+            printf("orphan_reaped=1\n");
+            return 0;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, nullptr);
+    }
+    printf("orphan_reaped=0\n");
+    return 0;
+}
+
+volatile sig_atomic_t got = 0;
+void on_signal(int s) { got = s; }
+
+// Say "ready", then wait for one signal: handled (prints it, exits 42) or, with
+// "default", left to its default action (the process dies of it).
+int wait_signal(bool handle) {
+    if (handle) {
+        struct sigaction sa {};
+        sa.sa_handler = on_signal;
+        for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(s, &sa, nullptr);
+    }
+    printf("ready\n");
+    fflush(stdout);
+    while (!got) pause();
+    printf("signal=%s\n", sigabbrev_np(got));
+    fflush(stdout);
+    return 42;
+}
+
+int status_line(const char* key) {
+    FILE* f = fopen("/proc/self/status", "re");
+    if (!f) return 2;
+    char line[256];
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            char* v = line + kl + 1;
+            while (*v == ' ' || *v == '\t') ++v;
+            printf("%s=%s", key, v);
+        }
+    fclose(f);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string cmd = argc > 1 ? argv[1] : "";
+    const char* arg = argc > 2 ? argv[2] : "";
+    if (cmd == "ids") return ids();
+    if (cmd == "pids") return pids();
+    if (cmd == "fds") return fds();
+    if (cmd == "netifs") return netifs();
+    if (cmd == "write") return write_file(arg);
+    if (cmd == "mkdir") return mkdir_p(arg);
+    if (cmd == "orphan") return orphan();
+    if (cmd == "wait-signal") return wait_signal(true);
+    if (cmd == "wait-default") return wait_signal(false);
+    if (cmd == "status") {
+        for (const char* k : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"})
+            status_line(k);
+        return 0;
+    }
+    if (cmd == "cwd") {
+        char buf[4096];
+        printf("cwd=%s\n", getcwd(buf, sizeof buf) ? buf : "?");
+        return 0;
+    }
+    if (cmd == "hostname") {
+        char buf[256] = {0};
+        gethostname(buf, sizeof buf - 1);
+        printf("hostname=%s\n", buf);
+        return 0;
+    }
+    if (cmd == "exit") return atoi(arg);
+    fprintf(stderr, "probe: unknown command '%s'\n", cmd.c_str());
+    return 2;
+}
