@@ -26,6 +26,9 @@ enum OptId {
     kOptClearenv,
     kOptDryRun,
     kOptVersion,
+    kOptSeccomp,
+    kOptCapAdd,
+    kOptCapDrop,
 };
 
 struct TableEntry {
@@ -62,6 +65,15 @@ const std::vector<TableEntry>& table() {
          kOptClearenv},
         {{"workdir", 'w', ArgKind::Required, "DIR", nullptr, "working directory inside"},
          'w'},
+        {{"seccomp", 0, ArgKind::Required, "MODE", "default|off",
+          "default: the syscall filter (see SECURITY.md); off: none"},
+         kOptSeccomp},
+        {{"cap-add", 0, ArgKind::Required, "CAP", nullptr,
+          "give root inside this capability too (repeatable; ALL for every one)"},
+         kOptCapAdd},
+        {{"cap-drop", 0, ArgKind::Required, "CAP", nullptr,
+          "take this capability from root inside (repeatable; ALL for every one)"},
+         kOptCapDrop},
         {{"dry-run", 0, ArgKind::None, nullptr, nullptr,
           "print the container plan and exit"},
          kOptDryRun},
@@ -133,6 +145,16 @@ Options parse_run_options(int argc, char* const argv[]) {
         case kOptClearenv: o.clearenv = true; break;
         case 'w': o.workdir = arg; break;
         case kOptDryRun: o.dry_run = true; break;
+        case kOptSeccomp:
+            if (arg == "default")
+                o.seccomp = true;
+            else if (arg == "off")
+                o.seccomp = false;
+            else
+                bad_usage("--seccomp takes default or off, not '" + arg + "'");
+            break;
+        case kOptCapAdd: o.cap_add.push_back(arg); break;
+        case kOptCapDrop: o.cap_drop.push_back(arg); break;
         case 'v': o.verbosity = o.verbosity < 0 ? 1 : o.verbosity + 1; break;
         case 'q': o.verbosity = -1; break;
         case 'h': o.help = true; break;

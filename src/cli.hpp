@@ -20,6 +20,8 @@ struct Options {
     std::vector<std::string> env_unset;  // K
     bool clearenv = false;
     std::string workdir;
+    bool seccomp = true;
+    std::vector<std::string> cap_add, cap_drop;
     bool dry_run = false;
     int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose
     bool help = false;

@@ -20,7 +20,9 @@
 
 #include <linux/close_range.h>
 
+#include "caps.hpp"
 #include "mounts.hpp"
+#include "seccomp.hpp"
 #include "net.hpp"
 #include "sys.hpp"
 #include "userns.hpp"
@@ -104,12 +106,20 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
     try {
         if (chdir(plan.cwd.c_str()) != 0)
             throw Error("cannot enter the working directory " + plan.cwd, errno);
+        // A path through a magic link (/proc/self/fd/N) could lead out of the
+        // root; getcwd reports such a directory as unreachable (ENOENT).
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+            throw Error("the working directory " + plan.cwd + " is outside the container");
         umask(caller_umask);
         // Never gain privileges through exec (setuid, file capabilities).
         check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+        apply_caps(plan.caps);
         // Nothing but 0-2 reaches the command; err_fd is already close-on-exec.
         check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
         sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
+        // Last, so that everything above may still use what the filter denies.
+        if (plan.seccomp) load_default_filter();
     } catch (const Error& e) {
         fail(err_fd, e.what(), e.exit_code());
     }
@@ -154,6 +164,13 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         struct pollfd pfd = {alive_fd, POLLIN, 0};
         if (poll(&pfd, 1, 0) != 0) _exit(125);
         ::close(alive_fd);
+        // Drop every fd the caller passed us, before any of them could be used
+        // (a directory fd is a way out of the new root).
+        if (err_fd != 3) {
+            check(dup3(err_fd, 3, O_CLOEXEC), "move the error pipe");
+            err_fd = 3;
+        }
+        sys_close_range(4, ~0U, 0);
 
         mode_t caller_umask = umask(0);
         sigset_t all;
@@ -161,6 +178,10 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         sigprocmask(SIG_SETMASK, &all, nullptr);
 
         if (plan.userns) write_own_maps(plan.uid_map, plan.gid_map);
+        // Not dumpable: no process inside may ptrace init or open its
+        // /proc/1/exe (the kakuri binary: CVE-2019-5736) or fds. After the maps:
+        // a non-dumpable process's /proc/self files belong to host root.
+        check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
         apply_mounts(plan);
         if (plan.loopback) bring_up_loopback();
         check(sethostname(plan.hostname.data(), plan.hostname.size()), "set the hostname");

@@ -109,7 +109,8 @@ struct Apply {
                 opened[i] = std::move(t);
                 break;
             }
-            case StepKind::DevNode: opened[i] = clone_tree(s.source, false); break;
+            case StepKind::DevNode:
+            case StepKind::MaskFile: opened[i] = clone_tree(s.source, false); break;
             case StepKind::Overlay: {
                 int fd = ::open(s.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0) throw Error("open " + s.source, errno);
@@ -184,6 +185,13 @@ struct Apply {
         attach(tree, open_in_root(root.get(), s.target, c).get(), s.source + " on " + s.target);
     }
 
+    // The target, or an empty fd when it does not exist (kernel-dependent /proc files).
+    UniqueFd open_existing(const std::string& path) {
+        int fd = sys_openat2(root.get(), path.substr(1).c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
+        if (fd < 0 && errno != ENOENT) throw Error("open " + path + " in the new root", errno);
+        return UniqueFd(fd);
+    }
+
     void pivot() {
         // pivot_root(".", ".") stacks the old root on the new one; detaching it
         // leaves only the new root (no directory for the old root is needed).
@@ -227,6 +235,25 @@ struct Apply {
         case StepKind::Sysfs:
         case StepKind::Bind: bind(s, opened[i].get()); break;
         case StepKind::PivotRoot: pivot(); break;
+        case StepKind::MaskFile:
+            if (UniqueFd t = open_existing(s.target)) attach(opened[i].get(), t.get(), "mask on " + s.target);
+            break;
+        case StepKind::MaskDir:
+            if (UniqueFd t = open_existing(s.target))
+                mount_fs("tmpfs", t.get(), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         mode_option(s.mode), "mask on " + s.target);
+            break;
+        case StepKind::ReadOnly:
+            if (UniqueFd t = open_existing(s.target)) {
+                UniqueFd tree(check(sys_open_tree(t.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                                    AT_RECURSIVE | AT_EMPTY_PATH),
+                                    "clone " + s.target));
+                check(sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
+                                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0),
+                      "make " + s.target + " read-only");
+                attach(tree.get(), t.get(), s.target + " read-only");
+            }
+            break;
         }
     }
 };

@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include "caps.hpp"
+
 namespace kakuri {
 
 namespace {
@@ -65,6 +67,9 @@ const char* kind_name(StepKind k) {
     case StepKind::Sysfs: return "sysfs";
     case StepKind::Bind: return "bind";
     case StepKind::PivotRoot: return "pivot-root";
+    case StepKind::MaskFile: return "mask";
+    case StepKind::MaskDir: return "mask-dir";
+    case StepKind::ReadOnly: return "read-only";
     }
     return "?";
 }
@@ -119,6 +124,17 @@ Plan make_plan(const ContainerSpec& s) {
     add_home(p, s);
     add_dev(p);
     add(p, StepKind::Proc, "/proc");
+    // As real root (no user namespace) root inside owns /proc's host-wide files:
+    // hide those that leak or change host state, as container runtimes do.
+    if (!s.userns) {
+        for (const char* f : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+                              "/proc/sysrq-trigger", "/proc/latency_stats", "/proc/kmsg"})
+            add(p, StepKind::MaskFile, f, "/dev/null");
+        for (const char* d : {"/proc/acpi", "/proc/scsi", "/proc/asound"})
+            add(p, StepKind::MaskDir, d, "", 0555);
+        for (const char* d : {"/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs"})
+            add(p, StepKind::ReadOnly, d, "", 0, true);
+    }
     add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
     for (const auto& b : s.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
     add(p, StepKind::PivotRoot, "/");
@@ -126,6 +142,8 @@ Plan make_plan(const ContainerSpec& s) {
     p.cwd = s.cwd;
     p.env = s.env;
     p.argv = s.argv;
+    p.seccomp = s.seccomp;
+    p.caps = s.caps;
     p.verbosity = s.verbosity;
     return p;
 }
@@ -137,7 +155,8 @@ std::string format_step(const Step& st) {
     switch (st.kind) {
     case StepKind::Overlay: line += "  (lower " + st.source + ", upper in memory)"; break;
     case StepKind::Symlink: line += " -> " + st.source; break;
-    case StepKind::DevNode: line += "  (from " + st.source + ")"; break;
+    case StepKind::DevNode:
+    case StepKind::MaskFile: line += "  (from " + st.source + ")"; break;
     case StepKind::Bind:
     case StepKind::Sysfs: line += "  (from " + st.source + (st.ro ? ", ro)" : ", rw)"); break;
     default: break;
@@ -158,6 +177,8 @@ std::string format_plan(const Plan& p) {
     s << "network:    " << (p.loopback ? "private (lo only)" : "host") << "\n";
     s << "hostname:   " << p.hostname << "\n";
     for (const auto& st : p.steps) s << format_step(st) << "\n";
+    s << "caps:       " << format_caps(p.caps) << "\n";
+    s << "seccomp:    " << (p.seccomp ? "default filter" : "off") << "\n";
     s << "workdir:    " << p.cwd << "\n";
     s << "command:   ";
     for (const auto& a : p.argv) s << " " << quote(a);

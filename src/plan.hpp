@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ enum class StepKind {
     Proc,       // procfs of the container's PID namespace
     Sysfs,      // the host's /sys, read-only
     Bind,       // host source at target, ro or rw
+    MaskFile,   // the host's /dev/null over target, if target exists
+    MaskDir,    // an empty read-only tmpfs over target, if it exists
+    ReadOnly,   // target (and what is below it) made read-only, if it exists
     PivotRoot,  // make the new root /
 };
 
@@ -47,6 +51,8 @@ struct Plan {
     std::string cwd;
     std::vector<std::string> env;
     std::vector<std::string> argv;
+    bool seccomp = true;
+    uint64_t caps = 0;
     int verbosity = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "caps.hpp"
 #include "sys.hpp"
 
 extern char** environ;
@@ -17,6 +18,9 @@ extern char** environ;
 namespace kakuri {
 
 namespace {
+
+// Where every container gets a new, empty file system (see make_plan).
+const char* const kFreshDirs[] = {"/tmp", "/var/tmp", "/run", "/dev", "/proc", "/sys", "/home"};
 
 const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -164,6 +168,11 @@ bool visible_inside(const std::string& p, const ContainerSpec& spec) {
     // The last bind covering p decides, since a later bind hides what is below it.
     for (auto it = spec.binds.rbegin(); it != spec.binds.rend(); ++it)
         if (path_within(p, it->dst)) return it->src == it->dst;
+    // Fresh file systems and the empty home hide what the host has there,
+    // even inside an overlaid system directory (/var/tmp, a home in /var/lib).
+    for (const char* fresh : kFreshDirs)
+        if (path_within(p, fresh)) return false;
+    if (!spec.home.empty() && path_within(p, spec.home)) return false;
     for (const auto& s : spec.system)
         if (!s.is_symlink && path_within(p, s.path)) return true;
     return false;
@@ -230,6 +239,14 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
         s.cwd = s.home.empty() ? "/" : s.home;
     }
     env_put(s.env, "PWD=" + s.cwd);
+
+    s.seccomp = o.seccomp;
+    // --user means no capabilities at all; otherwise root keeps a docker-like set.
+    s.caps = o.user ? 0 : default_caps();
+    for (const auto& c : o.cap_add) s.caps |= parse_cap(c);
+    for (const auto& c : o.cap_drop) s.caps &= ~parse_cap(c);
+    if (o.user && !o.cap_add.empty())
+        throw Error("--cap-add does not go with --user: a non-root user keeps no capabilities");
 
     s.argv = o.command;
     if (s.argv.empty()) s.argv = {h.shell.empty() ? "/bin/sh" : h.shell};

@@ -71,6 +71,8 @@ struct ContainerSpec {
     std::vector<std::string> env;
     std::string cwd;
     std::vector<std::string> argv;
+    bool seccomp = true;
+    uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
     int verbosity = 0;
 };
 

@@ -1,0 +1,398 @@
+// Unit tests for plan: make_plan on hand-built ContainerSpecs, format_step and format_plan.
+#include <doctest/doctest.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "plan.hpp"
+
+namespace doctest {
+template <>
+struct StringMaker<kakuri::Step> {
+    static String convert(const kakuri::Step& s) {
+        return (kakuri::format_step(s) + (s.ro ? " [ro]" : "")).c_str();
+    }
+};
+}  // namespace doctest
+
+namespace kakuri {
+
+namespace {
+
+const size_t npos = static_cast<size_t>(-1);
+
+// A rootless container on a merged-/usr host, home under /home, three binds.
+ContainerSpec spec() {
+    ContainerSpec s;
+    s.userns = true;
+    s.uid_map = {{0, 1000, 1}};
+    s.gid_map = {{0, 1001, 1}};
+    s.share_net = false;
+    s.hostname = "box";
+    s.system = {{"/usr", false, ""},
+                {"/bin", true, "usr/bin"},
+                {"/lib64", true, "usr/lib64"},
+                {"/etc", false, ""},
+                {"/var", false, ""}};
+    s.home = "/home/u";
+    s.binds = {{"/srv/data", "/srv/data", false},
+               {"/srv/ro", "/mnt", true},
+               {"/elsewhere", "/srv/data/x", false}};
+    s.env = {"A=1", "PWD=/home/u"};
+    s.cwd = "/home/u";
+    s.argv = {"ls", "-la"};
+    s.verbosity = 1;
+    return s;
+}
+
+size_t index_of(const Plan& p, StepKind k, const std::string& target) {
+    for (size_t i = 0; i < p.steps.size(); ++i)
+        if (p.steps[i].kind == k && p.steps[i].target == target) return i;
+    return npos;
+}
+
+size_t count_kind(const Plan& p, StepKind k) {
+    return static_cast<size_t>(
+        std::count_if(p.steps.begin(), p.steps.end(), [&](const Step& s) { return s.kind == k; }));
+}
+
+// The steps between the /home Mkdir and the /dev tmpfs: the home's own.
+std::vector<Step> home_steps(const Plan& p) {
+    size_t home = index_of(p, StepKind::Mkdir, "/home");
+    size_t dev = index_of(p, StepKind::Tmpfs, "/dev");
+    REQUIRE(home != npos);
+    REQUIRE(dev != npos);
+    REQUIRE(home < dev);
+    return std::vector<Step>(p.steps.begin() + static_cast<long>(home) + 1,
+                             p.steps.begin() + static_cast<long>(dev));
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("plan: the root first, system directories, the fresh dirs, then the home") {
+    Plan p = make_plan(spec());
+    REQUIRE(p.steps.size() > 11);
+    CHECK(p.steps[0] == Step{StepKind::RootTmpfs, "/", "", 0755, false});
+    CHECK(p.steps[1] == Step{StepKind::Overlay, "/usr", "/usr", 0, false});
+    CHECK(p.steps[2] == Step{StepKind::Symlink, "/bin", "usr/bin", 0, false});
+    CHECK(p.steps[3] == Step{StepKind::Symlink, "/lib64", "usr/lib64", 0, false});
+    CHECK(p.steps[4] == Step{StepKind::Overlay, "/etc", "/etc", 0, false});
+    CHECK(p.steps[5] == Step{StepKind::Overlay, "/var", "/var", 0, false});
+    CHECK(p.steps[6] == Step{StepKind::Tmpfs, "/tmp", "", 01777, false});
+    CHECK(p.steps[7] == Step{StepKind::Tmpfs, "/var/tmp", "", 01777, false});
+    CHECK(p.steps[8] == Step{StepKind::Tmpfs, "/run", "", 0755, false});
+    CHECK(p.steps[9] == Step{StepKind::Mkdir, "/home", "", 0755, false});
+    CHECK(p.steps[10] == Step{StepKind::Mkdir, "/home/u", "", 0700, false});
+    CHECK(p.steps[11] == Step{StepKind::Tmpfs, "/dev", "", 0755, false});
+}
+
+TEST_CASE("plan: exactly one root and one pivot, the pivot last") {
+    Plan p = make_plan(spec());
+    CHECK(count_kind(p, StepKind::RootTmpfs) == 1);
+    CHECK(count_kind(p, StepKind::PivotRoot) == 1);
+    CHECK(p.steps.back() == Step{StepKind::PivotRoot, "/", "", 0, false});
+}
+
+TEST_CASE("plan: system directories follow the spec's order and kind") {
+    ContainerSpec s = spec();
+    s.system = {{"/usr", false, ""}, {"/sbin", true, "usr/sbin"}, {"/opt", false, ""}};
+    Plan p = make_plan(s);
+    CHECK(p.steps[1] == Step{StepKind::Overlay, "/usr", "/usr", 0, false});
+    CHECK(p.steps[2] == Step{StepKind::Symlink, "/sbin", "usr/sbin", 0, false});
+    CHECK(p.steps[3] == Step{StepKind::Overlay, "/opt", "/opt", 0, false});
+    CHECK(p.steps[4] == Step{StepKind::Tmpfs, "/tmp", "", 01777, false});
+    CHECK(count_kind(p, StepKind::Overlay) == 2);
+
+    SUBCASE("none at all") {
+        s.system.clear();
+        Plan q = make_plan(s);
+        CHECK(q.steps[1] == Step{StepKind::Tmpfs, "/tmp", "", 01777, false});
+        CHECK(count_kind(q, StepKind::Overlay) == 0);
+    }
+}
+
+TEST_CASE("plan: the home") {
+    ContainerSpec s = spec();
+    SUBCASE("directly under /home: one private directory") {
+        CHECK(home_steps(make_plan(s)) ==
+              std::vector<Step>{{StepKind::Mkdir, "/home/u", "", 0700, false}});
+    }
+    SUBCASE("deeper under /home: the parents 0755, the home 0700") {
+        s.home = "/home/staff/u";
+        CHECK(home_steps(make_plan(s)) ==
+              std::vector<Step>{{StepKind::Mkdir, "/home/staff", "", 0755, false},
+                                {StepKind::Mkdir, "/home/staff/u", "", 0700, false}});
+    }
+    SUBCASE("outside /home and the system directories: a Mkdir chain from /") {
+        s.home = "/srv/users/u";
+        CHECK(home_steps(make_plan(s)) ==
+              std::vector<Step>{{StepKind::Mkdir, "/srv", "", 0755, false},
+                                {StepKind::Mkdir, "/srv/users", "", 0755, false},
+                                {StepKind::Mkdir, "/srv/users/u", "", 0700, false}});
+    }
+    SUBCASE("a /home-like name is not /home") {
+        s.home = "/homes/u";
+        CHECK(home_steps(make_plan(s)) ==
+              std::vector<Step>{{StepKind::Mkdir, "/homes", "", 0755, false},
+                                {StepKind::Mkdir, "/homes/u", "", 0700, false}});
+    }
+    SUBCASE("inside a system directory: a tmpfs") {
+        s.home = "/var/lib/pg";
+        Plan p = make_plan(s);
+        CHECK(home_steps(p) ==
+              std::vector<Step>{{StepKind::Tmpfs, "/var/lib/pg", "", 0700, false}});
+        CHECK(index_of(p, StepKind::Mkdir, "/var/lib") == npos);
+        CHECK(index_of(p, StepKind::Mkdir, "/var/lib/pg") == npos);
+    }
+    SUBCASE("under a name that only starts like a system directory: a Mkdir chain") {
+        s.home = "/variable/u";
+        CHECK(home_steps(make_plan(s)) ==
+              std::vector<Step>{{StepKind::Mkdir, "/variable", "", 0755, false},
+                                {StepKind::Mkdir, "/variable/u", "", 0700, false}});
+    }
+    SUBCASE("no home: nothing") {
+        s.home = "";
+        CHECK(home_steps(make_plan(s)).empty());
+    }
+    SUBCASE("/home is made once") {
+        s.home = "/home/a/b";
+        Plan p = make_plan(s);
+        CHECK(std::count(p.steps.begin(), p.steps.end(),
+                         Step{StepKind::Mkdir, "/home", "", 0755, false}) == 1);
+    }
+}
+
+TEST_CASE("plan: /dev, /proc and /sys") {
+    Plan p = make_plan(spec());
+    size_t dev = index_of(p, StepKind::Tmpfs, "/dev");
+    REQUIRE(dev != npos);
+    CHECK(dev > index_of(p, StepKind::Mkdir, "/home/u"));
+
+    CHECK(count_kind(p, StepKind::DevNode) == 6);
+    for (const char* n : {"null", "zero", "full", "random", "urandom", "tty"}) {
+        std::string path = std::string("/dev/") + n;
+        CAPTURE(path);
+        size_t i = index_of(p, StepKind::DevNode, path);
+        REQUIRE(i != npos);
+        CHECK(i > dev);
+        CHECK(p.steps[i].source == path);  // the host's own node
+        CHECK_FALSE(p.steps[i].ro);
+    }
+    for (size_t i = 0; i < dev; ++i) CHECK(p.steps[i].kind != StepKind::DevNode);
+
+    size_t pts_dir = index_of(p, StepKind::Mkdir, "/dev/pts");
+    size_t devpts = index_of(p, StepKind::Devpts, "/dev/pts");
+    size_t ptmx = index_of(p, StepKind::Symlink, "/dev/ptmx");
+    REQUIRE(devpts != npos);
+    REQUIRE(pts_dir != npos);
+    REQUIRE(ptmx != npos);
+    CHECK(dev < pts_dir);
+    CHECK(pts_dir < devpts);
+    CHECK(p.steps[ptmx].source == "pts/ptmx");
+    CHECK(count_kind(p, StepKind::Devpts) == 1);
+
+    size_t shm = index_of(p, StepKind::Tmpfs, "/dev/shm");
+    REQUIRE(shm != npos);
+    CHECK(shm > dev);
+    CHECK(p.steps[shm].mode == 01777);
+
+    size_t fd = index_of(p, StepKind::Symlink, "/dev/fd");
+    REQUIRE(fd != npos);
+    CHECK(p.steps[fd].source == "/proc/self/fd");
+    size_t in = index_of(p, StepKind::Symlink, "/dev/stdin");
+    REQUIRE(in != npos);
+    CHECK(p.steps[in].source == "/proc/self/fd/0");
+
+    size_t proc = index_of(p, StepKind::Proc, "/proc");
+    size_t sys = index_of(p, StepKind::Sysfs, "/sys");
+    REQUIRE(proc != npos);
+    REQUIRE(sys != npos);
+    CHECK(count_kind(p, StepKind::Proc) == 1);
+    CHECK(count_kind(p, StepKind::Sysfs) == 1);
+    // /proc comes after everything of /dev, /sys after /proc.
+    CHECK(proc > shm);
+    CHECK(proc > devpts);
+    CHECK(proc > ptmx);
+    CHECK(sys > proc);
+    CHECK(p.steps[sys] == Step{StepKind::Sysfs, "/sys", "/sys", 0, true});
+}
+
+TEST_CASE("plan: binds last, in the order given, with their ro flags") {
+    Plan p = make_plan(spec());
+    size_t sys = index_of(p, StepKind::Sysfs, "/sys");
+    REQUIRE(sys != npos);
+    REQUIRE(p.steps.size() == sys + 5);
+    CHECK(p.steps[sys + 1] == Step{StepKind::Bind, "/srv/data", "/srv/data", 0, false});
+    CHECK(p.steps[sys + 2] == Step{StepKind::Bind, "/mnt", "/srv/ro", 0, true});
+    // The later bind, inside the earlier one, comes after it.
+    CHECK(p.steps[sys + 3] == Step{StepKind::Bind, "/srv/data/x", "/elsewhere", 0, false});
+    CHECK(p.steps[sys + 4].kind == StepKind::PivotRoot);
+    CHECK(count_kind(p, StepKind::Bind) == 3);
+
+    SUBCASE("reversed order stays reversed") {
+        ContainerSpec s = spec();
+        std::reverse(s.binds.begin(), s.binds.end());
+        Plan q = make_plan(s);
+        size_t a = index_of(q, StepKind::Bind, "/srv/data/x");
+        size_t b = index_of(q, StepKind::Bind, "/srv/data");
+        REQUIRE(a != npos);
+        REQUIRE(b != npos);
+        CHECK(a < b);
+    }
+    SUBCASE("a bind over the home comes after the home is made") {
+        ContainerSpec s = spec();
+        s.binds = {{"/home/u/proj", "/home/u/proj", false}};
+        Plan q = make_plan(s);
+        size_t bind = index_of(q, StepKind::Bind, "/home/u/proj");
+        REQUIRE(bind != npos);
+        CHECK(bind > index_of(q, StepKind::Mkdir, "/home/u"));
+        CHECK(bind == q.steps.size() - 2);
+    }
+    SUBCASE("no binds") {
+        ContainerSpec s = spec();
+        s.binds.clear();
+        Plan q = make_plan(s);
+        CHECK(count_kind(q, StepKind::Bind) == 0);
+        CHECK(q.steps[q.steps.size() - 2].kind == StepKind::Sysfs);
+    }
+}
+
+TEST_CASE("plan: clone flags and loopback") {
+    const unsigned long always =
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    ContainerSpec s = spec();
+
+    SUBCASE("rootless, private network") {
+        Plan p = make_plan(s);
+        CHECK((p.clone_flags & always) == always);
+        CHECK((p.clone_flags & CLONE_NEWUSER) != 0);
+        CHECK((p.clone_flags & CLONE_NEWNET) != 0);
+        CHECK(p.clone_flags == (always | CLONE_NEWUSER | CLONE_NEWNET));
+        CHECK(p.loopback);
+        CHECK(p.userns);
+    }
+    SUBCASE("rootless, host network") {
+        s.share_net = true;
+        Plan p = make_plan(s);
+        CHECK((p.clone_flags & CLONE_NEWUSER) != 0);
+        CHECK((p.clone_flags & CLONE_NEWNET) == 0);
+        CHECK(p.clone_flags == (always | CLONE_NEWUSER));
+        CHECK_FALSE(p.loopback);
+    }
+    SUBCASE("real root, private network") {
+        s.userns = false;
+        s.uid_map.clear();
+        s.gid_map.clear();
+        Plan p = make_plan(s);
+        CHECK((p.clone_flags & CLONE_NEWUSER) == 0);
+        CHECK((p.clone_flags & CLONE_NEWNET) != 0);
+        CHECK(p.clone_flags == (always | CLONE_NEWNET));
+        CHECK(p.loopback);
+        CHECK_FALSE(p.userns);
+    }
+    SUBCASE("real root, host network") {
+        s.userns = false;
+        s.share_net = true;
+        Plan p = make_plan(s);
+        CHECK(p.clone_flags == always);
+        CHECK_FALSE(p.loopback);
+    }
+}
+
+TEST_CASE("plan: the rest of the spec is carried over") {
+    Plan p = make_plan(spec());
+    CHECK(p.hostname == "box");
+    CHECK(p.cwd == "/home/u");
+    CHECK(p.env == std::vector<std::string>{"A=1", "PWD=/home/u"});
+    CHECK(p.argv == std::vector<std::string>{"ls", "-la"});
+    CHECK(p.verbosity == 1);
+    REQUIRE(p.uid_map.size() == 1);
+    CHECK(p.uid_map[0].inside == 0);
+    CHECK(p.uid_map[0].outside == 1000);
+    CHECK(p.uid_map[0].count == 1);
+    REQUIRE(p.gid_map.size() == 1);
+    CHECK(p.gid_map[0].outside == 1001);
+}
+
+TEST_CASE("plan: format_step") {
+    CHECK(format_step({StepKind::RootTmpfs, "/", "", 0755, false}) == "root-tmpfs /  mode 0755");
+    CHECK(format_step({StepKind::Overlay, "/usr", "/usr", 0, false}) ==
+          "overlay    /usr  (lower /usr, upper in memory)");
+    CHECK(format_step({StepKind::Symlink, "/bin", "usr/bin", 0, false}) ==
+          "symlink    /bin -> usr/bin");
+    CHECK(format_step({StepKind::Tmpfs, "/tmp", "", 01777, false}) ==
+          "tmpfs      /tmp  mode 01777");
+    CHECK(format_step({StepKind::Mkdir, "/home/u", "", 0700, false}) ==
+          "mkdir      /home/u  mode 0700");
+    CHECK(format_step({StepKind::DevNode, "/dev/null", "/dev/null", 0, false}) ==
+          "dev-node   /dev/null  (from /dev/null)");
+    CHECK(format_step({StepKind::Devpts, "/dev/pts", "", 0, false}) == "devpts     /dev/pts");
+    CHECK(format_step({StepKind::Proc, "/proc", "", 0, false}) == "proc       /proc");
+    CHECK(format_step({StepKind::Sysfs, "/sys", "/sys", 0, true}) ==
+          "sysfs      /sys  (from /sys, ro)");
+    CHECK(format_step({StepKind::Bind, "/mnt", "/srv/ro", 0, true}) ==
+          "bind       /mnt  (from /srv/ro, ro)");
+    CHECK(format_step({StepKind::Bind, "/a", "/b", 0, false}) == "bind       /a  (from /b, rw)");
+    CHECK(format_step({StepKind::PivotRoot, "/", "", 0, false}) == "pivot-root /");
+}
+
+TEST_CASE("plan: format_plan") {
+    SUBCASE("rootless") {
+        std::string text = format_plan(make_plan(spec()));
+        CAPTURE(text);
+        CHECK(contains(text, "namespaces: user mount pid net uts ipc cgroup\n"));
+        CHECK(contains(text, "uid map:    0->1000 (1)\n"));
+        CHECK(contains(text, "gid map:    0->1001 (1)\n"));
+        CHECK_FALSE(contains(text, "real root"));
+        CHECK(contains(text, "network:    private (lo only)\n"));
+        CHECK(contains(text, "hostname:   box\n"));
+        CHECK(contains(text, "\nbind       /mnt  (from /srv/ro, ro)\n"));
+        CHECK(contains(text, "\nbind       /srv/data  (from /srv/data, rw)\n"));
+        CHECK(contains(text, "workdir:    /home/u\n"));
+        CHECK(contains(text, "command:    ls -la\n"));
+        // Every step is listed, in order.
+        Plan p = make_plan(spec());
+        size_t pos = 0;
+        for (const auto& st : p.steps) {
+            std::string line = "\n" + format_step(st) + "\n";
+            CAPTURE(line);
+            size_t at = text.find(line, pos);
+            REQUIRE(at != std::string::npos);
+            pos = at + 1;
+        }
+    }
+    SUBCASE("several id map lines") {
+        ContainerSpec s = spec();
+        s.uid_map = {{0, 1000, 1}, {1, 100000, 65536}};
+        std::string text = format_plan(make_plan(s));
+        CHECK(contains(text, "uid map:    0->1000 (1), 1->100000 (65536)\n"));
+    }
+    SUBCASE("real root, host network") {
+        ContainerSpec s = spec();
+        s.userns = false;
+        s.uid_map.clear();
+        s.gid_map.clear();
+        s.share_net = true;
+        std::string text = format_plan(make_plan(s));
+        CAPTURE(text);
+        CHECK(contains(text, "namespaces: mount pid uts ipc cgroup\n"));
+        CHECK(contains(text, "identity:   real root, no user namespace\n"));
+        CHECK_FALSE(contains(text, "uid map:"));
+        CHECK_FALSE(contains(text, "gid map:"));
+        CHECK(contains(text, "network:    host\n"));
+    }
+    SUBCASE("command words are quoted for the shell") {
+        ContainerSpec s = spec();
+        s.argv = {"sh", "-c", "echo $HOME", "it's", ""};
+        std::string text = format_plan(make_plan(s));
+        CHECK(contains(text, "command:    sh -c 'echo $HOME' 'it'\\''s' ''\n"));
+    }
+}
+
+}  // namespace kakuri

@@ -1,0 +1,647 @@
+// Unit tests for spec: paths, bind specs, make_spec (hand-built HostInfo), visible_inside.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "spec.hpp"
+#include "sys.hpp"
+
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+    static String convert(const std::vector<std::string>& v) {
+        std::string out = "[";
+        for (size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
+        return (out + "]").c_str();
+    }
+};
+template <>
+struct StringMaker<kakuri::Bind> {
+    static String convert(const kakuri::Bind& b) {
+        return (b.src + " -> " + b.dst + (b.ro ? " (ro)" : " (rw)")).c_str();
+    }
+};
+}  // namespace doctest
+
+namespace kakuri {
+
+namespace {
+
+using Strings = std::vector<std::string>;
+
+const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// An unprivileged caller on a merged-/usr host.
+HostInfo host() {
+    HostInfo h;
+    h.uid = 1000;
+    h.gid = 1000;
+    h.real_root = false;
+    h.home = "/home/u";
+    h.cwd = "/home/u";
+    h.shell = "/bin/bash";
+    h.environ = {"PATH=/usr/bin:/bin", "HOME=/home/u", "LANG=C.UTF-8", "TERM=xterm", "PWD=/old"};
+    h.root_entries = {
+        {"usr", false, ""},           {"etc", false, ""}, {"bin", true, "usr/bin"},
+        {"lib64", true, "usr/lib64"}, {"var", false, ""}, {"opt", false, ""},
+    };
+    return h;
+}
+
+// How many entries of env have this key, and the value of the last one.
+size_t env_count(const Strings& env, const std::string& key) {
+    return static_cast<size_t>(std::count_if(env.begin(), env.end(), [&](const std::string& e) {
+        return e.compare(0, key.size() + 1, key + "=") == 0;
+    }));
+}
+
+std::string env_get(const Strings& env, const std::string& key) {
+    for (const auto& e : env)
+        if (e.compare(0, key.size() + 1, key + "=") == 0) return e.substr(key.size() + 1);
+    return "<unset>";
+}
+
+Options bind_opts(std::initializer_list<const char*> binds) {
+    Options o;
+    for (const char* b : binds) {
+        o.binds.emplace_back(b);
+        o.binds_ro_forced.push_back(false);
+    }
+    return o;
+}
+
+}  // namespace
+
+// ---- normalize_path / path_within ----------------------------------------------------------
+
+TEST_CASE("spec: normalize_path") {
+    CHECK(normalize_path("/") == "/");
+    CHECK(normalize_path("") == "/");
+    CHECK(normalize_path("/usr") == "/usr");
+    CHECK(normalize_path("/usr/") == "/usr");
+    CHECK(normalize_path("//usr///lib//") == "/usr/lib");
+    CHECK(normalize_path("/usr/./lib/.") == "/usr/lib");
+    CHECK(normalize_path("/usr/lib/../share") == "/usr/share");
+    CHECK(normalize_path("/a/b/c/../../d") == "/a/d");
+    CHECK(normalize_path("/..") == "/");
+    CHECK(normalize_path("/../../x") == "/x");
+    CHECK(normalize_path("/a/..") == "/");
+    CHECK(normalize_path("/.") == "/");
+    CHECK(normalize_path("/a/.../b") == "/a/.../b");  // "..." is a name
+    CHECK(normalize_path("/a/.b/..c") == "/a/.b/..c");
+}
+
+TEST_CASE("spec: path_within respects component boundaries") {
+    CHECK(path_within("/usr", "/usr"));
+    CHECK(path_within("/usr/lib", "/usr"));
+    CHECK(path_within("/usr/lib/x/y", "/usr"));
+    CHECK_FALSE(path_within("/usrx", "/usr"));
+    CHECK_FALSE(path_within("/usr2/lib", "/usr"));
+    CHECK_FALSE(path_within("/us", "/usr"));
+    CHECK_FALSE(path_within("/", "/usr"));
+    CHECK_FALSE(path_within("/usr", "/usr/lib"));
+    CHECK_FALSE(path_within("/opt/usr", "/usr"));
+    CHECK(path_within("/home/u/p", "/home/u"));
+    CHECK_FALSE(path_within("/home/user", "/home/u"));
+    // Everything is within /.
+    CHECK(path_within("/", "/"));
+    CHECK(path_within("/usr", "/"));
+    CHECK(path_within("/a/b/c", "/"));
+}
+
+// ---- parse_bind_spec ------------------------------------------------------------------------
+
+TEST_CASE("spec: parse_bind_spec forms") {
+    const std::string home = "/home/u", cwd = "/work/dir";
+    CHECK(parse_bind_spec("/data", false, home, cwd) == Bind{"/data", "/data", false});
+    CHECK(parse_bind_spec("/data:/mnt", false, home, cwd) == Bind{"/data", "/mnt", false});
+    CHECK(parse_bind_spec("/data:ro", false, home, cwd) == Bind{"/data", "/data", true});
+    CHECK(parse_bind_spec("/data:rw", false, home, cwd) == Bind{"/data", "/data", false});
+    CHECK(parse_bind_spec("/data:/mnt:ro", false, home, cwd) == Bind{"/data", "/mnt", true});
+    CHECK(parse_bind_spec("/data:/mnt:rw", false, home, cwd) == Bind{"/data", "/mnt", false});
+    // Both sides are normalized.
+    CHECK(parse_bind_spec("/data//x/./y/..:/mnt/a/../b/", false, home, cwd) ==
+          Bind{"/data/x", "/mnt/b", false});
+}
+
+TEST_CASE("spec: parse_bind_spec expands ~ with the given home") {
+    const std::string home = "/home/u", cwd = "/work";
+    CHECK(parse_bind_spec("~", false, home, cwd) == Bind{"/home/u", "/home/u", false});
+    CHECK(parse_bind_spec("~/x", false, home, cwd) == Bind{"/home/u/x", "/home/u/x", false});
+    CHECK(parse_bind_spec("~/x:~/y", false, home, cwd) == Bind{"/home/u/x", "/home/u/y", false});
+    CHECK(parse_bind_spec("/a:~", false, home, cwd) == Bind{"/a", "/home/u", false});
+    CHECK(parse_bind_spec("~/x:ro", false, home, cwd) == Bind{"/home/u/x", "/home/u/x", true});
+    CHECK(parse_bind_spec("~/x", false, "/srv/other", cwd) ==
+          Bind{"/srv/other/x", "/srv/other/x", false});
+    // Only a leading "~" or "~/" is the home.
+    CHECK(parse_bind_spec("/a/~/b", false, home, cwd) == Bind{"/a/~/b", "/a/~/b", false});
+}
+
+TEST_CASE("spec: parse_bind_spec takes a relative SRC from cwd") {
+    const std::string home = "/home/u", cwd = "/work/dir";
+    CHECK(parse_bind_spec("src", false, home, cwd) ==
+          Bind{"/work/dir/src", "/work/dir/src", false});
+    CHECK(parse_bind_spec("./src", false, home, cwd) ==
+          Bind{"/work/dir/src", "/work/dir/src", false});
+    CHECK(parse_bind_spec("../src", false, home, cwd) == Bind{"/work/src", "/work/src", false});
+    CHECK(parse_bind_spec(".", false, home, cwd) == Bind{"/work/dir", "/work/dir", false});
+    CHECK(parse_bind_spec("src:/mnt:ro", false, home, cwd) == Bind{"/work/dir/src", "/mnt", true});
+    CHECK(parse_bind_spec("../../..:/mnt", false, home, cwd) == Bind{"/", "/mnt", false});
+}
+
+TEST_CASE("spec: parse_bind_spec errors") {
+    const std::string home = "/home/u", cwd = "/work";
+    SUBCASE("relative DST") {
+        CHECK_THROWS_AS(parse_bind_spec("/a:rel", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/a:./x", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/a:x:ro", false, home, cwd), Error);
+        CHECK_THROWS_WITH(parse_bind_spec("/a:rel", false, home, cwd),
+                          doctest::Contains("absolute"));
+    }
+    SUBCASE("empty parts") {
+        for (const char* t : {"", ":", ":/x", "/a:", "/a::ro", ":ro", "::", "/a:/b:"}) {
+            CAPTURE(t);
+            CHECK_THROWS_AS(parse_bind_spec(t, false, home, cwd), Error);
+        }
+    }
+    SUBCASE("too many parts") {
+        CHECK_THROWS_AS(parse_bind_spec("/a:/b:/c", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/a:/b:ro:ro", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/a:/b:xx", false, home, cwd), Error);
+    }
+    SUBCASE("DST is /") {
+        CHECK_THROWS_AS(parse_bind_spec("/a:/", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/a:/x/..", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/a://", false, home, cwd), Error);
+        CHECK_THROWS_AS(parse_bind_spec("/", false, home, cwd), Error);  // SRC only: DST = SRC
+        CHECK_THROWS_AS(parse_bind_spec("/:ro", false, home, cwd), Error);
+    }
+    SUBCASE("the error names the spec and exits 125") {
+        try {
+            parse_bind_spec("/a:rel", false, home, cwd);
+            FAIL("no error");
+        } catch (const Error& e) {
+            CHECK(std::string(e.what()).find("/a:rel") != std::string::npos);
+            CHECK(e.exit_code() == 125);
+        }
+    }
+}
+
+TEST_CASE("spec: parse_bind_spec with --ro-bind") {
+    const std::string home = "/home/u", cwd = "/work";
+    CHECK(parse_bind_spec("/a", true, home, cwd) == Bind{"/a", "/a", true});
+    CHECK(parse_bind_spec("/a:/b", true, home, cwd) == Bind{"/a", "/b", true});
+    CHECK(parse_bind_spec("/a:ro", true, home, cwd) == Bind{"/a", "/a", true});
+    CHECK(parse_bind_spec("/a:/b:ro", true, home, cwd) == Bind{"/a", "/b", true});
+    CHECK_THROWS_AS(parse_bind_spec("/a:rw", true, home, cwd), Error);
+    CHECK_THROWS_AS(parse_bind_spec("/a:/b:rw", true, home, cwd), Error);
+    CHECK_THROWS_WITH(parse_bind_spec("/a:/b:rw", true, home, cwd), doctest::Contains(":rw"));
+}
+
+// ---- make_spec: identity, network, hostname -------------------------------------------------
+
+TEST_CASE("spec: an unprivileged caller gets a user namespace, root inside") {
+    ContainerSpec s = make_spec(Options{}, host());
+    CHECK(s.userns);
+    REQUIRE(s.uid_map.size() == 1);
+    CHECK(s.uid_map[0].inside == 0);
+    CHECK(s.uid_map[0].outside == 1000);
+    CHECK(s.uid_map[0].count == 1);
+    REQUIRE(s.gid_map.size() == 1);
+    CHECK(s.gid_map[0].inside == 0);
+    CHECK(s.gid_map[0].outside == 1000);
+    CHECK(s.gid_map[0].count == 1);
+}
+
+TEST_CASE("spec: --user keeps the caller's ids inside") {
+    HostInfo h = host();
+    h.uid = 1234;
+    h.gid = 567;
+    Options o;
+    o.user = true;
+    ContainerSpec s = make_spec(o, h);
+    CHECK(s.userns);
+    REQUIRE(s.uid_map.size() == 1);
+    CHECK(s.uid_map[0].inside == 1234);
+    CHECK(s.uid_map[0].outside == 1234);
+    CHECK(s.uid_map[0].count == 1);
+    REQUIRE(s.gid_map.size() == 1);
+    CHECK(s.gid_map[0].inside == 567);
+    CHECK(s.gid_map[0].outside == 567);
+    CHECK(s.gid_map[0].count == 1);
+
+    SUBCASE("without --user the gid maps to 0 too") {
+        ContainerSpec t = make_spec(Options{}, h);
+        REQUIRE(t.uid_map.size() == 1);
+        CHECK(t.uid_map[0].inside == 0);
+        CHECK(t.uid_map[0].outside == 1234);
+        REQUIRE(t.gid_map.size() == 1);
+        CHECK(t.gid_map[0].inside == 0);
+        CHECK(t.gid_map[0].outside == 567);
+    }
+}
+
+TEST_CASE("spec: real root gets no user namespace") {
+    HostInfo h = host();
+    h.uid = 0;
+    h.gid = 0;
+    h.real_root = true;
+    ContainerSpec s = make_spec(Options{}, h);
+    CHECK_FALSE(s.userns);
+    CHECK(s.uid_map.empty());
+    CHECK(s.gid_map.empty());
+}
+
+TEST_CASE("spec: network") {
+    CHECK_FALSE(make_spec(Options{}, host()).share_net);
+    Options o;
+    o.network = NetworkMode::Host;
+    CHECK(make_spec(o, host()).share_net);
+}
+
+TEST_CASE("spec: hostname") {
+    CHECK(make_spec(Options{}, host()).hostname == "kakuri");
+    Options o;
+    o.hostname = "box";
+    CHECK(make_spec(o, host()).hostname == "box");
+    o.hostname = std::string(64, 'h');
+    CHECK(make_spec(o, host()).hostname == std::string(64, 'h'));
+    o.hostname = std::string(65, 'h');
+    CHECK_THROWS_AS(make_spec(o, host()), Error);
+    o.hostname = "a/b";
+    CHECK_THROWS_AS(make_spec(o, host()), Error);
+}
+
+TEST_CASE("spec: verbosity is passed on") {
+    Options o;
+    o.verbosity = -1;
+    CHECK(make_spec(o, host()).verbosity == -1);
+    o.verbosity = 2;
+    CHECK(make_spec(o, host()).verbosity == 2);
+}
+
+// ---- make_spec: system directories, home, binds ---------------------------------------------
+
+TEST_CASE("spec: system directories: /usr first, then its links, symlinks kept") {
+    ContainerSpec s = make_spec(Options{}, host());
+    Strings paths;
+    for (const auto& d : s.system) paths.push_back(d.path);
+    CHECK(paths == Strings{"/usr", "/bin", "/lib64", "/etc", "/opt", "/var"});
+    REQUIRE(s.system.size() == 6);
+    CHECK_FALSE(s.system[0].is_symlink);
+    CHECK(s.system[1].is_symlink);
+    CHECK(s.system[1].link_target == "usr/bin");
+    CHECK(s.system[2].is_symlink);
+    CHECK(s.system[2].link_target == "usr/lib64");
+    CHECK_FALSE(s.system[3].is_symlink);
+    CHECK_FALSE(s.system[4].is_symlink);
+    CHECK_FALSE(s.system[5].is_symlink);
+    CHECK(s.system[3].link_target.empty());
+}
+
+TEST_CASE("spec: system directories: the lib family sorts by name between sbin and etc") {
+    HostInfo h = host();
+    h.root_entries = {{"var", false, ""}, {"lib64", false, ""}, {"etc", false, ""},
+                      {"lib", false, ""}, {"sbin", false, ""},  {"lib32", false, ""},
+                      {"usr", false, ""}, {"bin", false, ""}};
+    ContainerSpec s = make_spec(Options{}, h);
+    Strings paths;
+    for (const auto& d : s.system) paths.push_back(d.path);
+    CHECK(paths == Strings{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/var"});
+}
+
+TEST_CASE("spec: home") {
+    HostInfo h = host();
+    CHECK(make_spec(Options{}, h).home == "/home/u");
+    h.home = "/home//u/";
+    CHECK(make_spec(Options{}, h).home == "/home/u");
+    h.home = "/";
+    CHECK(make_spec(Options{}, h).home.empty());
+    h.home = "relative";
+    CHECK(make_spec(Options{}, h).home.empty());
+    h.home = "";
+    CHECK(make_spec(Options{}, h).home.empty());
+}
+
+TEST_CASE("spec: binds are parsed in order with home and cwd") {
+    HostInfo h = host();
+    h.cwd = "/srv/proj";
+    Options o;
+    o.binds = {"~/a", "sub:/mnt", "/x:ro", "/y:/z"};
+    o.binds_ro_forced = {false, false, false, true};
+    ContainerSpec s = make_spec(o, h);
+    REQUIRE(s.binds.size() == 4);
+    CHECK(s.binds[0] == Bind{"/home/u/a", "/home/u/a", false});
+    CHECK(s.binds[1] == Bind{"/srv/proj/sub", "/mnt", false});
+    CHECK(s.binds[2] == Bind{"/x", "/x", true});
+    CHECK(s.binds[3] == Bind{"/y", "/z", true});
+
+    o.binds.push_back("/q:rel");
+    o.binds_ro_forced.push_back(false);
+    CHECK_THROWS_AS(make_spec(o, h), Error);
+}
+
+// ---- make_spec: environment -----------------------------------------------------------------
+
+TEST_CASE("spec: the caller's environment is kept") {
+    HostInfo h = host();
+    h.cwd = "/usr/share";
+    ContainerSpec s = make_spec(Options{}, h);
+    CHECK(env_get(s.env, "LANG") == "C.UTF-8");
+    CHECK(env_get(s.env, "TERM") == "xterm");
+    CHECK(env_get(s.env, "PATH") == "/usr/bin:/bin");  // the caller's, not the default
+    CHECK(env_get(s.env, "HOME") == "/home/u");
+    CHECK(env_count(s.env, "PATH") == 1);
+    CHECK(env_count(s.env, "HOME") == 1);
+    // PWD is the container's working directory, once.
+    CHECK(env_get(s.env, "PWD") == "/usr/share");
+    CHECK(env_count(s.env, "PWD") == 1);
+    CHECK(s.env.size() == h.environ.size());
+}
+
+TEST_CASE("spec: PATH and HOME are added when the caller has none") {
+    HostInfo h = host();
+    h.environ = {"LANG=C"};
+    ContainerSpec s = make_spec(Options{}, h);
+    CHECK(env_get(s.env, "PATH") == kDefaultPath);
+    CHECK(env_get(s.env, "HOME") == "/home/u");
+    CHECK(env_get(s.env, "LANG") == "C");
+}
+
+TEST_CASE("spec: --clearenv") {
+    HostInfo h = host();
+    Options o;
+    o.clearenv = true;
+    ContainerSpec s = make_spec(o, h);
+    CHECK(s.env.size() == 3);
+    CHECK(env_get(s.env, "PATH") == kDefaultPath);
+    CHECK(env_get(s.env, "HOME") == "/home/u");
+    CHECK(env_get(s.env, "PWD") == "/home/u");
+    CHECK(env_count(s.env, "LANG") == 0);
+    CHECK(env_count(s.env, "TERM") == 0);
+
+    SUBCASE("no home: no HOME") {
+        h.home = "";
+        ContainerSpec t = make_spec(o, h);
+        CHECK(env_count(t.env, "HOME") == 0);
+        CHECK(env_get(t.env, "PATH") == kDefaultPath);
+        CHECK(env_get(t.env, "PWD") == "/");
+        CHECK(t.cwd == "/");
+    }
+    SUBCASE("-e still applies, and -e K copies from the caller") {
+        o.env_set = {"A=1", "LANG"};
+        ContainerSpec t = make_spec(o, h);
+        CHECK(env_get(t.env, "A") == "1");
+        CHECK(env_get(t.env, "LANG") == "C.UTF-8");
+        CHECK(env_count(t.env, "TERM") == 0);
+    }
+    SUBCASE("-e PATH=... is not overridden by the default") {
+        o.env_set = {"PATH=/opt/bin"};
+        ContainerSpec t = make_spec(o, h);
+        CHECK(env_get(t.env, "PATH") == "/opt/bin");
+        CHECK(env_count(t.env, "PATH") == 1);
+    }
+}
+
+TEST_CASE("spec: --unsetenv") {
+    Options o;
+    o.env_unset = {"LANG", "NOT_THERE"};
+    ContainerSpec s = make_spec(o, host());
+    CHECK(env_count(s.env, "LANG") == 0);
+    CHECK(env_get(s.env, "TERM") == "xterm");
+
+    SUBCASE("removes every copy of the key") {
+        HostInfo h = host();
+        h.environ.push_back("LANG=fr_FR.UTF-8");
+        CHECK(env_count(make_spec(o, h).env, "LANG") == 0);
+    }
+    SUBCASE("does not remove keys that only share a prefix") {
+        HostInfo h = host();
+        h.environ.push_back("LANGUAGE=en");
+        ContainerSpec t = make_spec(o, h);
+        CHECK(env_get(t.env, "LANGUAGE") == "en");
+    }
+    SUBCASE("-e wins over --unsetenv") {
+        o.env_set = {"LANG=de"};
+        CHECK(env_get(make_spec(o, host()).env, "LANG") == "de");
+    }
+    SUBCASE("a bad name is an error") {
+        o.env_unset = {"A=B"};
+        CHECK_THROWS_AS(make_spec(o, host()), Error);
+        o.env_unset = {""};
+        CHECK_THROWS_AS(make_spec(o, host()), Error);
+    }
+}
+
+TEST_CASE("spec: -e") {
+    HostInfo h = host();
+    Options o;
+    SUBCASE("K=V sets a new variable") {
+        o.env_set = {"FOO=bar"};
+        CHECK(env_get(make_spec(o, h).env, "FOO") == "bar");
+    }
+    SUBCASE("K=V replaces the caller's value, once") {
+        o.env_set = {"LANG=fr"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_get(s.env, "LANG") == "fr");
+        CHECK(env_count(s.env, "LANG") == 1);
+    }
+    SUBCASE("the last -e for a key wins") {
+        o.env_set = {"A=1", "A=2"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_get(s.env, "A") == "2");
+        CHECK(env_count(s.env, "A") == 1);
+    }
+    SUBCASE("values may be empty or contain '='") {
+        o.env_set = {"E=", "Q=a=b"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_get(s.env, "E") == "");
+        CHECK(env_count(s.env, "E") == 1);
+        CHECK(env_get(s.env, "Q") == "a=b");
+    }
+    SUBCASE("K alone copies the caller's value") {
+        h.environ = {"SECRET=s3", "LANG=C"};
+        o.env_unset = {"SECRET"};
+        o.env_set = {"SECRET"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_get(s.env, "SECRET") == "s3");
+    }
+    SUBCASE("K alone, unset in the caller: stays unset") {
+        o.env_set = {"NOPE"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_count(s.env, "NOPE") == 0);
+        CHECK(std::find(s.env.begin(), s.env.end(), "NOPE") == s.env.end());
+    }
+    SUBCASE("K alone after K=V: back to the caller's value") {
+        o.env_set = {"LANG=fr", "LANG"};
+        CHECK(env_get(make_spec(o, h).env, "LANG") == "C.UTF-8");
+    }
+    SUBCASE("a bad key is an error") {
+        o.env_set = {"=x"};
+        CHECK_THROWS_AS(make_spec(o, h), Error);
+        o.env_set = {""};
+        CHECK_THROWS_AS(make_spec(o, h), Error);
+        try {
+            o.env_set = {"=x"};
+            make_spec(o, h);
+            FAIL("no error");
+        } catch (const Error& e) {
+            CHECK(e.exit_code() == 125);
+            CHECK(std::string(e.what()).find("--env") != std::string::npos);
+        }
+    }
+}
+
+// ---- make_spec: working directory -----------------------------------------------------------
+
+TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
+    HostInfo h = host();
+    SUBCASE("under an overlaid system directory") {
+        h.cwd = "/usr/share";
+        ContainerSpec s = make_spec(Options{}, h);
+        CHECK(s.cwd == "/usr/share");
+        CHECK(env_get(s.env, "PWD") == "/usr/share");
+    }
+    SUBCASE("a system directory itself") {
+        h.cwd = "/etc";
+        CHECK(make_spec(Options{}, h).cwd == "/etc");
+    }
+    SUBCASE("under a bind with src == dst") {
+        h.cwd = "/srv/data/sub";
+        ContainerSpec s = make_spec(bind_opts({"/srv/data"}), h);
+        CHECK(s.cwd == "/srv/data/sub");
+        CHECK(env_get(s.env, "PWD") == "/srv/data/sub");
+    }
+    SUBCASE("in a bound part of the home") {
+        h.cwd = "/home/u/proj/src";
+        CHECK(make_spec(bind_opts({"~/proj"}), h).cwd == "/home/u/proj/src");
+    }
+}
+
+TEST_CASE("spec: the caller's cwd falls back to HOME where it is not visible") {
+    HostInfo h = host();
+    SUBCASE("under a bind whose source is elsewhere") {
+        h.cwd = "/mnt/x";
+        ContainerSpec s = make_spec(bind_opts({"/srv/data:/mnt"}), h);
+        CHECK(s.cwd == "/home/u");
+        CHECK(env_get(s.env, "PWD") == "/home/u");
+    }
+    SUBCASE("the source of a bind mounted elsewhere") {
+        h.cwd = "/srv/data";
+        CHECK(make_spec(bind_opts({"/srv/data:/mnt"}), h).cwd == "/home/u");
+    }
+    SUBCASE("in the hidden part of the home") {
+        h.cwd = "/home/u/proj";
+        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        h.cwd = "/home/u/other";
+        CHECK(make_spec(bind_opts({"~/proj"}), h).cwd == "/home/u");
+    }
+    SUBCASE("the home itself is fresh, the caller's cwd there is just HOME") {
+        h.cwd = "/home/u";
+        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+    }
+    SUBCASE("under a symlinked system directory") {
+        h.cwd = "/bin";
+        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+    }
+    SUBCASE("somewhere not set up at all") {
+        h.cwd = "/srv";
+        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        h.cwd = "/usrx";
+        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+    }
+    SUBCASE("no cwd") {
+        h.cwd = "";
+        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+    }
+    SUBCASE("no home: /") {
+        h.cwd = "/srv";
+        h.home = "";
+        ContainerSpec s = make_spec(Options{}, h);
+        CHECK(s.cwd == "/");
+        CHECK(env_get(s.env, "PWD") == "/");
+    }
+}
+
+TEST_CASE("spec: -w") {
+    HostInfo h = host();
+    h.cwd = "/usr/share";
+    Options o;
+    SUBCASE("absolute, normalized, used even where the caller's cwd would do") {
+        o.workdir = "/srv//a/./b/../c";
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.cwd == "/srv/a/c");
+        CHECK(env_get(s.env, "PWD") == "/srv/a/c");
+    }
+    SUBCASE("~/x expands") {
+        o.workdir = "~/x";
+        CHECK(make_spec(o, h).cwd == "/home/u/x");
+    }
+    SUBCASE("~ alone") {
+        o.workdir = "~";
+        CHECK(make_spec(o, h).cwd == "/home/u");
+    }
+    SUBCASE("relative is an error") {
+        o.workdir = "rel/dir";
+        CHECK_THROWS_AS(make_spec(o, h), Error);
+        o.workdir = "./x";
+        CHECK_THROWS_AS(make_spec(o, h), Error);
+    }
+}
+
+// ---- make_spec: command ---------------------------------------------------------------------
+
+TEST_CASE("spec: the command, or the caller's shell") {
+    HostInfo h = host();
+    CHECK(make_spec(Options{}, h).argv == Strings{"/bin/bash"});
+    h.shell = "/usr/bin/zsh";
+    CHECK(make_spec(Options{}, h).argv == Strings{"/usr/bin/zsh"});
+    h.shell = "";
+    CHECK(make_spec(Options{}, h).argv == Strings{"/bin/sh"});
+    Options o;
+    o.command = {"ls", "-la", "/"};
+    CHECK(make_spec(o, h).argv == Strings{"ls", "-la", "/"});
+}
+
+// ---- visible_inside -------------------------------------------------------------------------
+
+TEST_CASE("spec: visible_inside") {
+    ContainerSpec s;
+    s.system = {{"/usr", false, ""}, {"/bin", true, "usr/bin"}, {"/etc", false, ""}};
+
+    SUBCASE("system directories") {
+        CHECK(visible_inside("/usr", s));
+        CHECK(visible_inside("/usr/lib/x", s));
+        CHECK(visible_inside("/etc/passwd", s));
+        CHECK_FALSE(visible_inside("/bin/ls", s));  // a link, not the host's directory
+        CHECK_FALSE(visible_inside("/usrx", s));
+        CHECK_FALSE(visible_inside("/home/u", s));
+        CHECK_FALSE(visible_inside("/", s));
+    }
+    SUBCASE("a later bind hides an earlier one") {
+        s.binds = {{"/a", "/a", false}, {"/elsewhere", "/a/x", false}};
+        CHECK(visible_inside("/a", s));
+        CHECK(visible_inside("/a/y", s));
+        CHECK(visible_inside("/a/xy", s));
+        CHECK_FALSE(visible_inside("/a/x", s));
+        CHECK_FALSE(visible_inside("/a/x/z", s));
+    }
+    SUBCASE("a later same-path bind over an earlier foreign one") {
+        s.binds = {{"/elsewhere", "/a/x", false}, {"/a", "/a", false}};
+        CHECK(visible_inside("/a/x/z", s));
+    }
+    SUBCASE("a bind hides a system directory") {
+        s.binds = {{"/srv/usr", "/usr/local", true}};
+        CHECK_FALSE(visible_inside("/usr/local/bin", s));
+        CHECK(visible_inside("/usr/lib", s));
+    }
+    SUBCASE("a same-path bind makes a non-system path visible; ro does not matter") {
+        s.binds = {{"/srv/data", "/srv/data", true}};
+        CHECK(visible_inside("/srv/data/f", s));
+        CHECK_FALSE(visible_inside("/srv", s));
+    }
+}
+
+}  // namespace kakuri

@@ -1,0 +1,639 @@
+#!/usr/bin/env bash
+# bench/run.sh: kakuri's start-up, throughput, binds, file work and memory,
+# against bubblewrap with the same isolation, a floor program (bench/floor.c:
+# the same kernel steps as kakuri's default container and nothing else) and
+# the host. Writes bench/RESULTS.md. Benchmarks are not tests: no pass/fail.
+#
+#   bench/run.sh                 full run (as root: unprivileged and root; else unprivileged)
+#   bench/run.sh --smoke         one run per row, prints the table, writes nothing;
+#                                exits non-zero only if a command failed
+#   bench/run.sh --user|--root   only one of the two identities
+#   bench/run.sh --kakuri PATH   the binary to measure (default: build/kakuri)
+#   bench/run.sh --out FILE      where to write the results (default: bench/RESULTS.md)
+#   bench/run.sh --note TEXT     a line for the results' machine section (e.g. the commit built)
+#
+# Unprivileged means uid/gid 64123 (setpriv --clear-groups) with a HOME it owns
+# and copies of every binary in a temporary directory it can reach. Each
+# comparison runs entirely inside one invocation, in two rounds in opposite
+# order, because this machine drifts 10-30 % between runs: compare the ratios.
+# Exit status: 0; 1 if a measured command failed; 2 on a usage or setup error.
+set -uo pipefail
+
+BENCH_UID=64123
+SELF=$(readlink -f "${BASH_SOURCE[0]}")
+BENCH_DIR=$(dirname "$SELF")
+REPO=$(dirname "$BENCH_DIR")
+SEP=$'\x1f'
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+say() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# --------------------------------------------------------------------------
+# Inner part: runs as the measured identity, in a fixed environment, and
+# records everything in $RES/records (fields separated by \x1f):
+#   G id kind title note        a comparison (kind: time, tput, rss)
+#   C id label role disp cmd rc output error   one command, its check run
+#   H id file                   a hyperfine JSON export (one per round)
+#   X id label seconds          smoke mode: the check run's wall time
+#   T id label runs fails secs  a throughput measurement
+#   R id label kib              one peak-RSS sample
+#   S id title reason           a comparison skipped
+# --------------------------------------------------------------------------
+
+rec() { local IFS=$SEP; printf '%s\n' "$*" >>"$RES/records"; }
+
+LABELS=() ROLES=() DISPS=() CMDS=()
+add() { ROLES+=("$1"); LABELS+=("$2"); DISPS+=("$3"); CMDS+=("$4"); }
+reset_group() { LABELS=() ROLES=() DISPS=() CMDS=(); }
+
+# One run of every command of the group: exit status, output, first error line.
+# Only commands that pass are measured; OK holds their indexes.
+OK=()
+check_group() {
+    local id=$1 i rc out err t0 t1
+    OK=()
+    for i in "${!CMDS[@]}"; do
+        t0=$(date +%s%N)
+        (eval "exec ${CMDS[$i]}") </dev/null >"$RES/check.out" 2>"$RES/check.err"
+        rc=$?
+        t1=$(date +%s%N)
+        out=$(head -c 200 "$RES/check.out" | tr '\n\t' '  ' | sed 's/ *$//')
+        err=$(grep -m1 . "$RES/check.err" | tr '\t' ' ' | head -c 300)
+        rec C "$id" "${LABELS[$i]}" "${ROLES[$i]}" "${DISPS[$i]}" "${CMDS[$i]}" "$rc" "$out" "$err"
+        if [[ $rc -ne 0 ]]; then
+            FAILED=1
+            say "  FAILED ($rc): ${LABELS[$i]}: $err"
+            continue
+        fi
+        OK+=("$i")
+        [[ $SMOKE == 1 ]] && rec X "$id" "${LABELS[$i]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", (b-a)/1e9}')"
+    done
+}
+
+# Wall time with hyperfine -N, two rounds in opposite order, RUNS in total.
+time_group() {
+    local id=$1 title=$2 runs=$3 warmup=$4 note=${5:-}
+    rec G "$id" time "$title" "$note"
+    say "$MODE: $title"
+    check_group "$id"
+    [[ $SMOKE == 1 || ${#OK[@]} -eq 0 ]] && { reset_group; return; }
+    local per=$(( (runs + 1) / 2 )) r order i args
+    for r in 1 2; do
+        if [[ $r == 1 ]]; then order=("${OK[@]}"); else order=(); for i in "${OK[@]}"; do order=("$i" "${order[@]}"); done; fi
+        args=()
+        for i in "${order[@]}"; do args+=(-n "${LABELS[$i]}" "${CMDS[$i]}"); done
+        if hyperfine -N -i --style basic --warmup "$warmup" --runs "$per" \
+            --export-json "$RES/$id.r$r.json" "${args[@]}" >>"$RES/hyperfine.log" 2>&1; then
+            rec H "$id" "$RES/$id.r$r.json"
+        else
+            FAILED=1
+            say "  hyperfine failed, see the log"
+            tail -5 "$RES/hyperfine.log" >&2
+        fi
+    done
+    reset_group
+}
+
+# Runs per second with 2 workers for SECS seconds, two rounds in opposite order.
+tput_group() {
+    local id=$1 title=$2 secs=$3 note=${4:-}
+    rec G "$id" tput "$title" "$note"
+    say "$MODE: $title"
+    check_group "$id"
+    [[ ${#OK[@]} -eq 0 ]] && { reset_group; return; }
+    [[ $SMOKE == 1 ]] && secs=0.001
+    local r order i line
+    for r in 1 2; do
+        if [[ $r == 1 ]]; then order=("${OK[@]}"); else order=(); for i in "${OK[@]}"; do order=("$i" "${order[@]}"); done; fi
+        for i in "${order[@]}"; do
+            line=$(eval "$BIN/tput $secs 2 ${CMDS[$i]}" </dev/null)
+            if [[ $line =~ runs=([0-9]+)\ fails=([0-9]+)\ secs=([0-9.]+) ]]; then
+                rec T "$id" "${LABELS[$i]}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}"
+                [[ ${BASH_REMATCH[2]} != 0 ]] && FAILED=1
+            else
+                FAILED=1
+                say "  tput failed for ${LABELS[$i]}: $line"
+            fi
+        done
+        [[ $SMOKE == 1 ]] && break
+    done
+    reset_group
+}
+
+# Peak RSS (/usr/bin/time -v, "Maximum resident set size"), N samples, interleaved.
+rss_group() {
+    local id=$1 title=$2 n=$3 note=${4:-}
+    rec G "$id" rss "$title" "$note"
+    say "$MODE: $title"
+    check_group "$id"
+    [[ $SMOKE == 1 ]] && n=1
+    local k i kib
+    for ((k = 0; k < n; k++)); do
+        for i in "${OK[@]}"; do
+            eval "/usr/bin/time -v -o $RES/time.out ${CMDS[$i]}" </dev/null >/dev/null 2>&1
+            kib=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$RES/time.out")
+            [[ -n $kib ]] && rec R "$id" "${LABELS[$i]}" "$kib"
+        done
+    done
+    reset_group
+}
+
+skip() { rec S "$1" "$2" "$3"; say "$MODE: skipped: $2 ($3)"; }
+
+# Does `kakuri --help` list this subcommand (a line "kakuri SUB ..." or "  SUB ...")?
+has_sub() { grep -Eq "(^|kakuri)[[:space:]]+$1([[:space:]]|\$)" <<<"$HELP"; }
+has_opt() { grep -q -- "$1" <<<"$HELP"; }
+
+BGPIDS=()
+inner_cleanup() {
+    local p
+    for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    BGPIDS=()
+}
+
+inner() {
+    MODE=$1 T=$2
+    BIN=$T/bin RES=$T/res/$MODE
+    K=$BIN/kakuri F=$BIN/floor
+    local B=$T/binds BB=$T/bbroot
+    [[ -w $RES ]] || die "cannot write $RES"
+    : >"$RES/records"
+    trap inner_cleanup EXIT
+    trap 'exit 130' INT TERM
+    cd "$T/work" || die "cd $T/work"
+    FAILED=0
+    local RUNS=300 WARM=5 TPUT_SECS=4 RSS_N=15 FS_RUNS=10
+    HELP=$("$K" --help 2>&1)
+
+    # bwrap with the isolation kakuri gives by default: the same root, made of the
+    # same pieces (its /usr /etc /opt /var are ro-binds: bwrap 0.8 has no overlay).
+    local BWR="" p
+    bw_sys() {
+        if [[ -L $1 ]]; then BWR+=" --symlink $(readlink "$1") $1"
+        elif [[ -d $1 ]]; then BWR+=" --ro-bind $1 $1"; fi
+    }
+    bw_sys /usr
+    for p in /bin /sbin /lib /lib?*; do [[ -e $p || -L $p ]] && bw_sys "$p"; done
+    for p in /etc /opt /var; do bw_sys "$p"; done
+    local BW="bwrap --unshare-all --die-with-parent$BWR --tmpfs /tmp --tmpfs /var/tmp --tmpfs /run"
+    BW+=" --dir /home --dir $HOME --dev /dev --tmpfs /dev/shm --proc /proc --ro-bind /sys /sys"
+    # --uid 0 --gid 0: root inside, as kakuri gives (bwrap's default, the caller's own
+    # uid, costs it a second, nested user namespace because --dev needs root to mount devpts).
+    BW+=" --uid 0 --gid 0 --hostname kakuri --chdir $HOME"
+    echo "$BW" >"$RES/bwrap-command"
+
+    # ---- start-up and throughput: `true`
+    add kakuri kakuri "kakuri true" "$K true"
+    add peer bwrap "bwrap (same isolation) true" "$BW true"
+    add floor floor "floor true" "$F true"
+    add host /bin/true "/bin/true" "/bin/true"
+    time_group startup "start-up: true" $RUNS $WARM
+
+    add kakuri kakuri "kakuri true" "$K true"
+    add peer bwrap "bwrap (same isolation) true" "$BW true"
+    add floor floor "floor true" "$F true"
+    add host /bin/true "/bin/true" "/bin/true"
+    tput_group tput "throughput: true, 2 workers" $TPUT_SECS \
+        "2 workers (bench/tput.c), 2 rounds of ${TPUT_SECS} s per command; a run still under way at the deadline is left to finish and counted"
+
+    # ---- shared network
+    add kakuri "kakuri --allow-network" "kakuri --allow-network true" "$K --allow-network true"
+    add peer "bwrap --share-net" "bwrap (same isolation) --share-net true" "$BW --share-net true"
+    add floor "floor --share-net" "floor --share-net true" "$F --share-net true"
+    time_group net "start-up, host network: true" $RUNS $WARM
+
+    # ---- binds
+    local n runs i kb= bb= fb= d
+    for n in 100 400 1000; do
+        kb="" bb="" fb=""
+        for ((i = 1; i <= n; i++)); do
+            printf -v d 'd%04d' "$i"
+            kb+=" --bind $B/$d:/b/$d" bb+=" --bind $B/$d /b/$d" fb+=" --bind $B/$d /b/$d"
+        done
+        case $n in 100) runs=60 ;; 400) runs=20 ;; *) runs=6 ;; esac
+        add kakuri "kakuri $n binds" "kakuri --bind \$TMP/binds/dNNNN:/b/dNNNN (x$n) true" "$K$kb true"
+        add peer "bwrap $n binds" "bwrap (same isolation) --bind \$TMP/binds/dNNNN /b/dNNNN (x$n) true" "$BW$bb true"
+        add floor "floor $n binds" "floor --bind \$TMP/binds/dNNNN /b/dNNNN (x$n) true" "$F$fb true"
+        time_group "binds$n" "$n binds: true" $runs 1 \
+            "$n small directories of \$TMP/binds bound at /b/dNNNN"
+    done
+
+    # ---- file-heavy work inside against the host
+    local FIND="sh -c 'find /usr -type f 2>/dev/null | wc -l'"
+    local TAR="sh -c 'tar -C /usr/share -cf - doc 2>/dev/null | wc -c'"
+    add kakuri kakuri "kakuri $FIND" "$K $FIND"
+    add host host "$FIND" "$FIND"
+    add peer bwrap "bwrap (same isolation) $FIND" "$BW $FIND"
+    time_group find "file-heavy: find /usr -type f | wc -l" $FS_RUNS 1 \
+        "a new container (so a cold overlay for kakuri) per run; the check run's output shows that all did the same work"
+    add kakuri kakuri "kakuri $TAR" "$K $TAR"
+    add host host "$TAR" "$TAR"
+    add peer bwrap "bwrap (same isolation) $TAR" "$BW $TAR"
+    time_group tar "file-heavy: tar -C /usr/share -cf - doc | wc -c" $FS_RUNS 1 \
+        "a new container (so a cold overlay for kakuri) per run; the check run's output shows that all did the same work"
+
+    # ---- memory
+    add kakuri kakuri "kakuri true" "$K true"
+    add peer bwrap "bwrap (same isolation) true" "$BW true"
+    add floor floor "floor true" "$F true"
+    add host /bin/true "/bin/true" "/bin/true"
+    rss_group rss "peak RSS: true" $RSS_N \
+        "/usr/bin/time -v, Maximum resident set size, $RSS_N samples each, interleaved: ru_maxrss of the largest process that was waited for (kakuri's own process for kakuri; bwrap's pid 1 is not reaped, so not counted)"
+
+    # ---- features kakuri may not have yet
+    if has_opt --rootfs; then
+        add kakuri "kakuri --rootfs" "kakuri --rootfs \$TMP/bbroot /bin/true" "$K --rootfs $BB /bin/true"
+        add peer "bwrap busybox root" "bwrap --unshare-all --die-with-parent --ro-bind \$TMP/bbroot / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
+            "bwrap --unshare-all --die-with-parent --ro-bind $BB / --proc /proc --dev /dev --tmpfs /tmp /bin/true"
+        time_group rootfs "--rootfs busybox: /bin/true" $RUNS $WARM \
+            "kakuri: overlay over the tree; bwrap: read-only bind of the tree"
+    else
+        skip rootfs "--rootfs busybox: /bin/true" "kakuri --help does not list --rootfs"
+    fi
+
+    if has_sub exec && has_sub create && has_sub start && has_sub stop && has_sub remove; then
+        exec_group
+    else
+        skip exec "exec into a running container: true" "kakuri --help does not list create/start/exec/stop/remove"
+    fi
+
+    if has_sub list && has_sub create && has_sub remove; then
+        list_group
+    else
+        skip list "list with 100 containers" "kakuri --help does not list create/list/remove"
+    fi
+
+    if has_sub create && has_sub remove; then
+        add kakuri "create+remove" "sh -c 'kakuri create bench-rt && kakuri remove bench-rt'" \
+            "sh -c '$K create bench-rt >/dev/null && $K remove bench-rt >/dev/null'"
+        add host "sh -c true" "sh -c 'true && true' (the shell's own cost)" "sh -c 'true && true'"
+        time_group roundtrip "create + remove round trip" 30 1 "no peer: the sh row is the floor"
+    else
+        skip roundtrip "create + remove round trip" "kakuri --help does not list create/remove"
+    fi
+
+    echo "$FAILED" >"$RES/failed"
+    return 0
+}
+
+exec_group() {
+    # kakuri exec into a running container, against nsenter into a running bwrap
+    # sandbox with the same isolation.
+    "$K" create bench-exec >/dev/null 2>&1
+    "$K" start -d bench-exec >/dev/null 2>&1
+    local info=$RES/bwrap-info.json pid="" k
+    (eval "exec $(cat "$RES/bwrap-command") --info-fd 3 sleep 100000") 3>"$info" </dev/null >/dev/null 2>&1 &
+    BGPIDS+=($!)
+    for ((k = 0; k < 100; k++)); do
+        pid=$(sed -n 's/.*"child-pid": *\([0-9]*\).*/\1/p' "$info" 2>/dev/null)
+        [[ -n $pid ]] && break
+        sleep 0.05
+    done
+    add kakuri "kakuri exec" "kakuri exec bench-exec true" "$K exec bench-exec true"
+    add peer nsenter "nsenter -t PID -U -m -p -n -u -i --preserve-credentials true (a bwrap sandbox)" \
+        "nsenter -t ${pid:-0} -U -m -p -n -u -i --preserve-credentials true"
+    time_group exec "exec into a running container: true" 200 5
+    "$K" stop -t 1 bench-exec >/dev/null 2>&1
+    "$K" remove -f bench-exec >/dev/null 2>&1
+    inner_cleanup
+}
+
+list_group() {
+    local i names=()
+    for ((i = 0; i < 100; i++)); do
+        names+=("$(printf 'bench-l%03d' "$i")")
+        "$K" create "${names[-1]}" >/dev/null 2>&1
+    done
+    add kakuri "kakuri list" "kakuri list (100 containers)" "$K list"
+    add host "/bin/ls" "ls -l of the containers' parent directory (a floor)" "ls -l $HOME"
+    time_group list "list with 100 containers" 50 2 "no peer: ls is a floor"
+    "$K" remove -f "${names[@]}" >/dev/null 2>&1
+}
+
+# --------------------------------------------------------------------------
+# Outer part: setup, the two identities, the report, cleanup.
+# --------------------------------------------------------------------------
+
+T="" INNER=""
+cleanup() {
+    # The measuring side runs in its own session: end all of it (hyperfine, the
+    # containers, bwrap's sandboxes), then remove the temporary directory.
+    if [[ -n $INNER ]]; then
+        kill -TERM -- "-$INNER" 2>/dev/null
+        sleep 0.5
+        kill -KILL -- "-$INNER" 2>/dev/null
+        wait "$INNER" 2>/dev/null
+        INNER=""
+    fi
+    [[ -n $T && -d $T ]] || return 0
+    rm -rf "$T" 2>/dev/null || echo "run.sh: could not remove all of $T" >&2
+}
+
+# Run a command in a new session (its pid is the process group), wait for it;
+# the traps can then stop the whole group at once.
+run_session() {
+    setsid "$@" &
+    INNER=$!
+    wait "$INNER"
+    local rc=$?
+    INNER=""
+    return $rc
+}
+
+main() {
+    local smoke=0 modes=() kakuri=$REPO/build/kakuri out=$BENCH_DIR/RESULTS.md
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+        --smoke) smoke=1 ;;
+        --user) modes+=(user) ;;
+        --root) modes+=(root) ;;
+        --kakuri) [[ $# -ge 2 ]] || die "--kakuri needs a path"; kakuri=$2; shift ;;
+        --kakuri=*) kakuri=${1#*=} ;;
+        --out) [[ $# -ge 2 ]] || die "--out needs a file"; out=$2; shift ;;
+        --out=*) out=${1#*=} ;;
+        --note) [[ $# -ge 2 ]] || die "--note needs a text"; NOTE=$2; shift ;;
+        --inner) [[ $# -ge 3 ]] || die "--inner MODE DIR"; SMOKE=${4:-0}; inner "$2" "$3"; exit $? ;;
+        -h | --help) sed -n '2,/^set -uo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option '$1' (see --help)" ;;
+        esac
+        shift
+    done
+    local me
+    me=$(id -u)
+    if [[ ${#modes[@]} -eq 0 ]]; then
+        if [[ $me == 0 ]]; then modes=(user root); else modes=(user); fi
+    fi
+    [[ $me == 0 || " ${modes[*]} " != *" root "* ]] || die "--root needs root"
+
+    local tool
+    for tool in hyperfine bwrap cc nsenter setpriv; do
+        command -v "$tool" >/dev/null || die "$tool is missing (apt-get install hyperfine bubblewrap gcc util-linux)"
+    done
+    [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (apt-get install time)"
+    [[ -x /usr/bin/python3 ]] || die "/usr/bin/python3 is missing"
+    [[ -x $kakuri ]] || die "no kakuri binary at $kakuri (meson compile -C build)"
+    kakuri=$(readlink -f "$kakuri")
+
+    local start=$SECONDS started
+    started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    T=$(mktemp -d /tmp/kakuri-bench.XXXXXX) || die "mktemp"
+    [[ $T != *[[:space:]]* ]] || die "temporary directory with a space: $T"
+    chmod 755 "$T"
+    mkdir -p "$T/bin" "$T/binds" "$T/work" "$T/res"
+    cp "$kakuri" "$T/bin/kakuri"
+    cp "$SELF" "$T/bin/run.sh"
+    cc -O2 -o "$T/bin/floor" "$BENCH_DIR/floor.c" || die "cannot build bench/floor.c"
+    cc -O2 -o "$T/bin/tput" "$BENCH_DIR/tput.c" || die "cannot build bench/tput.c"
+    local i
+    for ((i = 1; i <= 1000; i++)); do printf '%s/binds/d%04d\n' "$T" "$i"; done | xargs mkdir
+    if "$kakuri" --help 2>&1 | grep -q -- --rootfs; then make_bbroot "$T/bbroot"; fi
+    chmod -R a+rX "$T"
+
+    local mode home owner
+    for mode in "${modes[@]}"; do
+        home=$T/home-$mode
+        mkdir -p "$home" "$T/res/$mode"
+        owner=$me
+        [[ $mode == user && $me == 0 ]] && owner=$BENCH_UID
+        [[ $mode == user && $me == 0 ]] && chown "$BENCH_UID:$BENCH_UID" "$home" "$T/res/$mode"
+        chmod 700 "$home"
+        local envv=(env -i HOME="$home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
+        say "== $mode (uid $owner) =="
+        if [[ $mode == root ]]; then echo "root" >"$T/res/$mode.who"
+        elif [[ $owner != "$me" ]]; then echo "unprivileged: uid/gid $owner via setpriv --clear-groups" >"$T/res/$mode.who"
+        else echo "unprivileged: the caller, uid $owner" >"$T/res/$mode.who"; fi
+        if [[ $owner != "$me" ]]; then
+            run_session setpriv --reuid="$BENCH_UID" --regid="$BENCH_UID" --clear-groups \
+                "${envv[@]}" bash "$T/bin/run.sh" --inner "$mode" "$T" "$smoke" </dev/null
+        else
+            run_session "${envv[@]}" bash "$T/bin/run.sh" --inner "$mode" "$T" "$smoke" </dev/null
+        fi
+        [[ -f $T/res/$mode/failed ]] || { echo 1 >"$T/res/$mode/failed"; say "$mode: the run stopped early"; }
+    done
+
+    local secs=$((SECONDS - start)) failed=0
+    for mode in "${modes[@]}"; do [[ $(cat "$T/res/$mode/failed") == 0 ]] || failed=1; done
+    local report=$T/report.md
+    machine_info "$kakuri" >"$T/machine"
+    /usr/bin/python3 - "$T" "$smoke" "$secs" "$started" "${modes[@]}" >"$report" <<'PY' || die "report failed"
+import json, os, re, statistics, sys
+
+T, smoke, secs, started, modes = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+SEP = "\x1f"
+
+def fmt_ms(s):
+    ms = s * 1000
+    return f"{ms:.2f}" if ms < 100 else f"{ms:.0f}"
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "-"
+
+def load(mode):
+    groups, order = {}, []
+    path = os.path.join(T, "res", mode, "records")
+    if not os.path.exists(path):
+        return groups, order
+    for line in open(path, encoding="utf-8", errors="replace"):
+        f = line.rstrip("\n").split(SEP)
+        kind, gid = f[0], f[1]
+        if kind in ("G", "S"):
+            g = groups.setdefault(gid, {"cmds": [], "times": {}, "tput": {}, "rss": {}})
+            order.append(gid)
+            if kind == "G":
+                g.update(kind=f[2], title=f[3], note=f[4])
+            else:
+                g.update(kind="skip", title=f[2], note=f[3])
+            continue
+        g = groups[gid]
+        if kind == "C":
+            g["cmds"].append(dict(label=f[2], role=f[3], disp=f[4], cmd=f[5], rc=int(f[6]), out=f[7], err=f[8]))
+        elif kind == "H":
+            for r in json.load(open(f[2]))["results"]:
+                t = g["times"].setdefault(r["command"], [])
+                bad = [c for c in r.get("exit_codes", []) if c]
+                if bad:
+                    g.setdefault("badruns", {})[r["command"]] = len(bad)
+                t.extend(r["times"])
+        elif kind == "X":
+            g["times"].setdefault(f[2], []).append(float(f[3]))
+        elif kind == "T":
+            t = g["tput"].setdefault(f[2], [0, 0, 0.0])
+            t[0] += int(f[3]); t[1] += int(f[4]); t[2] += float(f[5])
+        elif kind == "R":
+            g["rss"].setdefault(f[2], []).append(int(f[3]))
+    return groups, order
+
+def stats(g, label):
+    """(headline value, min/max value, extra text) for one command of a group."""
+    if g["kind"] == "time":
+        t = g["times"].get(label)
+        if not t:
+            return None
+        sd = statistics.stdev(t) if len(t) > 1 else 0.0
+        return statistics.median(t), min(t), f"{fmt_ms(statistics.mean(t))} ± {fmt_ms(sd)}", len(t)
+    if g["kind"] == "tput":
+        t = g["tput"].get(label)
+        if not t or not t[2]:
+            return None
+        return t[0] / t[2], None, f"{t[0]} runs in {t[2]:.1f} s, {t[1]} failed", t[0]
+    if g["kind"] == "rss":
+        r = g["rss"].get(label)
+        if not r:
+            return None
+        return statistics.median(r), max(r), "", len(r)
+
+TARGETS = {
+    ("startup", "peer"): "≤ 0.6x", ("startup", "floor"): "≤ 1.3x",
+    ("tput", "peer"): "≥ 2x", ("binds1000", "peer"): "≤ 0.1x",
+    ("find", "host"): "≤ 1.10x", ("tar", "host"): "≤ 1.10x", ("rss", "peer"): "≤ 1.0x",
+}
+
+def esc(x):
+    return str(x).replace("|", "\\|")
+
+def value_text(kind, v):
+    if v is None:
+        return "-"
+    return {"time": fmt_ms, "tput": lambda x: f"{x:.0f}", "rss": lambda x: f"{x:.0f}"}[kind](v)
+
+UNIT = {"time": "ms", "tput": "runs/s", "rss": "KiB"}
+
+out = []
+w = out.append
+hostname_note = open(os.path.join(T, "machine")).read().strip()
+if smoke:
+    w("# kakuri benchmark (smoke: one run per row, numbers are meaningless)\n")
+else:
+    w("# kakuri benchmark results\n")
+w(f"Generated by `bench/run.sh` on {started}; the whole run took {secs // 60} min {secs % 60} s.")
+w("Benchmarks, not tests: nothing here passes or fails. Every comparison ran inside one")
+w("invocation (two rounds in opposite order, samples pooled), because this machine drifts 10-30 %")
+w("between runs: read the ratios, not the absolute numbers across sections.\n")
+w("## Machine\n")
+w(hostname_note + "\n")
+w("""## What is compared
+
+* **kakuri**: the binary named above, default container (`kakuri true`: user (unprivileged only), mount, pid,
+  net, uts, ipc and cgroup namespaces, tmpfs root, overlays with an in-memory upper over /usr /etc /opt /var, the
+  /bin /sbin /lib* symlinks, tmpfs /tmp /var/tmp /run, /home with the caller's empty home, minimal /dev, /proc,
+  read-only /sys, pivot_root, lo up, init as pid 1 and the command as pid 2).
+* **bwrap**: bubblewrap with the same isolation (`--unshare-all --die-with-parent`, a root of the same pieces:
+  see the command at the end of each section), and `--uid 0 --gid 0` for the same identity inside as kakuri's
+  (root; without it bwrap needs a second, nested user namespace). bwrap 0.8 has no overlay option, so its /usr /etc /opt /var are
+  **read-only binds**, not writable overlays: kakuri does more work for these rows. As root, `--unshare-all`
+  still makes a user namespace (uid map `0 0 1`); kakuri as root makes none. bwrap's monitor exits without
+  reaping the sandbox's pid 1, so the teardown of its pid, mount and net namespaces happens after hyperfine's
+  clock stops; kakuri and floor wait for their pid 1 (latency includes teardown). Throughput includes it for all.
+* **floor**: `bench/floor.c`, built with `cc -O2`: the kernel steps of `kakuri --dry-run true` as direct
+  syscalls and nothing else (one clone, own id maps, / rslave, staging tmpfs, tmpfs root, the same four
+  overlays with `userxattr` in a user ns, symlinks, tmpfs mounts, /dev with 6 node binds and devpts, /proc,
+  recursive read-only /sys bind, binds, pivot_root, lo up, hostname, fork + exec of pid 2). It is what kakuri
+  would cost with zero overhead of its own.
+* **host**: the command run directly (`/bin/true`, `sh -c ...`).
+* Start-up: `hyperfine -N` (no shell), warm-up, the samples of both rounds pooled; median and minimum.
+  Throughput: `bench/tput.c`, 2 workers starting the command back to back for a bounded time
+  (a run still under way at the deadline is left to finish and counted). RSS: `/usr/bin/time -v`.
+""")
+
+for mode in modes:
+    groups, order = load(mode)
+    who = open(os.path.join(T, "res", mode + ".who")).read().strip()
+    w(f"## {mode}: {who}\n")
+    # Summary: kakuri against each other row.
+    w("| comparison | unit | kakuri median | other median | kakuri/other (median) | kakuri/other (min; RSS: max) | target |")
+    w("|---|---|---|---|---|---|---|")
+    for gid in order:
+        g = groups[gid]
+        if g["kind"] == "skip":
+            w(f"| {esc(g['title'])} | | skipped: {esc(g['note'])} | | | | |")
+            continue
+        k = next((c for c in g["cmds"] if c["role"] == "kakuri"), None)
+        ks = stats(g, k["label"]) if k else None
+        for c in g["cmds"]:
+            if c["role"] == "kakuri":
+                continue
+            cs = stats(g, c["label"])
+            tgt = TARGETS.get((gid, c["role"]), "")
+            if ks is None or cs is None:
+                why = "failed" if (k and k["rc"]) or c["rc"] else "no data"
+                w(f"| {esc(g['title'])} vs {esc(c['label'])} | {UNIT[g['kind']]} | {value_text(g['kind'], ks and ks[0])} | {value_text(g['kind'], cs and cs[0])} | {why} | | {tgt} |")
+                continue
+            r2 = ratio(ks[1], cs[1]) if ks[1] is not None else "-"
+            w(f"| {esc(g['title'])} vs {esc(c['label'])} | {UNIT[g['kind']]} | {value_text(g['kind'], ks[0])} | {value_text(g['kind'], cs[0])} | **{ratio(ks[0], cs[0])}** | {r2} | {tgt} |")
+    w("")
+    w("Time and RSS ratios: lower is better for kakuri; throughput ratio: higher is better.\n")
+    # Details per comparison.
+    for gid in order:
+        g = groups[gid]
+        w(f"### {mode}: {g['title']}\n")
+        if g["kind"] == "skip":
+            w(f"Skipped: {g['note']}.\n")
+            continue
+        if g.get("note"):
+            w(f"{g['note']}.\n")
+        unit = UNIT[g["kind"]]
+        if g["kind"] == "time":
+            w(f"| command | median {unit} | min {unit} | mean ± sd {unit} | runs | check run: exit, output |")
+        elif g["kind"] == "tput":
+            w(f"| command | {unit} | | detail | runs | check run: exit, output |")
+        else:
+            w(f"| command | median {unit} | max {unit} | | samples | check run: exit, output |")
+        w("|---|---|---|---|---|---|")
+        for c in g["cmds"]:
+            s = stats(g, c["label"])
+            chk = f"{c['rc']}" + (f", `{esc(c['out'])}`" if c["out"] else "") + (f", {esc(c['err'])}" if c["rc"] and c["err"] else "")
+            bad = g.get("badruns", {}).get(c["label"])
+            if bad:
+                chk += f"; {bad} measured runs failed"
+            if s is None:
+                w(f"| `{esc(c['disp'])}` | - | - | - | 0 | {chk} |")
+                continue
+            second = value_text(g["kind"], s[1]) if s[1] is not None else ""
+            w(f"| `{esc(c['disp'])}` | {value_text(g['kind'], s[0])} | {second} | {s[2]} | {s[3]} | {chk} |")
+        w("")
+    bwc = os.path.join(T, "res", mode, "bwrap-command")
+    if os.path.exists(bwc):
+        w(f"bwrap command used as the peer ({mode}; `$HOME` = `{os.path.join('$TMP', 'home-' + mode)}`):\n")
+        w("```\n" + open(bwc).read().strip().replace(T, "$TMP") + "\n```\n")
+
+text = "\n".join(out).replace(T, "$TMP")
+print(text)
+PY
+    if [[ $smoke == 1 ]]; then
+        cat "$report"
+        say "smoke run done in ${secs}s; nothing written"
+    else
+        cp "$report" "$out" || die "cannot write $out"
+        cat "$report"
+        say "done in ${secs}s; wrote $out"
+    fi
+    return $failed
+}
+
+machine_info() {
+    local k=$1 cpu mem
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+    mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+    echo "* $(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-Linux}"), kernel $(uname -r), $(nproc) vCPU ($cpu), $mem RAM,"
+    echo "  $(findmnt -n 2>/dev/null | wc -l) host mounts; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+    [[ -n ${NOTE:-} ]] && echo "* $NOTE"
+    echo "* kakuri: \`$k\` ($("$k" --version 2>/dev/null | head -1)), sha256 $(sha256sum "$k" | cut -c1-12)…"
+    echo "* $(bwrap --version), $(hyperfine --version), $(cc --version | head -1) for floor.c (-O2)"
+    echo "* Environment of every command: \`env -i HOME=\$TMP/home-MODE PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\`, cwd \`\$TMP/work\`"
+    echo "  (\$TMP is a fresh \`mktemp -d /tmp/kakuri-bench.XXXXXX\`, removed at the end)"
+}
+
+# A busybox root for --rootfs: busybox-static with relative applet links.
+make_bbroot() {
+    local r=$1 a bb
+    bb=$(command -v busybox) || die "--rootfs rows need busybox (apt-get install busybox-static)"
+    mkdir -p "$r/bin" "$r/etc" "$r/proc" "$r/dev" "$r/tmp" "$r/sys" "$r/root"
+    cp "$bb" "$r/bin/busybox"
+    for a in $("$r/bin/busybox" --list); do [[ -e $r/bin/$a ]] || ln -s busybox "$r/bin/$a"; done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+    echo 'root:x:0:' >"$r/etc/group"
+}
+
+main "$@"

@@ -1,0 +1,195 @@
+// automount: the SPEC §3 rules for turning argument words into same-path binds and for finding
+// a command on the container's or the caller's PATH. No syscalls: the host is a HostView.
+#include "automount.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <string_view>
+
+#include "spec.hpp"
+
+namespace kakuri {
+
+namespace {
+
+// Extensions that make a bare, not (yet) existing word a path, so `convert in.png out.jpg` or
+// `tar czf backup.tar.gz dir` get their output directory. Deliberately absent: top-level domains
+// that are not also file types (com, org, net, io, ...), so `ping example.com` stays a word,
+// and one-letter ones other than well-known source suffixes. Packed: one a line is unreadable.
+// clang-format off
+constexpr std::string_view kFileExtensions[] = {
+    // source code and build files
+    "asm", "awk", "bash", "bat", "c", "c++", "cc", "cjs", "clj", "cljs", "cmake", "cmd", "cpp",
+    "cs", "css", "cxx", "dart", "el", "erl", "ex", "exs", "fish", "fs", "go", "gradle", "h",
+    "h++", "hh", "hpp", "hs", "htm", "html", "hxx", "ipynb", "java", "jl", "js", "jsx", "kt",
+    "kts", "less", "lua", "m", "mjs", "mk", "ml", "mli", "mm", "nim", "php", "pl", "pm", "ps1",
+    "py", "pyi", "pyw", "r", "rb", "rkt", "rs", "s", "sass", "scala", "scss", "sh", "sql",
+    "svelte", "swift", "tcl", "ts", "tsx", "vim", "vue", "zig", "zsh", "patch", "diff",
+    // data and configuration
+    "arrow", "avro", "bin", "cfg", "conf", "csv", "dat", "db", "feather", "h5", "hdf5", "ini",
+    "json", "jsonl", "lock", "log", "ndjson", "npy", "npz", "parquet", "pickle", "pkl", "proto",
+    "sqlite", "sqlite3", "toml", "tsv", "txt", "xml", "yaml", "yml",
+    // documents
+    "adoc", "bib", "doc", "docx", "epub", "md", "odp", "ods", "odt", "pdf", "ppt", "pptx", "rst",
+    "rtf", "tex", "xls", "xlsx",
+    // archives, packages and disk images
+    "7z", "bz2", "deb", "gz", "img", "iso", "jar", "lz4", "qcow2", "rar", "rpm", "tar", "tbz2",
+    "tgz", "txz", "whl", "xz", "zip", "zst",
+    // images, audio and video
+    "avi", "bmp", "flac", "gif", "heic", "ico", "jpeg", "jpg", "m4a", "mkv", "mov", "mp3", "mp4",
+    "ogg", "png", "psd", "svg", "tif", "tiff", "wav", "webm", "webp",
+};
+// clang-format on
+
+bool has_file_extension(const std::string& word) {
+    size_t slash = word.rfind('/');
+    std::string base = slash == std::string::npos ? word : word.substr(slash + 1);
+    size_t dot = base.rfind('.');
+    // A leading dot is a hidden name (".bashrc"), not an extension.
+    if (dot == std::string::npos || dot == 0 || dot + 1 == base.size()) return false;
+    std::string ext = base.substr(dot + 1);
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::find(std::begin(kFileExtensions), std::end(kFileExtensions), ext) !=
+           std::end(kFileExtensions);
+}
+
+std::string parent_of(const std::string& p) {
+    size_t slash = p.rfind('/');
+    return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+}
+
+// The absolute host path a word names, or "" when the word does not look like a path.
+std::string path_of_word(const std::string& word, const HostView& h) {
+    if (word.empty() || word.find("://") != std::string::npos) return "";
+    if (word[0] == '-') {
+        // Only the value of a long option is looked at: in `-ofile` or `-o=file` there is no
+        // telling option letters from the value without knowing the program.
+        size_t eq = word.find('=');
+        if (word.compare(0, 2, "--") != 0 || eq == std::string::npos) return "";
+        return path_of_word(word.substr(eq + 1), h);
+    }
+    if (word[0] == '/') return normalize_path(word);
+    if (word[0] == '~') {
+        // `~user` would need the password database; it is left a plain word.
+        if (h.home.empty() || (word != "~" && word.compare(0, 2, "~/") != 0)) return "";
+        return normalize_path(h.home + word.substr(1));
+    }
+    std::string abs = normalize_path(h.cwd + "/" + word);
+    if (word.compare(0, 2, "./") == 0 || word.compare(0, 3, "../") == 0) return abs;
+    // A bare word ("install", "origin/main") is a path only if it names something or looks like
+    // a file name: mounting for every word would expose the working directory to any command.
+    if (h.kind(abs) != PathKind::Missing || has_file_extension(word)) return abs;
+    return "";
+}
+
+// What to bind so that p can be used inside, or "" for nothing.
+std::string mount_target(const std::string& p, const HostView& h) {
+    // Binding / or $HOME over themselves would hand the whole tree to the program.
+    auto too_wide = [&](const std::string& d) { return d == "/" || d == h.home; };
+    if (too_wide(p)) return "";
+    std::string target;
+    switch (h.kind(p)) {
+    case PathKind::Directory: target = p; break;
+    case PathKind::File:
+        // The parent, so siblings, imports and editors' write-temp-then-rename saves work; a
+        // file directly in / or $HOME can only go alone.
+        target = too_wide(parent_of(p)) ? p : parent_of(p);
+        break;
+    case PathKind::Missing: {
+        // An output to be created needs its directory; one directly in / or $HOME gets nothing.
+        std::string parent = parent_of(p);
+        if (too_wide(parent) || h.kind(parent) != PathKind::Directory) return "";
+        target = parent;
+        break;
+    }
+    }
+    // Already there at the same path: binding the host's copy again would, for /etc or /usr,
+    // turn the container's read-only view into the host's writable one.
+    if (h.visible(target)) return "";
+    return target;
+}
+
+void append_unique(std::vector<std::string>& v, const std::string& s) {
+    if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+std::vector<std::string> split_path_var(const std::string& var) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    for (;;) {
+        size_t j = var.find(':', i);
+        out.push_back(var.substr(i, j == std::string::npos ? std::string::npos : j - i));
+        if (j == std::string::npos) return out;
+        i = j + 1;
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> detect_paths(const std::vector<std::string>& args, const HostView& h) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        std::string p = path_of_word(a, h);
+        if (!p.empty()) append_unique(out, p);
+    }
+    return out;
+}
+
+std::vector<std::string> auto_mounts(const std::vector<std::string>& args, const HostView& h) {
+    std::vector<std::string> targets;
+    for (const auto& p : detect_paths(args, h)) {
+        std::string t = mount_target(p, h);
+        if (!t.empty()) append_unique(targets, t);
+    }
+    // A bind inside another one adds nothing and would only hide what the outer one shows.
+    std::vector<std::string> out;
+    for (const auto& t : targets) {
+        bool nested = std::any_of(targets.begin(), targets.end(), [&](const std::string& o) {
+            return o != t && path_within(t, o);
+        });
+        if (!nested) out.push_back(t);
+    }
+    return out;
+}
+
+CommandResolution resolve_command(const std::string& name, const std::string& container_path,
+                                  const std::string& caller_path,
+                                  const std::function<bool(const std::string&)>& visible,
+                                  const std::function<bool(const std::string&)>& executable) {
+    CommandResolution r;
+    if (name.find('/') != std::string::npos) {
+        // Like execvp: a name with a slash is a path and is never searched for.
+        r.kind = CommandResolution::Inside;
+        r.path = name;
+        return r;
+    }
+    if (name.empty() || name == "." || name == "..") return r;
+    // Empty and relative PATH entries mean "relative to the cwd". On the caller's side that would
+    // let a binary lying in whatever directory kakuri is started from be bound in and run (the
+    // classic "." in PATH trap), so they are skipped; on the container's side execvp still
+    // honours them, kakuri just does not claim to know what they hold.
+    for (const auto& dir : split_path_var(container_path)) {
+        if (dir.empty() || dir[0] != '/') continue;
+        // The file, not its directory, is asked about, so a file bound alone counts too.
+        std::string file = normalize_path(dir + "/" + name);
+        if (visible(file) && executable(file)) {
+            r.kind = CommandResolution::Inside;
+            r.path = name;
+            return r;
+        }
+    }
+    for (const auto& dir : split_path_var(caller_path)) {
+        if (dir.empty() || dir[0] != '/') continue;
+        std::string file = normalize_path(dir + "/" + name);
+        if (!executable(file)) continue;
+        // Visible but not on the container's PATH (e.g. /usr/games): it runs as it is.
+        r.kind = visible(file) ? CommandResolution::Inside : CommandResolution::FromHost;
+        r.path = file;
+        return r;
+    }
+    return r;
+}
+
+}  // namespace kakuri

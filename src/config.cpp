@@ -1,0 +1,533 @@
+// config: value syntax and FILE:LINE errors on top of inih, the known sections and keys, and
+// which config files are read in which order.
+#include "config.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+#include <initializer_list>
+
+#include "sys.hpp"
+
+namespace kakuri {
+
+namespace {
+
+const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
+const char* const kStorageKeys[] = {"containers_dir"};
+const char* const kDefaultsKeys[] = {"allow_network", "network", "user",   "hostname",
+                                     "auto_mount",    "seccomp", "subids", "bind",
+                                     "bind_profiles", "env"};
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+// Keys, and so profile names, are [A-Za-z0-9_.-]+; bind_profiles names the same profiles.
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+bool is_name(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), is_name_char);
+}
+
+// A bare (unquoted) word is accepted wherever a string is, so `network = host` works as INI
+// users write it; it stops at anything that has a meaning in the value syntax. A single quote
+// is excluded so that TOML's 'literal' strings fail loudly instead of keeping their quotes;
+// '=' is allowed, for `env = [EDITOR=vi]`.
+bool is_word_char(char c) {
+    return !is_space(c) && c != '"' && c != '\'' && c != '#' && c != ',' && c != '[' && c != ']';
+}
+
+size_t skip_space(const std::string& s, size_t i) {
+    while (i < s.size() && is_space(s[i])) ++i;
+    return i;
+}
+
+std::string trim(const std::string& s) {
+    size_t b = skip_space(s, 0), e = s.size();
+    while (e > b && is_space(s[e - 1])) --e;
+    return s.substr(b, e - b);
+}
+
+// Damerau (optimal string alignment) distance, so a swapped pair of letters counts as one typo.
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+// The closest known name within two edits, or "" when none is close enough.
+template <size_t N>
+std::string nearest(const std::string& word, const char* const (&known)[N]) {
+    std::string best;
+    size_t best_d = 3;
+    for (const char* k : known) {
+        size_t d = edit_distance(word, k);
+        if (d < best_d) best = k, best_d = d;
+    }
+    return best;
+}
+
+template <size_t N>
+bool contains(const char* const (&known)[N], const std::string& word) {
+    return std::any_of(std::begin(known), std::end(known),
+                       [&](const char* k) { return word == k; });
+}
+
+struct Value {
+    enum class Kind { String, Word, List };
+    Kind kind = Kind::Word;
+    std::string text;                // String and Word
+    std::vector<std::string> items;  // List; quoted and bare items alike
+};
+
+// One `key = value` as the file wrote it; inih gets its index instead of the value.
+struct Entry {
+    std::string key;
+    int line = 0;  // the key's line, also for a list spanning several lines
+    Value value;
+};
+
+// "'yes'", "'\"yes\"'" or "a list": the value as the user wrote it, for error messages.
+std::string describe(const Value& v) {
+    switch (v.kind) {
+    case Value::Kind::List: return "a list";
+    case Value::Kind::String: return "'\"" + v.text + "\"'";
+    case Value::Kind::Word: break;
+    }
+    return "'" + v.text + "'";
+}
+
+// Everything one parse_config call needs. inih is handed a rewritten stream: one short line per
+// section header or key, `KEY=INDEX`. The values themselves never pass through inih because its
+// distribution builds cut lines at 200 bytes (a joined profile list is longer) and strip `;`
+// comments even inside quotes; inih's line numbers count our logical lines, not the file's.
+class Parser {
+public:
+    Parser(const std::string& text, const std::string& file, Config& cfg)
+        : text_(text), file_(file), cfg_(cfg) {
+        // A UTF-8 byte order mark is harmless; inih would skip it, but it never sees this text.
+        if (text_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;
+    }
+
+    void run() {
+        int rc = ini_parse_stream(&Parser::reader, this, &Parser::handler, this);
+        if (error_) std::rethrow_exception(error_);
+        if (rc > 0) {
+            size_t at = static_cast<size_t>(rc) - 1;
+            fail(at < emitted_.size() ? emitted_[at] : line_, "syntax error");
+        }
+        if (rc < 0) throw Error(file_ + ": cannot parse (inih error " + std::to_string(rc) + ")");
+    }
+
+private:
+    // C callbacks: nothing may be thrown through inih, so the first failure is kept here,
+    // inih is stopped by an early end of input, and run() rethrows.
+    static char* reader(char* buf, int size, void* self) {
+        auto& p = *static_cast<Parser*>(self);
+        if (p.error_) return nullptr;
+        try {
+            std::string out = p.next_logical_line();
+            if (out.empty()) return nullptr;
+            if (out.size() >= static_cast<size_t>(size)) p.fail(p.line_, "name is too long");
+            memcpy(buf, out.c_str(), out.size() + 1);
+            return buf;
+        } catch (...) {
+            p.error_ = std::current_exception();
+            return nullptr;
+        }
+    }
+
+    static int handler(void* self, const char* section, const char* name, const char* value) {
+        auto& p = *static_cast<Parser*>(self);
+        if (p.error_) return 0;
+        // Builds with INI_CALL_HANDLER_ON_NEW_SECTION call us once per section with no name.
+        if (!name || !value) return 1;
+        try {
+            p.apply(section, p.entries_.at(std::stoul(value)));
+            return 1;
+        } catch (...) {
+            p.error_ = std::current_exception();
+            return 0;
+        }
+    }
+
+    [[noreturn]] void fail(int line, const std::string& what) const {
+        throw Error(file_ + ":" + std::to_string(line) + ": " + what);
+    }
+
+    bool next_physical_line() {
+        if (pos_ >= text_.size()) return false;
+        size_t nl = text_.find('\n', pos_);
+        size_t end = nl == std::string::npos ? text_.size() : nl;
+        cur_.assign(text_, pos_, end - pos_);
+        pos_ = end + 1;
+        ++line_;
+        return true;
+    }
+
+    bool rest_is_blank(size_t i) const {
+        i = skip_space(cur_, i);
+        return i == cur_.size() || cur_[i] == '#';
+    }
+
+    std::string rest(size_t i) const { return trim(cur_.substr(i)); }
+
+    // The next section header or key, as a line for inih; "" at the end of the file.
+    std::string next_logical_line() {
+        while (next_physical_line()) {
+            size_t i = skip_space(cur_, 0);
+            if (i == cur_.size() || cur_[i] == '#' || cur_[i] == ';') continue;
+            int start = line_;
+            std::string out = cur_[i] == '[' ? section_header(i) : key_value(i);
+            emitted_.push_back(start);
+            return out;
+        }
+        return "";
+    }
+
+    std::string section_header(size_t i) {
+        size_t close = cur_.find(']', i);
+        if (close == std::string::npos) fail(line_, "section header is not closed: missing ']'");
+        std::string name = trim(cur_.substr(i + 1, close - i - 1));
+        if (!rest_is_blank(close + 1))
+            fail(line_, "unexpected text after [" + name + "]: '" + rest(close + 1) + "'");
+        if (!contains(kSections, name)) {
+            std::string near = nearest(name, kSections);
+            fail(line_, "unknown section [" + name + "]" +
+                            (near.empty() ? "" : " (did you mean [" + near + "]?)"));
+        }
+        return "[" + name + "]\n";
+    }
+
+    std::string key_value(size_t i) {
+        size_t k = i;
+        while (k < cur_.size() && is_name_char(cur_[k])) ++k;
+        if (k == i) fail(line_, "expected KEY = VALUE, found '" + rest(i) + "'");
+        Entry e;
+        e.key = cur_.substr(i, k - i);
+        e.line = line_;
+        size_t j = skip_space(cur_, k);
+        if (j == cur_.size() || cur_[j] != '=')
+            fail(line_, "expected '=' after '" + e.key + "', found '" + rest(j) + "'");
+        j = skip_space(cur_, j + 1);
+        if (j == cur_.size() || cur_[j] == '#') fail(line_, "'" + e.key + "' has no value");
+        if (cur_[j] == '[') {
+            e.value = list(e.key, e.line, ++j);
+        } else {
+            e.value = scalar(j);
+        }
+        if (!rest_is_blank(j))
+            fail(line_, "unexpected text after the value of '" + e.key + "': '" + rest(j) + "'");
+        entries_.push_back(std::move(e));
+        return entries_.back().key + "=" + std::to_string(entries_.size() - 1) + "\n";
+    }
+
+    // A quoted string or a bare word starting at cur_[i]; i is left just past it.
+    Value scalar(size_t& i) {
+        Value v;
+        char c = cur_[i];
+        if (c == '"') {
+            v.kind = Value::Kind::String;
+            v.text = quoted(i);
+        } else if (c == '\'') {
+            fail(line_, "strings take double quotes: \"...\"");
+        } else if (is_word_char(c)) {
+            size_t b = i;
+            while (i < cur_.size() && is_word_char(cur_[i])) ++i;
+            v.text = cur_.substr(b, i - b);
+        } else {
+            fail(line_, std::string("unexpected '") + c + "' where a value should be");
+        }
+        return v;
+    }
+
+    std::string quoted(size_t& i) {
+        std::string s;
+        for (++i; i < cur_.size();) {
+            char c = cur_[i++];
+            if (c == '"') return s;
+            if (c != '\\') {
+                s += c;
+                continue;
+            }
+            char esc = i < cur_.size() ? cur_[i++] : '\0';
+            if (esc != '"' && esc != '\\')
+                fail(line_, std::string("unknown escape '\\") + esc +
+                                "' in a string (only \\\" and \\\\ are allowed)");
+            s += esc;
+        }
+        fail(line_, "string is not closed: missing '\"'");
+    }
+
+    // A line that is not a list item but a new key or section: the list before it was never
+    // closed, and the key's line is the one the user needs to look at.
+    bool starts_statement(size_t i) const {
+        if (cur_[i] == '[') return true;
+        size_t k = i;
+        while (k < cur_.size() && is_name_char(cur_[k])) ++k;
+        k = skip_space(cur_, k);
+        return k > i && k < cur_.size() && cur_[k] == '=';
+    }
+
+    // The items after '[' up to the matching ']', reading further lines as needed.
+    Value list(const std::string& key, int key_line, size_t& i) {
+        Value v;
+        v.kind = Value::Kind::List;
+        bool after_item = false, fresh_line = false;
+        for (;;) {
+            i = skip_space(cur_, i);
+            if (i == cur_.size() || cur_[i] == '#') {
+                if (!next_physical_line()) fail(key_line, "list '" + key + "' is not closed");
+                i = 0;
+                fresh_line = true;
+                continue;
+            }
+            if (fresh_line && cur_[i] == ';') {  // a comment line, as anywhere else
+                i = cur_.size();
+                continue;
+            }
+            if (fresh_line && starts_statement(i))
+                fail(key_line, "list '" + key + "' is not closed");
+            fresh_line = false;
+            char c = cur_[i];
+            if (c == ']') {
+                ++i;
+                return v;
+            }
+            if (c == '[') fail(line_, "lists cannot be nested (in '" + key + "')");
+            if (after_item) {
+                if (c != ',') fail(line_, "expected ',' or ']' after an item of '" + key + "'");
+                ++i;
+                after_item = false;
+                continue;
+            }
+            if (c == ',') fail(line_, "unexpected ',' in '" + key + "': an item is missing");
+            v.items.push_back(scalar(i).text);
+            after_item = true;
+        }
+    }
+
+    bool as_bool(const Entry& e) const {
+        const Value& v = e.value;
+        if (v.kind == Value::Kind::Word && (v.text == "true" || v.text == "false"))
+            return v.text == "true";
+        fail(e.line, e.key + " takes true or false, not " + describe(v));
+    }
+
+    std::string as_string(const Entry& e) const {
+        if (e.value.kind == Value::Kind::List) fail(e.line, e.key + " takes a string, not a list");
+        return e.value.text;
+    }
+
+    std::string as_choice(const Entry& e, std::initializer_list<const char*> choices) const {
+        std::string s = as_string(e);
+        std::string names;
+        size_t n = 0;
+        for (const char* c : choices) {
+            if (s == c) return s;
+            names += (n == 0 ? "" : n + 1 == choices.size() ? " or " : ", ") + std::string(c);
+            ++n;
+        }
+        fail(e.line, e.key + " takes " + names + ", not '" + s + "'");
+    }
+
+    std::vector<std::string> as_list(const Entry& e) const {
+        if (e.value.kind != Value::Kind::List)
+            fail(e.line, e.key + " takes a list like [\"...\"], not " + describe(e.value));
+        return e.value.items;
+    }
+
+    // Syntax only, the same shape parse_bind_spec() accepts: whether SRC exists is decided
+    // at run time (a missing profile source is skipped, not an error).
+    void check_bind_entry(const Entry& e, const std::string& item, const std::string& where) const {
+        if (item.empty()) fail(e.line, "empty entry in " + where);
+        std::vector<std::string> parts;
+        for (size_t i = 0;;) {
+            size_t j = item.find(':', i);
+            parts.push_back(item.substr(i, j == std::string::npos ? j : j - i));
+            if (j == std::string::npos) break;
+            i = j + 1;
+        }
+        if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) parts.pop_back();
+        if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
+            fail(e.line, "bad entry '" + item + "' in " + where + ": expected SRC[:DST][:ro]");
+        if (parts.size() == 2) {
+            const std::string& dst = parts[1];
+            if (dst[0] != '/' && dst != "~" && dst.compare(0, 2, "~/") != 0)
+                fail(e.line,
+                     "bad entry '" + item + "' in " + where + ": DST must be an absolute path");
+        }
+    }
+
+    template <class T>
+    void set(Setting<T>& s, T value, const Entry& e) {
+        s.value = std::move(value);
+        s.origin = Origin{file_, e.line};
+        s.set = true;
+    }
+
+    void apply(const std::string& section, const Entry& e) {
+        const std::string& k = e.key;
+        if (section.empty()) {
+            std::string home = contains(kStorageKeys, k)    ? "storage"
+                               : contains(kDefaultsKeys, k) ? "defaults"
+                                                            : "";
+            fail(e.line,
+                 "'" + k + "' is outside any section" +
+                     (home.empty() ? " (sections are [storage], [defaults], [bind_profiles])"
+                                   : " (it belongs under [" + home + "])"));
+        }
+        if (section == "storage" && !contains(kStorageKeys, k))
+            unknown_key(section, e, kStorageKeys);
+        if (section == "defaults" && !contains(kDefaultsKeys, k))
+            unknown_key(section, e, kDefaultsKeys);
+
+        auto first = seen_.emplace(section + "\n" + k, e.line);
+        if (!first.second)
+            fail(e.line, "duplicate key '" + k + "' in [" + section + "] (first set on line " +
+                             std::to_string(first.first->second) + ")");
+
+        if (section == "storage") {
+            std::string dir = as_string(e);
+            if (dir.empty()) fail(e.line, "containers_dir must not be empty");
+            set(cfg_.containers_dir, dir, e);
+        } else if (section == "bind_profiles") {
+            Profile p;
+            p.entries = as_list(e);
+            for (const auto& item : p.entries) check_bind_entry(e, item, "profile '" + k + "'");
+            p.origin = Origin{file_, e.line};
+            cfg_.profiles[k] = std::move(p);
+        } else if (k == "allow_network") {
+            set(cfg_.allow_network, as_bool(e), e);
+        } else if (k == "network") {
+            set(cfg_.network, as_choice(e, {"none", "host"}), e);
+        } else if (k == "user") {
+            set(cfg_.user, as_bool(e), e);
+        } else if (k == "hostname") {
+            set(cfg_.hostname, as_string(e), e);
+        } else if (k == "auto_mount") {
+            set(cfg_.auto_mount, as_choice(e, {"rw", "ro", "off"}), e);
+        } else if (k == "seccomp") {
+            set(cfg_.seccomp, as_choice(e, {"default", "off"}), e);
+        } else if (k == "subids") {
+            set(cfg_.subids, as_bool(e), e);
+        } else if (k == "bind") {
+            auto items = as_list(e);
+            for (const auto& item : items) check_bind_entry(e, item, "bind");
+            set(cfg_.bind, std::move(items), e);
+        } else if (k == "bind_profiles") {
+            auto names = as_list(e);
+            for (const auto& n : names)
+                if (!is_name(n)) fail(e.line, "bind_profiles: '" + n + "' is not a profile name");
+            set(cfg_.bind_profiles, std::move(names), e);
+        } else if (k == "env") {
+            auto vars = as_list(e);
+            for (const auto& kv : vars) {
+                size_t eq = kv.find('=');
+                if (eq == std::string::npos || eq == 0)
+                    fail(e.line, "env entry '" + kv + "' is not NAME=VALUE");
+            }
+            set(cfg_.env, std::move(vars), e);
+        }
+    }
+
+    template <size_t N>
+    [[noreturn]] void unknown_key(const std::string& section, const Entry& e,
+                                  const char* const (&known)[N]) const {
+        std::string near = nearest(e.key, known);
+        fail(e.line, "unknown key '" + e.key + "' in [" + section + "]" +
+                         (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+
+    const std::string& text_;
+    const std::string& file_;
+    Config& cfg_;
+    size_t pos_ = 0;   // start of the next physical line
+    int line_ = 0;     // number of the physical line in cur_
+    std::string cur_;  // that line, without its newline
+    std::vector<Entry> entries_;
+    std::vector<int> emitted_;         // file line of each line handed to inih, in order
+    std::map<std::string, int> seen_;  // "section\nkey" -> line, for duplicates in one file
+    std::exception_ptr error_;
+};
+
+}  // namespace
+
+Config default_config() {
+    Config c;
+    c.containers_dir.value = "~/.local/kakuri/containers";
+    c.network.value = "none";
+    c.auto_mount.value = "rw";
+    c.seccomp.value = "default";
+    return c;
+}
+
+void parse_config(const std::string& text, const std::string& filename, Config& cfg) {
+    // Work on a copy so a file with an error changes nothing.
+    Config work = cfg;
+    Parser(text, filename, work).run();
+    cfg = std::move(work);
+}
+
+bool load_config_file(const std::string& path, Config& cfg, bool required) {
+    // No O_NONBLOCK and no regular-file check: `--config <(...)` hands us a pipe.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        int err = errno;
+        if (!required && (err == ENOENT || err == ENOTDIR)) return false;
+        throw Error("cannot read config file " + path, err);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) throw Error("cannot read config file " + path, errno);
+    if (S_ISDIR(st.st_mode)) throw Error("config file " + path + " is a directory");
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error("cannot read config file " + path, errno);
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    parse_config(text, path, cfg);
+    return true;
+}
+
+ConfigPaths config_paths(const std::string& explicit_path, const char* kakuri_config_env,
+                         const char* xdg_config_home, const std::string& home) {
+    ConfigPaths p;
+    p.system = "/etc/kakuri/config.toml";
+    if (!explicit_path.empty()) {
+        p.user = explicit_path;
+        p.user_required = true;
+    } else if (kakuri_config_env && *kakuri_config_env) {
+        p.user = kakuri_config_env;
+        p.user_required = true;
+    } else if (xdg_config_home && xdg_config_home[0] == '/') {
+        p.user = std::string(xdg_config_home) + "/container/config.toml";
+    } else if (!home.empty()) {
+        p.user = home + "/.config/container/config.toml";
+    }
+    return p;
+}
+
+}  // namespace kakuri

@@ -1,0 +1,69 @@
+// config: the config files (SPEC §4): where they are, their value syntax (strings, bools,
+// lists, multi-line lists) read through inih, and FILE:LINE errors. Pure but load_config_file().
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kakuri {
+
+// Where a setting came from; file empty means the built-in default.
+struct Origin {
+    std::string file;
+    int line = 0;
+};
+
+template <class T>
+struct Setting {
+    T value{};
+    Origin origin;
+    bool set = false;  // some file set it (value may still equal the default)
+};
+
+// One [bind_profiles] entry: "SRC[:DST][:ro]" strings as written, `~` not expanded.
+struct Profile {
+    std::vector<std::string> entries;
+    Origin origin;
+};
+
+// Strings are kept as written: `~` is expanded by the caller, which knows HOME.
+struct Config {
+    Setting<std::string> containers_dir;  // [storage]; default "~/.local/kakuri/containers"
+    Setting<bool> allow_network;          // [defaults] from here on; default false
+    Setting<std::string> network;         // "none" (default) or "host"
+    Setting<bool> user;
+    Setting<std::string> hostname;    // "" (default): kakuri's own default hostname
+    Setting<std::string> auto_mount;  // "rw" (default), "ro" or "off"
+    Setting<std::string> seccomp;     // "default" (default) or "off"
+    Setting<bool> subids;
+    Setting<std::vector<std::string>> bind;           // "SRC[:DST][:ro]"
+    Setting<std::vector<std::string>> bind_profiles;  // profile names, not checked to exist here
+    Setting<std::vector<std::string>> env;            // "K=V"
+    std::map<std::string, Profile> profiles;          // [bind_profiles]
+};
+
+Config default_config();
+
+// Parse one file's text into cfg. Later files override earlier ones key by key (a list is
+// replaced, not appended to); a profile of the same name is replaced whole. Throws
+// Error("FILE:LINE: what is wrong") and then leaves cfg untouched.
+void parse_config(const std::string& text, const std::string& filename, Config& cfg);
+
+// Read a file and parse it. Returns false when it does not exist and is not required; a
+// required missing file, an unreadable file or a directory is an Error naming the file.
+bool load_config_file(const std::string& path, Config& cfg, bool required);
+
+struct ConfigPaths {
+    std::string system;          // always "/etc/kakuri/config.toml"; load it not required
+    std::string user;            // empty: there is no user file to look for
+    bool user_required = false;  // named by --config or KAKURI_CONFIG
+};
+
+// Which files to read, system first. The user file is --config if given, else $KAKURI_CONFIG,
+// else ${XDG_CONFIG_HOME:-$HOME/.config}/container/config.toml. Empty or null env values count
+// as unset; a relative XDG_CONFIG_HOME is ignored, as the XDG spec says.
+ConfigPaths config_paths(const std::string& explicit_path, const char* kakuri_config_env,
+                         const char* xdg_config_home, const std::string& home);
+
+}  // namespace kakuri

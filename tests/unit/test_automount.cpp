@@ -1,0 +1,582 @@
+// Unit tests for automount: path detection, mount targets and PATH resolution, against a
+// table-driven fake host.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "automount.hpp"
+
+namespace kakuri {
+
+namespace {
+
+// Results are compared joined, so a failure prints the whole list.
+std::string joined(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
+    return out;
+}
+
+// A host file system as a table; adding a path adds its parents as directories.
+struct FakeHost {
+    std::map<std::string, PathKind> fs;
+    std::string home = "/home/u";
+    std::string cwd = "/home/u/work";
+
+    FakeHost() {
+        dir(home);
+        dir(cwd);
+        file("/usr/bin/python3");
+        file("/etc/hosts");
+    }
+    void parents(const std::string& p) {
+        for (size_t i = p.find('/', 1); i != std::string::npos; i = p.find('/', i + 1))
+            fs[p.substr(0, i)] = PathKind::Directory;
+    }
+    FakeHost& dir(const std::string& p) {
+        parents(p);
+        fs[p] = PathKind::Directory;
+        return *this;
+    }
+    FakeHost& file(const std::string& p) {
+        parents(p);
+        fs[p] = PathKind::File;
+        return *this;
+    }
+    static bool system_visible(const std::string& p) {
+        for (const char* d : {"/usr", "/etc", "/opt", "/var", "/bin", "/lib"}) {
+            std::string s = d;
+            if (p == s || p.compare(0, s.size() + 1, s + "/") == 0) return true;
+        }
+        return false;
+    }
+    HostView view() const {
+        HostView h;
+        h.home = home;
+        h.cwd = cwd;
+        h.kind = [this](const std::string& p) {
+            auto it = fs.find(p);
+            return it == fs.end() ? PathKind::Missing : it->second;
+        };
+        h.visible = system_visible;
+        return h;
+    }
+    std::string detect(const std::vector<std::string>& args) const {
+        return joined(detect_paths(args, view()));
+    }
+    std::string mounts(const std::vector<std::string>& args) const {
+        return joined(auto_mounts(args, view()));
+    }
+};
+
+}  // namespace
+
+// --- the examples from the seed ---------------------------------------------------------------
+
+TEST_CASE("automount: absolute script mounts its directory") {
+    FakeHost h;
+    h.file("/path/to/script.py");
+    CHECK(h.detect({"/path/to/script.py"}) == "/path/to/script.py");
+    CHECK(h.mounts({"/path/to/script.py"}) == "/path/to");
+}
+
+TEST_CASE("automount: ~/project/app.js expands home") {
+    FakeHost h;
+    h.file("/home/u/project/app.js");
+    CHECK(h.detect({"~/project/app.js"}) == "/home/u/project/app.js");
+    CHECK(h.mounts({"~/project/app.js"}) == "/home/u/project");
+}
+
+TEST_CASE("automount: gcc -o app with two sources in one directory mounts it once") {
+    FakeHost h;
+    h.file("/home/u/src/main.c").file("/home/u/src/lib.c");
+    std::vector<std::string> args = {"-o", "app", "~/src/main.c", "~/src/lib.c"};
+    CHECK(h.detect(args) == "/home/u/src/main.c /home/u/src/lib.c");
+    CHECK(h.mounts(args) == "/home/u/src");
+}
+
+TEST_CASE("automount: vim /etc/hosts does not expose /etc") {
+    FakeHost h;
+    CHECK(h.detect({"/etc/hosts"}) == "/etc/hosts");
+    CHECK(h.mounts({"/etc/hosts"}) == "");
+}
+
+TEST_CASE("automount: input file and an output still to be created") {
+    FakeHost h;
+    h.file("/home/u/data/process.py").dir("/home/u/output");
+    std::vector<std::string> args = {"~/data/process.py", "~/output/results.txt"};
+    CHECK(h.detect(args) == "/home/u/data/process.py /home/u/output/results.txt");
+    CHECK(h.mounts(args) == "/home/u/data /home/u/output");
+}
+
+TEST_CASE("automount: URLs are never paths") {
+    FakeHost h;
+    CHECK(h.detect({"https://example.com/a.txt"}) == "");
+    CHECK(h.mounts({"https://example.com/a.txt"}) == "");
+    CHECK(h.detect({"file:///home/u/x.txt", "s3://bucket/key.csv", "git+ssh://h/r.git"}) == "");
+    CHECK(h.detect({"--url=https://example.com/data.csv"}) == "");
+}
+
+TEST_CASE("automount: --output=PATH takes the value") {
+    FakeHost h;
+    h.dir("/tmp/x");
+    CHECK(h.detect({"--output=/tmp/x/out.csv"}) == "/tmp/x/out.csv");
+    CHECK(h.mounts({"--output=/tmp/x/out.csv"}) == "/tmp/x");
+}
+
+TEST_CASE("automount: ./file and a bare file.py mount the working directory") {
+    FakeHost h;
+    h.file("/home/u/work/file").file("/home/u/work/file.py");
+    CHECK(h.detect({"./file"}) == "/home/u/work/file");
+    CHECK(h.mounts({"./file"}) == "/home/u/work");
+    CHECK(h.detect({"file.py"}) == "/home/u/work/file.py");
+    CHECK(h.mounts({"file.py"}) == "/home/u/work");
+    CHECK(h.mounts({"./file", "file.py"}) == "/home/u/work");
+}
+
+TEST_CASE("automount: a file directly in $HOME is mounted alone") {
+    FakeHost h;
+    h.file("/home/u/notes.txt");
+    CHECK(h.mounts({"~/notes.txt"}) == "/home/u/notes.txt");
+    CHECK(h.mounts({"/home/u/notes.txt"}) == "/home/u/notes.txt");
+}
+
+TEST_CASE("automount: / and ~ are never mounted") {
+    FakeHost h;
+    CHECK(h.detect({"/"}) == "/");
+    CHECK(h.mounts({"/"}) == "");
+    CHECK(h.detect({"~"}) == "/home/u");
+    CHECK(h.mounts({"~"}) == "");
+    CHECK(h.mounts({"~/"}) == "");
+    CHECK(h.mounts({"/home/u/"}) == "");
+    CHECK(h.mounts({"/usr/.."}) == "");
+    CHECK(h.mounts({"--root=/"}) == "");
+}
+
+TEST_CASE("automount: nested targets merge into the outer one") {
+    FakeHost h;
+    h.file("/a/b/c.txt");
+    CHECK(h.mounts({"/a/b/c.txt", "/a"}) == "/a");
+    CHECK(h.mounts({"/a", "/a/b/c.txt"}) == "/a");
+    CHECK(h.mounts({"/a/b", "/a/b/c.txt"}) == "/a/b");
+}
+
+// --- detection -------------------------------------------------------------------------------
+
+TEST_CASE("automount: a missing bare word without extension is not a path") {
+    FakeHost h;
+    CHECK(h.detect({"install", "hello", "app", "origin/main", "HEAD~1"}) == "");
+    CHECK(h.mounts({"install", "hello"}) == "");
+}
+
+TEST_CASE("automount: an existing bare word is a path whatever its name") {
+    FakeHost h;
+    h.dir("/home/u/work/build").file("/home/u/work/Makefile").file("/home/u/work/src/x");
+    CHECK(h.detect({"build"}) == "/home/u/work/build");
+    CHECK(h.mounts({"build"}) == "/home/u/work/build");
+    CHECK(h.detect({"Makefile"}) == "/home/u/work/Makefile");
+    CHECK(h.mounts({"Makefile"}) == "/home/u/work");
+    CHECK(h.detect({"src/x"}) == "/home/u/work/src/x");
+    CHECK(h.mounts({"src/x"}) == "/home/u/work/src");
+}
+
+TEST_CASE("automount: . and .. are paths") {
+    FakeHost h;
+    h.dir("/home/u/work/sub");
+    CHECK(h.detect({"."}) == "/home/u/work");
+    CHECK(h.mounts({"."}) == "/home/u/work");
+    CHECK(h.detect({".."}) == "/home/u");
+    CHECK(h.mounts({".."}) == "");
+    CHECK(h.detect({"./"}) == "/home/u/work");
+    CHECK(h.detect({"./sub/"}) == "/home/u/work/sub");
+}
+
+TEST_CASE("automount: ./ and ../ words are paths even when missing") {
+    FakeHost h;
+    h.dir("/home/u/other");
+    CHECK(h.detect({"./out"}) == "/home/u/work/out");
+    CHECK(h.mounts({"./out"}) == "/home/u/work");
+    CHECK(h.detect({"../other/new"}) == "/home/u/other/new");
+    CHECK(h.mounts({"../other/new"}) == "/home/u/other");
+}
+
+TEST_CASE("automount: relative words are normalized") {
+    FakeHost h;
+    h.file("/home/u/lib/util.py");
+    CHECK(h.detect({"./../lib/./util.py"}) == "/home/u/lib/util.py");
+    CHECK(h.detect({"//path//to/../to/x.c"}) == "/path/to/x.c");
+    CHECK(h.detect({"../../../../x.c"}) == "/x.c");
+}
+
+TEST_CASE("automount: common extensions make a missing bare word a path") {
+    FakeHost h;
+    for (const char* w :
+         {"script.py", "data.csv",  "out.txt",  "main.c",    "lib.h",      "app.js",
+          "x.json",    "notes.md",  "a.tar.gz", "photo.JPG", "Report.PDF", "pkg.zip",
+          "img.png",   "doc.docx",  "t.yaml",   "x.rs",      "run.sh",     "a.cpp",
+          "b.hpp",     "db.sqlite", "log.log",  "page.html"}) {
+        CAPTURE(w);
+        CHECK(h.detect({w}) == "/home/u/work/" + std::string(w));
+        CHECK(h.mounts({w}) == "/home/u/work");
+    }
+}
+
+TEST_CASE("automount: words that only look dotted are not paths") {
+    FakeHost h;
+    for (const char* w : {"example.com", "example.org", "kernel.org", "pypi.io", "v1.2",
+                          "python3.11", "1.5", "a.", ".hidden", "foo.unknownext"}) {
+        CAPTURE(w);
+        CHECK(h.detect({w}) == "");
+    }
+}
+
+TEST_CASE("automount: an existing hidden file is a path") {
+    FakeHost h;
+    h.file("/home/u/work/.env");
+    CHECK(h.detect({".env"}) == "/home/u/work/.env");
+    CHECK(h.mounts({".env"}) == "/home/u/work");
+}
+
+TEST_CASE("automount: option words are never paths") {
+    FakeHost h;
+    h.file("/home/u/work/-x");
+    CHECK(h.detect({"-x", "--flag", "-o", "--", "-"}) == "");
+    CHECK(h.detect({"-v", "--verbose", "-rf"}) == "");
+    CHECK(h.detect({"--no-value="}) == "");
+}
+
+TEST_CASE("automount: short options with attached values are left alone") {
+    FakeHost h;
+    h.dir("/tmp/x");
+    CHECK(h.detect({"-o=/tmp/x/out.csv"}) == "");
+    CHECK(h.detect({"-o/tmp/x/out.csv"}) == "");
+    CHECK(h.detect({"-I/tmp/x"}) == "");
+}
+
+TEST_CASE("automount: long option values follow the same rules") {
+    FakeHost h;
+    h.dir("/home/u/cfg").file("/home/u/work/in.dat").dir("/tmp/x");
+    CHECK(h.detect({"--config=~/cfg"}) == "/home/u/cfg");
+    CHECK(h.mounts({"--config=~/cfg"}) == "/home/u/cfg");
+    CHECK(h.detect({"--input=in.dat"}) == "/home/u/work/in.dat");
+    CHECK(h.detect({"--input=./x"}) == "/home/u/work/x");
+    CHECK(h.detect({"--mode=fast", "--level=3", "--name=hello"}) == "");
+    CHECK(h.detect({"--x=a=/tmp/x"}) == "");
+    // The same rules, applied to the value, include this one: wrappers pass options on.
+    CHECK(h.detect({"--pass=--y=/tmp/x"}) == "/tmp/x");
+    CHECK(h.detect({"--pass=-y=/tmp/x", "--pass=--flag"}) == "");
+    CHECK(h.detect({"--prefix=/tmp/x"}) == "/tmp/x");
+}
+
+TEST_CASE("automount: empty words are skipped") {
+    FakeHost h;
+    CHECK(h.detect({"", "", "/tmp"}) == "/tmp");
+}
+
+TEST_CASE("automount: ~user is not expanded") {
+    FakeHost h;
+    h.file("/home/other/x.txt");
+    CHECK(h.detect({"~other/x.txt"}) == "");
+    CHECK(h.detect({"~other"}) == "");
+}
+
+TEST_CASE("automount: without a home, ~ words are not paths") {
+    FakeHost h;
+    h.home = "";
+    CHECK(h.detect({"~", "~/x.txt"}) == "");
+}
+
+TEST_CASE("automount: detected paths keep order and appear once") {
+    FakeHost h;
+    h.file("/home/u/work/a.py").file("/srv/b.py");
+    CHECK(h.detect({"/srv/b.py", "a.py", "./a.py", "/home/u/work/a.py", "/srv//b.py"}) ==
+          "/srv/b.py /home/u/work/a.py");
+}
+
+TEST_CASE("automount: the command name is not part of args") {
+    // The caller passes args without argv[0]; a plain word like `python3` then never shows up,
+    // but had it been passed as a bare missing word it would not be a path anyway.
+    FakeHost h;
+    CHECK(h.detect({"python3"}) == "");
+}
+
+// --- mount targets ---------------------------------------------------------------------------
+
+TEST_CASE("automount: an existing directory is mounted itself") {
+    FakeHost h;
+    h.dir("/srv/data/set");
+    CHECK(h.mounts({"/srv/data/set"}) == "/srv/data/set");
+    CHECK(h.mounts({"/srv/data/set/"}) == "/srv/data/set");
+}
+
+TEST_CASE("automount: a missing path whose parent is missing gets nothing") {
+    FakeHost h;
+    CHECK(h.detect({"/nope/deeper/out.txt"}) == "/nope/deeper/out.txt");
+    CHECK(h.mounts({"/nope/deeper/out.txt"}) == "");
+    CHECK(h.mounts({"nosuchdir/out.txt"}) == "");
+}
+
+TEST_CASE("automount: a missing path under a file gets nothing") {
+    FakeHost h;
+    h.file("/srv/plain");
+    CHECK(h.mounts({"/srv/plain/child.txt"}) == "");
+}
+
+TEST_CASE("automount: a missing path directly in $HOME or / gets nothing") {
+    FakeHost h;
+    CHECK(h.mounts({"~/new.txt"}) == "");
+    CHECK(h.mounts({"/new.txt"}) == "");
+}
+
+TEST_CASE("automount: a file directly in / is mounted alone") {
+    FakeHost h;
+    h.file("/data.img");
+    CHECK(h.mounts({"/data.img"}) == "/data.img");
+}
+
+TEST_CASE("automount: a directory directly in $HOME is mounted itself") {
+    FakeHost h;
+    h.dir("/home/u/proj");
+    CHECK(h.mounts({"~/proj"}) == "/home/u/proj");
+}
+
+TEST_CASE("automount: anything under a visible directory is not mounted") {
+    FakeHost h;
+    h.file("/opt/tool/bin/t").dir("/var/log").file("/lib/x.so");
+    CHECK(h.mounts({"/usr/bin/python3"}) == "");
+    CHECK(h.mounts({"/usr"}) == "");
+    CHECK(h.mounts({"/opt/tool/bin/t", "/var/log", "/lib/x.so"}) == "");
+    CHECK(h.mounts({"/etc/new.conf"}) == "");
+    CHECK(h.mounts({"--config=/etc/hosts"}) == "");
+}
+
+TEST_CASE("automount: visibility is asked about the target, so explicit binds count") {
+    FakeHost h;
+    h.file("/home/u/work/a.py").file("/home/u/notes.txt");
+    HostView v = h.view();
+    v.visible = [](const std::string& p) {
+        return p == "/home/u/work" || p == "/home/u/notes.txt";
+    };
+    CHECK(joined(auto_mounts({"a.py", "~/notes.txt"}, v)) == "");
+}
+
+TEST_CASE("automount: a symlinked name counts as what it points to") {
+    // kind() follows symlinks, so a link to a directory is mounted as a directory.
+    FakeHost h;
+    h.dir("/home/u/work/link");
+    CHECK(h.mounts({"link"}) == "/home/u/work/link");
+}
+
+TEST_CASE("automount: duplicate targets appear once, in first-named order") {
+    FakeHost h;
+    h.file("/srv/a/1.txt").file("/srv/a/2.txt").file("/srv/b/3.txt");
+    CHECK(h.mounts({"/srv/b/3.txt", "/srv/a/1.txt", "/srv/a/2.txt", "/srv/b"}) == "/srv/b /srv/a");
+}
+
+TEST_CASE("automount: merging is by path component, not by string prefix") {
+    FakeHost h;
+    h.dir("/srv/a").dir("/srv/ab");
+    CHECK(h.mounts({"/srv/ab", "/srv/a"}) == "/srv/ab /srv/a");
+}
+
+TEST_CASE("automount: a file alone in $HOME merges into a directory that holds it") {
+    FakeHost h;
+    h.file("/home/u/notes.txt").dir("/home");
+    CHECK(h.mounts({"~/notes.txt", "/home"}) == "/home");
+}
+
+TEST_CASE("automount: several nested levels keep only the outermost") {
+    FakeHost h;
+    h.file("/srv/a/b/c/d.txt").dir("/srv/a/x");
+    CHECK(h.mounts({"/srv/a/b/c/d.txt", "/srv/a/b", "/srv/a/x", "/srv/a"}) == "/srv/a");
+}
+
+TEST_CASE("automount: a working directory that is visible is not mounted") {
+    FakeHost h;
+    h.cwd = "/usr/src";
+    h.file("/usr/src/k.c");
+    CHECK(h.detect({"k.c"}) == "/usr/src/k.c");
+    CHECK(h.mounts({"k.c"}) == "");
+}
+
+TEST_CASE("automount: no args, nothing") {
+    FakeHost h;
+    CHECK(h.detect({}) == "");
+    CHECK(h.mounts({}) == "");
+}
+
+TEST_CASE("automount: a realistic mixed command line") {
+    FakeHost h;
+    h.file("/home/u/work/train.py").dir("/data/imagenet").dir("/home/u/runs");
+    std::vector<std::string> args = {
+        "-u", "train.py",          "--data=/data/imagenet",     "--epochs",
+        "10", "--out=~/runs/exp1", "--url=https://x.org/w.bin", "-v"};
+    CHECK(h.detect(args) == "/home/u/work/train.py /data/imagenet /home/u/runs/exp1");
+    CHECK(h.mounts(args) == "/home/u/work /data/imagenet /home/u/runs");
+}
+
+// --- command resolution ----------------------------------------------------------------------
+
+namespace {
+
+struct FakeBins {
+    std::set<std::string> exes = {"/usr/bin/python3",          "/usr/bin/env",
+                                  "/home/u/.local/bin/mytool", "/home/u/.cargo/bin/rg",
+                                  "/usr/games/cowsay",         "/home/u/work/evil",
+                                  "/home/u/.local/bin/python3"};
+    std::set<std::string> plain = {"/usr/local/bin/data"};  // exists, not executable
+    std::set<std::string> bound;                            // files bound alone
+
+    CommandResolution resolve(
+        const std::string& name, const std::string& inside = "/usr/local/bin:/usr/bin:/bin",
+        const std::string& caller = "/home/u/.local/bin:/home/u/.cargo/bin:/usr/bin:/usr/games") {
+        return resolve_command(
+            name, inside, caller,
+            [this](const std::string& p) {
+                return FakeHost::system_visible(p) || bound.count(p) > 0;
+            },
+            [this](const std::string& p) { return exes.count(p) > 0; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("resolve: a command on the container's PATH runs inside, name unchanged") {
+    FakeBins b;
+    auto r = b.resolve("python3");
+    CHECK(r.kind == CommandResolution::Inside);
+    CHECK(r.path == "python3");
+}
+
+TEST_CASE("resolve: the container's PATH wins over a caller's shadowing copy") {
+    // ~/.local/bin/python3 comes first on the caller's PATH, but SPEC §3 looks inside first.
+    FakeBins b;
+    auto r = b.resolve("python3");
+    CHECK(r.kind == CommandResolution::Inside);
+}
+
+TEST_CASE("resolve: a command only in ~/.local/bin comes from the host") {
+    FakeBins b;
+    auto r = b.resolve("mytool");
+    CHECK(r.kind == CommandResolution::FromHost);
+    CHECK(r.path == "/home/u/.local/bin/mytool");
+    auto rg = b.resolve("rg");
+    CHECK(rg.kind == CommandResolution::FromHost);
+    CHECK(rg.path == "/home/u/.cargo/bin/rg");
+}
+
+TEST_CASE("resolve: a command found nowhere is NotFound") {
+    FakeBins b;
+    auto r = b.resolve("foo");
+    CHECK(r.kind == CommandResolution::NotFound);
+    CHECK(r.path == "");
+}
+
+TEST_CASE("resolve: a non-executable file in a visible dir does not stop the search") {
+    FakeBins b;
+    b.exes.insert("/bin/data");
+    auto r = b.resolve("data");
+    CHECK(r.kind == CommandResolution::Inside);
+    CHECK(r.path == "data");
+    b.exes.erase("/bin/data");
+    b.exes.insert("/home/u/.local/bin/data");
+    auto h = b.resolve("data");
+    CHECK(h.kind == CommandResolution::FromHost);
+    CHECK(h.path == "/home/u/.local/bin/data");
+}
+
+TEST_CASE("resolve: a container PATH dir that is not visible is not searched as inside") {
+    FakeBins b;
+    auto r = b.resolve("mytool", "/home/u/.local/bin:/usr/bin");
+    CHECK(r.kind == CommandResolution::FromHost);
+    CHECK(r.path == "/home/u/.local/bin/mytool");
+}
+
+TEST_CASE("resolve: a file bound alone counts as inside") {
+    FakeBins b;
+    b.bound.insert("/home/u/.local/bin/mytool");
+    auto r = b.resolve("mytool", "/home/u/.local/bin:/usr/bin");
+    CHECK(r.kind == CommandResolution::Inside);
+    CHECK(r.path == "mytool");
+}
+
+TEST_CASE("resolve: a visible dir only on the caller's PATH runs by absolute path") {
+    FakeBins b;
+    b.exes.insert("/opt/games/cowsay");
+    b.exes.erase("/usr/games/cowsay");
+    auto r = b.resolve("cowsay", "/usr/bin", "/opt/games");
+    CHECK(r.kind == CommandResolution::Inside);
+    CHECK(r.path == "/opt/games/cowsay");
+}
+
+TEST_CASE("resolve: a name with a slash is not looked up") {
+    FakeBins b;
+    for (const char* n : {"./evil", "/usr/bin/python3", "bin/x", "/nonexistent/x", "../y"}) {
+        CAPTURE(n);
+        auto r = b.resolve(n);
+        CHECK(r.kind == CommandResolution::Inside);
+        CHECK(r.path == n);
+    }
+}
+
+TEST_CASE("resolve: empty and relative caller PATH entries are not searched") {
+    // /home/u/work/evil sits in the cwd; "" and "." on the caller's PATH must not pick it up.
+    // Every name a careless join could produce for them is made executable.
+    FakeBins b;
+    for (const char* e :
+         {"evil", "./evil", "/evil", "bin/evil", "/bin/evil", "work/evil", "/work/evil"})
+        b.exes.insert(e);
+    for (const char* caller :
+         {"", ":", "::/home/u/.local/bin", ".", "/home/u/.local/bin:", "bin:.:work"}) {
+        CAPTURE(caller);
+        CHECK(b.resolve("evil", "/usr/bin", caller).kind == CommandResolution::NotFound);
+    }
+}
+
+TEST_CASE("resolve: empty and relative container PATH entries are skipped too") {
+    FakeBins b;
+    for (const char* e : {"tool", "./tool", "/tool"}) {
+        b.exes.insert(e);
+        b.bound.insert(e);
+    }
+    CHECK(b.resolve("tool", ":.:", "").kind == CommandResolution::NotFound);
+    b.exes.insert("/usr/bin/tool");
+    CHECK(b.resolve("tool", ":.:/usr/bin", "").kind == CommandResolution::Inside);
+    CHECK(b.resolve("mytool", "::.", "/home/u/.local/bin").kind == CommandResolution::FromHost);
+}
+
+TEST_CASE("resolve: PATH entries are normalized") {
+    FakeBins b;
+    auto r = b.resolve("mytool", "/usr/bin", "/home/u//.local/./bin/");
+    CHECK(r.kind == CommandResolution::FromHost);
+    CHECK(r.path == "/home/u/.local/bin/mytool");
+    auto i = b.resolve("python3", "/usr/lib/../bin/", "");
+    CHECK(i.kind == CommandResolution::Inside);
+    CHECK(i.path == "python3");
+}
+
+TEST_CASE("resolve: the first match on the caller's PATH wins") {
+    FakeBins b;
+    b.exes.insert("/home/u/.cargo/bin/mytool");
+    auto r = b.resolve("mytool", "/usr/bin", "/home/u/.cargo/bin:/home/u/.local/bin");
+    CHECK(r.path == "/home/u/.cargo/bin/mytool");
+}
+
+TEST_CASE("resolve: empty PATHs find nothing") {
+    FakeBins b;
+    CHECK(b.resolve("python3", "", "").kind == CommandResolution::NotFound);
+}
+
+TEST_CASE("resolve: empty, . and .. names are NotFound") {
+    FakeBins b;
+    b.exes.insert("/usr");  // even a lying executable() cannot turn /usr/bin/.. into a command
+    for (const char* n : {"", ".", ".."}) {
+        CAPTURE(n);
+        CHECK(b.resolve(n).kind == CommandResolution::NotFound);
+    }
+}
+
+}  // namespace kakuri

@@ -1,0 +1,547 @@
+// Unit tests for config: value syntax, FILE:LINE errors, override order, config_paths and
+// load_config_file on real temporary files.
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "sys.hpp"
+
+namespace kakuri {
+
+namespace {
+
+using Strings = std::vector<std::string>;
+
+// The seed's sample (SPEC §4), byte for byte, plus the trailing space the seed's README has.
+const char* const kSample =
+    "[storage]\n"
+    "containers_dir = \"~/.local/kakuri/containers\"\n"
+    "\n"
+    "[defaults]\n"
+    "allow_network = false\n"
+    "\n"
+    "[bind_profiles]\n"
+    "dev = [\n"
+    "    \"~/.config\",\n"
+    "    \"~/.local\", \n"
+    "    \"~/.cache\",\n"
+    "    \"~/.ssh\"\n"
+    "]\n"
+    "minimal = [\"~/.cache\"]\n";
+
+Config parse(const std::string& text, const std::string& file = "c.toml") {
+    Config cfg = default_config();
+    parse_config(text, file, cfg);
+    return cfg;
+}
+
+// The message of the Error parsing text throws, or "(no error)".
+std::string error_of(const std::string& text) {
+    try {
+        parse(text);
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == 125);
+        return e.what();
+    }
+    return "(no error)";
+}
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its files at scope exit.
+struct TempDir {
+    std::string path;
+    std::vector<std::string> files;
+    TempDir() {
+        const char* tmp = getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/kakuri-config-XXXXXX";
+        REQUIRE(mkdtemp(&tmpl[0]) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() {
+        for (const auto& f : files) unlink(f.c_str());
+        rmdir(path.c_str());
+    }
+    std::string write(const std::string& name, const std::string& text) {
+        std::string p = path + "/" + name;
+        std::ofstream(p) << text;
+        files.push_back(p);
+        return p;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("config: defaults carry no origin") {
+    Config c = default_config();
+    CHECK(c.containers_dir.value == "~/.local/kakuri/containers");
+    CHECK(c.containers_dir.origin.file.empty());
+    CHECK_FALSE(c.containers_dir.set);
+    CHECK(c.allow_network.value == false);
+    CHECK(c.network.value == "none");
+    CHECK(c.user.value == false);
+    CHECK(c.hostname.value == "");
+    CHECK(c.auto_mount.value == "rw");
+    CHECK(c.seccomp.value == "default");
+    CHECK(c.subids.value == false);
+    CHECK(c.bind.value.empty());
+    CHECK(c.bind_profiles.value.empty());
+    CHECK(c.env.value.empty());
+    CHECK(c.profiles.empty());
+}
+
+TEST_CASE("config: the seed's sample parses exactly, with file lines") {
+    Config c = parse(kSample, "/home/u/.config/container/config.toml");
+    CHECK(c.containers_dir.value == "~/.local/kakuri/containers");
+    CHECK(c.containers_dir.set);
+    CHECK(c.containers_dir.origin.file == "/home/u/.config/container/config.toml");
+    CHECK(c.containers_dir.origin.line == 2);
+    CHECK(c.allow_network.value == false);
+    CHECK(c.allow_network.set);
+    CHECK(c.allow_network.origin.line == 5);
+    REQUIRE(c.profiles.size() == 2);
+    CHECK(c.profiles["dev"].entries == Strings{"~/.config", "~/.local", "~/.cache", "~/.ssh"});
+    CHECK(c.profiles["dev"].origin.line == 8);
+    CHECK(c.profiles["dev"].origin.file == "/home/u/.config/container/config.toml");
+    CHECK(c.profiles["minimal"].entries == Strings{"~/.cache"});
+    CHECK(c.profiles["minimal"].origin.line == 14);
+    // Untouched keys keep their defaults.
+    CHECK_FALSE(c.network.set);
+    CHECK(c.network.value == "none");
+}
+
+TEST_CASE("config: the sample without a final newline, with CRLF, and with a BOM") {
+    std::string s = kSample;
+    Config a = parse(s.substr(0, s.size() - 1));
+    CHECK(a.profiles["minimal"].entries == Strings{"~/.cache"});
+    CHECK(a.profiles["minimal"].origin.line == 14);
+
+    std::string crlf;
+    for (char ch : s) crlf += ch == '\n' ? std::string("\r\n") : std::string(1, ch);
+    Config b = parse(crlf);
+    CHECK(b.containers_dir.value == "~/.local/kakuri/containers");
+    CHECK(b.profiles["dev"].entries.size() == 4);
+    CHECK(b.profiles["minimal"].origin.line == 14);
+
+    Config c = parse("\xEF\xBB\xBF" + s);
+    CHECK(c.containers_dir.origin.line == 2);
+}
+
+TEST_CASE("config: every [defaults] key") {
+    Config c = parse(
+        "[defaults]\n"
+        "allow_network = true\n"
+        "network = \"host\"\n"
+        "user = true\n"
+        "hostname = \"box\"\n"
+        "auto_mount = \"ro\"\n"
+        "seccomp = \"off\"\n"
+        "subids = true\n"
+        "bind = [\"/data\", \"~/src:/src:ro\", \"/a:rw\"]\n"
+        "bind_profiles = [\"dev\", \"minimal\"]\n"
+        "env = [\"EDITOR=vi\", \"EMPTY=\", \"A=b=c\"]\n");
+    CHECK(c.allow_network.value);
+    CHECK(c.network.value == "host");
+    CHECK(c.network.origin.line == 3);
+    CHECK(c.user.value);
+    CHECK(c.hostname.value == "box");
+    CHECK(c.auto_mount.value == "ro");
+    CHECK(c.seccomp.value == "off");
+    CHECK(c.subids.value);
+    CHECK(c.bind.value == Strings{"/data", "~/src:/src:ro", "/a:rw"});
+    CHECK(c.bind.origin.line == 9);
+    CHECK(c.bind_profiles.value == Strings{"dev", "minimal"});
+    CHECK(c.env.value == Strings{"EDITOR=vi", "EMPTY=", "A=b=c"});
+    CHECK(c.env.set);
+}
+
+TEST_CASE("config: bare words are strings; quotes, escapes and special characters") {
+    Config c = parse(
+        "[defaults]\n"
+        "network = host\n"
+        "auto_mount = off\n"
+        "hostname = \"a \\\"quoted\\\" \\\\ name; with # and [x], y\"\n"
+        "env = [A=1, \"B=two words\"]\n"
+        "[storage]\n"
+        "containers_dir = /var/lib/kakuri\n");
+    CHECK(c.network.value == "host");
+    CHECK(c.auto_mount.value == "off");
+    CHECK(c.hostname.value == "a \"quoted\" \\ name; with # and [x], y");
+    CHECK(c.env.value == Strings{"A=1", "B=two words"});
+    CHECK(c.containers_dir.value == "/var/lib/kakuri");
+    // An empty string is a value (hostname "" means kakuri's default).
+    CHECK(parse("[defaults]\nhostname = \"\"\n").hostname.set);
+}
+
+TEST_CASE("config: comments and blank lines") {
+    Config c = parse(
+        "# a comment\n"
+        "; an ini comment\n"
+        "\n"
+        "   \t\n"
+        "  # an indented comment\n"
+        "[defaults]   # after a header\n"
+        "  user = true   # after a value\n"
+        "network=host#tight\n"
+        "hostname = \"x#y\" # the first # is inside the quotes\n"
+        "bind = [ # after the opening bracket\n"
+        "  # a whole line inside a list\n"
+        "\n"
+        "  \"/a\", # after an item\n"
+        "  ; an ini comment inside a list\n"
+        "  \"/b\"\n"
+        "]\n");
+    CHECK(c.user.value);
+    CHECK(c.user.origin.line == 7);
+    CHECK(c.network.value == "host");
+    CHECK(c.hostname.value == "x#y");
+    CHECK(c.bind.value == Strings{"/a", "/b"});
+    CHECK(c.bind.origin.line == 10);
+}
+
+TEST_CASE("config: list forms") {
+    Config c = parse(
+        "[defaults]\n"
+        "bind = []\n"
+        "env = [ ]\n"
+        "bind_profiles = [\"a\",]\n"
+        "[bind_profiles]\n"
+        "one = [ \"/x\" ,\"/y\" , ]\n"
+        "two = [\n"
+        "  \"/p\",\n"
+        "  \"/q\",\n"
+        "]\n"
+        "three = [\"/r\",\n"
+        "         \"/s\"]\n"
+        "four = [\n"
+        "]\n"
+        "five = [\n"
+        "\"/t\"\n"
+        "  ]   \n");
+    CHECK(c.bind.set);
+    CHECK(c.bind.value.empty());
+    CHECK(c.env.value.empty());
+    CHECK(c.bind_profiles.value == Strings{"a"});
+    CHECK(c.profiles["one"].entries == Strings{"/x", "/y"});
+    CHECK(c.profiles["two"].entries == Strings{"/p", "/q"});
+    CHECK(c.profiles["two"].origin.line == 7);
+    CHECK(c.profiles["three"].entries == Strings{"/r", "/s"});
+    CHECK(c.profiles["three"].origin.line == 11);
+    CHECK(c.profiles["four"].entries.empty());
+    CHECK(c.profiles["five"].entries == Strings{"/t"});
+    CHECK(c.profiles["five"].origin.line == 15);
+}
+
+TEST_CASE("config: a long multi-line list is not cut at inih's line limit") {
+    std::string text = "[bind_profiles]\nbig = [\n";
+    Strings want;
+    for (int i = 0; i < 100; ++i) {
+        want.push_back("/some/fairly/long/path/number/" + std::to_string(i));
+        text += "  \"" + want.back() + "\",\n";
+    }
+    text += "]\n[defaults]\nuser = true\n";
+    Config c = parse(text);
+    CHECK(c.profiles["big"].entries == want);
+    CHECK(c.user.origin.line == 105);
+    CHECK(error_of(text + "oops = 1\n") == "c.toml:106: unknown key 'oops' in [defaults]");
+}
+
+TEST_CASE("config: a key too long for inih's line buffer is an error, not a split line") {
+    std::string err = error_of("[defaults]\n" + std::string(300, 'k') + " = 1\n");
+    CHECK(err.rfind("c.toml:2: ", 0) == 0);
+}
+
+TEST_CASE("config: unknown section, with and without a suggestion") {
+    CHECK(error_of("[defaults]\nuser = true\n\n[defualts]\n") ==
+          "c.toml:4: unknown section [defualts] (did you mean [defaults]?)");
+    CHECK(error_of("[storage]\n[bind-profiles]\n") ==
+          "c.toml:2: unknown section [bind-profiles] (did you mean [bind_profiles]?)");
+    CHECK(error_of("# x\n[network]\n") == "c.toml:2: unknown section [network]");
+    CHECK(error_of("[defaults.x]\n") ==
+          "c.toml:1: unknown section [defaults.x] (did you mean [defaults]?)");
+    CHECK(error_of("[]\n") == "c.toml:1: unknown section []");
+    CHECK(error_of("[defaults\n") == "c.toml:1: section header is not closed: missing ']'");
+    CHECK(error_of("[defaults] user = true\n") ==
+          "c.toml:1: unexpected text after [defaults]: 'user = true'");
+}
+
+TEST_CASE("config: unknown key, with and without a suggestion") {
+    CHECK(error_of("[defaults]\nuser = true\nalow_network = true\n") ==
+          "c.toml:3: unknown key 'alow_network' in [defaults] (did you mean 'allow_network'?)");
+    CHECK(error_of("[defaults]\nnetwrok = host\n") ==
+          "c.toml:2: unknown key 'netwrok' in [defaults] (did you mean 'network'?)");
+    CHECK(error_of("[defaults]\nAuto_Mount = ro\n") ==
+          "c.toml:2: unknown key 'Auto_Mount' in [defaults] (did you mean 'auto_mount'?)");
+    CHECK(error_of("[storage]\ncontainer_dir = \"/x\"\n") ==
+          "c.toml:2: unknown key 'container_dir' in [storage] (did you mean 'containers_dir'?)");
+    CHECK(error_of("[defaults]\ncolour = \"blue\"\n") ==
+          "c.toml:2: unknown key 'colour' in [defaults]");
+    // A [storage] key under [defaults] is just unknown there.
+    CHECK(error_of("[defaults]\ncontainers_dir = \"/x\"\n") ==
+          "c.toml:2: unknown key 'containers_dir' in [defaults]");
+}
+
+TEST_CASE("config: key outside any section") {
+    CHECK(error_of("\n# top\nallow_network = true\n[defaults]\n") ==
+          "c.toml:3: 'allow_network' is outside any section (it belongs under [defaults])");
+    CHECK(error_of("containers_dir = \"/x\"\n") ==
+          "c.toml:1: 'containers_dir' is outside any section (it belongs under [storage])");
+    CHECK(error_of("foo = 1\n") ==
+          "c.toml:1: 'foo' is outside any section (sections are [storage], [defaults], "
+          "[bind_profiles])");
+}
+
+TEST_CASE("config: bad booleans") {
+    CHECK(error_of("[defaults]\n\nallow_network = yes\n") ==
+          "c.toml:3: allow_network takes true or false, not 'yes'");
+    CHECK(error_of("[defaults]\nuser = \"true\"\n") ==
+          "c.toml:2: user takes true or false, not '\"true\"'");
+    CHECK(error_of("[defaults]\nsubids = True\n") ==
+          "c.toml:2: subids takes true or false, not 'True'");
+    CHECK(error_of("[defaults]\nsubids = [true]\n") ==
+          "c.toml:2: subids takes true or false, not a list");
+}
+
+TEST_CASE("config: bad enum and string values") {
+    CHECK(error_of("[defaults]\nnetwork = \"bridge\"\n") ==
+          "c.toml:2: network takes none or host, not 'bridge'");
+    CHECK(error_of("[defaults]\nauto_mount = yes\n") ==
+          "c.toml:2: auto_mount takes rw, ro or off, not 'yes'");
+    CHECK(error_of("[defaults]\nseccomp = \"\"\n") ==
+          "c.toml:2: seccomp takes default or off, not ''");
+    CHECK(error_of("[defaults]\nhostname = [\"a\"]\n") ==
+          "c.toml:2: hostname takes a string, not a list");
+    CHECK(error_of("[storage]\ncontainers_dir = \"\"\n") ==
+          "c.toml:2: containers_dir must not be empty");
+    CHECK(error_of("[defaults]\nbind = \"/data\"\n") ==
+          "c.toml:2: bind takes a list like [\"...\"], not '\"/data\"'");
+    CHECK(error_of("[defaults]\nenv = [\"FOO\"]\n") ==
+          "c.toml:2: env entry 'FOO' is not NAME=VALUE");
+    CHECK(error_of("[defaults]\nenv = [\"=x\"]\n") == "c.toml:2: env entry '=x' is not NAME=VALUE");
+    CHECK(error_of("[defaults]\nbind_profiles = [\"dev\", \"my profile\"]\n") ==
+          "c.toml:2: bind_profiles: 'my profile' is not a profile name");
+}
+
+TEST_CASE("config: value syntax errors") {
+    CHECK(error_of("[defaults]\nhostname =\n") == "c.toml:2: 'hostname' has no value");
+    CHECK(error_of("[defaults]\nhostname = # none\n") == "c.toml:2: 'hostname' has no value");
+    CHECK(error_of("[defaults]\nhostname = \"box\n") ==
+          "c.toml:2: string is not closed: missing '\"'");
+    CHECK(error_of("[defaults]\nhostname = 'box'\n") ==
+          "c.toml:2: strings take double quotes: \"...\"");
+    CHECK(error_of("[defaults]\nhostname = \"a\\nb\"\n") ==
+          "c.toml:2: unknown escape '\\n' in a string (only \\\" and \\\\ are allowed)");
+    CHECK(error_of("[defaults]\nuser true\n") ==
+          "c.toml:2: expected '=' after 'user', found 'true'");
+    CHECK(error_of("[defaults]\n= true\n") == "c.toml:2: expected KEY = VALUE, found '= true'");
+    CHECK(error_of("[defaults]\n\"user\" = true\n") ==
+          "c.toml:2: expected KEY = VALUE, found '\"user\" = true'");
+    CHECK(error_of("[defaults]\nuser: true\n") ==
+          "c.toml:2: expected '=' after 'user', found ': true'");
+    CHECK(error_of("[defaults]\nbind = [\"/a\" \"/b\"]\n") ==
+          "c.toml:2: expected ',' or ']' after an item of 'bind'");
+    CHECK(error_of("[defaults]\nbind = [,]\n") ==
+          "c.toml:2: unexpected ',' in 'bind': an item is missing");
+    CHECK(error_of("[defaults]\nbind = [\"/a\",,]\n") ==
+          "c.toml:2: unexpected ',' in 'bind': an item is missing");
+    CHECK(error_of("[defaults]\nbind = [[\"/a\"]]\n") ==
+          "c.toml:2: lists cannot be nested (in 'bind')");
+}
+
+TEST_CASE("config: text after a value") {
+    CHECK(error_of("[defaults]\nallow_network = false true\n") ==
+          "c.toml:2: unexpected text after the value of 'allow_network': 'true'");
+    CHECK(error_of("[defaults]\nhostname = \"a\" \"b\"\n") ==
+          "c.toml:2: unexpected text after the value of 'hostname': '\"b\"'");
+    CHECK(error_of("[defaults]\nhostname = \"a\"b\n") ==
+          "c.toml:2: unexpected text after the value of 'hostname': 'b'");
+    CHECK(error_of("[defaults]\nnetwork = host ; comment\n") ==
+          "c.toml:2: unexpected text after the value of 'network': '; comment'");
+    // After a multi-line list, the line of the closing bracket is the one at fault.
+    CHECK(error_of("[defaults]\nbind = [\n  \"/a\"\n] x\n") ==
+          "c.toml:4: unexpected text after the value of 'bind': 'x'");
+}
+
+TEST_CASE("config: a list left open names the key's line") {
+    CHECK(error_of("[bind_profiles]\nminimal = [\"/a\"]\ndev = [\n  \"/x\",\n  \"/y\"\n") ==
+          "c.toml:3: list 'dev' is not closed");
+    CHECK(error_of("[defaults]\nbind = [\"/a\",\n") == "c.toml:2: list 'bind' is not closed");
+    CHECK(error_of("[defaults]\nbind = [\n# only a comment\n\n") ==
+          "c.toml:2: list 'bind' is not closed");
+    // A forgotten ']' followed by more config: the next key or section gives it away.
+    CHECK(error_of("[bind_profiles]\ndev = [\n  \"/x\",\nminimal = [\"/y\"]\n") ==
+          "c.toml:2: list 'dev' is not closed");
+    CHECK(error_of("[defaults]\nbind = [\n  \"/x\"\n[storage]\ncontainers_dir = \"/c\"\n") ==
+          "c.toml:2: list 'bind' is not closed");
+}
+
+TEST_CASE("config: bad profile and bind entries") {
+    CHECK(error_of("[bind_profiles]\ndev = [\"~/.config\", \"\"]\n") ==
+          "c.toml:2: empty entry in profile 'dev'");
+    CHECK(error_of("[bind_profiles]\n\ndev = [\n  \"~/.config\",\n  \"~/.ssh:\"\n]\n") ==
+          "c.toml:3: bad entry '~/.ssh:' in profile 'dev': expected SRC[:DST][:ro]");
+    CHECK(error_of("[bind_profiles]\ndev = [\":/x\"]\n") ==
+          "c.toml:2: bad entry ':/x' in profile 'dev': expected SRC[:DST][:ro]");
+    CHECK(error_of("[bind_profiles]\ndev = [\"/a:/b:/c\"]\n") ==
+          "c.toml:2: bad entry '/a:/b:/c' in profile 'dev': expected SRC[:DST][:ro]");
+    CHECK(error_of("[bind_profiles]\ndev = [\"/a:/b:rx\"]\n") ==
+          "c.toml:2: bad entry '/a:/b:rx' in profile 'dev': expected SRC[:DST][:ro]");
+    CHECK(error_of("[bind_profiles]\ndev = [\"/a:b\"]\n") ==
+          "c.toml:2: bad entry '/a:b' in profile 'dev': DST must be an absolute path");
+    CHECK(error_of("[bind_profiles]\ndev = \"/a\"\n") ==
+          "c.toml:2: dev takes a list like [\"...\"], not '\"/a\"'");
+    CHECK(error_of("[defaults]\nbind = [\"/a::ro\"]\n") ==
+          "c.toml:2: bad entry '/a::ro' in bind: expected SRC[:DST][:ro]");
+    // All the accepted shapes.
+    Config c = parse(
+        "[bind_profiles]\n"
+        "ok.name-1_x = [\"/a\", \"/a:ro\", \"/a:rw\", \"/a:/b\", \"~/a:~/b:ro\", \"rel:~\", "
+        "\"/a:/b:rw\"]\n");
+    CHECK(c.profiles["ok.name-1_x"].entries.size() == 7);
+}
+
+TEST_CASE("config: duplicate keys in one file") {
+    CHECK(error_of("[defaults]\nuser = true\nhostname = x\nuser = false\n") ==
+          "c.toml:4: duplicate key 'user' in [defaults] (first set on line 2)");
+    // Reopening a section does not make a repeat legal.
+    CHECK(error_of("[defaults]\nuser = true\n[storage]\n[defaults]\nuser = true\n") ==
+          "c.toml:5: duplicate key 'user' in [defaults] (first set on line 2)");
+    CHECK(error_of("[bind_profiles]\ndev = [\n\"/a\"\n]\ndev = []\n") ==
+          "c.toml:5: duplicate key 'dev' in [bind_profiles] (first set on line 2)");
+    // The same name in different sections is fine.
+    Config c = parse("[defaults]\nbind_profiles = [\"x\"]\n[bind_profiles]\nbind_profiles = []\n");
+    CHECK(c.bind_profiles.value == Strings{"x"});
+    CHECK(c.profiles.count("bind_profiles") == 1);
+}
+
+TEST_CASE("config: the first error wins and a failed parse changes nothing") {
+    CHECK(error_of("[defaults]\nuser = maybe\n[nope]\n") ==
+          "c.toml:2: user takes true or false, not 'maybe'");
+    Config c = default_config();
+    parse_config("[defaults]\nuser = true\n", "a.toml", c);
+    CHECK_THROWS_AS(parse_config("[defaults]\nhostname = h\nuser = false\nbad = 1\n", "b.toml", c),
+                    Error);
+    CHECK(c.user.value);
+    CHECK(c.user.origin.file == "a.toml");
+    CHECK_FALSE(c.hostname.set);
+}
+
+TEST_CASE("config: a later file overrides key by key") {
+    Config c = default_config();
+    parse_config(
+        "[storage]\ncontainers_dir = \"/sys/c\"\n"
+        "[defaults]\nuser = true\nnetwork = host\nbind = [\"/a\", \"/b\"]\n"
+        "[bind_profiles]\ndev = [\"/x\"]\nkeep = [\"/k\"]\n",
+        "/etc/kakuri/config.toml", c);
+    parse_config(
+        "\n[defaults]\nnetwork = none\nbind = [\"/c\"]\n"
+        "[bind_profiles]\ndev = [\"/y\", \"/z\"]\n",
+        "/home/u/.config/container/config.toml", c);
+    CHECK(c.containers_dir.value == "/sys/c");
+    CHECK(c.containers_dir.origin.file == "/etc/kakuri/config.toml");
+    CHECK(c.user.value);
+    CHECK(c.user.origin.line == 4);
+    CHECK(c.network.value == "none");
+    CHECK(c.network.origin.file == "/home/u/.config/container/config.toml");
+    CHECK(c.network.origin.line == 3);
+    CHECK(c.bind.value == Strings{"/c"});  // replaced, not appended
+    CHECK(c.profiles["dev"].entries == Strings{"/y", "/z"});
+    CHECK(c.profiles["dev"].origin.file == "/home/u/.config/container/config.toml");
+    CHECK(c.profiles["dev"].origin.line == 6);
+    CHECK(c.profiles["keep"].entries == Strings{"/k"});
+    CHECK(c.profiles["keep"].origin.file == "/etc/kakuri/config.toml");
+    // A key repeated across files is an override, not a duplicate.
+    parse_config("[defaults]\nnetwork = host\n", "third.toml", c);
+    CHECK(c.network.value == "host");
+}
+
+TEST_CASE("config: empty and comment-only files change nothing") {
+    Config c = parse("");
+    CHECK_FALSE(c.user.set);
+    c = parse("# nothing\n\n[defaults]\n[storage]\n");
+    CHECK_FALSE(c.containers_dir.set);
+    CHECK(c.containers_dir.value == "~/.local/kakuri/containers");
+}
+
+TEST_CASE("config: config_paths precedence") {
+    ConfigPaths p = config_paths("", nullptr, nullptr, "/home/u");
+    CHECK(p.system == "/etc/kakuri/config.toml");
+    CHECK(p.user == "/home/u/.config/container/config.toml");
+    CHECK_FALSE(p.user_required);
+
+    p = config_paths("", nullptr, "/xdg", "/home/u");
+    CHECK(p.user == "/xdg/container/config.toml");
+    CHECK_FALSE(p.user_required);
+
+    p = config_paths("", "/env.toml", "/xdg", "/home/u");
+    CHECK(p.user == "/env.toml");
+    CHECK(p.user_required);
+
+    p = config_paths("./cli.toml", "/env.toml", "/xdg", "/home/u");
+    CHECK(p.user == "./cli.toml");
+    CHECK(p.user_required);
+    CHECK(p.system == "/etc/kakuri/config.toml");
+
+    // Empty variables count as unset; a relative XDG_CONFIG_HOME is ignored (XDG spec).
+    p = config_paths("", "", "", "/home/u");
+    CHECK(p.user == "/home/u/.config/container/config.toml");
+    CHECK_FALSE(p.user_required);
+    p = config_paths("", nullptr, "rel/xdg", "/home/u");
+    CHECK(p.user == "/home/u/.config/container/config.toml");
+
+    // No HOME and no XDG_CONFIG_HOME: no user file to look for.
+    p = config_paths("", nullptr, nullptr, "");
+    CHECK(p.user.empty());
+    CHECK_FALSE(p.user_required);
+}
+
+TEST_CASE("config: load_config_file") {
+    TempDir d;
+    std::string good = d.write("good.toml", kSample);
+    Config c = default_config();
+    CHECK(load_config_file(good, c, true));
+    CHECK(c.containers_dir.origin.file == good);
+    CHECK(c.profiles["dev"].entries.size() == 4);
+
+    std::string missing = d.path + "/missing.toml";
+    Config m = default_config();
+    CHECK_FALSE(load_config_file(missing, m, false));
+    CHECK_FALSE(load_config_file(d.path + "/missing/below.toml", m, false));
+    CHECK_THROWS_WITH_AS(
+        load_config_file(missing, m, true),
+        ("cannot read config file " + missing + ": No such file or directory").c_str(), Error);
+
+    CHECK_THROWS_WITH_AS(load_config_file(d.path, m, false),
+                         ("config file " + d.path + " is a directory").c_str(), Error);
+
+    std::string bad = d.write("bad.toml", "[defaults]\nuser = yes\n");
+    CHECK_THROWS_WITH_AS(load_config_file(bad, m, false),
+                         (bad + ":2: user takes true or false, not 'yes'").c_str(), Error);
+
+    // A pipe, as `--config <(...)` gives: read to the end, not refused for not being a file.
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    std::string piped = "[defaults]\nuser = true\n";
+    REQUIRE(write(fds[1], piped.data(), piped.size()) == static_cast<ssize_t>(piped.size()));
+    close(fds[1]);
+    Config p = default_config();
+    std::string fd_name = "/proc/self/fd/" + std::to_string(fds[0]);
+    CHECK(load_config_file(fd_name, p, true));
+    close(fds[0]);
+    CHECK(p.user.value);
+    CHECK(p.user.origin.file == fd_name);
+
+    if (geteuid() != 0) {  // root reads it anyway
+        std::string secret = d.write("secret.toml", "");
+        REQUIRE(chmod(secret.c_str(), 0) == 0);
+        CHECK_THROWS_WITH_AS(load_config_file(secret, m, false),
+                             ("cannot read config file " + secret + ": Permission denied").c_str(),
+                             Error);
+    }
+}
+
+}  // namespace kakuri
