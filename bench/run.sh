@@ -243,8 +243,8 @@ inner() {
     # ---- features kakuri may not have yet
     if has_opt --rootfs; then
         add kakuri "kakuri --rootfs" "kakuri --rootfs \$TMP/bbroot /bin/true" "$K --rootfs $BB /bin/true"
-        add peer "bwrap busybox root" "bwrap --unshare-all --die-with-parent --ro-bind \$TMP/bbroot / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
-            "bwrap --unshare-all --die-with-parent --ro-bind $BB / --proc /proc --dev /dev --tmpfs /tmp /bin/true"
+        add peer "bwrap busybox root" "bwrap --unshare-all --die-with-parent --uid 0 --gid 0 --ro-bind \$TMP/bbroot / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
+            "bwrap --unshare-all --die-with-parent --uid 0 --gid 0 --ro-bind $BB / --proc /proc --dev /dev --tmpfs /tmp /bin/true"
         time_group rootfs "--rootfs busybox: /bin/true" $RUNS $WARM \
             "kakuri: overlay over the tree; bwrap: read-only bind of the tree"
     else
@@ -305,7 +305,7 @@ list_group() {
         "$K" create "${names[-1]}" >/dev/null 2>&1
     done
     add kakuri "kakuri list" "kakuri list (100 containers)" "$K list"
-    add host "/bin/ls" "ls -l of the containers' parent directory (a floor)" "ls -l $HOME"
+    add host "/bin/ls" "ls -l \$HOME (a floor: one small process reading a directory)" "ls -l $HOME"
     time_group list "list with 100 containers" 50 2 "no peer: ls is a floor"
     "$K" remove -f "${names[@]}" >/dev/null 2>&1
 }

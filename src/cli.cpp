@@ -29,6 +29,9 @@ enum OptId {
     kOptSeccomp,
     kOptCapAdd,
     kOptCapDrop,
+    kOptConfig,
+    kOptBindProfile,
+    kOptAutoMount,
 };
 
 struct TableEntry {
@@ -49,6 +52,12 @@ const std::vector<TableEntry>& table() {
          kOptBind},
         {{"ro-bind", 0, ArgKind::Required, "SRC[:DST]", nullptr, "bind-mount SRC read-only"},
          kOptRoBind},
+        {{"bind-profile", 0, ArgKind::Required, "NAME", nullptr,
+          "add the binds of a profile from the config (repeatable)"},
+         kOptBindProfile},
+        {{"auto-mount", 0, ArgKind::Required, "MODE", "rw|ro|off",
+          "mount path arguments at the same path: rw (default), ro, or off"},
+         kOptAutoMount},
         {{"user", 0, ArgKind::None, nullptr, nullptr,
           "run as your own uid/gid inside instead of root"},
          kOptUser},
@@ -74,6 +83,9 @@ const std::vector<TableEntry>& table() {
         {{"cap-drop", 0, ArgKind::Required, "CAP", nullptr,
           "take this capability from root inside (repeatable; ALL for every one)"},
          kOptCapDrop},
+        {{"config", 0, ArgKind::Required, "FILE", nullptr,
+          "read this config file instead of the default one"},
+         kOptConfig},
         {{"dry-run", 0, ArgKind::None, nullptr, nullptr,
           "print the container plan and exit"},
          kOptDryRun},
@@ -121,8 +133,12 @@ Options parse_run_options(int argc, char* const argv[]) {
         if (c == -1) break;
         std::string arg = optarg ? optarg : "";
         switch (c) {
-        case kOptAllowNetwork: o.network = NetworkMode::Host; break;
+        case kOptAllowNetwork:
+            o.network = NetworkMode::Host;
+            o.network_set = true;
+            break;
         case kOptNetwork:
+            o.network_set = true;
             if (arg == "none")
                 o.network = NetworkMode::None;
             else if (arg == "host")
@@ -146,6 +162,7 @@ Options parse_run_options(int argc, char* const argv[]) {
         case 'w': o.workdir = arg; break;
         case kOptDryRun: o.dry_run = true; break;
         case kOptSeccomp:
+            o.seccomp_set = true;
             if (arg == "default")
                 o.seccomp = true;
             else if (arg == "off")
@@ -154,6 +171,13 @@ Options parse_run_options(int argc, char* const argv[]) {
                 bad_usage("--seccomp takes default or off, not '" + arg + "'");
             break;
         case kOptCapAdd: o.cap_add.push_back(arg); break;
+        case kOptConfig: o.config = arg; break;
+        case kOptBindProfile: o.bind_profiles.push_back(arg); break;
+        case kOptAutoMount:
+            if (arg != "rw" && arg != "ro" && arg != "off")
+                bad_usage("--auto-mount takes rw, ro or off, not '" + arg + "'");
+            o.auto_mount = arg;
+            break;
         case kOptCapDrop: o.cap_drop.push_back(arg); break;
         case 'v': o.verbosity = o.verbosity < 0 ? 1 : o.verbosity + 1; break;
         case 'q': o.verbosity = -1; break;

@@ -12,6 +12,7 @@ enum class NetworkMode { None, Host };
 struct Options {
     std::vector<std::string> command;  // empty: the user's shell
     NetworkMode network = NetworkMode::None;
+    bool network_set = false;  // given on the command line (overrides the config)
     std::vector<std::string> binds;     // "SRC[:DST][:ro]" in order given
     std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
     bool user = false;
@@ -21,6 +22,10 @@ struct Options {
     bool clearenv = false;
     std::string workdir;
     bool seccomp = true;
+    bool seccomp_set = false;
+    std::string config;                      // --config FILE
+    std::vector<std::string> bind_profiles;  // --bind-profile NAME, in order
+    std::string auto_mount;                  // "rw", "ro", "off" or "" (not given)
     std::vector<std::string> cap_add, cap_drop;
     bool dry_run = false;
     int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "config.hpp"
 #include "launch.hpp"
 #include "plan.hpp"
 #include "spec.hpp"
@@ -14,6 +15,16 @@
 using namespace kakuri;
 
 namespace {
+
+// The system file first (packagers' defaults), then the user's (or --config).
+Config load_config(const Options& opts, const std::string& home) {
+    Config cfg = default_config();
+    ConfigPaths paths =
+        config_paths(opts.config, getenv("KAKURI_CONFIG"), getenv("XDG_CONFIG_HOME"), home);
+    load_config_file(paths.system, cfg, false);
+    if (!paths.user.empty()) load_config_file(paths.user, cfg, paths.user_required);
+    return cfg;
+}
 
 int run(int argc, char* argv[]) {
     // kakuri needs no privileges of its own; a setuid copy is a mistake or an attack.
@@ -24,6 +35,11 @@ int run(int argc, char* argv[]) {
         std::cout << run_help_text();
         return 0;
     }
+    bool show_config = argc > 1 && strcmp(argv[1], "config") == 0;
+    if (show_config) {
+        --argc;
+        ++argv;
+    }
     Options opts = parse_run_options(argc, argv);
     if (opts.help) {
         std::cout << run_help_text();
@@ -33,8 +49,17 @@ int run(int argc, char* argv[]) {
         std::cout << version_text();
         return 0;
     }
-    ContainerSpec spec = make_spec(opts, scan_host());
+    HostInfo host = scan_host();
+    Config cfg = load_config(opts, host.home);
+    if (show_config) {
+        if (!opts.command.empty()) throw Error("config takes run options only (see 'kakuri --help')");
+        std::cout << format_config(effective_config(opts, cfg));
+        return 0;
+    }
+    ContainerSpec spec = make_spec(opts, cfg, host);
     Plan plan = make_plan(spec);
+    if (opts.verbosity > 0)
+        for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());
     if (opts.dry_run) {
         std::cout << format_plan(plan);
         return 0;

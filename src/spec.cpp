@@ -61,6 +61,12 @@ void env_remove(std::vector<std::string>& env, const std::string& key) {
               env.end());
 }
 
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& e : env)
+        if (env_key(e) == key) return e.substr(key.size() + 1);
+    return "";
+}
+
 bool env_has(const std::vector<std::string>& env, const std::string& key) {
     return std::any_of(env.begin(), env.end(),
                        [&](const std::string& e) { return env_key(e) == key; });
@@ -85,6 +91,15 @@ HostInfo scan_host() {
     char buf[PATH_MAX];
     if (getcwd(buf, sizeof buf)) h.cwd = buf;
     for (char** e = environ; e && *e; ++e) h.environ.emplace_back(*e);
+    h.kind = [](const std::string& p) {
+        struct stat st;
+        if (stat(p.c_str(), &st) != 0) return PathKind::Missing;
+        return S_ISDIR(st.st_mode) ? PathKind::Directory : PathKind::File;
+    };
+    h.executable = [](const std::string& p) {
+        struct stat st;
+        return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+    };
 
     DIR* d = opendir("/");
     if (!d) throw Error("read the host's /", errno);
@@ -178,21 +193,122 @@ bool visible_inside(const std::string& p, const ContainerSpec& spec) {
     return false;
 }
 
+namespace {
+
+const Origin kCommandLine{"command line", 0};
+
+std::string where(const Origin& o) {
+    if (o.file.empty()) return "default";
+    if (o.line == 0) return o.file;
+    return o.file + ":" + std::to_string(o.line);
+}
+
+template <class T>
+void override_with(Setting<T>& s, const T& v) {
+    s.value = v;
+    s.origin = kCommandLine;
+    s.set = true;
+}
+
+// Profile entries whose source is missing are skipped (and said with -v);
+// anything else wrong in them is the config's error, at its line.
+void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, const Origin& asked,
+                 const HostInfo& h) {
+    auto it = cfg.profiles.find(name);
+    if (it == cfg.profiles.end()) {
+        std::string msg = "unknown bind profile '" + name + "'";
+        if (asked.line) msg = where(asked) + ": " + msg;
+        throw Error(msg + (cfg.profiles.empty() ? " (no profiles are defined)" : ""));
+    }
+    for (const auto& entry : it->second.entries) {
+        Bind b;
+        try {
+            b = parse_bind_spec(entry, false, h.home, h.cwd);
+        } catch (const Error& e) {
+            throw Error(where(it->second.origin) + ": profile '" + name + "': " + e.what());
+        }
+        if (h.kind(b.src) == PathKind::Missing) {
+            s.notes.push_back("profile " + name + ": skipped " + entry + " (" + b.src +
+                              " does not exist)");
+            continue;
+        }
+        s.binds.push_back(b);
+    }
+}
+
+std::string quoted(const std::string& v) { return "\"" + v + "\""; }
+
+std::string list(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quoted(v[i]);
+    return out + "]";
+}
+
+}  // namespace
+
+Config effective_config(const Options& o, Config cfg) {
+    if (o.network_set) {
+        override_with(cfg.network, std::string(o.network == NetworkMode::Host ? "host" : "none"));
+        override_with(cfg.allow_network, o.network == NetworkMode::Host);
+    } else if (cfg.allow_network.value && !cfg.network.set) {
+        cfg.network.value = "host";
+        cfg.network.origin = cfg.allow_network.origin;
+    }
+    if (o.user) override_with(cfg.user, true);
+    if (!o.hostname.empty()) override_with(cfg.hostname, o.hostname);
+    if (!o.auto_mount.empty()) override_with(cfg.auto_mount, o.auto_mount);
+    if (o.seccomp_set) override_with(cfg.seccomp, std::string(o.seccomp ? "default" : "off"));
+    return cfg;
+}
+
+std::string format_config(const Config& c) {
+    std::string out;
+    auto line = [&](const std::string& key, const std::string& value, const Origin& o) {
+        std::string l = key + " = " + value;
+        if (l.size() < 40) l.resize(40, ' ');
+        out += l + "  # " + where(o) + "\n";
+    };
+    auto b = [](bool v) { return std::string(v ? "true" : "false"); };
+    out += "[storage]\n";
+    line("containers_dir", quoted(c.containers_dir.value), c.containers_dir.origin);
+    out += "\n[defaults]\n";
+    line("network", quoted(c.network.value), c.network.origin);
+    line("user", b(c.user.value), c.user.origin);
+    line("hostname", quoted(c.hostname.value.empty() ? "kakuri" : c.hostname.value),
+         c.hostname.origin);
+    line("auto_mount", quoted(c.auto_mount.value), c.auto_mount.origin);
+    line("seccomp", quoted(c.seccomp.value), c.seccomp.origin);
+    line("subids", b(c.subids.value), c.subids.origin);
+    line("bind", list(c.bind.value), c.bind.origin);
+    line("bind_profiles", list(c.bind_profiles.value), c.bind_profiles.origin);
+    line("env", list(c.env.value), c.env.origin);
+    out += "\n[bind_profiles]\n";
+    for (const auto& [name, p] : c.profiles) line(name, list(p.entries), p.origin);
+    return out;
+}
+
 ContainerSpec make_spec(const Options& o, const HostInfo& h) {
+    return make_spec(o, default_config(), h);
+}
+
+ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostInfo& h) {
+    const Config cfg = effective_config(opts, file_cfg);
     ContainerSpec s;
-    s.verbosity = o.verbosity;
+    s.verbosity = opts.verbosity;
+    const bool user = cfg.user.value;
 
     s.userns = !h.real_root;
     if (s.userns) {
-        uint32_t in_uid = o.user ? h.uid : 0, in_gid = o.user ? h.gid : 0;
+        uint32_t in_uid = user ? h.uid : 0, in_gid = user ? h.gid : 0;
         s.uid_map = {{in_uid, h.uid, 1}};
         s.gid_map = {{in_gid, h.gid, 1}};
     }
-    s.share_net = o.network == NetworkMode::Host;
-    if (!o.hostname.empty()) {
-        if (o.hostname.size() > 64 || o.hostname.find('/') != std::string::npos)
-            throw Error("bad hostname '" + o.hostname + "': at most 64 characters, no '/'");
-        s.hostname = o.hostname;
+    s.share_net = cfg.network.value == "host";
+    const std::string& hostname = cfg.hostname.value;
+    if (!hostname.empty()) {
+        if (hostname.size() > 64 || hostname.find('/') != std::string::npos)
+            throw Error("bad hostname '" + hostname + "': at most 64 characters, no '/'");
+        s.hostname = hostname;
     }
 
     std::vector<HostInfo::RootEntry> entries = h.root_entries;
@@ -205,16 +321,49 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
     if (!h.home.empty() && h.home[0] == '/' && normalize_path(h.home) != "/")
         s.home = normalize_path(h.home);
 
-    for (size_t i = 0; i < o.binds.size(); ++i)
-        s.binds.push_back(parse_bind_spec(o.binds[i], o.binds_ro_forced[i], h.home, h.cwd));
+    // Binds: explicit (config, then command line), then profiles, then automatic.
+    for (const auto& b : cfg.bind.value) {
+        try {
+            s.binds.push_back(parse_bind_spec(b, false, h.home, h.cwd));
+        } catch (const Error& e) {
+            throw Error(where(cfg.bind.origin) + ": " + e.what());
+        }
+    }
+    for (size_t i = 0; i < opts.binds.size(); ++i)
+        s.binds.push_back(parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd));
+    for (const auto& name : cfg.bind_profiles.value)
+        add_profile(s, cfg, name, cfg.bind_profiles.origin, h);
+    for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
 
-    // Environment: the caller's (unless --clearenv), minus --unsetenv, plus -e.
-    if (!o.clearenv) s.env = h.environ;
-    for (const auto& k : o.env_unset) {
+    s.argv = opts.command;
+    if (s.argv.empty()) s.argv = {h.shell.empty() ? "/bin/sh" : h.shell};
+
+    const std::string& am = cfg.auto_mount.value;
+    if (am != "off" && s.argv.size() > 1) {
+        // The container's own /proc, /sys and /dev stand where the host's would:
+        // never mount host devices or kernel files because an argument names them.
+        auto kernel_owned = [](const std::string& p) {
+            return path_within(p, "/proc") || path_within(p, "/sys") || path_within(p, "/dev");
+        };
+        HostView view{s.home, h.cwd, h.kind, [&](const std::string& p) {
+                          return kernel_owned(p) || visible_inside(p, s);
+                      }};
+        std::vector<std::string> args(s.argv.begin() + 1, s.argv.end());
+        for (const auto& m : auto_mounts(args, view)) {
+            s.binds.push_back({m, m, am == "ro"});
+            s.notes.push_back("auto-mount " + m + (am == "ro" ? " (ro)" : ""));
+        }
+    }
+
+    // Environment: the caller's (unless --clearenv), minus --unsetenv, plus the
+    // config's env, plus -e.
+    if (!opts.clearenv) s.env = h.environ;
+    for (const auto& k : opts.env_unset) {
         check_env_key(k, "--unsetenv");
         env_remove(s.env, k);
     }
-    for (const auto& kv : o.env_set) {
+    for (const auto& kv : cfg.env.value) env_put(s.env, kv);
+    for (const auto& kv : opts.env_set) {
         size_t eq = kv.find('=');
         std::string key = kv.substr(0, eq);
         check_env_key(key, "--env");
@@ -229,9 +378,26 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
     if (!env_has(s.env, "PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
     if (!env_has(s.env, "HOME") && !h.home.empty()) s.env.push_back("HOME=" + h.home);
 
-    if (!o.workdir.empty()) {
-        std::string w = expand_tilde(o.workdir, h.home);
-        if (w[0] != '/') throw Error("--workdir must be an absolute path, not '" + o.workdir + "'");
+    // A command found only on the caller's PATH, in a directory the container
+    // cannot see (~/.local/bin), is bound read-only at its own path and run.
+    std::string caller_path;
+    for (const auto& e : h.environ)
+        if (env_key(e) == "PATH") caller_path = e.substr(5);
+    CommandResolution r = resolve_command(
+        s.argv[0], env_value(s.env, "PATH"), caller_path,
+        [&](const std::string& p) { return visible_inside(p, s); }, h.executable);
+    if (r.kind == CommandResolution::FromHost) {
+        s.binds.push_back({r.path, r.path, true});
+        s.notes.push_back("command " + s.argv[0] + " from the host: " + r.path);
+        s.argv[0] = r.path;
+    } else if (r.kind == CommandResolution::Inside && !r.path.empty()) {
+        s.argv[0] = r.path;
+    }
+
+    if (!opts.workdir.empty()) {
+        std::string w = expand_tilde(opts.workdir, h.home);
+        if (w[0] != '/')
+            throw Error("--workdir must be an absolute path, not '" + opts.workdir + "'");
         s.cwd = normalize_path(w);
     } else if (!h.cwd.empty() && visible_inside(h.cwd, s)) {
         s.cwd = h.cwd;
@@ -240,16 +406,13 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
     }
     env_put(s.env, "PWD=" + s.cwd);
 
-    s.seccomp = o.seccomp;
+    s.seccomp = cfg.seccomp.value != "off";
     // --user means no capabilities at all; otherwise root keeps a docker-like set.
-    s.caps = o.user ? 0 : default_caps();
-    for (const auto& c : o.cap_add) s.caps |= parse_cap(c);
-    for (const auto& c : o.cap_drop) s.caps &= ~parse_cap(c);
-    if (o.user && !o.cap_add.empty())
+    s.caps = user ? 0 : default_caps();
+    for (const auto& c : opts.cap_add) s.caps |= parse_cap(c);
+    for (const auto& c : opts.cap_drop) s.caps &= ~parse_cap(c);
+    if (user && !opts.cap_add.empty())
         throw Error("--cap-add does not go with --user: a non-root user keeps no capabilities");
-
-    s.argv = o.command;
-    if (s.argv.empty()) s.argv = {h.shell.empty() ? "/bin/sh" : h.shell};
     return s;
 }
 

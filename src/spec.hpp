@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
+#include "automount.hpp"
 #include "cli.hpp"
+#include "config.hpp"
 
 namespace kakuri {
 
@@ -27,6 +31,11 @@ struct HostInfo {
         std::string link_target;
     };
     std::vector<RootEntry> root_entries;  // the host's system directories that exist
+    // File-system facts, as callbacks so that unit tests can give a table.
+    std::function<PathKind(const std::string&)> kind = [](const std::string&) {
+        return PathKind::Missing;
+    };
+    std::function<bool(const std::string&)> executable = [](const std::string&) { return false; };
 };
 
 HostInfo scan_host();
@@ -74,9 +83,18 @@ struct ContainerSpec {
     bool seccomp = true;
     uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
     int verbosity = 0;
+    std::vector<std::string> notes;  // what -v reports: skipped profile entries, auto-mounts
 };
 
-ContainerSpec make_spec(const Options& opts, const HostInfo& host);
+// The config files' values with the command line's on top (origin "command line").
+Config effective_config(const Options& opts, Config cfg);
+
+// Options + config + host -> the container. Throws Error (125) on bad input.
+ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& host);
+ContainerSpec make_spec(const Options& opts, const HostInfo& host);  // built-in defaults
+
+// kakuri config: every value with where it came from.
+std::string format_config(const Config& cfg);
 
 // Would host path p be seen at the same path, with the same content, inside?
 bool visible_inside(const std::string& p, const ContainerSpec& spec);

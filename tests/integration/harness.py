@@ -73,7 +73,20 @@ class K:
             os.chown(path, self.uid, self.gid)
         return path
 
+    def mkdirs(self, path, mode=0o755):
+        """Make path and its missing parents, owned by the mode's user."""
+        missing = []
+        while not os.path.exists(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        for p in reversed(missing):
+            os.mkdir(p, mode)
+            if self.drop:
+                os.chown(p, self.uid, self.gid)
+        return missing[0] if missing else path
+
     def write(self, path, text, mode=0o644):
+        self.mkdirs(os.path.dirname(path))
         with open(path, "w") as f:
             f.write(text)
         os.chmod(path, mode)
@@ -109,6 +122,9 @@ class K:
         return subprocess.Popen(self.argv(args), env=self.env(env), cwd=cwd or self.work, **kw)
 
     def probe_args(self, args, opts=()):
+        # The probe's arguments are container paths: no automatic mounts unless asked.
+        if not any(o.startswith("--auto-mount") for o in opts):
+            opts = ["--auto-mount=off"] + list(opts)
         return list(opts) + ["--ro-bind", f"{self.probe_host}:/probe", "--", "/probe"] + list(args)
 
     def probe(self, args, opts=(), want_rc=0, env=None):

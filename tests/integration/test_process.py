@@ -106,12 +106,35 @@ class Screen:
         os.write(self.fd, text.encode())
 
 
-def finish(pid, fd):
-    try:
-        while os.read(fd, 4096):
-            pass
-    except OSError:
-        pass
+def process_tree():
+    rows = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    st = f.read()
+                with open(f"/proc/{entry}/wchan") as f:
+                    wchan = f.read()
+            except OSError:
+                continue
+            name = st[st.index("(") + 1:st.rindex(")")]
+            if name in ("kakuri", "bash", "sleep", "sh", "probe"):
+                rows.append(f"{entry} {st.rsplit(')', 1)[1].split()[:6]} {name} {wchan}")
+    return "; ".join(rows)
+
+
+def finish(pid, fd, timeout=30):
+    """Read the terminal to its end and return the exit status of pid, or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if not r:
+            raise Fail(f"the terminal stayed open; processes: {process_tree()}")
+        try:
+            if not os.read(fd, 4096):
+                break
+        except OSError:
+            break
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status)
@@ -123,6 +146,9 @@ PROMPT_ENV = {"PS1": "KP$ "}
 
 # A foreground job that says when it runs: by then the shell has handed it the terminal.
 JOB = "sh -c 'echo job-$((1+1)); exec sleep 100'\r"
+RESUMABLE_JOB = ("python3 -c 'import os, signal as s; s.signal(s.SIGCONT, lambda *a: "
+                 "os.write(1, b\"re\" + b\"sumed\\n\")); os.write(1, b\"job-\" + b\"2\\n\"); "
+                 "[s.pause() for _ in range(9)]'\r")
 
 
 def test_interactive_shell_with_job_control(k):
@@ -138,13 +164,16 @@ def test_interactive_shell_with_job_control(k):
         s.expect("job-2")
         s.send("\x03")
         s.expect("KP$ ")
-        # Ctrl-Z stops the foreground job; the shell inside keeps control.
-        s.send(JOB)
+        # Ctrl-Z stops the foreground job; the shell inside keeps control; fg
+        # resumes it in the foreground (it says so on SIGCONT), and Ctrl-C ends it.
+        s.send(RESUMABLE_JOB)
         s.expect("job-2")
         s.send("\x1a")
         s.expect("Stopped")
         s.expect("KP$ ")
-        s.send("kill -9 %1; wait\r")
+        s.send("fg\r")
+        s.expect("resumed")
+        s.send("\x03")
         s.expect("KP$ ")
         s.send("exit 7\r")
         eq(finish(pid, fd), 7)

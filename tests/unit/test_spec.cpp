@@ -258,6 +258,7 @@ TEST_CASE("spec: network") {
     CHECK_FALSE(make_spec(Options{}, host()).share_net);
     Options o;
     o.network = NetworkMode::Host;
+    o.network_set = true;
     CHECK(make_spec(o, host()).share_net);
 }
 

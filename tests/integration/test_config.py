@@ -1,0 +1,151 @@
+"""Config file, bind profiles, automatic path mounting, PATH resolution."""
+import os
+
+from harness import eq, ok, parse_kv
+
+SEED = """[storage]
+containers_dir = "~/.local/kakuri/containers"
+
+[defaults]
+allow_network = false
+
+[bind_profiles]
+dev = [
+    "~/.config",
+    "~/.local", 
+    "~/.cache",
+    "~/.ssh"
+]
+minimal = ["~/.cache"]
+"""
+
+
+def user_config(k, text):
+    path = os.path.join(k.home, ".config", "container", "config.toml")
+    k.write(path, text)
+    return path
+
+
+def test_seed_config_and_minimal_profile(k):
+    user_config(k, SEED)
+    k.write(os.path.join(k.home, ".cache", "c.txt"), "cached\n")
+    k.write(os.path.join(k.home, "private.txt"), "secret\n")
+    p = k.sh('ls -A "$HOME"; cat "$HOME/.cache/c.txt"', ["--bind-profile", "minimal"])
+    eq(p.stdout, ".cache\ncached\n", p.stderr)
+    # dev: ~/.local and ~/.ssh do not exist: skipped, and said with -v.
+    p = k.sh('ls -A "$HOME"', ["-v", "--bind-profile", "dev"])
+    eq(p.returncode, 0, p.stderr)
+    eq(sorted(p.stdout.split()), [".cache", ".config"])
+    ok("skipped ~/.ssh" in p.stderr and "skipped ~/.local" in p.stderr, p.stderr)
+
+
+def test_unknown_profile_is_125(k):
+    user_config(k, SEED)
+    p = k.run(["--bind-profile", "nope", "true"])
+    eq(p.returncode, 125)
+    ok("unknown bind profile 'nope'" in p.stderr, p.stderr)
+
+
+def test_broken_config_names_file_and_line(k):
+    path = user_config(k, "[defaults]\nallow_network = false\nallow_netwrk = true\n")
+    p = k.run(["true"])
+    eq(p.returncode, 125)
+    eq(p.stderr.count("\n"), 1, p.stderr)
+    ok(p.stderr.startswith(f"kakuri: {path}:3: ") and "allow_network" in p.stderr, p.stderr)
+    path = user_config(k, "[bind_profiles]\ndev = [\n  \"~/.config\",\n")
+    p = k.run(["true"])
+    eq(p.returncode, 125)
+    ok(f"{path}:2:" in p.stderr, p.stderr)
+
+
+def test_config_file_locations_and_overrides(k):
+    user_config(k, '[defaults]\nhostname = "fromfile"\n')
+    eq(k.probe(["hostname"])["hostname"], "fromfile")
+    eq(k.probe(["hostname"], ["--hostname", "cli"])["hostname"], "cli", "command line wins")
+    other = k.write(os.path.join(k.tmp, "other.toml"), '[defaults]\nhostname = "other"\n')
+    eq(k.probe(["hostname"], ["--config", other])["hostname"], "other")
+    eq(k.probe(["hostname"], env={"KAKURI_CONFIG": other})["hostname"], "other")
+    xdg = k.write(os.path.join(k.tmp, "xdg", "container", "config.toml"),
+                  '[defaults]\nhostname = "xdg"\n')
+    eq(k.probe(["hostname"], env={"XDG_CONFIG_HOME": os.path.dirname(os.path.dirname(xdg))})
+       ["hostname"], "xdg")
+    p = k.run(["--config", os.path.join(k.tmp, "missing.toml"), "true"])
+    eq(p.returncode, 125, "an explicit config that does not exist")
+
+
+def test_kakuri_config_shows_origins(k):
+    path = user_config(k, SEED.replace("allow_network = false", "allow_network = false\nuser = true"))
+    p = k.run(["config", "--hostname", "h1"])
+    eq(p.returncode, 0, p.stderr)
+    lines = {l.split("=")[0].strip(): l for l in p.stdout.splitlines() if "=" in l}
+    ok(lines["user"].endswith(f"# {path}:6"), lines["user"])
+    ok(lines["hostname"].endswith("# command line"), lines["hostname"])
+    ok(lines["seccomp"].endswith("# default"), lines["seccomp"])
+    ok(lines["minimal"].startswith('minimal = ["~/.cache"]'), lines["minimal"])
+
+
+def test_config_defaults_apply(k):
+    data = k.mkdir("cfgbind")
+    k.write(os.path.join(data, "f"), "from-config-bind\n")
+    user_config(k, f'[defaults]\nbind = ["{data}:/cfg:ro"]\nenv = ["FROM_CFG=yes"]\n'
+                   'allow_network = true\n')
+    p = k.sh('cat /cfg/f; echo "$FROM_CFG"')
+    eq(p.stdout, "from-config-bind\nyes\n", p.stderr)
+    netifs = k.probe(["netifs"])["netifs"]
+    ok(netifs != "lo", "allow_network = true shares the host's network")
+    eq(k.probe(["netifs"], ["--network=none"])["netifs"], "lo", "--network=none overrides")
+
+
+def test_script_with_sibling_import_and_output(k):
+    proj = os.path.join(k.home, "proj")
+    k.write(os.path.join(proj, "helper.py"), 'MSG = "made by helper"\n')
+    k.write(os.path.join(proj, "main.py"),
+            "import sys, helper\nopen(sys.argv[1], 'w').write(helper.MSG + '\\n')\n")
+    k.mkdirs(os.path.join(k.home, "out"))
+    # As a shell hands them over: ~ already expanded.
+    main, out = os.path.join(proj, "main.py"), os.path.join(k.home, "out")
+    p = k.run(["python3", main, f"{out}/result.txt"])
+    eq(p.returncode, 0, p.stderr)
+    with open(os.path.join(k.home, "out", "result.txt")) as f:
+        eq(f.read(), "made by helper\n")
+    # --auto-mount=off: the same paths are not there.
+    p = k.run(["--auto-mount=off", "python3", main, f"{out}/r2.txt"])
+    ok(p.returncode != 0, "ran without its files")
+    ok(not os.path.exists(os.path.join(k.home, "out", "r2.txt")), "output appeared")
+    # ro: readable, not writable.
+    p = k.run(["--auto-mount=ro", "python3", main, f"{out}/r3.txt"])
+    ok(p.returncode != 0 and "Read-only file system" in p.stderr, p.stderr)
+
+
+def test_relative_paths_from_the_working_directory(k):
+    d = k.mkdir("rel")
+    k.write(os.path.join(d, "file.py"), "print('bare file ran')\n")
+    k.write(os.path.join(d, "data.txt"), "dot-slash\n")
+    p = k.run(["python3", "file.py"], cwd=d)
+    eq(p.stdout, "bare file ran\n", p.stderr)
+    p = k.run(["cat", "./data.txt"], cwd=d)
+    eq(p.stdout, "dot-slash\n", p.stderr)
+
+
+def test_visible_paths_are_not_exposed(k):
+    before = open("/etc/hosts").read()
+    k.sh("echo x > /etc/hosts")
+    p = k.run(["-v", "sh", "-c", 'echo x >> "$1"', "sh", "/etc/hosts"])
+    ok("auto-mount" not in p.stderr, f"/etc was auto-mounted: {p.stderr}")
+    eq(open("/etc/hosts").read(), before, "host /etc/hosts changed")
+    p = k.run(["-v", "ls", "/", k.home])
+    ok("auto-mount" not in p.stderr, f"/ or $HOME auto-mounted: {p.stderr}")
+
+
+def test_tool_in_local_bin_runs_by_name(k):
+    tool = os.path.join(k.home, ".local", "bin", "kakuri-it-tool")
+    k.write(tool, '#!/bin/sh\necho "tool ran: $*"\n', 0o755)
+    path = f"{os.path.dirname(tool)}:/usr/bin:/bin"
+    p = k.run(["kakuri-it-tool", "a", "b"], env={"PATH": path})
+    eq(p.stdout, "tool ran: a b\n", p.stderr)
+    # Only that file is exposed, and read-only.
+    p = k.run(["-v", "kakuri-it-tool", "x"], env={"PATH": path})
+    ok(f"from the host: {tool}" in p.stderr, p.stderr)
+    p = k.run(["no-such-tool-anywhere"], env={"PATH": path})
+    eq(p.returncode, 127)
+    eq(p.stderr, "kakuri: no-such-tool-anywhere: command not found\n")
