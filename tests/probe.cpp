@@ -5,7 +5,10 @@
 #include <net/if.h>
 #include <signal.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,6 +139,94 @@ int orphan() {
     return 0;
 }
 
+// Blocked syscalls, called with harmless arguments; errno of each, natively and
+// through the i386 ABI (int 0x80 from this 64-bit process: the filter must
+// cover that ABI too). With seccomp off, the kernel's own answer differs for most.
+long i386_syscall(long nr, long a = 0, long b = 0, long c = 0) {
+#if defined(__x86_64__)
+    long ret;
+    asm volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+    return ret;
+#else
+    (void)nr; (void)a; (void)b; (void)c;
+    return -ENOSYS;
+#endif
+}
+
+int syscalls() {
+    struct Call { const char* name; long nr64; long nr32; long a, b, c; };
+    const Call calls[] = {
+        {"keyctl", SYS_keyctl, 288, 0, 0, 0},
+        {"add_key", SYS_add_key, 286, 0, 0, 0},
+        {"request_key", SYS_request_key, 287, 0, 0, 0},
+        {"bpf", SYS_bpf, 357, -1, 0, 0},
+        {"perf_event_open", SYS_perf_event_open, 336, 0, 0, 0},
+        {"userfaultfd", SYS_userfaultfd, 374, 0, 0, 0},
+        {"open_by_handle_at", SYS_open_by_handle_at, 342, -1, 0, 0},
+        {"kexec_load", SYS_kexec_load, 283, 0, 0, 0},
+        {"init_module", SYS_init_module, 128, 0, 0, 0},
+        {"finit_module", SYS_finit_module, 350, -1, 0, 0},
+        {"delete_module", SYS_delete_module, 129, 0, 0, 0},
+        {"reboot", SYS_reboot, 88, 0, 0, 0},
+        {"swapon", SYS_swapon, 87, 0, 0, 0},
+        {"swapoff", SYS_swapoff, 115, 0, 0, 0},
+        {"settimeofday", SYS_settimeofday, 79, 0, 0, 0},
+        {"clock_settime", SYS_clock_settime, 264, -1, 0, 0},
+        {"acct", SYS_acct, 51, 0, 0, 0},
+        {"quotactl", SYS_quotactl, 131, 0, 0, 0},
+        {"mount", SYS_mount, 21, 0, 0, 0},
+        {"umount2", SYS_umount2, 52, 0, 0, 0},
+        {"pivot_root", SYS_pivot_root, 217, 0, 0, 0},
+        {"unshare_newuser", SYS_unshare, 310, CLONE_NEWUSER, 0, 0},
+        {"clone3", SYS_clone3, 435, 0, 0, 0},
+        {"fsopen", SYS_fsopen, 430, 0, 0, 0},
+        {"open_tree", SYS_open_tree, 428, -1, 0, 0},
+    };
+    for (const auto& c : calls) {
+        long r = syscall(c.nr64, c.a, c.b, c.c);
+        printf("%s=%s\n", c.name, errname(r < 0 ? errno : 0));
+        long r32 = i386_syscall(c.nr32, c.a, c.b, c.c);
+        printf("i386_%s=%s\n", c.name, errname(r32 < 0 ? static_cast<int>(-r32) : 0));
+    }
+    return 0;
+}
+
+// Push a character into our terminal's input: plain TIOCSTI, and with a high
+// bit set in the request (the kernel ignores the upper 32 bits).
+int tiocsti() {
+    char c = '#';
+    int r = ioctl(0, TIOCSTI, &c);
+    printf("tiocsti=%s\n", errname(r < 0 ? errno : 0));
+    r = static_cast<int>(syscall(SYS_ioctl, 0, 0x100000000UL | TIOCSTI, &c));
+    printf("tiocsti_high=%s\n", errname(r < 0 ? errno : 0));
+    r = static_cast<int>(syscall(SYS_ioctl, 0, TIOCLINUX, &c));
+    printf("tioclinux=%s\n", errname(r < 0 ? errno : 0));
+    return 0;
+}
+
+// Try to open every /proc/N/exe for writing (the runc /proc/self/exe attack).
+int exe_attack() {
+    int opened = 0, tried = 0;
+    if (DIR* d = opendir("/proc")) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+            std::string p = std::string("/proc/") + e->d_name + "/exe";
+            ++tried;
+            int fd = open(p.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+            if (fd >= 0) {
+                ++opened;
+                if (write(fd, "x", 1) == 1) printf("wrote=%s\n", p.c_str());
+                close(fd);
+            }
+        }
+        closedir(d);
+    }
+    int fd = open("/proc/1/exe", O_RDONLY | O_CLOEXEC);
+    printf("exe_tried=%d\nexe_opened_for_write=%d\nread_init_exe=%s\n", tried, opened,
+           errname(fd < 0 ? errno : 0));
+    return 0;
+}
+
 volatile sig_atomic_t got = 0;
 void on_signal(int s) { got = s; }
 
@@ -201,6 +292,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "exit") return atoi(arg);
+    if (cmd == "syscalls") return syscalls();
+    if (cmd == "tiocsti") return tiocsti();
+    if (cmd == "exe-attack") return exe_attack();
     fprintf(stderr, "probe: unknown command '%s'\n", cmd.c_str());
     return 2;
 }

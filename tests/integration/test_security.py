@@ -1,0 +1,153 @@
+"""Security defaults, each attacked: seccomp on both ABIs, capabilities, fds,
+the terminal, /proc in real-root mode, the kakuri binary, setuid copies."""
+import hashlib
+import os
+import pty
+import shutil
+import struct
+import subprocess
+
+from harness import Skip, eq, ok, parse_kv
+from test_process import Screen, finish, kill_quietly
+
+BLOCKED_EPERM = ["keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+                 "open_by_handle_at", "kexec_load", "init_module", "finit_module", "delete_module",
+                 "reboot", "swapon", "swapoff", "settimeofday", "clock_settime", "acct", "quotactl",
+                 "mount", "umount2", "pivot_root", "unshare_newuser"]
+BLOCKED_ENOSYS = ["clone3", "fsopen", "open_tree"]
+
+
+def test_seccomp_blocks_on_both_abis(k):
+    r = k.probe(["syscalls"])
+    for name in BLOCKED_EPERM:
+        eq(r[name], "EPERM", name)
+        eq(r[f"i386_{name}"], "EPERM", f"i386 {name}")
+    for name in BLOCKED_ENOSYS:
+        eq(r[name], "ENOSYS", name)
+        eq(r[f"i386_{name}"], "ENOSYS", f"i386 {name}")
+    s = k.probe(["status"])
+    eq(s["Seccomp"], "2", "filter mode")
+
+
+def test_seccomp_off_is_off(k):
+    r = k.probe(["syscalls"], ["--seccomp=off"])
+    # The kernel's own answers to these harmless arguments are not EPERM.
+    for name in ["keyctl", "bpf", "open_by_handle_at", "mount"]:
+        ok(r[name] != "EPERM", f"{name} still blocked: {r[name]}")
+    eq(k.probe(["status"], ["--seccomp=off"])["Seccomp"], "0")
+
+
+DEFAULT_CAPS = "00000000a80425fb"
+
+
+def test_capabilities(k):
+    s = k.probe(["status"])
+    for key in ("CapPrm", "CapEff", "CapBnd"):
+        eq(s[key], DEFAULT_CAPS, key)
+    eq(s["CapInh"], "0000000000000000")
+    eq(s["CapAmb"], "0000000000000000")
+    s = k.probe(["status"], ["--user"])
+    for key in ("CapPrm", "CapEff", "CapBnd", "CapInh", "CapAmb"):
+        eq(s[key], "0000000000000000", f"--user {key}")
+    s = k.probe(["status"], ["--cap-drop", "ALL"])
+    eq(s["CapEff"], "0000000000000000")
+    s = k.probe(["status"], ["--cap-add", "NET_ADMIN", "--cap-drop", "chown"])
+    eq(int(s["CapEff"], 16), (int(DEFAULT_CAPS, 16) | 1 << 12) & ~1)
+    eq(k.run(["--cap-add", "NOT_A_CAP", "true"]).returncode, 125)
+
+
+def test_file_capabilities_give_nothing(k):
+    if not k.am_root:
+        raise Skip("setting security.capability needs root")
+    fcap = os.path.join(k.mkdir("fcap"), "probe")
+    shutil.copy2(k.probe_host, fcap)
+    # VFS_CAP_REVISION_2 with the effective flag: cap_net_raw (13) permitted.
+    os.setxattr(fcap, "security.capability", struct.pack("<IIIII", 0x02000001, 1 << 13, 0, 0, 0))
+    p = k.run(["--user", "--ro-bind", f"{fcap}:/fcap", "--", "/fcap", "status"])
+    eq(parse_kv(p.stdout).get("CapEff"), "0000000000000000", p.stderr)
+
+
+def test_no_new_privs(k):
+    eq(k.probe(["status"])["NoNewPrivs"], "1")
+    eq(k.probe(["status"], ["--user"])["NoNewPrivs"], "1")
+
+
+def test_leaked_fd_cannot_be_used_as_workdir(k):
+    fd = os.open(k.tmp, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.dup2(fd, 9, inheritable=True)
+        p = subprocess.run(k.argv(k.probe_args(["cwd"], ["-w", "/proc/self/fd/9"])), env=k.env(),
+                           cwd=k.work, capture_output=True, text=True, pass_fds=(9,))
+        ok(p.returncode == 125 or parse_kv(p.stdout).get("cwd", "").startswith("/"),
+           f"escaped through fd 9: {p.stdout} {p.stderr}")
+        eq(p.returncode, 125, "refused")
+    finally:
+        os.close(9)
+        os.close(fd)
+
+
+def test_tiocsti_cannot_inject_into_the_terminal(k):
+    # sh runs kakuri, which tries to push '#' into the terminal; sh then reads a
+    # line: it must see only what we type.
+    script = f"{' '.join(k.argv(k.probe_args(['tiocsti'])))}; read line; echo \"got=[$line]\""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            os.execve("/bin/sh", ["sh", "-c", script], k.env())
+        finally:
+            os._exit(127)
+    try:
+        s = Screen(fd)
+        s.expect("tioclinux=")
+        s.send("typed\r")
+        s.expect("got=[")
+        rest = s.buf
+        s.expect("]")
+        eq(rest.split(b"]")[0], b"typed", "injected input")
+        finish(pid, fd)
+    finally:
+        kill_quietly(pid)
+    p = k.run(k.probe_args(["tiocsti"]))
+    r = parse_kv(p.stdout)
+    # Without a terminal the kernel answers ENOTTY; the filter answers first.
+    eq((r["tiocsti"], r["tiocsti_high"], r["tioclinux"]), ("EPERM", "EPERM", "EPERM"))
+
+
+def test_real_root_proc_is_masked(k):
+    if k.mode != "root":
+        raise Skip("masks apply to real root; unprivileged, host root owns these files")
+    r = k.probe(["write", "/proc/sys/kernel/hostname"])
+    eq(r["write"], "EROFS")
+    p = k.sh("cat /proc/keys /proc/timer_list 2>/dev/null | wc -c; "
+             "test -e /proc/sysrq-trigger && echo x > /proc/sysrq-trigger; echo rc=$?")
+    eq(p.stdout.splitlines()[0].strip(), "0", "masked files read empty")
+    ok("rc=1" in p.stdout or "rc=0" not in p.stdout, p.stdout)
+
+
+def test_proc_sys_not_writable_unprivileged(k):
+    r = k.probe(["write", "/proc/sys/kernel/hostname"])
+    ok(r["write"] in ("EACCES", "EROFS"), r["write"])
+
+
+def test_kakuri_binary_cannot_be_overwritten(k):
+    before = hashlib.sha256(open(k.kakuri, "rb").read()).hexdigest()
+    for opts in ([], ["--user"]):
+        r = k.probe(["exe-attack"], opts)
+        eq(r["exe_opened_for_write"], "0", f"{opts}: opened a /proc/*/exe for writing")
+        ok("wrote" not in r, str(r))
+        eq(r["read_init_exe"], "EACCES", "init is not dumpable")
+    eq(hashlib.sha256(open(k.kakuri, "rb").read()).hexdigest(), before)
+
+
+def test_setuid_copy_refuses_to_run(k):
+    if not k.drop:
+        raise Skip("needs root to make a setuid copy and a user to run it")
+    copy = os.path.join(k.mkdir("suid"), "kakuri")
+    shutil.copy2(k.kakuri, copy)
+    os.chown(copy, 0, 0)
+    os.chmod(copy, 0o4755)
+    p = subprocess.run(["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
+                        copy, "true"], env=k.env(), capture_output=True, text=True)
+    eq(p.returncode, 125)
+    ok("setuid" in p.stderr, p.stderr)
