@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 
 #include "cli.hpp"
 #include "config.hpp"
@@ -32,7 +31,7 @@ int run(int argc, char* argv[]) {
         throw Error("refusing to run setuid or setgid: kakuri needs no privileges of its own");
 
     if (argc > 1 && strcmp(argv[1], "help") == 0) {
-        std::cout << run_help_text();
+        std::fputs(run_help_text().c_str(), stdout);
         return 0;
     }
     bool show_config = argc > 1 && strcmp(argv[1], "config") == 0;
@@ -42,18 +41,18 @@ int run(int argc, char* argv[]) {
     }
     Options opts = parse_run_options(argc, argv);
     if (opts.help) {
-        std::cout << run_help_text();
+        std::fputs(run_help_text().c_str(), stdout);
         return 0;
     }
     if (opts.version) {
-        std::cout << version_text();
+        std::fputs(version_text().c_str(), stdout);
         return 0;
     }
     HostInfo host = scan_host();
     Config cfg = load_config(opts, host.home);
     if (show_config) {
         if (!opts.command.empty()) throw Error("config takes run options only (see 'kakuri --help')");
-        std::cout << format_config(effective_config(opts, cfg));
+        std::fputs(format_config(effective_config(opts, cfg)).c_str(), stdout);
         return 0;
     }
     ContainerSpec spec = make_spec(opts, cfg, host);
@@ -61,11 +60,11 @@ int run(int argc, char* argv[]) {
     if (opts.verbosity > 0)
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());
     if (opts.dry_run) {
-        std::cout << format_plan(plan);
+        std::fputs(format_plan(plan).c_str(), stdout);
         return 0;
     }
-    if (opts.verbosity > 0) std::cerr << format_plan(plan);
-    std::cout.flush();
+    if (opts.verbosity > 0) std::fputs(format_plan(plan).c_str(), stderr);
+    std::fflush(stdout);
     RunResult r = run_container(plan);
     if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", r.error.c_str());
     return r.code;
