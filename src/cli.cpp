@@ -214,7 +214,31 @@ std::string run_help_text() {
         else left += "\n" + std::string(30, ' ');
         s << left << o.help << "\n";
     }
-    s << "\nExit status: the command's; 128+N if it died of signal N; 125 kakuri failed;\n"
+    s << "\nSubcommands:\n"
+         "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came from\n"
+         "  kakuri help                   this text\n"
+         "\nAutomatic path mounting: arguments that look like paths (absolute, ~/..., ./...,\n"
+         "../..., existing names, names with a file extension, --opt=PATH values; never URLs)\n"
+         "are mounted at the same path: a directory itself, a file's parent directory, a\n"
+         "path not made yet its existing parent. Never /, $HOME itself (a file directly in\n"
+         "it is mounted alone), what the container already sees, /proc, /sys or /dev.\n"
+         "A command only on your PATH in a hidden directory (~/.local/bin) is bound and run.\n"
+         "\nConfiguration: /etc/kakuri/config.toml, then ${XDG_CONFIG_HOME:-~/.config}/container/\n"
+         "config.toml (or --config FILE, or $KAKURI_CONFIG); options override it. Example:\n"
+         "  [storage]\n"
+         "  containers_dir = \"~/.local/kakuri/containers\"\n"
+         "  [defaults]\n"
+         "  allow_network = false\n"
+         "  [bind_profiles]\n"
+         "  dev = [\n"
+         "      \"~/.config\",\n"
+         "      \"~/.local\",\n"
+         "      \"~/.cache\",\n"
+         "      \"~/.ssh\"\n"
+         "  ]\n"
+         "  minimal = [\"~/.cache\"]\n"
+         "See kakuri.conf(5) for every key.\n"
+         "\nExit status: the command's; 128+N if it died of signal N; 125 kakuri failed;\n"
          "126 the command cannot be executed; 127 the command was not found.\n";
     return s.str();
 }
