@@ -32,6 +32,9 @@ enum OptId {
     kOptConfig,
     kOptBindProfile,
     kOptAutoMount,
+    kOptRootfs,
+    kOptUserns,
+    kOptSubids,
 };
 
 struct TableEntry {
@@ -64,6 +67,15 @@ const std::vector<TableEntry>& table() {
         {{"hostname", 0, ArgKind::Required, "NAME", nullptr,
           "the container's hostname (default: kakuri)"},
          kOptHostname},
+        {{"rootfs", 0, ArgKind::Required, "DIR", nullptr,
+          "use DIR as the root filesystem, under an overlay (DIR is never written)"},
+         kOptRootfs},
+        {{"userns", 0, ArgKind::None, nullptr, nullptr,
+          "as real root: a user namespace whose root is not host root"},
+         kOptUserns},
+        {{"subids", 0, ArgKind::None, nullptr, nullptr,
+          "also map ids 1..65536 inside to your range in /etc/subuid and /etc/subgid"},
+         kOptSubids},
         {{"env", 'e', ArgKind::Required, "K=V", nullptr,
           "set K to V inside (K alone: copy the caller's value)"},
          'e'},
@@ -156,6 +168,12 @@ Options parse_run_options(int argc, char* const argv[]) {
             break;
         case kOptUser: o.user = true; break;
         case kOptHostname: o.hostname = arg; break;
+        case kOptRootfs:
+            if (arg.empty()) bad_usage("--rootfs needs a directory");
+            o.rootfs = arg;
+            break;
+        case kOptUserns: o.userns = true; break;
+        case kOptSubids: o.subids = true; break;
         case 'e': o.env_set.push_back(arg); break;
         case kOptUnsetenv: o.env_unset.push_back(arg); break;
         case kOptClearenv: o.clearenv = true; break;
@@ -204,7 +222,9 @@ std::string run_help_text() {
          "Run COMMAND (default: your shell) in a temporary container: its own user, mount,\n"
          "PID, network, UTS and IPC namespaces, the host's system directories under a\n"
          "throw-away overlay, an empty home, fresh /tmp. Nothing it writes reaches the host\n"
-         "except through binds.\n\nRun options:\n";
+         "except through binds. With --rootfs DIR, DIR is the root instead, under the same\n"
+         "kind of overlay; as real root there is no user namespace unless --userns.\n"
+         "\nRun options:\n";
     for (const auto& o : run_option_table()) {
         std::string left = "  ";
         left += o.short_name ? std::string("-") + o.short_name + ", " : "    ";

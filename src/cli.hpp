@@ -17,6 +17,9 @@ struct Options {
     std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
     bool user = false;
     std::string hostname;  // empty: the default
+    std::string rootfs;    // --rootfs DIR as written; empty: the host's system directories
+    bool userns = false;   // --userns: a user namespace even as real root
+    bool subids = false;   // --subids: map subordinate ids too
     std::vector<std::string> env_set;    // K=V or K (copy from caller)
     std::vector<std::string> env_unset;  // K
     bool clearenv = false;

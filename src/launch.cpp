@@ -155,9 +155,21 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
     }
 }
 
-[[noreturn]] void init_main(const Plan& plan, int err_fd, int alive_fd,
+[[noreturn]] void init_main(const Plan& plan, int err_fd, int alive_fd, int maps_fd,
                             const sigset_t& caller_mask) {
     try {
+        if (maps_fd >= 0) {
+            // kakuri writes our maps (as real root, or through newuidmap): wait for its word.
+            // End of file instead means it failed or died, and says so itself.
+            char c;
+            ssize_t n;
+            while ((n = ::read(maps_fd, &c, 1)) < 0 && errno == EINTR) {
+            }
+            if (n != 1) _exit(125);
+            ::close(maps_fd);
+            // Before the parent-death signal: changing ids clears it.
+            become(plan.uid, plan.gid);
+        }
         // Die with kakuri. If kakuri died before this line, its end of the
         // alive pipe is already closed: check after arming, so no window is left.
         check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
@@ -177,7 +189,8 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, nullptr);
 
-        if (plan.userns) write_own_maps(plan.uid_map, plan.gid_map);
+        if (plan.userns && plan.map_writer == MapWriter::Self)
+            write_own_maps(plan.uid_map, plan.gid_map);
         // Not dumpable: no process inside may ptrace init or open its
         // /proc/1/exe (the kakuri binary: CVE-2019-5736) or fds. After the maps:
         // a non-dumpable process's /proc/self files belong to host root.
@@ -241,6 +254,15 @@ RunResult run_container(const Plan& plan) {
     UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
     check(pipe2(alive_pipe, O_CLOEXEC), "create a pipe");
     UniqueFd alive_r(alive_pipe[0]), alive_w(alive_pipe[1]);
+    // The child cannot write maps beyond its own ids; kakuri does, then says so on this pipe.
+    const bool parent_maps = plan.userns && plan.map_writer != MapWriter::Self;
+    UniqueFd maps_r, maps_w;
+    if (parent_maps) {
+        int maps_pipe[2];
+        check(pipe2(maps_pipe, O_CLOEXEC), "create a pipe");
+        maps_r.reset(maps_pipe[0]);
+        maps_w.reset(maps_pipe[1]);
+    }
 
     sigset_t fwd = forwarded_set(), caller_mask;
     sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
@@ -257,10 +279,28 @@ RunResult run_container(const Plan& plan) {
         sfd.reset();
         err_r.reset();
         alive_w.reset();
-        init_main(plan, err_w.release(), alive_r.release(), caller_mask);
+        maps_w.reset();
+        init_main(plan, err_w.release(), alive_r.release(), maps_r.release(), caller_mask);
     }
     err_w.reset();
     alive_r.reset();
+    // maps_r stays open here until the word is written: a child that died meanwhile then
+    // costs no SIGPIPE, and the loop below sees it exit.
+    if (parent_maps) {
+        try {
+            write_child_maps(pid, plan.map_writer, plan.uid_map, plan.gid_map, plan.newuidmap,
+                             plan.newgidmap);
+        } catch (...) {
+            // Nothing of the container may stay behind: it is still waiting for its maps.
+            kill(pid, SIGKILL);
+            while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            throw;
+        }
+        check(::write(maps_w.get(), "1", 1), "start the container");
+    }
+    maps_w.reset();
+    maps_r.reset();
 
     RunResult r;
     int status = 0;

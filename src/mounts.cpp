@@ -1,4 +1,4 @@
-// mounts: tmpfs root, overlays, symlinks, /dev, /proc, /sys, binds, pivot_root.
+// mounts: tmpfs or root filesystem root, overlays, symlinks, /dev, /proc, /sys, binds, pivot_root.
 #include "mounts.hpp"
 
 #include <errno.h>
@@ -47,11 +47,20 @@ UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t m
             throw Error("create mount point " + path, errno);
     } else {
         UniqueFd f(openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444));
-        if (!f && errno != EEXIST) throw Error("create mount point " + path, errno);
+        if (!f && errno != EEXIST && errno != ELOOP)
+            throw Error("create mount point " + path, errno);
     }
     fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
-    if (fd < 0) throw Error("open " + path + " in the new root", errno);
-    return UniqueFd(fd);
+    if (fd >= 0) return UniqueFd(fd);
+    int err = errno;
+    // A root filesystem's symlink (/proc -> /somewhere) whose target is not in the tree: it is
+    // never created through, let alone followed out of the root.
+    struct stat st;
+    if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        throw Error("cannot mount on " + path +
+                    ": it is a symlink to nothing inside the container's root (kakuri never "
+                    "follows one out of it)");
+    throw Error("open " + path + " in the new root", err);
 }
 
 void attach(int tree, int target, const std::string& what) {
@@ -79,9 +88,14 @@ std::string mode_option(mode_t m) {
     return buf;
 }
 
+struct Layer {
+    UniqueFd upper, work;  // a persistent upper layer and its work directory
+};
+
 struct Apply {
     const Plan& plan;
     std::map<size_t, UniqueFd> opened;  // host trees and dirs, by step index
+    std::map<size_t, Layer> layers;     // on-disk upper layers, by step index
     UniqueFd stage;
     UniqueFd root;
     int layer = 0;
@@ -111,10 +125,21 @@ struct Apply {
             }
             case StepKind::DevNode:
             case StepKind::MaskFile: opened[i] = clone_tree(s.source, false); break;
+            case StepKind::RootOverlay:
             case StepKind::Overlay: {
+                // Opened now: the staging tmpfs is about to hide /tmp, where a root filesystem
+                // or a persistent container may well lie.
                 int fd = ::open(s.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0) throw Error("open " + s.source, errno);
                 opened[i] = UniqueFd(fd);
+                if (!s.upper.empty()) {
+                    auto open_dir = [](const std::string& p) {
+                        int d = ::open(p.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (d < 0) throw Error("open " + p, errno);
+                        return UniqueFd(d);
+                    };
+                    layers[i] = Layer{open_dir(s.upper), open_dir(s.work)};
+                }
                 break;
             }
             default: break;
@@ -122,7 +147,8 @@ struct Apply {
         }
     }
 
-    void make_root(const Step& s) {
+    // The staging tmpfs and, in it, the (empty) mount point of the new root.
+    UniqueFd make_stage() {
         {
             UniqueFd host_tmp(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!host_tmp) throw Error(std::string("open the host's ") + kStage, errno);
@@ -131,22 +157,59 @@ struct Apply {
         stage = UniqueFd(check(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC), "open staging"));
         check(mkdirat(stage.get(), "root", 0755), "create the root mount point");
         check(mkdirat(stage.get(), "up", 0700), "create the upper layers' directory");
-        UniqueFd mp(check(openat(stage.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC), "open root"));
-        mount_fs("tmpfs", mp.get(), MS_NOSUID | MS_NODEV, mode_option(s.mode), "the root tmpfs");
+        return UniqueFd(
+            check(openat(stage.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC), "open root"));
+    }
+
+    void open_root() {
         root = UniqueFd(check(openat(stage.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC),
                               "open the new root"));
     }
 
-    void overlay(const Step& s, int lower) {
-        struct stat st;
-        check(fstat(lower, &st), "stat " + s.source);
-        std::string dir = std::string(kStage) + "/up/" + std::to_string(layer++);
-        check(mkdir(dir.c_str(), 0700), "create upper layer for " + s.target);
-        check(mkdir((dir + "/u").c_str(), st.st_mode & 07777), "create upper layer for " + s.target);
-        check(mkdir((dir + "/w").c_str(), 0700), "create work dir for " + s.target);
+    void make_root(const Step& s) {
+        UniqueFd mp = make_stage();
+        mount_fs("tmpfs", mp.get(), MS_NOSUID | MS_NODEV, mode_option(s.mode), "the root tmpfs");
+        open_root();
+    }
+
+    void make_root_overlay(size_t i) {
+        UniqueFd mp = make_stage();
+        UniqueFd m = overlay_mount(i);
+        attach(m.get(), mp.get(), "the root filesystem " + plan.steps[i].source);
+        open_root();
+    }
+
+    void overlay(size_t i) {
+        UniqueFd m = overlay_mount(i);
+        const Step& s = plan.steps[i];
+        attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(),
+               "overlay on " + s.target);
+    }
+
+    // A detached overlay of step i's lower directory: its upper layer on disk, or a new one in
+    // the staging tmpfs, with the lower directory's mode.
+    UniqueFd overlay_mount(size_t i) {
+        const Step& s = plan.steps[i];
+        int lower = opened[i].get();
+        std::string upper, work;
+        auto on_disk = layers.find(i);
+        if (on_disk != layers.end()) {
+            upper = fd_path(on_disk->second.upper.get());
+            work = fd_path(on_disk->second.work.get());
+        } else {
+            struct stat st;
+            check(fstat(lower, &st), "stat " + s.source);
+            std::string dir = std::string(kStage) + "/up/" + std::to_string(layer++);
+            check(mkdir(dir.c_str(), 0700), "create upper layer for " + s.target);
+            check(mkdir((dir + "/u").c_str(), st.st_mode & 07777),
+                  "create upper layer for " + s.target);
+            check(mkdir((dir + "/w").c_str(), 0700), "create work dir for " + s.target);
+            upper = dir + "/u";
+            work = dir + "/w";
+        }
 
         UniqueFd fs(check(sys_fsopen("overlay", FSOPEN_CLOEXEC), "open overlayfs"));
-        std::string lowerdir = fd_path(lower), upper = dir + "/u", work = dir + "/w";
+        std::string lowerdir = fd_path(lower);
         auto set = [&](const char* key, const std::string& value) {
             check(sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, key, value.c_str(), 0),
                   std::string("overlay ") + key + " for " + s.target);
@@ -160,9 +223,9 @@ struct Apply {
                   "overlay userxattr for " + s.target);
         check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0),
               "mount overlay on " + s.target);
-        UniqueFd m(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV),
-                         "mount overlay on " + s.target));
-        attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(), "overlay on " + s.target);
+        // nodev: device nodes a root filesystem's tarball brought along stay inert.
+        return UniqueFd(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV),
+                              "mount overlay on " + s.target));
     }
 
     void symlink(const Step& s) {
@@ -207,7 +270,8 @@ struct Apply {
         const Step& s = plan.steps[i];
         switch (s.kind) {
         case StepKind::RootTmpfs: make_root(s); break;
-        case StepKind::Overlay: overlay(s, opened[i].get()); break;
+        case StepKind::RootOverlay: make_root_overlay(i); break;
+        case StepKind::Overlay: overlay(i); break;
         case StepKind::Symlink: symlink(s); break;
         case StepKind::Mkdir: mkdir_step(s); break;
         case StepKind::Tmpfs:
@@ -263,7 +327,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, 0};
+    Apply a{plan, {}, {}, {}, {}, 0};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }

@@ -3,6 +3,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "caps.hpp"
@@ -38,6 +39,16 @@ void add_home(Plan& p, const ContainerSpec& s) {
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
 }
 
+// In a root filesystem the home is made where missing, inside the tree's upper
+// layer: kept by a persistent container, gone with a temporary one.
+void add_rootfs_home(Plan& p, const ContainerSpec& s) {
+    if (s.home.empty()) return;
+    std::vector<std::string> chain;
+    for (std::string d = s.home; d != "/"; d = parent_of(d)) chain.push_back(d);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+        add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
+}
+
 void add_dev(Plan& p) {
     add(p, StepKind::Tmpfs, "/dev", "", 0755);
     for (const char* n : {"null", "zero", "full", "random", "urandom", "tty"})
@@ -57,6 +68,7 @@ void add_dev(Plan& p) {
 const char* kind_name(StepKind k) {
     switch (k) {
     case StepKind::RootTmpfs: return "root-tmpfs";
+    case StepKind::RootOverlay: return "root-overlay";
     case StepKind::Overlay: return "overlay";
     case StepKind::Symlink: return "symlink";
     case StepKind::Mkdir: return "mkdir";
@@ -104,24 +116,38 @@ Plan make_plan(const ContainerSpec& s) {
     p.userns = s.userns;
     p.uid_map = s.uid_map;
     p.gid_map = s.gid_map;
+    p.map_writer = s.map_writer;
+    p.newuidmap = s.newuidmap;
+    p.newgidmap = s.newgidmap;
+    p.uid = s.uid;
+    p.gid = s.gid;
     p.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     if (s.userns) p.clone_flags |= CLONE_NEWUSER;
     if (!s.share_net) p.clone_flags |= CLONE_NEWNET;
     p.loopback = !s.share_net;
     p.hostname = s.hostname;
 
-    add(p, StepKind::RootTmpfs, "/", "", 0755);
-    for (const auto& d : s.system) {
-        if (d.is_symlink)
-            add(p, StepKind::Symlink, d.path, d.link_target);
-        else
-            add(p, StepKind::Overlay, d.path, d.path);
+    if (!s.rootfs.empty()) {
+        // Every target below is resolved inside the tree (mounts.cpp): its symlinked /proc or
+        // /tmp cannot send a mount out of it. /var/tmp is the tree's own, as on a booted system.
+        add(p, StepKind::RootOverlay, "/", s.rootfs);
+        add(p, StepKind::Tmpfs, "/tmp", "", 01777);
+        add(p, StepKind::Tmpfs, "/run", "", 0755);
+        add_rootfs_home(p, s);
+    } else {
+        add(p, StepKind::RootTmpfs, "/", "", 0755);
+        for (const auto& d : s.system) {
+            if (d.is_symlink)
+                add(p, StepKind::Symlink, d.path, d.link_target);
+            else
+                add(p, StepKind::Overlay, d.path, d.path);
+        }
+        add(p, StepKind::Tmpfs, "/tmp", "", 01777);
+        add(p, StepKind::Tmpfs, "/var/tmp", "", 01777);
+        add(p, StepKind::Tmpfs, "/run", "", 0755);
+        add(p, StepKind::Mkdir, "/home", "", 0755);
+        add_home(p, s);
     }
-    add(p, StepKind::Tmpfs, "/tmp", "", 01777);
-    add(p, StepKind::Tmpfs, "/var/tmp", "", 01777);
-    add(p, StepKind::Tmpfs, "/run", "", 0755);
-    add(p, StepKind::Mkdir, "/home", "", 0755);
-    add_home(p, s);
     add_dev(p);
     add(p, StepKind::Proc, "/proc");
     // As real root (no user namespace) root inside owns /proc's host-wide files:
@@ -150,10 +176,14 @@ Plan make_plan(const ContainerSpec& s) {
 
 std::string format_step(const Step& st) {
     std::string line = kind_name(st.kind);
-    line.resize(11, ' ');
+    line.resize(std::max<size_t>(line.size() + 1, 11), ' ');
     line += st.target;
     switch (st.kind) {
-    case StepKind::Overlay: line += "  (lower " + st.source + ", upper in memory)"; break;
+    case StepKind::RootOverlay:
+    case StepKind::Overlay:
+        line += "  (lower " + st.source + ", upper " +
+                (st.upper.empty() ? std::string("in memory") : st.upper) + ")";
+        break;
     case StepKind::Symlink: line += " -> " + st.source; break;
     case StepKind::DevNode:
     case StepKind::MaskFile: line += "  (from " + st.source + ")"; break;
@@ -169,10 +199,14 @@ std::string format_plan(const Plan& p) {
     std::ostringstream s;
     s << "namespaces: " << (p.userns ? "user " : "") << "mount pid "
       << ((p.clone_flags & CLONE_NEWNET) ? "net " : "") << "uts ipc cgroup\n";
-    if (p.userns)
+    if (p.userns) {
         s << "uid map:    " << format_map(p.uid_map) << "\ngid map:    " << format_map(p.gid_map)
           << "\n";
-    else
+        if (p.map_writer == MapWriter::Helpers)
+            s << "maps by:    " << p.newuidmap << ", " << p.newgidmap << "\n";
+        else if (p.map_writer == MapWriter::Parent)
+            s << "maps by:    kakuri (real root)\n";
+    } else
         s << "identity:   real root, no user namespace\n";
     s << "network:    " << (p.loopback ? "private (lo only)" : "host") << "\n";
     s << "hostname:   " << p.hostname << "\n";

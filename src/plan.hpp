@@ -13,20 +13,21 @@
 namespace kakuri {
 
 enum class StepKind {
-    RootTmpfs,  // the new, empty root
-    Overlay,    // target: source (host dir) below, an upper layer in memory on top
-    Symlink,    // target -> source, as the host has it
-    Mkdir,      // target with mode
-    Tmpfs,      // target with mode
-    DevNode,    // the host's device file source bound at target
-    Devpts,     // a private devpts instance at target
-    Proc,       // procfs of the container's PID namespace
-    Sysfs,      // the host's /sys, read-only
-    Bind,       // host source at target, ro or rw
-    MaskFile,   // the host's /dev/null over target, if target exists
-    MaskDir,    // an empty read-only tmpfs over target, if it exists
-    ReadOnly,   // target (and what is below it) made read-only, if it exists
-    PivotRoot,  // make the new root /
+    RootTmpfs,    // the new, empty root
+    RootOverlay,  // the new root: source (a root filesystem) below, an upper layer on top
+    Overlay,      // target: source (host dir) below, an upper layer on top
+    Symlink,      // target -> source, as the host has it
+    Mkdir,        // target with mode
+    Tmpfs,        // target with mode
+    DevNode,      // the host's device file source bound at target
+    Devpts,       // a private devpts instance at target
+    Proc,         // procfs of the container's PID namespace
+    Sysfs,        // the host's /sys, read-only
+    Bind,         // host source at target, ro or rw
+    MaskFile,     // the host's /dev/null over target, if target exists
+    MaskDir,      // an empty read-only tmpfs over target, if it exists
+    ReadOnly,     // target (and what is below it) made read-only, if it exists
+    PivotRoot,    // make the new root /
 };
 
 struct Step {
@@ -35,9 +36,13 @@ struct Step {
     std::string source;
     mode_t mode = 0;
     bool ro = false;
+    // Overlay, RootOverlay: the upper layer's directory on disk and overlayfs's work directory
+    // beside it (same file system); both empty: the upper layer is in memory.
+    std::string upper = {};
+    std::string work = {};
     bool operator==(const Step& o) const {
         return kind == o.kind && target == o.target && source == o.source && mode == o.mode &&
-               ro == o.ro;
+               ro == o.ro && upper == o.upper && work == o.work;
     }
 };
 
@@ -45,6 +50,9 @@ struct Plan {
     unsigned long clone_flags = 0;
     bool userns = false;
     std::vector<IdMapLine> uid_map, gid_map;
+    MapWriter map_writer = MapWriter::Self;
+    std::string newuidmap, newgidmap;
+    uint32_t uid = 0, gid = 0;  // taken on once kakuri wrote the maps (not Self)
     std::vector<Step> steps;
     std::string hostname;
     bool loopback = false;  // bring lo up in the private network namespace

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +100,22 @@ HostInfo scan_host() {
     h.executable = [](const std::string& p) {
         struct stat st;
         return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+    };
+    h.kind_in_root = [](const std::string& root, const std::string& p) {
+        UniqueFd r(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        std::string rel = p.find_first_not_of('/') == std::string::npos
+                              ? "."
+                              : p.substr(p.find_first_not_of('/'));
+        UniqueFd f(r ? sys_openat2(r.get(), rel.c_str(), O_PATH | O_CLOEXEC, 0,
+                                   RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+                     : -1);
+        struct stat st;
+        if (!f || fstat(f.get(), &st) != 0) return PathKind::Missing;
+        return S_ISDIR(st.st_mode) ? PathKind::Directory : PathKind::File;
+    };
+    h.read_text = [](const std::string& p) {
+        std::string text;
+        return read_file(p, text) ? text : std::string();
     };
 
     DIR* d = opendir("/");
@@ -238,6 +255,87 @@ void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, c
 
 std::string quoted(const std::string& v) { return "\"" + v + "\""; }
 
+// The first executable NAME on the caller's PATH (the default PATH when it has none).
+std::string find_on_path(const std::string& name, const HostInfo& h) {
+    std::string path = kDefaultPath;
+    for (const auto& e : h.environ)
+        if (env_key(e) == "PATH") path = e.substr(5);
+    size_t i = 0;
+    for (;;) {
+        size_t j = path.find(':', i);
+        std::string dir = path.substr(i, j == std::string::npos ? std::string::npos : j - i);
+        if (!dir.empty() && dir[0] == '/' && h.executable(normalize_path(dir + "/" + name)))
+            return normalize_path(dir + "/" + name);
+        if (j == std::string::npos) return "";
+        i = j + 1;
+    }
+}
+
+// Who the container's root is (SPEC section 2, Identity) and who writes the id maps.
+void set_identity(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h) {
+    const bool user = cfg.user.value;
+    s.uid = user ? h.uid : 0;
+    s.gid = user ? h.gid : 0;
+    const bool subids = cfg.subids.value;
+    const std::string asked = cfg.subids.origin.file == kCommandLine.file
+                                  ? std::string("--subids")
+                                  : where(cfg.subids.origin) + ": subids = true";
+
+    if (h.real_root) {
+        s.userns = opts.userns;
+        if (!s.userns) {
+            if (subids) s.notes.push_back(asked + ": no effect as real root without --userns");
+            return;
+        }
+        // Root's own subordinate range when it has one (as podman and docker's userns-remap
+        // use it), else one unprivileged id: nobody.
+        s.map_writer = MapWriter::Parent;
+        SubidRange ur, gr;
+        if (find_subid_range(h.read_text("/etc/subuid"), "root", 0, ur) &&
+            find_subid_range(h.read_text("/etc/subgid"), "root", 0, gr)) {
+            s.uid_map = {{0, ur.start, std::min(ur.count, kSubidCount)}};
+            s.gid_map = {{0, gr.start, std::min(gr.count, kSubidCount)}};
+        } else if (subids) {
+            throw Error(asked + ": no range for root in /etc/subuid and /etc/subgid");
+        } else {
+            s.uid_map = {{0, kNobodyId, 1}};
+            s.gid_map = {{0, kNobodyId, 1}};
+        }
+        return;
+    }
+
+    s.userns = true;
+    if (!subids) {
+        s.uid_map = {{s.uid, h.uid, 1}};
+        s.gid_map = {{s.gid, h.gid, 1}};
+        return;
+    }
+    // Only setuid helpers may map ids the caller does not own; kakuri runs them.
+    const std::pair<const char*, std::string*> helpers[] = {{"newuidmap", &s.newuidmap},
+                                                            {"newgidmap", &s.newgidmap}};
+    for (const auto& [name, path] : helpers) {
+        *path = find_on_path(name, h);
+        if (path->empty())
+            throw Error(asked + ": " + name + " not found (install the uidmap package)");
+    }
+    // newuidmap knows the caller by name, as /etc/subuid mostly does; both files are keyed by
+    // the user, not the group.
+    const std::string name = passwd_name(h.read_text("/etc/passwd"), h.uid);
+    const std::string who = name.empty() ? std::to_string(h.uid) : name;
+    SubidRange ur, gr;
+    const std::pair<const char*, SubidRange*> files[] = {{"/etc/subuid", &ur},
+                                                         {"/etc/subgid", &gr}};
+    for (const auto& [file, range] : files) {
+        if (!find_subid_range(h.read_text(file), name, h.uid, *range))
+            throw Error(asked + ": no range for " + who + " in " + file +
+                        " (an administrator adds one with: usermod --add-subuids " +
+                        "100000-165535 --add-subgids 100000-165535 " + who + ")");
+    }
+    s.map_writer = MapWriter::Helpers;
+    s.uid_map = subid_map(s.uid, h.uid, ur);
+    s.gid_map = subid_map(s.gid, h.gid, gr);
+}
+
 std::string list(const std::vector<std::string>& v) {
     std::string out = "[";
     for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quoted(v[i]);
@@ -256,6 +354,7 @@ Config effective_config(const Options& o, Config cfg) {
     }
     if (o.user) override_with(cfg.user, true);
     if (!o.hostname.empty()) override_with(cfg.hostname, o.hostname);
+    if (o.subids) override_with(cfg.subids, true);
     if (!o.auto_mount.empty()) override_with(cfg.auto_mount, o.auto_mount);
     if (o.seccomp_set) override_with(cfg.seccomp, std::string(o.seccomp ? "default" : "off"));
     return cfg;
@@ -297,12 +396,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     s.verbosity = opts.verbosity;
     const bool user = cfg.user.value;
 
-    s.userns = !h.real_root;
-    if (s.userns) {
-        uint32_t in_uid = user ? h.uid : 0, in_gid = user ? h.gid : 0;
-        s.uid_map = {{in_uid, h.uid, 1}};
-        s.gid_map = {{in_gid, h.gid, 1}};
-    }
+    set_identity(s, opts, cfg, h);
     s.share_net = cfg.network.value == "host";
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
@@ -311,12 +405,25 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         s.hostname = hostname;
     }
 
-    std::vector<HostInfo::RootEntry> entries = h.root_entries;
-    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-        int ra = system_rank(a.name), rb = system_rank(b.name);
-        return ra != rb ? ra < rb : a.name < b.name;
-    });
-    for (const auto& e : entries) s.system.push_back({"/" + e.name, e.is_symlink, e.link_target});
+    if (!opts.rootfs.empty()) {
+        // The tree replaces the host's system directories: none of them is set up.
+        std::string r = expand_tilde(opts.rootfs, h.home);
+        if (r[0] != '/') r = h.cwd + "/" + r;
+        r = normalize_path(r);
+        std::string named = "--rootfs " + opts.rootfs + (opts.rootfs == r ? "" : " (" + r + ")");
+        PathKind k = h.kind(r);
+        if (k == PathKind::Missing) throw Error(named + ": no such directory");
+        if (k != PathKind::Directory) throw Error(named + ": not a directory");
+        s.rootfs = r;
+    } else {
+        std::vector<HostInfo::RootEntry> entries = h.root_entries;
+        std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+            int ra = system_rank(a.name), rb = system_rank(b.name);
+            return ra != rb ? ra < rb : a.name < b.name;
+        });
+        for (const auto& e : entries)
+            s.system.push_back({"/" + e.name, e.is_symlink, e.link_target});
+    }
 
     if (!h.home.empty() && h.home[0] == '/' && normalize_path(h.home) != "/")
         s.home = normalize_path(h.home);
@@ -336,7 +443,18 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
 
     s.argv = opts.command;
-    if (s.argv.empty()) s.argv = {h.shell.empty() ? "/bin/sh" : h.shell};
+    if (s.argv.empty()) {
+        std::string shell = h.shell.empty() ? "/bin/sh" : h.shell;
+        if (!s.rootfs.empty()) {
+            // The caller's shell where the tree has it (at the same path), else the tree's /bin/sh.
+            if (shell[0] != '/' || h.kind_in_root(s.rootfs, shell) != PathKind::File)
+                shell = "/bin/sh";
+            if (h.kind_in_root(s.rootfs, shell) != PathKind::File)
+                throw Error("--rootfs " + s.rootfs +
+                            ": it has no /bin/sh to run; name the command to run");
+        }
+        s.argv = {shell};
+    }
 
     const std::string& am = cfg.auto_mount.value;
     if (am != "off" && s.argv.size() > 1) {
@@ -345,8 +463,16 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         auto kernel_owned = [](const std::string& p) {
             return path_within(p, "/proc") || path_within(p, "/sys") || path_within(p, "/dev");
         };
+        // In a root filesystem, what the tree has and the system directories' names are the
+        // tree's: `cat /etc/os-release` means its file, and the host's /etc stays out.
+        auto tree_owned = [&](const std::string& p) {
+            if (s.rootfs.empty()) return false;
+            size_t end = p.find('/', 1);
+            std::string top = p.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+            return is_system_name(top) || h.kind_in_root(s.rootfs, p) != PathKind::Missing;
+        };
         HostView view{s.home, h.cwd, h.kind, [&](const std::string& p) {
-                          return kernel_owned(p) || visible_inside(p, s);
+                          return kernel_owned(p) || tree_owned(p) || visible_inside(p, s);
                       }};
         std::vector<std::string> args(s.argv.begin() + 1, s.argv.end());
         for (const auto& m : auto_mounts(args, view)) {
@@ -379,13 +505,17 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     if (!env_has(s.env, "HOME") && !h.home.empty()) s.env.push_back("HOME=" + h.home);
 
     // A command found only on the caller's PATH, in a directory the container
-    // cannot see (~/.local/bin), is bound read-only at its own path and run.
+    // cannot see (~/.local/bin), is bound read-only at its own path and run. Not
+    // into a root filesystem: a host binary there would not find its libraries,
+    // and the command is the tree's, found on PATH inside it.
     std::string caller_path;
     for (const auto& e : h.environ)
         if (env_key(e) == "PATH") caller_path = e.substr(5);
-    CommandResolution r = resolve_command(
-        s.argv[0], env_value(s.env, "PATH"), caller_path,
-        [&](const std::string& p) { return visible_inside(p, s); }, h.executable);
+    CommandResolution r;
+    if (s.rootfs.empty())
+        r = resolve_command(
+            s.argv[0], env_value(s.env, "PATH"), caller_path,
+            [&](const std::string& p) { return visible_inside(p, s); }, h.executable);
     if (r.kind == CommandResolution::FromHost) {
         s.binds.push_back({r.path, r.path, true});
         s.notes.push_back("command " + s.argv[0] + " from the host: " + r.path);

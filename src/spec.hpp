@@ -13,6 +13,7 @@
 #include "automount.hpp"
 #include "cli.hpp"
 #include "config.hpp"
+#include "userns.hpp"
 
 namespace kakuri {
 
@@ -36,6 +37,14 @@ struct HostInfo {
         return PathKind::Missing;
     };
     std::function<bool(const std::string&)> executable = [](const std::string&) { return false; };
+    // What path is inside the tree root, symlinks resolved within root as the container will see
+    // them (an absolute link in a root filesystem points into it, not at the host's file).
+    std::function<PathKind(const std::string& root, const std::string& path)> kind_in_root =
+        [](const std::string&, const std::string&) { return PathKind::Missing; };
+    // The text of a small host file (/etc/passwd, /etc/subuid), "" when it cannot be read.
+    std::function<std::string(const std::string&)> read_text = [](const std::string&) {
+        return std::string();
+    };
 };
 
 HostInfo scan_host();
@@ -56,12 +65,6 @@ std::string normalize_path(const std::string& path);
 // Is path equal to or below dir (both normalized, absolute)?
 bool path_within(const std::string& path, const std::string& dir);
 
-struct IdMapLine {
-    uint32_t inside = 0;
-    uint32_t outside = 0;
-    uint32_t count = 1;
-};
-
 struct SystemDir {
     std::string path;  // "/usr"
     bool is_symlink = false;
@@ -72,8 +75,12 @@ struct ContainerSpec {
     bool userns = true;
     std::vector<IdMapLine> uid_map;
     std::vector<IdMapLine> gid_map;
+    MapWriter map_writer = MapWriter::Self;
+    std::string newuidmap, newgidmap;  // MapWriter::Helpers: the helpers' absolute paths
+    uint32_t uid = 0, gid = 0;         // the command's ids inside (taken on when not Self)
     bool share_net = false;
     std::string hostname = "kakuri";
+    std::string rootfs;             // absolute; empty: host mode (the host's system directories)
     std::vector<SystemDir> system;  // overlaid (or linked) host system directories
     std::string home;               // empty: no home directory
     std::vector<Bind> binds;        // in order; a later one over the same place wins

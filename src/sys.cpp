@@ -97,7 +97,13 @@ int sys_openat2(int dfd, const char* path, unsigned long long flags, unsigned lo
     how.flags = flags;
     how.mode = mode;
     how.resolve = resolve;
-    return static_cast<int>(::syscall(SYS_openat2, dfd, path, &how, sizeof how));
+    // With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a
+    // rename or mount anywhere on the system raced with the walk ("..");
+    // other containers starting at the same time do exactly that. Try again.
+    for (int tries = 0;; ++tries) {
+        int fd = static_cast<int>(::syscall(SYS_openat2, dfd, path, &how, sizeof how));
+        if (fd >= 0 || errno != EAGAIN || tries == 1000) return fd;
+    }
 }
 
 int sys_pivot_root(const char* new_root, const char* put_old) {

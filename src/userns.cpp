@@ -1,11 +1,154 @@
-// userns: writes the id maps; explains refused user namespaces.
+// userns: writes the id maps (own, as real root, through newuidmap/newgidmap); reads
+// /etc/subuid; explains refused user namespaces.
 #include "userns.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
 
 #include "sys.hpp"
 
+extern char** environ;
+
 namespace kakuri {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    for (;;) {
+        size_t j = s.find(sep, i);
+        out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
+        if (j == std::string::npos) return out;
+        i = j + 1;
+    }
+}
+
+// A plain decimal uint32: no sign, no spaces, no overflow.
+bool parse_u32(const std::string& s, uint32_t& out) {
+    if (s.empty() || s.size() > 10) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (v > UINT32_MAX) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+}
+
+// kakuri's stderr-capturing run of one helper; its first line of complaint on failure.
+void run_helper(const std::vector<std::string>& argv) {
+    int fds[2];
+    check(pipe2(fds, O_CLOEXEC), "create a pipe");
+    UniqueFd r(fds[0]), w(fds[1]);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, w.get(), STDERR_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // kakuri blocks the signals it forwards; the helper starts with none blocked.
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0].c_str(), &fa, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) throw Error("run " + argv[0], rc);
+    w.reset();
+
+    std::string err;
+    char buf[512];
+    for (;;) {
+        ssize_t n = ::read(r.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (err.size() < 4096) err.append(buf, static_cast<size_t>(n));
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) throw Error("wait for " + argv[0], errno);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    std::string line = err.substr(0, err.find('\n'));
+    if (line.empty())
+        line = argv[0] + (WIFEXITED(status)
+                              ? " exited with status " + std::to_string(WEXITSTATUS(status))
+                              : " died of signal " + std::to_string(WTERMSIG(status)));
+    throw Error("map the subordinate ids: " + line);
+}
+
+}  // namespace
+
+bool find_subid_range(const std::string& text, const std::string& name, uint32_t id,
+                      SubidRange& out) {
+    const std::string id_text = std::to_string(id);
+    bool by_id = false;
+    for (const auto& line : split(text, '\n')) {
+        std::vector<std::string> f = split(line, ':');
+        SubidRange r;
+        if (f.size() != 3 || !parse_u32(f[1], r.start) || !parse_u32(f[2], r.count) ||
+            r.count == 0 || uint64_t(r.start) + r.count - 1 > UINT32_MAX)
+            continue;
+        if (!name.empty() && f[0] == name) {
+            out = r;
+            return true;
+        }
+        if (!by_id && f[0] == id_text) {
+            out = r;
+            by_id = true;
+        }
+    }
+    return by_id;
+}
+
+std::string passwd_name(const std::string& text, uint32_t uid) {
+    for (const auto& line : split(text, '\n')) {
+        std::vector<std::string> f = split(line, ':');
+        uint32_t u;
+        if (f.size() >= 4 && !f[0].empty() && parse_u32(f[2], u) && u == uid) return f[0];
+    }
+    return "";
+}
+
+std::vector<IdMapLine> subid_map(uint32_t self_inside, uint32_t self_outside,
+                                 const SubidRange& range) {
+    const uint32_t n = std::min(range.count, kSubidCount);
+    std::vector<IdMapLine> m = {{self_inside, self_outside, 1}};
+    if (self_inside > n) {
+        m.insert(m.begin(), IdMapLine{0, range.start, n});
+        return m;
+    }
+    if (self_inside > 0) m.insert(m.begin(), IdMapLine{0, range.start, self_inside});
+    if (n > self_inside)
+        m.push_back(IdMapLine{self_inside + 1, range.start + self_inside, n - self_inside});
+    return m;
+}
+
+std::vector<std::string> map_helper_argv(const std::string& helper, pid_t pid,
+                                         const std::vector<IdMapLine>& map) {
+    std::vector<std::string> argv = {helper, std::to_string(pid)};
+    for (const auto& l : map) {
+        argv.push_back(std::to_string(l.inside));
+        argv.push_back(std::to_string(l.outside));
+        argv.push_back(std::to_string(l.count));
+    }
+    return argv;
+}
 
 std::string format_id_map(const std::vector<IdMapLine>& map) {
     std::string out;
@@ -23,6 +166,33 @@ void write_own_maps(const std::vector<IdMapLine>& uid_map, const std::vector<IdM
     } catch (const Error& e) {
         throw Error(std::string("set up the user namespace: ") + e.what() + userns_hint());
     }
+}
+
+void write_child_maps(pid_t child, MapWriter writer, const std::vector<IdMapLine>& uid_map,
+                      const std::vector<IdMapLine>& gid_map, const std::string& newuidmap,
+                      const std::string& newgidmap) {
+    if (writer == MapWriter::Helpers) {
+        // newgidmap leaves setgroups allowed when the map holds a subordinate range.
+        run_helper(map_helper_argv(newuidmap, child, uid_map));
+        run_helper(map_helper_argv(newgidmap, child, gid_map));
+        return;
+    }
+    // Real root holds CAP_SETUID and CAP_SETGID over the new namespace: any map, any number of
+    // lines, and setgroups stays allowed (become() needs it to drop root's groups).
+    const std::string proc = "/proc/" + std::to_string(child);
+    try {
+        write_file(proc + "/uid_map", format_id_map(uid_map));
+        write_file(proc + "/gid_map", format_id_map(gid_map));
+    } catch (const Error& e) {
+        throw Error(std::string("set up the user namespace: ") + e.what());
+    }
+}
+
+void become(uint32_t uid, uint32_t gid) {
+    check(setresgid(gid, gid, gid), "take the container's gid " + std::to_string(gid));
+    // The caller's groups (host root's gid 0 among them) must not come along.
+    check(setgroups(0, nullptr), "drop the supplementary groups");
+    check(setresuid(uid, uid, uid), "take the container's uid " + std::to_string(uid));
 }
 
 std::string userns_hint() {

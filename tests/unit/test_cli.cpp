@@ -325,6 +325,23 @@ TEST_CASE("cli: parsing twice in one process starts afresh") {
     CHECK(p.command == Strings{"x"});
 }
 
+TEST_CASE("cli: --rootfs, --userns, --subids") {
+    Options o = parse({"--rootfs", "./alpine", "--userns", "--subids", "sh"});
+    CHECK(o.rootfs == "./alpine");
+    CHECK(o.userns);
+    CHECK(o.subids);
+    CHECK(o.command == Strings{"sh"});
+    Options d = parse({"sh"});
+    CHECK(d.rootfs.empty());
+    CHECK_FALSE(d.userns);
+    CHECK_FALSE(d.subids);
+    CHECK(parse({"--rootfs=/srv/debian"}).rootfs == "/srv/debian");
+    Thrown t = parse_error({"--rootfs=", "sh"});
+    CHECK(t.thrown);
+    CHECK(t.exit_code == 125);
+    CHECK(contains(t.what, "--rootfs needs a directory"));
+}
+
 TEST_CASE("cli: the option table") {
     const auto& t = run_option_table();
     REQUIRE_FALSE(t.empty());
@@ -338,9 +355,9 @@ TEST_CASE("cli: the option table") {
         names.push_back(name);
         if (o.arg == ArgKind::Required) CHECK(o.metavar != nullptr);
     }
-    for (const char* n :
-         {"allow-network", "network", "bind", "ro-bind", "user", "hostname", "env", "unsetenv",
-          "clearenv", "workdir", "dry-run", "verbose", "quiet", "help", "version"}) {
+    for (const char* n : {"allow-network", "network", "bind", "ro-bind", "user", "hostname", "env",
+                          "unsetenv", "clearenv", "workdir", "dry-run", "verbose", "quiet", "help",
+                          "version", "rootfs", "userns", "subids"}) {
         CAPTURE(n);
         CHECK(std::count(names.begin(), names.end(), std::string(n)) == 1);
     }

@@ -320,6 +320,64 @@ TEST_CASE("plan: the rest of the spec is carried over") {
     CHECK(p.gid_map[0].outside == 1001);
 }
 
+TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go inside it") {
+    ContainerSpec s = spec();
+    s.rootfs = "/home/u/alpine";
+    s.system.clear();
+    Plan p = make_plan(s);
+    REQUIRE(p.steps.size() > 6);
+    CHECK(p.steps[0] == Step{StepKind::RootOverlay, "/", "/home/u/alpine", 0, false});
+    CHECK(p.steps[1] == Step{StepKind::Tmpfs, "/tmp", "", 01777, false});
+    CHECK(p.steps[2] == Step{StepKind::Tmpfs, "/run", "", 0755, false});
+    // The home made where missing (in the tree's upper layer), never a tmpfs over the tree's.
+    CHECK(p.steps[3] == Step{StepKind::Mkdir, "/home", "", 0755, false});
+    CHECK(p.steps[4] == Step{StepKind::Mkdir, "/home/u", "", 0700, false});
+    CHECK(p.steps[5] == Step{StepKind::Tmpfs, "/dev", "", 0755, false});
+    CHECK(count_kind(p, StepKind::RootTmpfs) == 0);
+    CHECK(count_kind(p, StepKind::RootOverlay) == 1);
+    CHECK(count_kind(p, StepKind::Overlay) == 0);
+    CHECK(index_of(p, StepKind::Tmpfs, "/var/tmp") == npos);
+    // Then what every container has: /proc, /sys, the binds, the pivot.
+    size_t proc = index_of(p, StepKind::Proc, "/proc");
+    size_t sys = index_of(p, StepKind::Sysfs, "/sys");
+    REQUIRE(proc != npos);
+    REQUIRE(sys != npos);
+    CHECK(proc < sys);
+    CHECK(p.steps[sys + 1] == Step{StepKind::Bind, "/srv/data", "/srv/data", 0, false});
+    CHECK(p.steps.back().kind == StepKind::PivotRoot);
+
+    SUBCASE("a home under /tmp comes after the /tmp tmpfs") {
+        s.home = "/tmp/t/home";
+        Plan q = make_plan(s);
+        CHECK(q.steps[3] == Step{StepKind::Mkdir, "/tmp", "", 0755, false});
+        CHECK(q.steps[5] == Step{StepKind::Mkdir, "/tmp/t/home", "", 0700, false});
+    }
+    SUBCASE("real root: /proc's host-wide files are masked as in host mode") {
+        s.userns = false;
+        CHECK(index_of(make_plan(s), StepKind::MaskFile, "/proc/kcore") != npos);
+    }
+}
+
+TEST_CASE("plan: who writes the id maps is carried over") {
+    ContainerSpec s = spec();
+    s.map_writer = MapWriter::Helpers;
+    s.newuidmap = "/usr/bin/newuidmap";
+    s.newgidmap = "/usr/bin/newgidmap";
+    s.uid = 1000;
+    s.gid = 1001;
+    Plan p = make_plan(s);
+    CHECK(p.map_writer == MapWriter::Helpers);
+    CHECK(p.newuidmap == "/usr/bin/newuidmap");
+    CHECK(p.newgidmap == "/usr/bin/newgidmap");
+    CHECK(p.uid == 1000);
+    CHECK(p.gid == 1001);
+    CHECK(contains(format_plan(p), "maps by:    /usr/bin/newuidmap, /usr/bin/newgidmap\n"));
+    s.map_writer = MapWriter::Parent;
+    CHECK(contains(format_plan(make_plan(s)), "maps by:    kakuri (real root)\n"));
+    s.map_writer = MapWriter::Self;
+    CHECK_FALSE(contains(format_plan(make_plan(s)), "maps by:"));
+}
+
 TEST_CASE("plan: format_step") {
     CHECK(format_step({StepKind::RootTmpfs, "/", "", 0755, false}) == "root-tmpfs /  mode 0755");
     CHECK(format_step({StepKind::Overlay, "/usr", "/usr", 0, false}) ==
@@ -340,6 +398,14 @@ TEST_CASE("plan: format_step") {
           "bind       /mnt  (from /srv/ro, ro)");
     CHECK(format_step({StepKind::Bind, "/a", "/b", 0, false}) == "bind       /a  (from /b, rw)");
     CHECK(format_step({StepKind::PivotRoot, "/", "", 0, false}) == "pivot-root /");
+    CHECK(format_step({StepKind::RootOverlay, "/", "/srv/alpine", 0, false}) ==
+          "root-overlay /  (lower /srv/alpine, upper in memory)");
+    // A persistent container's upper layer on disk.
+    Step on_disk{StepKind::Overlay, "/usr", "/usr", 0, false};
+    on_disk.upper = "/c/upper/usr";
+    on_disk.work = "/c/work/usr";
+    CHECK(format_step(on_disk) == "overlay    /usr  (lower /usr, upper /c/upper/usr)");
+    CHECK_FALSE(on_disk == Step{StepKind::Overlay, "/usr", "/usr", 0, false});
 }
 
 TEST_CASE("plan: format_plan") {

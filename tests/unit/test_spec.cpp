@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -604,6 +605,309 @@ TEST_CASE("spec: the command, or the caller's shell") {
     Options o;
     o.command = {"ls", "-la", "/"};
     CHECK(make_spec(o, h).argv == Strings{"ls", "-la", "/"});
+}
+
+// ---- make_spec: root filesystems ------------------------------------------------------------
+
+namespace {
+
+const char* const kTree = "/home/u/alpine";
+
+// host() with an Alpine-like tree at ~/alpine (its /bin/sh an absolute link, which only
+// kind_in_root resolves right) and a project in ~/proj.
+HostInfo tree_host() {
+    HostInfo h = host();
+    h.kind = [](const std::string& p) {
+        if (p == kTree || p == "/home/u/proj" || p == "/home/u" || p == "/etc" || p == "/tmp")
+            return PathKind::Directory;
+        if (p == "/home/u/file" || p == "/home/u/proj/main.py" || p == "/etc/hosts")
+            return PathKind::File;
+        return PathKind::Missing;
+    };
+    h.kind_in_root = [](const std::string& root, const std::string& p) {
+        if (root != kTree) return PathKind::Missing;
+        if (p == "/" || p == "/etc" || p == "/bin" || p == "/usr") return PathKind::Directory;
+        if (p == "/bin/sh" || p == "/etc/os-release" || p == "/etc/hosts") return PathKind::File;
+        return PathKind::Missing;
+    };
+    h.executable = [](const std::string& p) { return p == "/home/u/.local/bin/tool"; };
+    h.environ = {"PATH=/home/u/.local/bin:/usr/bin:/bin", "HOME=/home/u"};
+    return h;
+}
+
+Options tree_opts(const std::string& dir = kTree) {
+    Options o;
+    o.rootfs = dir;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("spec: --rootfs replaces the host's system directories") {
+    ContainerSpec s = make_spec(tree_opts(), tree_host());
+    CHECK(s.rootfs == kTree);
+    CHECK(s.system.empty());
+    CHECK(s.home == "/home/u");
+    CHECK_FALSE(visible_inside("/usr/lib", s));
+    CHECK_FALSE(visible_inside("/etc", s));
+    CHECK(make_spec(Options{}, tree_host()).rootfs.empty());
+}
+
+TEST_CASE("spec: --rootfs DIR is made absolute and normalized") {
+    HostInfo h = tree_host();
+    h.cwd = "/home/u/proj";
+    CHECK(make_spec(tree_opts("../alpine/"), h).rootfs == kTree);
+    CHECK(make_spec(tree_opts("~/alpine"), h).rootfs == kTree);
+    CHECK(make_spec(tree_opts("/home/u//alpine/."), h).rootfs == kTree);
+}
+
+TEST_CASE("spec: --rootfs errors name the directory") {
+    HostInfo h = tree_host();
+    CHECK_THROWS_WITH(make_spec(tree_opts("/nope"), h), "--rootfs /nope: no such directory");
+    CHECK_THROWS_WITH(make_spec(tree_opts("nope"), h),
+                      "--rootfs nope (/home/u/nope): no such directory");
+    CHECK_THROWS_WITH(make_spec(tree_opts("/home/u/file"), h),
+                      "--rootfs /home/u/file: not a directory");
+}
+
+TEST_CASE("spec: --rootfs without a command runs a shell the tree has") {
+    HostInfo h = tree_host();
+    SUBCASE("the caller's shell is not in the tree: its /bin/sh") {
+        h.shell = "/bin/bash";
+        CHECK(make_spec(tree_opts(), h).argv == Strings{"/bin/sh"});
+    }
+    SUBCASE("the caller's shell is in the tree") {
+        h.kind_in_root = [](const std::string&, const std::string& p) {
+            return p == "/bin/bash" || p == "/bin/sh" ? PathKind::File : PathKind::Directory;
+        };
+        CHECK(make_spec(tree_opts(), h).argv == Strings{"/bin/bash"});
+    }
+    SUBCASE("no /bin/sh in the tree: an error, unless a command is given") {
+        h.kind_in_root = [](const std::string&, const std::string&) { return PathKind::Missing; };
+        CHECK_THROWS_WITH(make_spec(tree_opts(), h),
+                          doctest::Contains("--rootfs /home/u/alpine: it has no /bin/sh"));
+        Options o = tree_opts();
+        o.command = {"/probe"};
+        CHECK(make_spec(o, h).argv == Strings{"/probe"});
+    }
+}
+
+TEST_CASE("spec: --rootfs: commands come from the tree, never bound from the host") {
+    Options o = tree_opts();
+    o.command = {"tool", "x"};
+    ContainerSpec s = make_spec(o, tree_host());
+    CHECK(s.argv == Strings{"tool", "x"});
+    CHECK(s.binds.empty());
+    // Host mode binds it (the check that the rule above is what differs).
+    o.rootfs.clear();
+    ContainerSpec t = make_spec(o, tree_host());
+    CHECK(t.argv[0] == "/home/u/.local/bin/tool");
+    CHECK(t.binds.size() == 1);
+}
+
+TEST_CASE("spec: --rootfs: automatic mounts never bring in the host's system files") {
+    Options o = tree_opts();
+    SUBCASE("a path the tree has is the tree's") {
+        o.command = {"cat", "/etc/hosts"};
+        CHECK(make_spec(o, tree_host()).binds.empty());
+    }
+    SUBCASE("a system directory's name, though the tree lacks the path") {
+        o.command = {"ls", "/usr/lib/x", "/lib64/y", "/var/z"};
+        CHECK(make_spec(o, tree_host()).binds.empty());
+    }
+    SUBCASE("the caller's files are mounted as in host mode") {
+        o.command = {"python3", "/home/u/proj/main.py"};
+        ContainerSpec s = make_spec(o, tree_host());
+        CHECK(s.binds == std::vector<Bind>{{"/home/u/proj", "/home/u/proj", false}});
+    }
+}
+
+TEST_CASE("spec: --rootfs: the working directory is the caller's only where bound") {
+    HostInfo h = tree_host();
+    h.cwd = "/etc";
+    CHECK(make_spec(tree_opts(), h).cwd == "/home/u");
+    h.cwd = "/home/u/proj";
+    Options o = tree_opts();
+    o.binds = {"/home/u/proj"};
+    o.binds_ro_forced = {false};
+    CHECK(make_spec(o, h).cwd == "/home/u/proj");
+}
+
+// ---- make_spec: --userns, --subids ----------------------------------------------------------
+
+namespace {
+
+// The host's small files, by path.
+std::function<std::string(const std::string&)> files(
+    std::vector<std::pair<std::string, std::string>> table) {
+    return [table](const std::string& p) {
+        for (const auto& [path, text] : table)
+            if (path == p) return text;
+        return std::string();
+    };
+}
+
+HostInfo root_host() {
+    HostInfo h = host();
+    h.uid = 0;
+    h.gid = 0;
+    h.real_root = true;
+    return h;
+}
+
+HostInfo subid_host() {
+    HostInfo h = host();
+    h.executable = [](const std::string& p) {
+        return p == "/usr/bin/newuidmap" || p == "/usr/bin/newgidmap";
+    };
+    h.read_text =
+        files({{"/etc/passwd", "root:x:0:0::/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n"},
+               {"/etc/subuid", "u:100000:65536\n"},
+               {"/etc/subgid", "u:300000:65536\n"}});
+    return h;
+}
+
+using Map = std::vector<IdMapLine>;
+
+}  // namespace
+
+TEST_CASE("spec: real root with --userns maps root to its subordinate range") {
+    HostInfo h = root_host();
+    h.read_text =
+        files({{"/etc/subuid", "root:100000:65536\n"}, {"/etc/subgid", "root:200000:65536\n"}});
+    Options o;
+    o.userns = true;
+    ContainerSpec s = make_spec(o, h);
+    CHECK(s.userns);
+    CHECK(s.map_writer == MapWriter::Parent);
+    CHECK(s.uid_map == Map{{0, 100000, 65536}});
+    CHECK(s.gid_map == Map{{0, 200000, 65536}});
+    CHECK(s.uid == 0);
+    CHECK(s.gid == 0);
+}
+
+TEST_CASE("spec: real root with --userns and no range maps root to nobody") {
+    Options o;
+    o.userns = true;
+    ContainerSpec s = make_spec(o, root_host());
+    CHECK(s.userns);
+    CHECK(s.map_writer == MapWriter::Parent);
+    CHECK(s.uid_map == Map{{0, 65534, 1}});
+    CHECK(s.gid_map == Map{{0, 65534, 1}});
+    SUBCASE("--subids then insists on the range") {
+        o.subids = true;
+        CHECK_THROWS_WITH(make_spec(o, root_host()),
+                          "--subids: no range for root in /etc/subuid and /etc/subgid");
+    }
+}
+
+TEST_CASE("spec: real root without --userns: --subids has no effect") {
+    Options o;
+    o.subids = true;
+    ContainerSpec s = make_spec(o, root_host());
+    CHECK_FALSE(s.userns);
+    CHECK(s.uid_map.empty());
+    CHECK(s.notes.size() == 1);
+}
+
+TEST_CASE("spec: --userns unprivileged changes nothing") {
+    Options o;
+    o.userns = true;
+    ContainerSpec s = make_spec(o, host());
+    CHECK(s.map_writer == MapWriter::Self);
+    CHECK(s.uid_map == Map{{0, 1000, 1}});
+}
+
+TEST_CASE("spec: --subids maps 0 to the caller and 1..65536 to the range, through the helpers") {
+    Options o;
+    o.subids = true;
+    ContainerSpec s = make_spec(o, subid_host());
+    CHECK(s.userns);
+    CHECK(s.map_writer == MapWriter::Helpers);
+    CHECK(s.newuidmap == "/usr/bin/newuidmap");
+    CHECK(s.newgidmap == "/usr/bin/newgidmap");
+    CHECK(s.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
+    CHECK(s.gid_map == Map{{0, 1000, 1}, {1, 300000, 65536}});
+    CHECK(s.uid == 0);
+
+    SUBCASE("with --user the caller keeps its ids") {
+        o.user = true;
+        ContainerSpec t = make_spec(o, subid_host());
+        CHECK(t.uid == 1000);
+        CHECK(t.gid == 1000);
+        CHECK(t.uid_map == Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}});
+    }
+    SUBCASE("a range given by uid") {
+        HostInfo h = subid_host();
+        h.read_text =
+            files({{"/etc/subuid", "1000:100000:65536\n"}, {"/etc/subgid", "1000:5:10\n"}});
+        ContainerSpec t = make_spec(o, h);
+        CHECK(t.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
+        CHECK(t.gid_map == Map{{0, 1000, 1}, {1, 5, 10}});
+    }
+}
+
+TEST_CASE("spec: [defaults] subids = true is honoured, and named in errors") {
+    Config cfg = default_config();
+    cfg.subids.value = true;
+    cfg.subids.set = true;
+    cfg.subids.origin = {"/c.toml", 3};
+    CHECK(make_spec(Options{}, cfg, subid_host()).map_writer == MapWriter::Helpers);
+    HostInfo h = subid_host();
+    h.executable = [](const std::string&) { return false; };
+    CHECK_THROWS_WITH(make_spec(Options{}, cfg, h),
+                      "/c.toml:3: subids = true: newuidmap not found (install the uidmap package)");
+    CHECK(effective_config(Options{}, cfg).subids.value);
+    Options o;
+    o.subids = true;
+    CHECK(effective_config(o, default_config()).subids.value);
+    CHECK(effective_config(o, default_config()).subids.origin.file == "command line");
+}
+
+TEST_CASE("spec: --subids errors say what is missing") {
+    Options o;
+    o.subids = true;
+    SUBCASE("no newuidmap") {
+        HostInfo h = subid_host();
+        h.executable = [](const std::string& p) { return p == "/usr/bin/newgidmap"; };
+        CHECK_THROWS_WITH(make_spec(o, h),
+                          "--subids: newuidmap not found (install the uidmap package)");
+    }
+    SUBCASE("no newgidmap") {
+        HostInfo h = subid_host();
+        h.executable = [](const std::string& p) { return p == "/usr/bin/newuidmap"; };
+        CHECK_THROWS_WITH(make_spec(o, h),
+                          "--subids: newgidmap not found (install the uidmap package)");
+    }
+    SUBCASE("the helpers are looked for on the caller's PATH") {
+        HostInfo h = subid_host();
+        h.environ = {"PATH=/opt/shadow/bin"};
+        h.executable = [](const std::string& p) { return p.rfind("/opt/shadow/bin/", 0) == 0; };
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.newuidmap == "/opt/shadow/bin/newuidmap");
+        h.executable = [](const std::string& p) { return p.rfind("/usr/bin/", 0) == 0; };
+        CHECK_THROWS_WITH(make_spec(o, h), doctest::Contains("newuidmap not found"));
+    }
+    SUBCASE("no range in /etc/subuid") {
+        HostInfo h = subid_host();
+        h.read_text = files({{"/etc/passwd", "u:x:1000:1000::/home/u:/bin/sh\n"},
+                             {"/etc/subgid", "u:300000:65536\n"}});
+        CHECK_THROWS_WITH(make_spec(o, h),
+                          doctest::Contains("--subids: no range for u in /etc/subuid"));
+    }
+    SUBCASE("no range in /etc/subgid") {
+        HostInfo h = subid_host();
+        h.read_text = files({{"/etc/passwd", "u:x:1000:1000::/home/u:/bin/sh\n"},
+                             {"/etc/subuid", "u:100000:65536\n"}});
+        CHECK_THROWS_WITH(make_spec(o, h),
+                          doctest::Contains("--subids: no range for u in /etc/subgid"));
+    }
+    SUBCASE("a user /etc/passwd does not know is named by uid") {
+        HostInfo h = subid_host();
+        h.read_text = files({});
+        CHECK_THROWS_WITH(make_spec(o, h),
+                          doctest::Contains("--subids: no range for 1000 in /etc/subuid"));
+    }
 }
 
 // ---- visible_inside -------------------------------------------------------------------------
