@@ -6,22 +6,28 @@
 // If kakuri dies, PDEATHSIG kills init and with it the container.
 #include "launch.hpp"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <linux/close_range.h>
 
 #include "caps.hpp"
 #include "mounts.hpp"
+#include "store.hpp"
 #include "seccomp.hpp"
 #include "net.hpp"
 #include "sys.hpp"
@@ -45,12 +51,23 @@ sigset_t forwarded_set() {
 }
 
 // One message to kakuri, then exit: the child side of error reporting.
+// Without a pipe (a detached container), the message goes to the log.
 [[noreturn]] void fail(int err_fd, const std::string& msg, int code) {
-    if (err_fd >= 0) {
-        ssize_t n = ::write(err_fd, msg.data(), msg.size());
-        (void)n;
-    }
+    std::string text = err_fd >= 0 ? msg : "kakuri: " + msg + "\n";
+    ssize_t n = ::write(err_fd >= 0 ? err_fd : STDERR_FILENO, text.data(), text.size());
+    (void)n;
     _exit(code);
+}
+
+// Any process in this PID namespace but us? (our /proc is the container's)
+bool others_alive() {
+    DIR* d = opendir("/proc");
+    if (!d) return false;
+    bool found = false;
+    while (dirent* e = readdir(d))
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && strcmp(e->d_name, "1") != 0) found = true;
+    closedir(d);
+    return found;
 }
 
 std::string env_get(const std::vector<std::string>& env, const std::string& key) {
@@ -127,12 +144,20 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
 }
 
 // PID 1 of the container: reap, forward, and exit with the command's status.
+// Without a command (command < 0, a detached idle container) it waits until
+// told to stop; SIGTERM from outside goes to everything inside (kakuri stop).
 [[noreturn]] void init_loop(pid_t command) {
     sigset_t all;
     sigfillset(&all);
     int sfd = signalfd(-1, &all, SFD_CLOEXEC);
     if (sfd < 0) _exit(125);
+    bool stopping = false;
     for (;;) {
+        // An idle init that was told to stop leaves once the others are gone
+        // (they are not its children: it can only look).
+        if (stopping && command < 0 && !others_alive()) _exit(0);
+        struct pollfd pfd = {sfd, POLLIN, 0};
+        if (poll(&pfd, 1, stopping && command < 0 ? 20 : -1) <= 0) continue;
         struct signalfd_siginfo si;
         ssize_t n = ::read(sfd, &si, sizeof si);
         if (n != sizeof si) {
@@ -150,13 +175,18 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         } else if (si.ssi_code != SI_KERNEL) {
             // SI_KERNEL: the terminal's own Ctrl-C/Ctrl-\ to our process group,
             // which already reached the command; everything else is passed on.
-            kill(command, sig);
+            if (sig == SIGTERM || (command < 0 && (sig == SIGINT || sig == SIGHUP))) {
+                kill(-1, SIGTERM);
+                stopping = true;
+            } else if (command > 0) {
+                kill(command, sig);
+            }
         }
     }
 }
 
 [[noreturn]] void init_main(const Plan& plan, int err_fd, int alive_fd, int maps_fd,
-                            const sigset_t& caller_mask) {
+                            int log_fd, const sigset_t& caller_mask) {
     try {
         if (maps_fd >= 0) {
             // kakuri writes our maps (as real root, or through newuidmap): wait for its word.
@@ -175,14 +205,25 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
         struct pollfd pfd = {alive_fd, POLLIN, 0};
         if (poll(&pfd, 1, 0) != 0) _exit(125);
-        ::close(alive_fd);
-        // Drop every fd the caller passed us, before any of them could be used
-        // (a directory fd is a way out of the new root).
-        if (err_fd != 3) {
-            check(dup3(err_fd, 3, O_CLOEXEC), "move the error pipe");
-            err_fd = 3;
+        const bool detach = log_fd >= 0;
+        if (detach) {
+            // A background container: its own session, no terminal, output to its log.
+            setsid();
+            UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+            if (!null) throw Error("open /dev/null", errno);
+            dup2(null.get(), STDIN_FILENO);
+            dup2(log_fd, STDOUT_FILENO);
+            dup2(log_fd, STDERR_FILENO);
         }
-        sys_close_range(4, ~0U, 0);
+        // Drop every fd the caller passed us, before any of them could be used
+        // (a directory fd is a way out of the new root); keep the two pipes as 3 and 4.
+        int e = check(fcntl(err_fd, F_DUPFD_CLOEXEC, 10), "move the error pipe");
+        int a = check(fcntl(alive_fd, F_DUPFD_CLOEXEC, 10), "move the alive pipe");
+        check(dup3(e, 3, O_CLOEXEC), "move the error pipe");
+        check(dup3(a, 4, O_CLOEXEC), "move the alive pipe");
+        err_fd = 3;
+        alive_fd = 4;
+        sys_close_range(5, ~0U, 0);
 
         mode_t caller_umask = umask(0);
         sigset_t all;
@@ -191,18 +232,40 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
 
         if (plan.userns && plan.map_writer == MapWriter::Self)
             write_own_maps(plan.uid_map, plan.gid_map);
-        // Not dumpable: no process inside may ptrace init or open its
-        // /proc/1/exe (the kakuri binary: CVE-2019-5736) or fds. After the maps:
+        // As real root, init keeps every capability: not dumpable, so nothing
+        // inside may ptrace it or open its /proc/1/exe (CVE-2019-5736). In a user
+        // namespace it holds no more than container root does once set up, and
+        // `kakuri exec` needs to join it; the kakuri binary it runs cannot be
+        // written while it runs (ETXTBSY), which the tests attack. After the maps:
         // a non-dumpable process's /proc/self files belong to host root.
-        check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
+        if (!plan.userns) check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
         apply_mounts(plan);
         if (plan.loopback) bring_up_loopback();
         check(sethostname(plan.hostname.data(), plan.hostname.size()), "set the hostname");
 
-        pid_t cmd = fork();
-        if (cmd < 0) throw Error("fork the command", errno);
-        if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask);
-        ::close(err_fd);
+        // Ready: kakuri records the state. A detached container then waits for
+        // kakuri's word before giving up the parent-death signal, so a kakuri
+        // killed before the state is written leaves no container behind.
+        check(::write(err_fd, "", 1), "report readiness");
+        if (detach) {
+            char c;
+            ssize_t n;
+            while ((n = ::read(alive_fd, &c, 1)) < 0 && errno == EINTR) {
+            }
+            if (n != 1) _exit(125);
+            check(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "detach from kakuri");
+            ::close(err_fd);
+            err_fd = -1;
+        }
+        ::close(alive_fd);
+
+        pid_t cmd = -1;
+        if (!plan.argv.empty()) {
+            cmd = fork();
+            if (cmd < 0) throw Error("fork the command", errno);
+            if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask);
+        }
+        if (err_fd >= 0) ::close(err_fd);
         // Keep no fd but the standard ones: init holds nothing of the host.
         sys_close_range(3, ~0U, 0);
         init_loop(cmd);
@@ -248,7 +311,13 @@ struct Terminal {
 
 }  // namespace
 
-RunResult run_container(const Plan& plan) {
+RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
+    UniqueFd log;
+    if (hooks.detach) {
+        log.reset(::open(hooks.log_path.c_str(),
+                         O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!log) throw Error("open the container's log " + hooks.log_path, errno);
+    }
     int err_pipe[2], alive_pipe[2];
     check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
     UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
@@ -280,7 +349,8 @@ RunResult run_container(const Plan& plan) {
         err_r.reset();
         alive_w.reset();
         maps_w.reset();
-        init_main(plan, err_w.release(), alive_r.release(), maps_r.release(), caller_mask);
+        init_main(plan, err_w.release(), alive_r.release(), maps_r.release(),
+                  hooks.detach ? log.get() : -1, caller_mask);
     }
     err_w.reset();
     alive_r.reset();
@@ -304,7 +374,7 @@ RunResult run_container(const Plan& plan) {
 
     RunResult r;
     int status = 0;
-    bool reading = true;
+    bool reading = true, ready = false;
     for (;;) {
         struct pollfd pfds[2] = {{sfd.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
         if (poll(pfds, reading ? 2 : 1, -1) < 0) {
@@ -316,6 +386,32 @@ RunResult run_container(const Plan& plan) {
             ssize_t n = ::read(err_r.get(), buf, sizeof buf);
             if (n > 0) r.error.append(buf, static_cast<size_t>(n));
             else if (n == 0 || errno != EINTR) reading = false;
+            // A NUL byte from init: set up and ready (never part of a message).
+            size_t nul = r.error.find('\0');
+            if (!ready && nul != std::string::npos) {
+                ready = true;
+                r.error.erase(nul, 1);
+                try {
+                    if (hooks.on_ready) hooks.on_ready(pid);
+                } catch (...) {
+                    kill(pid, SIGKILL);
+                    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+                    }
+                    throw;
+                }
+                if (hooks.detach) {
+                    // Init closes the pipe once it no longer dies with us.
+                    check(::write(alive_w.get(), "1", 1), "release the container");
+                    for (char buf[512];;) {
+                        ssize_t m = ::read(err_r.get(), buf, sizeof buf);
+                        if (m > 0) r.error.append(buf, static_cast<size_t>(m));
+                        else if (m == 0 || errno != EINTR) break;
+                    }
+                    r.error.erase(std::remove(r.error.begin(), r.error.end(), '\0'),
+                                  r.error.end());
+                    return r;
+                }
+            }
         }
         if (pfds[0].revents) {
             struct signalfd_siginfo si;
@@ -330,6 +426,72 @@ RunResult run_container(const Plan& plan) {
         }
     }
     // The namespace is gone, so every write end is closed: drain to EOF.
+    for (char buf[512];;) {
+        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
+        if (n > 0) r.error.append(buf, static_cast<size_t>(n));
+        else if (n == 0 || errno != EINTR) break;
+    }
+    term.restore();
+    r.error.erase(std::remove(r.error.begin(), r.error.end(), '\0'), r.error.end());
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time) {
+    // The pidfd pins the process: once it is open and the start time still
+    // matches, it is the container's init and cannot be replaced by pid reuse.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd || process_start_time(pid) != start_time)
+        throw Error("the container's init (pid " + std::to_string(pid) + ") is gone");
+    // Not dumpable while we hold the caller's terminal and files: nothing inside
+    // may ptrace this helper once it has joined.
+    check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make kakuri non-dumpable");
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    if (plan.clone_flags & CLONE_NEWNET) flags |= CLONE_NEWNET;
+    if (plan.userns) flags |= CLONE_NEWUSER;
+    // One setns on the pidfd joins them all at once, the user namespace first.
+    if (setns(pidfd.get(), flags) != 0)
+        throw Error("join the container's namespaces", errno);
+    if (plan.userns && plan.map_writer != MapWriter::Self) become(plan.uid, plan.gid);
+
+    int err_pipe[2];
+    check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
+    UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    sigset_t fwd = forwarded_set(), caller_mask;
+    sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
+    auto unblock = [&] { sigprocmask(SIG_SETMASK, &caller_mask, nullptr); };
+    ScopeGuard restore_mask(unblock);
+    UniqueFd sfd(check(signalfd(-1, &fwd, SFD_CLOEXEC), "create a signalfd"));
+    Terminal term;
+    term.save();
+
+    pid_t child = fork();  // the first process we make is in the container's PID namespace
+    if (child < 0) throw Error("fork", errno);
+    if (child == 0) {
+        sfd.reset();
+        err_r.reset();
+        pidfd.reset();
+        mode_t caller_umask = umask(0);
+        umask(caller_umask);
+        command_main(plan, err_w.release(), caller_mask, caller_umask);
+    }
+    err_w.reset();
+    RunResult r;
+    int status = 0;
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = ::read(sfd.get(), &si, sizeof si);
+        if (n != sizeof si) {
+            if (n < 0 && errno == EINTR) continue;
+            throw Error("read signals", errno);
+        }
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            if (waitpid(child, &status, WNOHANG) == child) break;
+        } else if (si.ssi_code != SI_KERNEL) {
+            kill(child, sig);
+        }
+    }
     for (char buf[512];;) {
         ssize_t n = ::read(err_r.get(), buf, sizeof buf);
         if (n > 0) r.error.append(buf, static_cast<size_t>(n));

@@ -2,6 +2,10 @@
 // signal forwarding, the command's exec, exit status and the terminal.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "plan.hpp"
@@ -13,7 +17,20 @@ struct RunResult {
     std::string error;  // one line from inside the container, or ""
 };
 
-// Runs the plan's container to the end and returns the command's status.
-RunResult run_container(const Plan& plan);
+// What a persistent container's start adds to a run.
+struct LaunchHooks {
+    bool detach = false;   // return once the container is ready; it outlives kakuri
+    std::string log_path;  // detach: the container's stdout and stderr go here
+    // Called once the container is set up, with init's host pid (write the state).
+    std::function<void(pid_t)> on_ready;
+};
+
+// Runs the plan's container to the end (or, detached, until it is ready) and
+// returns the command's status. A plan without argv runs an idle init.
+RunResult run_container(const Plan& plan, const LaunchHooks& hooks = {});
+
+// Runs the plan's command inside the running container whose init is pid
+// (checked against its start time), in all its namespaces.
+RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time);
 
 }  // namespace kakuri

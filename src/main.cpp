@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cli.hpp"
+#include "commands.hpp"
 #include "config.hpp"
 #include "launch.hpp"
 #include "plan.hpp"
@@ -31,9 +32,14 @@ int run(int argc, char* argv[]) {
         throw Error("refusing to run setuid or setgid: kakuri needs no privileges of its own");
 
     if (argc > 1 && strcmp(argv[1], "help") == 0) {
-        std::fputs(run_help_text().c_str(), stdout);
+        if (argc > 2 && is_container_subcommand(argv[2]))
+            std::fputs(container_help(argv[2]).c_str(), stdout);
+        else
+            std::fputs(run_help_text().c_str(), stdout);
         return 0;
     }
+    if (argc > 1 && is_container_subcommand(argv[1]))
+        return run_container_subcommand(argc - 1, argv + 1);
     bool show_config = argc > 1 && strcmp(argv[1], "config") == 0;
     if (show_config) {
         --argc;

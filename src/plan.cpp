@@ -131,6 +131,10 @@ Plan make_plan(const ContainerSpec& s) {
         // Every target below is resolved inside the tree (mounts.cpp): its symlinked /proc or
         // /tmp cannot send a mount out of it. /var/tmp is the tree's own, as on a booted system.
         add(p, StepKind::RootOverlay, "/", s.rootfs);
+        if (!s.persist_dir.empty()) {
+            p.steps.back().upper = s.persist_dir + "/upper/root";
+            p.steps.back().work = s.persist_dir + "/work/root";
+        }
         add(p, StepKind::Tmpfs, "/tmp", "", 01777);
         add(p, StepKind::Tmpfs, "/run", "", 0755);
         add_rootfs_home(p, s);
@@ -141,12 +145,19 @@ Plan make_plan(const ContainerSpec& s) {
                 add(p, StepKind::Symlink, d.path, d.link_target);
             else
                 add(p, StepKind::Overlay, d.path, d.path);
+            if (!d.is_symlink && !s.persist_dir.empty()) {
+                p.steps.back().upper = s.persist_dir + "/upper" + d.path;
+                p.steps.back().work = s.persist_dir + "/work" + d.path;
+            }
         }
         add(p, StepKind::Tmpfs, "/tmp", "", 01777);
         add(p, StepKind::Tmpfs, "/var/tmp", "", 01777);
         add(p, StepKind::Tmpfs, "/run", "", 0755);
         add(p, StepKind::Mkdir, "/home", "", 0755);
         add_home(p, s);
+        // A persistent container keeps its home in its own directory.
+        if (!s.persist_dir.empty() && !s.home.empty())
+            add(p, StepKind::Bind, s.home, s.persist_dir + "/home");
     }
     add_dev(p);
     add(p, StepKind::Proc, "/proc");

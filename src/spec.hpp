@@ -91,6 +91,9 @@ struct ContainerSpec {
     uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
     int verbosity = 0;
     std::vector<std::string> notes;  // what -v reports: skipped profile entries, auto-mounts
+    // A persistent container's directory: upper layers in upper/NAME (work
+    // dirs in work/NAME), the home in home/. Empty: a temporary container.
+    std::string persist_dir;
 };
 
 // The config files' values with the command line's on top (origin "command line").

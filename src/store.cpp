@@ -210,6 +210,9 @@ uint64_t process_start_time(pid_t pid) {
     if (paren == std::string::npos) return 0;
     std::istringstream in(stat.substr(paren + 2));
     std::string field;
+    // A zombie is gone: a detached init's parent may reap it late, or never.
+    char state = paren + 2 < stat.size() ? stat[paren + 2] : '?';
+    if (state == 'Z' || state == 'X' || state == 'x') return 0;
     // Fields after the name start at 3 (state); start time is field 22.
     for (int i = 3; i <= 22 && in >> field; ++i)
         if (i == 22) return std::stoull(field);

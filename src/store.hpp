@@ -89,7 +89,7 @@ private:
 
 // Is the process the state names still that container's init?
 bool state_is_live(const State& s);
-uint64_t process_start_time(pid_t pid);  // 0 when gone
+uint64_t process_start_time(pid_t pid);  // 0 when gone (or a zombie)
 
 // rm -rf below an open directory, never following links.
 void remove_tree_at(int dirfd, const std::string& name);

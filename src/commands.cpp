@@ -1,0 +1,432 @@
+// commands: persistent containers, from the command line to the store and launch.
+#include "commands.hpp"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "cli.hpp"
+#include "config.hpp"
+#include "launch.hpp"
+#include "plan.hpp"
+#include "spec.hpp"
+#include "store.hpp"
+#include "sys.hpp"
+
+namespace kakuri {
+
+namespace {
+
+const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop",
+                                    "list",   "ls",    "remove", "rm"};
+
+Config load_user_config(const std::string& explicit_path, const std::string& home) {
+    Config cfg = default_config();
+    ConfigPaths paths =
+        config_paths(explicit_path, getenv("KAKURI_CONFIG"), getenv("XDG_CONFIG_HOME"), home);
+    load_config_file(paths.system, cfg, false);
+    if (!paths.user.empty()) load_config_file(paths.user, cfg, paths.user_required);
+    return cfg;
+}
+
+std::string expand_home(const std::string& p, const std::string& home) {
+    if (p == "~") return home;
+    if (p.compare(0, 2, "~/") == 0) return home + p.substr(1);
+    return p;
+}
+
+Store open_store(const Config& cfg, const std::string& home) {
+    std::string dir = expand_home(cfg.containers_dir.value, home);
+    if (dir.empty() || dir[0] != '/')
+        throw Error("containers_dir must be an absolute path or start with ~/, not '" + dir + "'");
+    return Store(normalize_path(dir));
+}
+
+[[noreturn]] void usage(const std::string& sub, const std::string& what) {
+    throw Error(what + " (see 'kakuri " + sub + " --help')");
+}
+
+// getopt over a small table; returns the index of the first operand.
+struct SubOpt {
+    const char* name;
+    char short_name;
+    bool arg;
+};
+
+int parse_sub(const std::string& sub, int argc, char* argv[], const std::vector<SubOpt>& table,
+              const std::function<void(char, const std::string&)>& on) {
+    std::vector<struct option> longopts;
+    std::string shortopts = "+:h";
+    for (const auto& o : table) {
+        longopts.push_back({o.name, o.arg ? required_argument : no_argument, nullptr, o.short_name});
+        if (o.short_name && o.short_name < 127 && std::isalpha(static_cast<unsigned char>(o.short_name))) {
+            shortopts += o.short_name;
+            if (o.arg) shortopts += ':';
+        }
+    }
+    longopts.push_back({"help", no_argument, nullptr, 'h'});
+    longopts.push_back({nullptr, 0, nullptr, 0});
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, shortopts.c_str(), longopts.data(), nullptr);
+        if (c == -1) break;
+        if (c == 'h') {
+            std::fputs(container_help(sub).c_str(), stdout);
+            exit(0);
+        }
+        if (c == ':') usage(sub, "option '" + std::string(argv[optind - 1]) + "' needs a value");
+        if (c == '?') {
+            std::string word = optopt && optopt < 127 ? std::string("-") + char(optopt)
+                                                      : std::string(argv[optind - 1]);
+            usage(sub, "unknown option '" + word + "'");
+        }
+        on(static_cast<char>(c), optarg ? optarg : "");
+    }
+    return optind;
+}
+
+struct Loaded {
+    HostInfo host;
+    Config cfg;
+    Store store;
+};
+
+Loaded load(const std::string& config_path = "") {
+    HostInfo host = scan_host();
+    Config cfg = load_user_config(config_path, host.home);
+    Store store = open_store(cfg, host.home);
+    return {std::move(host), std::move(cfg), std::move(store)};
+}
+
+std::vector<char*> as_argv(std::vector<std::string>& words) {
+    std::vector<char*> out;
+    for (auto& w : words) out.push_back(w.data());
+    out.push_back(nullptr);
+    return out;
+}
+
+// The container's spec: its recorded run options, then the command of this start/exec.
+ContainerSpec container_spec(const Loaded& l, const Record& rec,
+                             const std::vector<std::string>& command, bool idle) {
+    std::vector<std::string> words = {"kakuri"};
+    words.insert(words.end(), rec.args.begin(), rec.args.end());
+    words.push_back("--");
+    if (idle) {
+        words.push_back("/bin/true");  // placeholder, dropped below
+    } else {
+        words.insert(words.end(), command.begin(), command.end());
+    }
+    std::vector<char*> argv = as_argv(words);
+    Options opts = parse_run_options(static_cast<int>(words.size()), argv.data());
+    if (opts.hostname.empty() && !l.cfg.hostname.set) opts.hostname = rec.name;
+    HostInfo host = l.host;
+    host.cwd = rec.cwd.empty() ? host.cwd : rec.cwd;
+    Config cfg = l.cfg;
+    ContainerSpec spec = make_spec(opts, cfg, host);
+    spec.persist_dir = l.store.path(rec.name);
+    if (idle) spec.argv.clear();
+    return spec;
+}
+
+std::string not_running(const std::string& name) {
+    return "container '" + name + "' is not running (start it with: kakuri start -d " + name + ")";
+}
+
+bool pidfd_pid_alive(int pidfd) {
+    struct pollfd p = {pidfd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
+// Wait up to timeout seconds for init to exit; true when it did.
+bool wait_exit(int pidfd, int timeout_s) {
+    struct pollfd p = {pidfd, POLLIN, 0};
+    for (;;) {
+        int r = poll(&p, 1, timeout_s * 1000);
+        if (r < 0 && errno == EINTR) continue;
+        return r > 0;
+    }
+}
+
+int cmd_create(int argc, char* argv[]) {
+    // kakuri create [RUN-OPTIONS] NAME
+    std::vector<std::string> words = {"kakuri"};
+    for (int i = 1; i < argc; ++i) words.emplace_back(argv[i]);
+    std::vector<char*> av = as_argv(words);
+    Options opts = parse_run_options(static_cast<int>(words.size()), av.data());
+    if (opts.help) {
+        std::fputs(container_help("create").c_str(), stdout);
+        return 0;
+    }
+    if (opts.command.size() != 1) usage("create", "create takes one NAME after the run options");
+    std::string name = opts.command[0];
+    check_container_name(name);
+    Loaded l = load(opts.config);
+    Record rec;
+    rec.name = name;
+    rec.created = static_cast<int64_t>(time(nullptr));
+    rec.cwd = l.host.cwd;
+    // The option words, as given (without NAME and "--").
+    for (int i = 1; i < argc - 1; ++i)
+        if (strcmp(argv[i], "--") != 0) rec.args.emplace_back(argv[i]);
+    // Check everything now: a bad option must not leave a container behind.
+    ContainerSpec spec = container_spec(l, rec, {}, true);
+    rec.network = spec.share_net ? "host" : "none";
+    rec.root = spec.rootfs.empty() ? "host" : spec.rootfs;
+    std::vector<std::string> dirs = {"home"};
+    if (!spec.rootfs.empty()) {
+        dirs.push_back("upper/root");
+        dirs.push_back("work/root");
+    } else {
+        for (const auto& d : spec.system) {
+            if (d.is_symlink) continue;
+            dirs.push_back("upper" + d.path);
+            dirs.push_back("work" + d.path);
+        }
+    }
+    l.store.create(rec, dirs);
+    if (opts.verbosity >= 0) std::printf("%s\n", name.c_str());
+    return 0;
+}
+
+int start_container(Loaded& l, const std::string& name, const std::vector<std::string>& command,
+                    bool detach) {
+    Record rec = l.store.record(name);
+    UniqueFd lock = l.store.lock(name);
+    if (l.store.status(name) == Status::Running)
+        throw Error("container '" + name + "' is already running");
+    ContainerSpec spec = container_spec(l, rec, command, command.empty());
+    if (!detach && command.empty()) spec.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
+    Plan plan = make_plan(spec);
+    LaunchHooks hooks;
+    hooks.detach = detach;
+    hooks.log_path = l.store.path(name) + "/log";
+    bool userns = plan.userns;
+    hooks.on_ready = [&](pid_t pid) {
+        State st;
+        st.pid = pid;
+        st.start_time = process_start_time(pid);
+        struct stat ns;
+        if (stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &ns) == 0) st.pidns = ns.st_ino;
+        st.userns = userns;
+        st.started = true;
+        l.store.write_state(name, st);
+        lock.reset();  // others may look now: the state says running
+    };
+    RunResult r = run_container(plan, hooks);
+    if (!r.error.empty()) throw Error(r.error, 0, r.code ? r.code : 125);
+    return r.code;
+}
+
+int cmd_start(int argc, char* argv[]) {
+    bool detach = false;
+    int first = parse_sub("start", argc, argv, {{"detach", 'd', false}},
+                          [&](char c, const std::string&) { detach = c == 'd'; });
+    if (first >= argc) usage("start", "start needs a container NAME");
+    std::string name = argv[first];
+    std::vector<std::string> command(argv + first + 1, argv + argc);
+    if (!detach && command.empty()) usage("start", "start NAME needs a COMMAND, or -d");
+    Loaded l = load();
+    return start_container(l, name, command, detach);
+}
+
+int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>& command,
+              bool as_user, const std::string& workdir, const std::vector<std::string>& env) {
+    Record rec = l.store.record(name);
+    State st;
+    if (l.store.status(name, &st) != Status::Running) throw Error(not_running(name));
+    ContainerSpec spec = container_spec(l, rec, command, false);
+    if (as_user && spec.userns && spec.uid_map[0].inside == 0)
+        throw Error("exec --user: only root is mapped in '" + name +
+                    "' (create it with --user to run as yourself)");
+    if (!workdir.empty()) spec.cwd = workdir;
+    else spec.cwd = spec.home.empty() ? "/" : spec.home;
+    for (const auto& kv : env) {
+        if (kv.find('=') == std::string::npos || kv[0] == '=')
+            usage("exec", "-e takes K=V, not '" + kv + "'");
+        spec.env.push_back(kv);
+    }
+    Plan plan = make_plan(spec);
+    RunResult r;
+    try {
+        r = exec_in_container(plan, st.pid, st.start_time);
+    } catch (const Error& e) {
+        if (!state_is_live(st)) throw Error(not_running(name));
+        throw;
+    }
+    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", r.error.c_str());
+    return r.code;
+}
+
+int cmd_exec(int argc, char* argv[]) {
+    bool as_user = false;
+    std::string workdir;
+    std::vector<std::string> env;
+    int first = parse_sub("exec", argc, argv, {{"user", 'u', false}, {"workdir", 'w', true}, {"env", 'e', true}},
+                          [&](char c, const std::string& v) {
+                              if (c == 'u') as_user = true;
+                              if (c == 'w') workdir = v;
+                              if (c == 'e') env.push_back(v);
+                          });
+    if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
+    std::string name = argv[first];
+    Loaded l = load();
+    return exec_into(l, name, {argv + first + 1, argv + argc}, as_user, workdir, env);
+}
+
+int cmd_shell(int argc, char* argv[]) {
+    int first = parse_sub("shell", argc, argv, {}, [](char, const std::string&) {});
+    if (argc - first != 1) usage("shell", "shell takes one container NAME");
+    std::string name = argv[first];
+    Loaded l = load();
+    if (l.store.status(name) != Status::Running) {
+        try {
+            start_container(l, name, {}, true);
+        } catch (const Error& e) {
+            // Another shell may have started it meanwhile.
+            if (l.store.status(name) != Status::Running) throw;
+        }
+    }
+    std::string sh = l.host.shell.empty() ? "/bin/sh" : l.host.shell;
+    return exec_into(l, name, {sh, "-l"}, false, "", {});
+}
+
+int cmd_stop(int argc, char* argv[]) {
+    int timeout = 10;
+    int first = parse_sub("stop", argc, argv, {{"time", 't', true}}, [&](char, const std::string& v) {
+        char* end = nullptr;
+        long t = strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end || t < 0 || t > 86400) usage("stop", "-t takes seconds, not '" + v + "'");
+        timeout = static_cast<int>(t);
+    });
+    if (first >= argc) usage("stop", "stop needs at least one container NAME");
+    Loaded l = load();
+    int rc = 0;
+    for (int i = first; i < argc; ++i) {
+        std::string name = argv[i];
+        l.store.record(name);
+        State st;
+        if (l.store.status(name, &st) != Status::Running) continue;  // already stopped: fine
+        UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
+        if (!pidfd || process_start_time(st.pid) != st.start_time) continue;
+        syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
+        if (!wait_exit(pidfd.get(), timeout)) {
+            syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+            wait_exit(pidfd.get(), 10);
+        }
+        if (pidfd_pid_alive(pidfd.get())) {
+            std::fprintf(stderr, "kakuri: container '%s' did not stop\n", name.c_str());
+            rc = 125;
+        }
+    }
+    return rc;
+}
+
+int cmd_list(int argc, char* argv[]) {
+    bool json = false, quiet = false;
+    int first = parse_sub("list", argc, argv, {{"json", 'j', false}, {"quiet", 'q', false}, {"format", 'f', true}},
+                          [&](char c, const std::string& v) {
+                              if (c == 'j') json = true;
+                              if (c == 'q') quiet = true;
+                              if (c == 'f') {
+                                  if (v != "json" && v != "table")
+                                      usage("list", "--format takes json or table, not '" + v + "'");
+                                  json = v == "json";
+                              }
+                          });
+    if (first != argc) usage("list", "list takes no NAME");
+    Loaded l = load();
+    std::vector<ListEntry> entries;
+    for (const auto& name : l.store.names()) {
+        if (quiet) {
+            std::printf("%s\n", name.c_str());
+            continue;
+        }
+        try {
+            Record r = l.store.record(name);
+            entries.push_back({name, l.store.status(name), r.network, r.root, r.created});
+        } catch (const Error&) {
+            continue;  // removed meanwhile
+        }
+    }
+    if (quiet) return 0;
+    std::fputs((json ? format_list_json(entries) : format_list_table(entries)).c_str(), stdout);
+    return 0;
+}
+
+int cmd_remove(int argc, char* argv[]) {
+    bool force = false;
+    int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
+                          [&](char, const std::string&) { force = true; });
+    if (first >= argc) usage("remove", "remove needs at least one container NAME");
+    Loaded l = load();
+    for (int i = first; i < argc; ++i) {
+        std::string name = argv[i];
+        check_container_name(name);
+        UniqueFd lock = l.store.lock(name);
+        State st;
+        if (l.store.status(name, &st) == Status::Running) {
+            if (!force)
+                throw Error("container '" + name + "' is running (stop it first, or remove -f)");
+            UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
+            if (pidfd && process_start_time(st.pid) == st.start_time) {
+                syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+                wait_exit(pidfd.get(), 10);
+            }
+        }
+        l.store.remove(name);
+    }
+    return 0;
+}
+
+}  // namespace
+
+bool is_container_subcommand(const std::string& word) {
+    for (const char* s : kSubcommands)
+        if (word == s) return true;
+    return false;
+}
+
+std::string container_help(const std::string& sub) {
+    if (sub == "create")
+        return "Usage: kakuri create [RUN-OPTIONS] NAME\nRecord RUN-OPTIONS (see kakuri --help) "
+               "and make a persistent container; its system directories' changes and its home "
+               "are kept under containers_dir.\n";
+    if (sub == "start")
+        return "Usage: kakuri start [-d|--detach] NAME [COMMAND [ARG...]]\nRun COMMAND as the "
+               "container's main process, in the foreground; with -d in the background (no "
+               "COMMAND: an idle init) and return once it is ready.\n";
+    if (sub == "exec")
+        return "Usage: kakuri exec [-u|--user] [-w DIR] [-e K=V]... NAME COMMAND [ARG...]\nRun "
+               "COMMAND in the running container NAME.\n";
+    if (sub == "shell") return "Usage: kakuri shell NAME\nA login shell in NAME, starting it first if needed.\n";
+    if (sub == "stop")
+        return "Usage: kakuri stop [-t SECONDS] NAME...\nSIGTERM to everything inside, SIGKILL "
+               "after SECONDS (default 10).\n";
+    if (sub == "list" || sub == "ls")
+        return "Usage: kakuri list [--json|--format=json | -q|--quiet]\nNAME, STATUS, NETWORK, "
+               "ROOT, CREATED of every container.\n";
+    return "Usage: kakuri remove [-f|--force] NAME...\nDelete containers and everything they "
+           "wrote; -f stops a running one first.\n";
+}
+
+int run_container_subcommand(int argc, char* argv[]) {
+    std::string sub = argv[0];
+    if (sub == "create") return cmd_create(argc, argv);
+    if (sub == "start") return cmd_start(argc, argv);
+    if (sub == "exec") return cmd_exec(argc, argv);
+    if (sub == "shell") return cmd_shell(argc, argv);
+    if (sub == "stop") return cmd_stop(argc, argv);
+    if (sub == "list" || sub == "ls") return cmd_list(argc, argv);
+    return cmd_remove(argc, argv);
+}
+
+}  // namespace kakuri
