@@ -1,0 +1,229 @@
+"""Persistent containers: life cycle, persistence, exec, stop, list, remove,
+and the store staying true under concurrency and kill -9."""
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+
+from harness import Fail, eq, ok, parse_kv
+from test_process import Screen, finish, kill_quietly
+
+
+def setup(k):
+    cdir = os.path.join(k.mkdir("store"), "containers")
+    cfg = k.write(os.path.join(k.tmp, "persist.toml"), f'[storage]\ncontainers_dir = "{cdir}"\n')
+    return {"KAKURI_CONFIG": cfg}, cdir
+
+
+def kk(k, env, *args, **kw):
+    return k.run(list(args), env=env, **kw)
+
+
+def listing(k, env):
+    p = kk(k, env, "list", "--json")
+    eq(p.returncode, 0, p.stderr)
+    return {c["name"]: c for c in json.loads(p.stdout)}
+
+
+def test_life_cycle_and_persistence(k):
+    env, cdir = setup(k)
+    probe = f"{k.probe_host}:/probe"
+    eq(kk(k, env, "create", "--ro-bind", probe, "box").returncode, 0)
+    eq(listing(k, env)["box"]["status"], "created")
+    p = kk(k, env, "start", "box", "sh", "-c", "echo kept > /etc/kakuri-it; echo mine > ~/f; hostname")
+    eq((p.returncode, p.stdout), (0, "box\n"), p.stderr)
+    eq(listing(k, env)["box"]["status"], "stopped")
+    ok(not os.path.exists("/etc/kakuri-it"), "a container's write reached the host")
+    p = kk(k, env, "start", "box", "sh", "-c", "cat /etc/kakuri-it ~/f")
+    eq(p.stdout, "kept\nmine\n", p.stderr)
+    eq(kk(k, env, "start", "box", "sh", "-c", "exit 9").returncode, 9)
+
+    eq(kk(k, env, "start", "-d", "box").returncode, 0)
+    eq(listing(k, env)["box"]["status"], "running")
+    r = parse_kv(kk(k, env, "exec", "box", "/probe", "pids").stdout)
+    ok(r["pid"] != "1" and int(r["processes"]) >= 2, f"exec is in the container's PID namespace: {r}")
+    p = kk(k, env, "exec", "box", "sh", "-c", "cat ~/f; hostname; exit 7")
+    eq((p.returncode, p.stdout), (7, "mine\nbox\n"), p.stderr)
+    p = kk(k, env, "exec", "-w", "/etc", "-e", "X=1", "box", "sh", "-c", 'echo "$PWD $X"')
+    eq(p.stdout, "/etc 1\n", p.stderr)
+    eq(kk(k, env, "start", "-d", "box").returncode, 125, "already running")
+
+    eq(kk(k, env, "stop", "box").returncode, 0)
+    eq(listing(k, env)["box"]["status"], "stopped")
+    p = kk(k, env, "exec", "box", "true")
+    eq(p.returncode, 125)
+    eq(p.stderr, "kakuri: container 'box' is not running (start it with: kakuri start -d box)\n")
+    eq(kk(k, env, "list", "-q").stdout, "box\n")
+    eq(kk(k, env, "rm", "box").returncode, 0)
+    eq(listing(k, env), {})
+    eq(os.listdir(cdir), [])
+
+
+def test_table_listing(k):
+    env, _ = setup(k)
+    kk(k, env, "create", "--allow-network", "t1")
+    lines = kk(k, env, "ls").stdout.splitlines()
+    eq(lines[0].split(), ["NAME", "STATUS", "NETWORK", "ROOT", "CREATED"])
+    eq(lines[1].split()[:4], ["t1", "created", "host", "host"])
+    eq(json.loads(kk(k, env, "list", "--format=json").stdout)[0]["network"], "host")
+    kk(k, env, "rm", "t1")
+
+
+def test_bad_names_and_duplicates(k):
+    env, cdir = setup(k)
+    for bad in ["../x", "a/b", "", "-x", "x" * 65, ".hidden"]:
+        p = kk(k, env, "create", "--", bad) if bad.startswith("-") else kk(k, env, "create", bad)
+        eq(p.returncode, 125, repr(bad))
+    eq(kk(k, env, "create", "d1").returncode, 0)
+    p = kk(k, env, "create", "d1")
+    eq((p.returncode, p.stderr), (125, "kakuri: container 'd1' already exists\n"))
+    p = kk(k, env, "create", "--network=bogus", "d2")
+    eq(p.returncode, 125)
+    eq(sorted(os.listdir(cdir)), ["d1"], "a failed create left something behind")
+    kk(k, env, "rm", "d1")
+
+
+def test_concurrent_creates_one_wins(k):
+    env, cdir = setup(k)
+    procs = [k.popen(["create", "same"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     text=True) for _ in range(8)]
+    results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+    eq(sum(1 for rc, _ in results if rc == 0), 1, str(results))
+    ok(all(err == "kakuri: container 'same' already exists\n" for rc, err in results if rc), str(results))
+    eq(sorted(os.listdir(cdir)), ["same"])
+    kk(k, env, "rm", "same")
+
+
+def test_concurrent_starts_one_container(k):
+    env, _ = setup(k)
+    kk(k, env, "create", "--ro-bind", f"{k.probe_host}:/probe", "two")
+    procs = [k.popen(["start", "-d", "two"], env=env, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    rcs = sorted(p.wait(timeout=60) for p in procs)
+    eq(rcs, [0, 125])
+    r = parse_kv(kk(k, env, "exec", "two", "/probe", "pids").stdout)
+    eq(r["processes"], "2", "one init and the probe: one container")
+    kk(k, env, "rm", "-f", "two")
+
+
+def test_kill_9_leaves_the_store_true(k):
+    env, _ = setup(k)
+    kk(k, env, "create", "--ro-bind", f"{k.probe_host}:/probe", "k9")
+    # Foreground start killed while its command runs: the container dies with it.
+    p = k.popen(["start", "k9", "/probe", "wait-default"], env=env, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True)
+    r, _, _ = select.select([p.stdout], [], [], 30)
+    eq(p.stdout.readline(), "ready\n")
+    inside = [pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid) == p.pid]
+    fds = [os.pidfd_open(int(x)) for x in inside]
+    p.kill()
+    p.wait()
+    for fd in fds:
+        ok(select.select([fd], [], [], 30)[0], "container outlived kakuri")
+        os.close(fd)
+    eq(listing(k, env)["k9"]["status"], "stopped")
+    # kill -9 at any moment of a detached start: afterwards list tells the truth.
+    for i in range(12):
+        q = k.popen(["start", "-d", "k9"], env=env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+        if i % 3:
+            os.kill(q.pid, signal.SIGKILL)
+        q.wait()
+        st = listing(k, env)["k9"]["status"]
+        if st == "running":
+            eq(kk(k, env, "exec", "k9", "true").returncode, 0, "running means exec works")
+            eq(kk(k, env, "stop", "-t", "1", "k9").returncode, 0)
+        eq(listing(k, env)["k9"]["status"], "stopped")
+        p = kk(k, env, "exec", "k9", "true")
+        eq(p.returncode, 125)
+    eq(kk(k, env, "start", "k9", "true").returncode, 0, "the next start works")
+    kk(k, env, "rm", "-f", "k9")
+
+
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
+def test_remove_deletes_unreadable_and_foreign_files(k):
+    env, cdir = setup(k)
+    kk(k, env, "create", "rmme")
+    script = ("mkdir -p ~/locked/deep /etc/x && echo s > ~/locked/deep/f && chmod 000 ~/locked/deep "
+              "~/locked && touch /etc/x/y && chmod 000 /etc/x")
+    if k.mode == "root":
+        script += " && touch ~/other && chown 1234:1234 ~/other"
+    p = kk(k, env, "start", "rmme", "sh", "-c", script)
+    eq(p.returncode, 0, p.stderr)
+    p = kk(k, env, "rm", "rmme")
+    eq(p.returncode, 0, p.stderr)
+    eq(os.listdir(cdir), [])
+
+
+def test_remove_refuses_running_without_force(k):
+    env, _ = setup(k)
+    kk(k, env, "create", "busy")
+    kk(k, env, "start", "-d", "busy")
+    p = kk(k, env, "rm", "busy")
+    eq(p.returncode, 125)
+    ok("running" in p.stderr, p.stderr)
+    eq(listing(k, env)["busy"]["status"], "running")
+    eq(kk(k, env, "rm", "-f", "busy").returncode, 0)
+    eq(listing(k, env), {})
+
+
+def test_planted_symlinks_do_not_lead_out(k):
+    env, _ = setup(k)
+    target = k.mkdir("host-target")
+    k.write(os.path.join(target, "keep"), "keep\n")
+    kk(k, env, "create", "--bind", f"{k.mkdir('src')}:{k.home}/evil/sub", "sym")
+    # The first run plants links to the host directory where kakuri will later
+    # mount and remove things.
+    p = kk(k, env, "start", "sym", "sh", "-c",
+           f"rm -rf ~/evil; ln -s {target} ~/evil; ln -s {target} /etc/evil; ln -s {target} ~/out")
+    eq(p.returncode, 0, p.stderr)
+    p = kk(k, env, "start", "sym", "true")
+    eq(os.listdir(target), ["keep"], "a mount point was made on the host")
+    eq(kk(k, env, "rm", "sym").returncode, 0)
+    eq(os.listdir(target), ["keep"], "remove followed a planted link")
+
+
+def test_exec_user_needs_a_user_container(k):
+    env, _ = setup(k)
+    kk(k, env, "create", "--user", "--ro-bind", f"{k.probe_host}:/probe", "mine")
+    kk(k, env, "start", "-d", "mine")
+    r = parse_kv(kk(k, env, "exec", "-u", "mine", "/probe", "ids").stdout)
+    eq(r["uid"], str(k.uid))
+    kk(k, env, "create", "rootonly")
+    kk(k, env, "start", "-d", "rootonly")
+    if k.mode == "user":
+        eq(kk(k, env, "exec", "-u", "rootonly", "true").returncode, 125)
+    kk(k, env, "rm", "-f", "mine", "rootonly")
+
+
+def test_shell_starts_the_container(k):
+    env, _ = setup(k)
+    kk(k, env, "create", "sh1")
+    env = dict(env, PS1="KP$ ", SHELL="/bin/bash")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            argv = k.argv(["shell", "sh1"])
+            os.execvpe(argv[0], argv, k.env(env))
+        finally:
+            os._exit(127)
+    try:
+        s = Screen(fd)
+        s.send("echo in-$(hostname)\r")
+        s.expect("in-sh1")
+        s.send("exit 3\r")
+        eq(finish(pid, fd), 3)
+    finally:
+        kill_quietly(pid)
+    eq(listing(k, env)["sh1"]["status"], "running", "shell left the container running")
+    kk(k, env, "rm", "-f", "sh1")
