@@ -234,9 +234,16 @@ std::string run_help_text() {
         else left += "\n" + std::string(30, ' ');
         s << left << o.help << "\n";
     }
-    s << "\nSubcommands:\n"
+    s << "\nSubcommands (kakuri help SUBCOMMAND for each):\n"
+         "  kakuri create [RUN-OPTIONS] NAME                  a persistent container\n"
+         "  kakuri start [-d|--detach] NAME [COMMAND [ARG...]]\n"
+         "  kakuri exec [-u|--user] [-w DIR] [-e K=V]... NAME COMMAND [ARG...]\n"
+         "  kakuri shell NAME                                 a login shell, starting NAME if needed\n"
+         "  kakuri stop [-t SECONDS] NAME...\n"
+         "  kakuri list [--json | -q|--quiet]                 (alias: ls)\n"
+         "  kakuri remove [-f|--force] NAME...                (alias: rm)\n"
          "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came from\n"
-         "  kakuri help                   this text\n"
+         "  kakuri help [SUBCOMMAND]\n"
          "\nAutomatic path mounting: arguments that look like paths (absolute, ~/..., ./...,\n"
          "../..., existing names, names with a file extension, --opt=PATH values; never URLs)\n"
          "are mounted at the same path: a directory itself, a file's parent directory, a\n"
