@@ -187,7 +187,7 @@ int cmd_create(int argc, char* argv[]) {
         dirs.push_back("work/root");
     } else {
         for (const auto& d : spec.system) {
-            if (d.is_symlink) continue;
+            if (d.is_symlink || d.read_only) continue;
             dirs.push_back("upper" + d.path);
             dirs.push_back("work" + d.path);
         }

@@ -186,7 +186,7 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
 }
 
 [[noreturn]] void init_main(const Plan& plan, int err_fd, int alive_fd, int maps_fd,
-                            int log_fd, const sigset_t& caller_mask) {
+                            int log_fd, bool ack, const sigset_t& caller_mask) {
     try {
         if (maps_fd >= 0) {
             // kakuri writes our maps (as real root, or through newuidmap): wait for its word.
@@ -243,16 +243,19 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         if (plan.loopback) bring_up_loopback();
         check(sethostname(plan.hostname.data(), plan.hostname.size()), "set the hostname");
 
-        // Ready: kakuri records the state. A detached container then waits for
-        // kakuri's word before giving up the parent-death signal, so a kakuri
-        // killed before the state is written leaves no container behind.
+        // Ready: kakuri records the state. A persistent container then waits
+        // for kakuri's word before its command runs (so the record always
+        // precedes it), and a detached one before giving up the parent-death
+        // signal, so a kakuri killed before that leaves no container behind.
         check(::write(err_fd, "", 1), "report readiness");
-        if (detach) {
+        if (ack) {
             char c;
             ssize_t n;
             while ((n = ::read(alive_fd, &c, 1)) < 0 && errno == EINTR) {
             }
             if (n != 1) _exit(125);
+        }
+        if (detach) {
             check(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "detach from kakuri");
             ::close(err_fd);
             err_fd = -1;
@@ -350,7 +353,8 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         alive_w.reset();
         maps_w.reset();
         init_main(plan, err_w.release(), alive_r.release(), maps_r.release(),
-                  hooks.detach ? log.get() : -1, caller_mask);
+                  hooks.detach ? log.get() : -1, hooks.detach || bool(hooks.on_ready),
+                  caller_mask);
     }
     err_w.reset();
     alive_r.reset();
@@ -399,9 +403,10 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
                     }
                     throw;
                 }
+                if (hooks.detach || hooks.on_ready)
+                    check(::write(alive_w.get(), "1", 1), "release the container");
                 if (hooks.detach) {
                     // Init closes the pipe once it no longer dies with us.
-                    check(::write(alive_w.get(), "1", 1), "release the container");
                     for (char buf[512];;) {
                         ssize_t m = ::read(err_r.get(), buf, sizeof buf);
                         if (m > 0) r.error.append(buf, static_cast<size_t>(m));

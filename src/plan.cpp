@@ -143,9 +143,11 @@ Plan make_plan(const ContainerSpec& s) {
         for (const auto& d : s.system) {
             if (d.is_symlink)
                 add(p, StepKind::Symlink, d.path, d.link_target);
+            else if (d.read_only)
+                add(p, StepKind::Bind, d.path, d.path, 0, true);
             else
                 add(p, StepKind::Overlay, d.path, d.path);
-            if (!d.is_symlink && !s.persist_dir.empty()) {
+            if (!d.is_symlink && !d.read_only && !s.persist_dir.empty()) {
                 p.steps.back().upper = s.persist_dir + "/upper" + d.path;
                 p.steps.back().work = s.persist_dir + "/work" + d.path;
             }

@@ -69,6 +69,7 @@ struct SystemDir {
     std::string path;  // "/usr"
     bool is_symlink = false;
     std::string link_target;  // for symlinks, kept as the host has it
+    bool read_only = false;   // a read-only bind instead of an overlay (see make_spec)
 };
 
 struct ContainerSpec {
