@@ -2,6 +2,9 @@
 #include "commands.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -20,6 +23,7 @@
 #include "spec.hpp"
 #include "store.hpp"
 #include "sys.hpp"
+#include "userns.hpp"
 
 namespace kakuri {
 
@@ -362,6 +366,70 @@ int cmd_list(int argc, char* argv[]) {
     return 0;
 }
 
+// With subordinate ids, programs inside leave files owned by ids the caller
+// cannot delete on the host. Delete from a user namespace with the container's
+// own mapping instead, where the caller is root over every one of them.
+void remove_as_mapped(const Store& store, const std::string& name, const ContainerSpec& spec) {
+    int up[2], down[2], err[2];
+    check(pipe2(up, O_CLOEXEC), "create a pipe");
+    UniqueFd up_r(up[0]), up_w(up[1]);
+    check(pipe2(down, O_CLOEXEC), "create a pipe");
+    UniqueFd down_r(down[0]), down_w(down[1]);
+    check(pipe2(err, O_CLOEXEC), "create a pipe");
+    UniqueFd err_r(err[0]), err_w(err[1]);
+    pid_t child = fork();
+    if (child < 0) throw Error("fork", errno);
+    if (child == 0) {
+        std::string msg;
+        try {
+            check(unshare(CLONE_NEWUSER), "create a user namespace");
+            check(::write(up_w.get(), "1", 1), "signal kakuri");
+            char c;
+            if (::read(down_r.get(), &c, 1) != 1) _exit(125);
+            become(0, 0);
+            store.remove(name);
+            _exit(0);
+        } catch (const std::exception& e) {
+            msg = e.what();
+        }
+        ssize_t n = ::write(err_w.get(), msg.data(), msg.size());
+        (void)n;
+        _exit(125);
+    }
+    up_w.reset();
+    down_r.reset();
+    err_w.reset();
+    auto reap = [&] {
+        int status = 0;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        return status;
+    };
+    char c;
+    if (::read(up_r.get(), &c, 1) != 1) {
+        reap();
+        throw Error("remove container " + name + ": cannot create a user namespace");
+    }
+    try {
+        write_child_maps(child, spec.map_writer, spec.uid_map, spec.gid_map, spec.newuidmap,
+                         spec.newgidmap);
+    } catch (...) {
+        kill(child, SIGKILL);
+        reap();
+        throw;
+    }
+    check(::write(down_w.get(), "1", 1), "signal the remover");
+    int status = reap();
+    std::string msg;
+    for (char buf[512];;) {
+        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
+        if (n <= 0) break;
+        msg.append(buf, static_cast<size_t>(n));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error(msg.empty() ? "remove container " + name + " failed" : msg);
+}
+
 int cmd_remove(int argc, char* argv[]) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
@@ -382,7 +450,18 @@ int cmd_remove(int argc, char* argv[]) {
                 wait_exit(pidfd.get(), 10);
             }
         }
-        l.store.remove(name);
+        // Needs the record: a container whose record is unreadable is still removed plainly.
+        bool mapped = false;
+        ContainerSpec spec;
+        try {
+            spec = container_spec(l, l.store.record(name), {}, true);
+            mapped = spec.userns && spec.map_writer == MapWriter::Helpers;
+        } catch (const Error&) {
+        }
+        if (mapped)
+            remove_as_mapped(l.store, name, spec);
+        else
+            l.store.remove(name);
     }
     return 0;
 }

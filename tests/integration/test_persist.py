@@ -227,3 +227,25 @@ def test_shell_starts_the_container(k):
         kill_quietly(pid)
     eq(listing(k, env)["sh1"]["status"], "running", "shell left the container running")
     kk(k, env, "rm", "-f", "sh1")
+
+
+def test_remove_with_subordinate_ids(k):
+    from test_rootfs import TEST_USER, etc_lines, newuidmap_usable
+    from harness import Skip
+    if not k.drop:
+        raise Skip("needs root to give the unprivileged test user a subordinate range")
+    newuidmap_usable()
+    env, cdir = setup(k)
+    with etc_lines({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
+                    "/etc/group": [f"{TEST_USER}:x:{k.gid}:"],
+                    "/etc/subuid": [f"{TEST_USER}:4100000:65536"],
+                    "/etc/subgid": [f"{TEST_USER}:4100000:65536"]}):
+        eq(kk(k, env, "create", "--subids", "sub").returncode, 0)
+        p = kk(k, env, "start", "sub", "sh", "-c",
+               "mkdir ~/d && touch ~/d/f /etc/g && chown 1000:1000 ~/d/f /etc/g ~/d && chmod 000 ~/d")
+        eq(p.returncode, 0, p.stderr)
+        owned = os.stat(os.path.join(cdir, "sub", "home", "d")).st_uid
+        eq(owned, 4100000 + 999, "a file owned by a subordinate id on the host")
+        p = kk(k, env, "rm", "sub")
+        eq(p.returncode, 0, p.stderr)
+        eq(os.listdir(cdir), [])
