@@ -59,6 +59,17 @@ sigset_t forwarded_set() {
     _exit(code);
 }
 
+// The rest of what the container said on the error pipe, to its end; the
+// readiness NUL is not part of any message.
+void read_messages(int fd, std::string& out) {
+    for (char buf[512];;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) out.append(buf, static_cast<size_t>(n));
+        else if (n == 0 || errno != EINTR) break;
+    }
+    out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+}
+
 // Any process in this PID namespace but us? (our /proc is the container's)
 bool others_alive() {
     DIR* d = opendir("/proc");
@@ -407,13 +418,7 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
                     check(::write(alive_w.get(), "1", 1), "release the container");
                 if (hooks.detach) {
                     // Init closes the pipe once it no longer dies with us.
-                    for (char buf[512];;) {
-                        ssize_t m = ::read(err_r.get(), buf, sizeof buf);
-                        if (m > 0) r.error.append(buf, static_cast<size_t>(m));
-                        else if (m == 0 || errno != EINTR) break;
-                    }
-                    r.error.erase(std::remove(r.error.begin(), r.error.end(), '\0'),
-                                  r.error.end());
+                    read_messages(err_r.get(), r.error);
                     return r;
                 }
             }
@@ -431,13 +436,8 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         }
     }
     // The namespace is gone, so every write end is closed: drain to EOF.
-    for (char buf[512];;) {
-        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
-        if (n > 0) r.error.append(buf, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR) break;
-    }
+    read_messages(err_r.get(), r.error);
     term.restore();
-    r.error.erase(std::remove(r.error.begin(), r.error.end(), '\0'), r.error.end());
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return r;
 }
@@ -497,11 +497,7 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time) {
             kill(child, sig);
         }
     }
-    for (char buf[512];;) {
-        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
-        if (n > 0) r.error.append(buf, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR) break;
-    }
+    read_messages(err_r.get(), r.error);
     term.restore();
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return r;
