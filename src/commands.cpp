@@ -261,7 +261,7 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     Plan plan = make_plan(spec);
     RunResult r;
     try {
-        r = exec_in_container(plan, st.pid, st.start_time);
+        r = exec_in_container(plan, st.pid, st.start_time, st.pidns);
     } catch (const Error& e) {
         if (!state_is_live(st)) throw Error(not_running(name));
         throw;

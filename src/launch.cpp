@@ -442,12 +442,16 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     return r;
 }
 
-RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time) {
+RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, uint64_t pidns) {
     // The pidfd pins the process: once it is open and the start time still
     // matches, it is the container's init and cannot be replaced by pid reuse.
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd || process_start_time(pid) != start_time)
         throw Error("the container's init (pid " + std::to_string(pid) + ") is gone");
+    struct stat ns;
+    if (pidns && (stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &ns) != 0 ||
+                  ns.st_ino != pidns))
+        throw Error("pid " + std::to_string(pid) + " is not the container's init any more");
     // Not dumpable while we hold the caller's terminal and files: nothing inside
     // may ptrace this helper once it has joined.
     check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make kakuri non-dumpable");

@@ -30,7 +30,8 @@ struct LaunchHooks {
 RunResult run_container(const Plan& plan, const LaunchHooks& hooks = {});
 
 // Runs the plan's command inside the running container whose init is pid
-// (checked against its start time), in all its namespaces.
-RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time);
+// (checked against its start time and, when known, its PID namespace's inode),
+// in all its namespaces.
+RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, uint64_t pidns);
 
 }  // namespace kakuri
