@@ -1,0 +1,201 @@
+# bash completion for kakuri(1)                            -*- shell-script -*-
+#
+# Works with and without the bash-completion package: with it, the arguments of
+# the contained command are completed by that command's own completion
+# (_command_offset); without it, by file names.
+#
+# The options and subcommands below must match `kakuri --help`
+# (tests/docs/test_drift.py checks it).
+
+# Subcommands: only as the first word.
+_kakuri_subcommands="create start exec shell stop list ls remove rm config help"
+
+# Run options (kakuri, create, config) that take a value, and those that do not.
+_kakuri_opts_value="--network= --bind --ro-bind --bind-profile --auto-mount= --hostname
+    --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config"
+_kakuri_opts_flag="--allow-network --user --userns --subids --clearenv --dry-run -v --verbose
+    -q --quiet -h --help --version"
+
+_kakuri_caps="ALL AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF
+    CHECKPOINT_RESTORE CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID IPC_LOCK
+    IPC_OWNER KILL LEASE LINUX_IMMUTABLE MAC_ADMIN MAC_OVERRIDE MKNOD NET_ADMIN
+    NET_BIND_SERVICE NET_BROADCAST NET_RAW PERFMON SETFCAP SETGID SETPCAP SETUID
+    SYSLOG SYS_ADMIN SYS_BOOT SYS_CHROOT SYS_MODULE SYS_NICE SYS_PACCT SYS_PTRACE
+    SYS_RAWIO SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG WAKE_ALARM"
+
+# Does option $1 (as typed, without "=VALUE") take a value, among the options $2?
+_kakuri_takes_value() {
+    local o
+    for o in $2; do
+        [[ $1 == "${o%=}" ]] && return 0
+        # Bundled short options: -ve K=V, -uw DIR.
+        [[ $o == -? && $1 == -[!-]* && $1 == *"${o#-}" ]] && return 0
+    done
+    return 1
+}
+
+# Profile names from `kakuri config` (the lines after its [bind_profiles] header).
+# $@: options for it (--config FILE).
+_kakuri_profiles() {
+    local line in_profiles=0
+    while IFS= read -r line; do
+        case $line in
+            '['*) [[ $line == '[bind_profiles]' ]] && in_profiles=1 || in_profiles=0 ;;
+            [A-Za-z0-9_.-]*=*) ((in_profiles)) && printf '%s\n' "${line%%[ =]*}" ;;
+        esac
+    done < <("$kakuri" config "$@" 2>/dev/null)
+}
+
+_kakuri_files() { # $1: -d for directories only
+    if declare -F _filedir >/dev/null; then
+        _filedir $1
+    else
+        local IFS=$'\n'
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen ${1:--f} -- "$cur"))
+    fi
+}
+
+# Complete the value of option $1 ($cur: the part of it being typed); the rest:
+# options for `kakuri config` (--config FILE).
+_kakuri_value() {
+    local opt=$1
+    shift
+    case $opt in
+        --network) COMPREPLY=($(compgen -W "none host" -- "$cur")) ;;
+        --auto-mount) COMPREPLY=($(compgen -W "rw ro off" -- "$cur")) ;;
+        --seccomp) COMPREPLY=($(compgen -W "default off" -- "$cur")) ;;
+        --format) COMPREPLY=($(compgen -W "json table" -- "$cur")) ;;
+        --bind-profile) COMPREPLY=($(compgen -W "$(_kakuri_profiles "$@")" -- "$cur")) ;;
+        --cap-add | --cap-drop)
+            COMPREPLY=($(compgen -W "$_kakuri_caps" -- "$cur"))
+            [[ ${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=($(compgen -W "${_kakuri_caps,,}" -- "$cur"))
+            ;;
+        --bind | --ro-bind | --config) _kakuri_files ;;
+        -w | --workdir | --rootfs | -[!-]*w) _kakuri_files -d ;;
+        --unsetenv) COMPREPLY=($(compgen -e -- "$cur")) ;;
+        -e | --env | -[!-]*e)
+            # K=V or K: the names of the caller's variables, then the user types on.
+            COMPREPLY=($(compgen -e -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            ;;
+        *) COMPREPLY=() ;; # --hostname, -t: free text
+    esac
+}
+
+# Complete the contained command and its arguments; $1: the words[] index
+# where the command starts.
+_kakuri_command() {
+    local at=${starts[$1]}
+    if declare -F _command_offset >/dev/null; then
+        _command_offset "$at"
+    elif [[ $at -eq $COMP_CWORD ]]; then
+        COMPREPLY=($(compgen -c -- "$cur"))
+    else
+        _kakuri_files
+    fi
+}
+
+_kakuri() {
+    local cur=${COMP_WORDS[COMP_CWORD]} kakuri=kakuri
+    # bash splits words at COMP_WORDBREAKS (= and : among them): `--network=ho`
+    # arrives as "--network" "=" "ho". Join such pieces into the words kakuri
+    # will see, remembering where each starts, to know what is being completed.
+    local -a words=() starts=()
+    local i w glue=0
+    for ((i = 0; i <= COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        if [[ ${#words[@]} -gt 0 && ($glue -eq 1 || $w == [=:]*) ]]; then
+            words[${#words[@]} - 1]+=$w
+        else
+            words+=("$w")
+            starts+=("$i")
+        fi
+        [[ $w == *[=:] ]] && glue=1 || glue=0
+    done
+    local n=$((${#words[@]} - 1)) # words[n]: the word under the cursor
+    # The text readline replaces is the last piece, after any = or :.
+    [[ -z ${cur//[=:]/} ]] && cur=""
+    [[ ${COMP_WORDS[0]} == */* && -x ${COMP_WORDS[0]} ]] && kakuri=${COMP_WORDS[0]}
+
+    # What the subcommand takes: options with and without a value; what its
+    # operands are ("names": containers, "name command": a container, then a
+    # command; "run": the command of a temporary container).
+    local sub="" value_opts=$_kakuri_opts_value flag_opts=$_kakuri_opts_flag operands=run
+    if ((n > 1)) && [[ " $_kakuri_subcommands " == *" ${words[1]} "* ]]; then
+        sub=${words[1]}
+        case $sub in
+            create) operands=new ;;
+            config) operands=none ;;
+            start) value_opts="" flag_opts="-d --detach" operands="name command" ;;
+            exec) value_opts="-w --workdir -e --env" flag_opts="-u --user" operands="name command" ;;
+            shell) value_opts="" flag_opts="" operands=name ;;
+            stop) value_opts="-t --time" flag_opts="" operands=names ;;
+            list | ls) value_opts="--format=" flag_opts="--json -q --quiet" operands=none ;;
+            remove | rm) value_opts="" flag_opts="-f --force" operands=names ;;
+            help) value_opts="" flag_opts="" operands=subcommand ;;
+        esac
+        [[ $sub == config || $sub == create ]] || flag_opts+=" -h --help"
+    fi
+
+    # Walk the words before the cursor: options (with their values), then operands.
+    local -a cfg=()
+    local pending="" count=0 dashdash=0 from=1
+    [[ -n $sub ]] && from=2
+    for ((i = from; i < n; i++)); do
+        w=${words[i]}
+        if [[ -n $pending ]]; then
+            [[ $pending == --config ]] && cfg=(--config "${w/#\~\//$HOME/}")
+            pending=""
+            continue
+        fi
+        if ((count == 0 && !dashdash)); then
+            case $w in
+                --) dashdash=1; continue ;;
+                --config=*) w=${w#--config=}; cfg=(--config "${w/#\~\//$HOME/}"); continue ;;
+                --*=*) continue ;;
+                -?*) _kakuri_takes_value "$w" "$value_opts" && pending=$w; continue ;;
+            esac
+        fi
+        # An operand. The command (and what follows) is the command's to complete.
+        count=$((count + 1))
+        if [[ $operands == run || ($operands == "name command" && $count -eq 2) ]]; then
+            _kakuri_command "$i"
+            return 0
+        fi
+    done
+
+    w=${words[n]}
+    if [[ -n $pending ]]; then
+        _kakuri_value "$pending" "${cfg[@]}"
+    elif ((count == 0 && !dashdash)) && [[ $w == --*=* ]]; then
+        # --opt=VALUE in one word (COMP_WORDBREAKS without '='): keep the --opt= part.
+        local opt=${w%%=*}
+        if [[ ${COMP_WORDS[COMP_CWORD]} == "$w" ]]; then
+            cur=${w#*=}
+            _kakuri_value "$opt" "${cfg[@]}"
+            COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
+        else
+            _kakuri_value "$opt" "${cfg[@]}"
+        fi
+    elif ((count == 0 && !dashdash)) && [[ $w == -* ]]; then
+        COMPREPLY=($(compgen -W "$value_opts $flag_opts" -- "$w"))
+        [[ ${COMPREPLY[*]} == *= ]] && compopt -o nospace 2>/dev/null
+    else
+        case "$operands:$count" in
+            run:0)
+                COMPREPLY=($(compgen -c -- "$cur"))
+                # A subcommand only as the very first word.
+                ((n == 1)) && COMPREPLY+=($(compgen -W "$_kakuri_subcommands" -- "$cur"))
+                ;;
+            name:0 | names:* | "name command":0)
+                COMPREPLY=($(compgen -W "$("$kakuri" list -q 2>/dev/null)" -- "$cur"))
+                ;;
+            "name command":1) _kakuri_command "$n" ;;
+            subcommand:0) COMPREPLY=($(compgen -W "$_kakuri_subcommands" -- "$cur")) ;;
+        esac
+    fi
+    return 0
+}
+
+complete -F _kakuri kakuri
