@@ -51,6 +51,18 @@ int64_t to_int(const std::string& v, const std::string& what) {
     }
 }
 
+uint64_t to_uint(const std::string& v, const std::string& what) {
+    try {
+        size_t used = 0;
+        if (v.empty() || v[0] == '-') throw std::invalid_argument(v);
+        unsigned long long n = std::stoull(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+        return n;
+    } catch (const std::exception&) {
+        throw Error("bad " + what + " '" + v + "' in the container's state");
+    }
+}
+
 void write_atomically(const std::string& dir, const std::string& file, const std::string& data) {
     std::string tmp = dir + "/." + file + ".tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -155,8 +167,8 @@ State parse_state(const std::string& text) {
     for (size_t i = 1; i < kv.size(); ++i) {
         const auto& [k, v] = kv[i];
         if (k == "pid") s.pid = static_cast<pid_t>(to_int(v, "pid"));
-        else if (k == "start_time") s.start_time = static_cast<uint64_t>(to_int(v, "start_time"));
-        else if (k == "pidns") s.pidns = static_cast<uint64_t>(to_int(v, "pidns"));
+        else if (k == "start_time") s.start_time = to_uint(v, "start_time");
+        else if (k == "pidns") s.pidns = to_uint(v, "pidns");
         else if (k == "userns") s.userns = v == "1";
         else if (k == "started") s.started = v == "1";
     }
@@ -356,7 +368,9 @@ void remove_tree_at(int dirfd, const std::string& name) {
     }
     if (S_ISDIR(st.st_mode)) {
         // A program inside may have made its directories unreadable (chmod 000).
-        if ((st.st_mode & 0700) != 0700) fchmodat(dirfd, name.c_str(), 0700, 0);
+        // (If it fails, opening it below says why.)
+        if ((st.st_mode & 0700) != 0700 && fchmodat(dirfd, name.c_str(), 0700, 0) != 0) {
+        }
         int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) throw Error("open " + name, errno);
         DIR* d = fdopendir(fd);

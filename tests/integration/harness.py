@@ -102,6 +102,10 @@ class K:
             "LANG": "C.UTF-8",
             "TERM": os.environ.get("TERM", "xterm"),
         }
+        # A sanitizer build's runtime options (meson test's defaults, .ci/run's) reach kakuri.
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if var in os.environ:
+                env[var] = os.environ[var]
         env.update(extra or {})
         return env
 

@@ -1,0 +1,67 @@
+// fuzz_automount: the input split on NUL bytes as a command's arguments, through detect_paths
+// and auto_mounts, and its first three words through resolve_command, on a fake host whose
+// file kinds (below a directory) and visibility follow a hash of the path.
+#include <algorithm>
+
+#include "automount.hpp"
+#include "fuzz.hpp"
+#include "spec.hpp"
+
+namespace {
+
+uint32_t hash(const std::string& s) {
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (unsigned char c : s) h = (h ^ c) * 16777619u;
+    return h;
+}
+
+bool is_absolute_normal(const std::string& p) {
+    return !p.empty() && p[0] == '/' && kakuri::normalize_path(p) == p;
+}
+
+// A consistent file system: what is below a missing path or a file is missing.
+kakuri::PathKind kind(const std::string& p) {
+    if (p == "/" || p == "/home" || p == "/home/fuzz" || p == "/home/fuzz/proj")
+        return kakuri::PathKind::Directory;
+    if (p.empty() || p[0] != '/') return kakuri::PathKind::Missing;
+    size_t slash = p.rfind('/');
+    if (kind(slash == 0 ? "/" : p.substr(0, slash)) != kakuri::PathKind::Directory)
+        return kakuri::PathKind::Missing;
+    return static_cast<kakuri::PathKind>(hash(p) % 3);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::vector<std::string> words = fuzz::split_words(data, size);
+    kakuri::HostView h;
+    h.home = "/home/fuzz";
+    h.cwd = "/home/fuzz/proj";
+    h.kind = kind;
+    h.visible = [](const std::string& p) {
+        return kakuri::path_within(p, "/usr") || kakuri::path_within(p, "/etc") || hash(p) % 7 == 0;
+    };
+
+    const auto paths = kakuri::detect_paths(words, h);
+    for (size_t i = 0; i < paths.size(); ++i) {
+        FUZZ_CHECK(is_absolute_normal(paths[i]));
+        FUZZ_CHECK(std::find(paths.begin() + i + 1, paths.end(), paths[i]) == paths.end());
+    }
+    const auto mounts = kakuri::auto_mounts(words, h);
+    for (const auto& m : mounts) {
+        FUZZ_CHECK(is_absolute_normal(m));
+        FUZZ_CHECK(m != "/" && m != h.home && !h.visible(m));
+        FUZZ_CHECK(h.kind(m) != kakuri::PathKind::Missing);
+        for (const auto& o : mounts) FUZZ_CHECK(o == m || !kakuri::path_within(m, o));
+    }
+
+    if (words.size() >= 3) {
+        auto visible = [&](const std::string& p) { return h.visible(p); };
+        auto executable = [](const std::string& p) { return hash(p) % 4 == 0; };
+        auto r = kakuri::resolve_command(words[0], words[1], words[2], visible, executable);
+        if (r.kind == kakuri::CommandResolution::FromHost)
+            FUZZ_CHECK(is_absolute_normal(r.path) && executable(r.path) && !visible(r.path));
+        if (r.kind != kakuri::CommandResolution::NotFound) FUZZ_CHECK(!r.path.empty());
+    }
+    return 0;
+}
