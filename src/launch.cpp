@@ -300,6 +300,26 @@ std::string clone_error(int err, bool userns) {
     return msg;
 }
 
+// The signals kakuri passes on, blocked and read from a signalfd while this
+// lives; the caller's mask is what the command gets back.
+struct ForwardedSignals {
+    sigset_t caller_mask;
+    UniqueFd fd;
+    ForwardedSignals() {
+        sigset_t fwd = forwarded_set();
+        sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
+        fd.reset(signalfd(-1, &fwd, SFD_CLOEXEC));
+        if (!fd) {
+            int err = errno;
+            sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
+            throw Error("create a signalfd", err);
+        }
+    }
+    ~ForwardedSignals() { sigprocmask(SIG_SETMASK, &caller_mask, nullptr); }
+    ForwardedSignals(const ForwardedSignals&) = delete;
+    ForwardedSignals& operator=(const ForwardedSignals&) = delete;
+};
+
 struct Terminal {
     bool tty = false;
     bool foreground = false;
@@ -347,11 +367,9 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         maps_w.reset(maps_pipe[1]);
     }
 
-    sigset_t fwd = forwarded_set(), caller_mask;
-    sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
-    auto unblock = [&] { sigprocmask(SIG_SETMASK, &caller_mask, nullptr); };
-    ScopeGuard restore_mask(unblock);
-    UniqueFd sfd(check(signalfd(-1, &fwd, SFD_CLOEXEC), "create a signalfd"));
+    ForwardedSignals sigs;
+    const sigset_t& caller_mask = sigs.caller_mask;
+    UniqueFd& sfd = sigs.fd;
 
     Terminal term;
     term.save();
@@ -466,11 +484,9 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, ui
     int err_pipe[2];
     check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
     UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
-    sigset_t fwd = forwarded_set(), caller_mask;
-    sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
-    auto unblock = [&] { sigprocmask(SIG_SETMASK, &caller_mask, nullptr); };
-    ScopeGuard restore_mask(unblock);
-    UniqueFd sfd(check(signalfd(-1, &fwd, SFD_CLOEXEC), "create a signalfd"));
+    ForwardedSignals sigs;
+    const sigset_t& caller_mask = sigs.caller_mask;
+    UniqueFd& sfd = sigs.fd;
     Terminal term;
     term.save();
 
