@@ -58,7 +58,8 @@ Store open_store(const Config& cfg, const std::string& home) {
     throw Error(what + " (see 'kakuri " + sub + " --help')");
 }
 
-// getopt over a small table; returns the index of the first operand.
+// getopt over a small table; returns the index of the first operand, or -1
+// after printing --help.
 struct SubOpt {
     const char* name;
     char short_name;
@@ -85,7 +86,7 @@ int parse_sub(const std::string& sub, int argc, char* argv[], const std::vector<
         if (c == -1) break;
         if (c == 'h') {
             std::fputs(container_help(sub).c_str(), stdout);
-            exit(0);
+            return -1;  // the caller exits 0
         }
         if (c == ':') usage(sub, "option '" + std::string(argv[optind - 1]) + "' needs a value");
         if (c == '?') {
@@ -234,6 +235,7 @@ int cmd_start(int argc, char* argv[]) {
     bool detach = false;
     int first = parse_sub("start", argc, argv, {{"detach", 'd', false}},
                           [&](char c, const std::string&) { detach = c == 'd'; });
+    if (first < 0) return 0;
     if (first >= argc) usage("start", "start needs a container NAME");
     std::string name = argv[first];
     std::vector<std::string> command(argv + first + 1, argv + argc);
@@ -280,6 +282,7 @@ int cmd_exec(int argc, char* argv[]) {
                               if (c == 'w') workdir = v;
                               if (c == 'e') env.push_back(v);
                           });
+    if (first < 0) return 0;
     if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
     std::string name = argv[first];
     Loaded l = load();
@@ -288,6 +291,7 @@ int cmd_exec(int argc, char* argv[]) {
 
 int cmd_shell(int argc, char* argv[]) {
     int first = parse_sub("shell", argc, argv, {}, [](char, const std::string&) {});
+    if (first < 0) return 0;
     if (argc - first != 1) usage("shell", "shell takes one container NAME");
     std::string name = argv[first];
     Loaded l = load();
@@ -311,6 +315,7 @@ int cmd_stop(int argc, char* argv[]) {
         if (v.empty() || *end || t < 0 || t > 86400) usage("stop", "-t takes seconds, not '" + v + "'");
         timeout = static_cast<int>(t);
     });
+    if (first < 0) return 0;
     if (first >= argc) usage("stop", "stop needs at least one container NAME");
     Loaded l = load();
     int rc = 0;
@@ -346,6 +351,7 @@ int cmd_list(int argc, char* argv[]) {
                                   json = v == "json";
                               }
                           });
+    if (first < 0) return 0;
     if (first != argc) usage("list", "list takes no NAME");
     Loaded l = load();
     std::vector<ListEntry> entries;
@@ -434,6 +440,7 @@ int cmd_remove(int argc, char* argv[]) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
                           [&](char, const std::string&) { force = true; });
+    if (first < 0) return 0;
     if (first >= argc) usage("remove", "remove needs at least one container NAME");
     Loaded l = load();
     for (int i = first; i < argc; ++i) {
