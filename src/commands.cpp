@@ -32,23 +32,8 @@ namespace {
 const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop",
                                     "list",   "ls",    "remove", "rm"};
 
-Config load_user_config(const std::string& explicit_path, const std::string& home) {
-    Config cfg = default_config();
-    ConfigPaths paths =
-        config_paths(explicit_path, getenv("KAKURI_CONFIG"), getenv("XDG_CONFIG_HOME"), home);
-    load_config_file(paths.system, cfg, false);
-    if (!paths.user.empty()) load_config_file(paths.user, cfg, paths.user_required);
-    return cfg;
-}
-
-std::string expand_home(const std::string& p, const std::string& home) {
-    if (p == "~") return home;
-    if (p.compare(0, 2, "~/") == 0) return home + p.substr(1);
-    return p;
-}
-
 Store open_store(const Config& cfg, const std::string& home) {
-    std::string dir = expand_home(cfg.containers_dir.value, home);
+    std::string dir = expand_tilde(cfg.containers_dir.value, home);
     if (dir.empty() || dir[0] != '/')
         throw Error("containers_dir must be an absolute path or start with ~/, not '" + dir + "'");
     return Store(normalize_path(dir));
@@ -107,7 +92,7 @@ struct Loaded {
 
 Loaded load(const std::string& config_path = "") {
     HostInfo host = scan_host();
-    Config cfg = load_user_config(config_path, host.home);
+    Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
     return {std::move(host), std::move(cfg), std::move(store)};
 }

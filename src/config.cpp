@@ -2,6 +2,8 @@
 // which config files are read in which order.
 #include "config.hpp"
 
+#include <cstdlib>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -528,6 +530,15 @@ ConfigPaths config_paths(const std::string& explicit_path, const char* kakuri_co
         p.user = home + "/.config/container/config.toml";
     }
     return p;
+}
+
+Config load_configs(const std::string& explicit_path, const std::string& home) {
+    Config cfg = default_config();
+    ConfigPaths paths =
+        config_paths(explicit_path, getenv("KAKURI_CONFIG"), getenv("XDG_CONFIG_HOME"), home);
+    load_config_file(paths.system, cfg, false);
+    if (!paths.user.empty()) load_config_file(paths.user, cfg, paths.user_required);
+    return cfg;
 }
 
 }  // namespace kakuri

@@ -54,6 +54,10 @@ void parse_config(const std::string& text, const std::string& filename, Config& 
 // required missing file, an unreadable file or a directory is an Error naming the file.
 bool load_config_file(const std::string& path, Config& cfg, bool required);
 
+// Every config kakuri reads, in order: the system file, then the user's (or the
+// one named by --config / $KAKURI_CONFIG), over the built-in defaults.
+Config load_configs(const std::string& explicit_path, const std::string& home);
+
 struct ConfigPaths {
     std::string system;          // always "/etc/kakuri/config.toml"; load it not required
     std::string user;            // empty: there is no user file to look for

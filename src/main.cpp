@@ -16,16 +16,6 @@ using namespace kakuri;
 
 namespace {
 
-// The system file first (packagers' defaults), then the user's (or --config).
-Config load_config(const Options& opts, const std::string& home) {
-    Config cfg = default_config();
-    ConfigPaths paths =
-        config_paths(opts.config, getenv("KAKURI_CONFIG"), getenv("XDG_CONFIG_HOME"), home);
-    load_config_file(paths.system, cfg, false);
-    if (!paths.user.empty()) load_config_file(paths.user, cfg, paths.user_required);
-    return cfg;
-}
-
 int run(int argc, char* argv[]) {
     // kakuri needs no privileges of its own; a setuid copy is a mistake or an attack.
     if (getuid() != geteuid() || getgid() != getegid())
@@ -55,7 +45,7 @@ int run(int argc, char* argv[]) {
         return 0;
     }
     HostInfo host = scan_host();
-    Config cfg = load_config(opts, host.home);
+    Config cfg = load_configs(opts.config, host.home);
     if (show_config) {
         if (!opts.command.empty()) throw Error("config takes run options only (see 'kakuri --help')");
         std::fputs(format_config(effective_config(opts, cfg)).c_str(), stdout);

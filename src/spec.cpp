@@ -38,11 +38,6 @@ int system_rank(const std::string& n) {
     return 3;  // lib32, lib64, libx32, ... with the libs
 }
 
-std::string expand_tilde(const std::string& p, const std::string& home) {
-    if (p == "~") return home;
-    if (p.compare(0, 2, "~/") == 0) return home + p.substr(1);
-    return p;
-}
 
 std::string env_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
@@ -79,6 +74,12 @@ void check_env_key(const std::string& key, const std::string& what) {
 }
 
 }  // namespace
+
+std::string expand_tilde(const std::string& p, const std::string& home) {
+    if (p == "~") return home;
+    if (p.compare(0, 2, "~/") == 0) return home + p.substr(1);
+    return p;
+}
 
 HostInfo scan_host() {
     HostInfo h;

@@ -60,6 +60,9 @@ struct Bind {
 Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
                      const std::string& cwd);
 
+// "~" and "~/x" relative to home; anything else unchanged.
+std::string expand_tilde(const std::string& path, const std::string& home);
+
 // Lexically clean an absolute path: no "." or ".." or doubled slashes.
 std::string normalize_path(const std::string& path);
 // Is path equal to or below dir (both normalized, absolute)?

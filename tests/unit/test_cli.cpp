@@ -7,18 +7,9 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "strings.hpp"
 #include "sys.hpp"
 
-namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-    static String convert(const std::vector<std::string>& v) {
-        std::string out = "[";
-        for (size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
-        return (out + "]").c_str();
-    }
-};
-}  // namespace doctest
 
 namespace kakuri {
 

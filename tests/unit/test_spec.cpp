@@ -7,17 +7,10 @@
 #include <vector>
 
 #include "spec.hpp"
+#include "strings.hpp"
 #include "sys.hpp"
 
 namespace doctest {
-template <>
-struct StringMaker<std::vector<std::string>> {
-    static String convert(const std::vector<std::string>& v) {
-        std::string out = "[";
-        for (size_t i = 0; i < v.size(); ++i) out += (i ? ", \"" : "\"") + v[i] + "\"";
-        return (out + "]").c_str();
-    }
-};
 template <>
 struct StringMaker<kakuri::Bind> {
     static String convert(const kakuri::Bind& b) {
