@@ -49,6 +49,16 @@ def test_life_cycle_and_persistence(k):
     p = kk(k, env, "exec", "-w", "/etc", "-e", "X=1", "box", "sh", "-c", 'echo "$PWD $X"')
     eq(p.stdout, "/etc 1\n", p.stderr)
     eq(kk(k, env, "start", "-d", "box").returncode, 125, "already running")
+    # fd 9 open in the caller does not reach a command run by exec either.
+    rfd, wfd = os.pipe()
+    os.dup2(rfd, 9, inheritable=True)
+    try:
+        p = subprocess.run(k.argv(["exec", "box", "/probe", "fds"]), env=k.env(env), cwd=k.work,
+                           capture_output=True, text=True, pass_fds=(9,))
+        eq(parse_kv(p.stdout).get("fds"), "0,1,2", p.stderr)
+    finally:
+        for f in (9, rfd, wfd):
+            os.close(f)
 
     eq(kk(k, env, "stop", "box").returncode, 0)
     eq(listing(k, env)["box"]["status"], "stopped")

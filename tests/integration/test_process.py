@@ -1,9 +1,11 @@
 """Processes and the terminal: signals, kakuri's death, interactive shells."""
+import fcntl
 import os
 import pty
 import select
 import signal
 import subprocess
+import struct
 import termios
 import time
 
@@ -158,6 +160,11 @@ def test_interactive_shell_with_job_control(k):
         s.expect("KP$ ")
         s.send("echo $((6*7))\r")
         s.expect("42")
+        s.expect("KP$ ")
+        # A window size change reaches the program inside (the terminal is shared).
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 101, 0, 0))
+        s.send("stty size\r")
+        s.expect("37 101")
         s.expect("KP$ ")
         # Ctrl-C reaches the program in the foreground, not kakuri.
         s.send(JOB)
