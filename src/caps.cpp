@@ -49,7 +49,10 @@ void apply_caps(uint64_t mask) {
     std::string v;
     if (read_file("/proc/sys/kernel/cap_last_cap", v)) last = std::min(last, std::stoi(v));
     for (int c = 0; c <= last; ++c)
-        if (!(mask & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+        // Already out (init dropped it before forking the command): dropping again would
+        // need CAP_SETPCAP, which may be gone too.
+        if (!(mask & (1ULL << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
+            prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
             throw Error("drop capability " + std::to_string(c) + " from the bounding set", errno);
     check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities");
     cap_t caps = cap_init();  // all clear

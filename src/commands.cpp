@@ -20,6 +20,7 @@
 #include "config.hpp"
 #include "launch.hpp"
 #include "plan.hpp"
+#include "sealed.hpp"
 #include "spec.hpp"
 #include "store.hpp"
 #include "sys.hpp"
@@ -225,6 +226,7 @@ int cmd_start(int argc, char* argv[]) {
     std::string name = argv[first];
     std::vector<std::string> command(argv + first + 1, argv + argc);
     if (!detach && command.empty()) usage("start", "start NAME needs a COMMAND, or -d");
+    ensure_sealed_self();
     Loaded l = load();
     return start_container(l, name, command, detach);
 }
@@ -270,6 +272,7 @@ int cmd_exec(int argc, char* argv[]) {
     if (first < 0) return 0;
     if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
     std::string name = argv[first];
+    ensure_sealed_self();
     Loaded l = load();
     return exec_into(l, name, {argv + first + 1, argv + argc}, as_user, workdir, env);
 }
@@ -279,6 +282,7 @@ int cmd_shell(int argc, char* argv[]) {
     if (first < 0) return 0;
     if (argc - first != 1) usage("shell", "shell takes one container NAME");
     std::string name = argv[first];
+    ensure_sealed_self();
     Loaded l = load();
     if (l.store.status(name) != Status::Running) {
         try {

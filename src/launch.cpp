@@ -17,8 +17,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
-#include <termios.h>
 
 #include <algorithm>
 #include <unistd.h>
@@ -31,6 +31,7 @@
 #include "seccomp.hpp"
 #include "net.hpp"
 #include "sys.hpp"
+#include "tty.hpp"
 #include "userns.hpp"
 
 namespace kakuri {
@@ -129,8 +130,17 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
     fail(err_fd, name + ": command not found", 127);
 }
 
+// What the command gets besides the plan: where its terminal is, and whether the
+// process it forks from is already as confined as it will be (init is; `exec` is not).
+struct CommandSetup {
+    int slave = -1;      // the container's pty, or -1 (no terminal)
+    unsigned mask = 0;   // which of fds 0-2 the pty replaces
+    bool confined = false;
+    bool own_session = false;  // no terminal and in the caller's session: leave it
+};
+
 [[noreturn]] void command_main(const Plan& plan, int err_fd, const sigset_t& caller_mask,
-                               mode_t caller_umask) {
+                               mode_t caller_umask, const CommandSetup& cs) {
     try {
         if (chdir(plan.cwd.c_str()) != 0)
             throw Error("cannot enter the working directory " + plan.cwd, errno);
@@ -140,6 +150,11 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
             throw Error("the working directory " + plan.cwd + " is outside the container");
         umask(caller_umask);
+        // The foreground of the container's terminal; or, without one, a session of its own
+        // where its parent is still in the caller's: no terminal of the caller's is ever
+        // its controlling one (/dev/tty).
+        if (cs.slave >= 0) join_pty_foreground(cs.slave, cs.mask);
+        else if (cs.own_session) check(setsid(), "start a session for the command");
         // Never gain privileges through exec (setuid, file capabilities).
         check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
         apply_caps(plan.caps);
@@ -147,7 +162,7 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
         sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
         // Last, so that everything above may still use what the filter denies.
-        if (plan.seccomp) load_default_filter();
+        if (plan.seccomp && !cs.confined) load_default_filter();
     } catch (const Error& e) {
         fail(err_fd, e.what(), e.exit_code());
     }
@@ -157,7 +172,11 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
 // PID 1 of the container: reap, forward, and exit with the command's status.
 // Without a command (command < 0, a detached idle container) it waits until
 // told to stop; SIGTERM from outside goes to everything inside (kakuri stop).
-[[noreturn]] void init_loop(pid_t command) {
+// With a terminal (pty_sock >= 0), a command that stops (Ctrl-Z) is reported to
+// kakuri, which stops in turn, and is continued when kakuri says so.
+// An `exec` session's leader runs the same loop for its one command (whole = false):
+// what it is sent goes to that command only, never to the whole container.
+[[noreturn]] void init_loop(pid_t command, int pty_sock, bool whole = true) {
     sigset_t all;
     sigfillset(&all);
     int sfd = signalfd(-1, &all, SFD_CLOEXEC);
@@ -167,8 +186,20 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         // An idle init that was told to stop leaves once the others are gone
         // (they are not its children: it can only look).
         if (stopping && command < 0 && !others_alive()) _exit(0);
-        struct pollfd pfd = {sfd, POLLIN, 0};
-        if (poll(&pfd, 1, stopping && command < 0 ? 20 : -1) <= 0) continue;
+        struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {pty_sock, POLLIN, 0}};
+        if (poll(pfd, pty_sock >= 0 ? 2 : 1, stopping && command < 0 ? 20 : -1) <= 0) continue;
+        if (pty_sock >= 0 && pfd[1].revents) {
+            int fd;
+            int tag = recv_msg(pty_sock, &fd);
+            if (fd >= 0) ::close(fd);
+            if (tag == 'C' && command > 0) {
+                kill(-command, SIGCONT);
+                kill(command, SIGCONT);
+            } else if (tag == -1) {
+                pty_sock = -1;  // kakuri is gone; the parent-death signal follows
+            }
+        }
+        if (!pfd[0].revents) continue;
         struct signalfd_siginfo si;
         ssize_t n = ::read(sfd, &si, sizeof si);
         if (n != sizeof si) {
@@ -179,14 +210,18 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         if (sig == SIGCHLD) {
             int status;
             pid_t p;
-            while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+            while ((p = waitpid(-1, &status, WNOHANG | (pty_sock >= 0 ? WUNTRACED : 0))) > 0) {
                 if (p != command) continue;
+                if (WIFSTOPPED(status)) {
+                    char t = 'T';
+                    ssize_t w = ::send(pty_sock, &t, 1, MSG_NOSIGNAL);
+                    (void)w;
+                    continue;
+                }
                 _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
             }
         } else if (si.ssi_code != SI_KERNEL) {
-            // SI_KERNEL: the terminal's own Ctrl-C/Ctrl-\ to our process group,
-            // which already reached the command; everything else is passed on.
-            if (sig == SIGTERM || (command < 0 && (sig == SIGINT || sig == SIGHUP))) {
+            if (whole && (sig == SIGTERM || (command < 0 && (sig == SIGINT || sig == SIGHUP)))) {
                 kill(-1, SIGTERM);
                 stopping = true;
             } else if (command > 0) {
@@ -196,18 +231,27 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
     }
 }
 
-[[noreturn]] void init_main(const Plan& plan, int err_fd, int alive_fd, int maps_fd,
-                            int log_fd, bool ack, const sigset_t& caller_mask) {
+// Everything about init that the caller's side decided before the clone.
+struct InitSetup {
+    int err_fd, alive_fd, maps_fd;
+    int log_fd;             // a detached container's log, or -1
+    int pty_sock;           // kakuri's end for the pty and job control, or -1 (no terminal)
+    unsigned tty_mask;      // which of fds 0-2 are the caller's terminal
+    bool ack;               // wait for kakuri's word before the command runs
+};
+
+[[noreturn]] void init_main(const Plan& plan, InitSetup in, const sigset_t& caller_mask) {
+    int err_fd = in.err_fd, alive_fd = in.alive_fd, pty_sock = in.pty_sock;
     try {
-        if (maps_fd >= 0) {
+        if (in.maps_fd >= 0) {
             // kakuri writes our maps (as real root, or through newuidmap): wait for its word.
             // End of file instead means it failed or died, and says so itself.
             char c;
             ssize_t n;
-            while ((n = ::read(maps_fd, &c, 1)) < 0 && errno == EINTR) {
+            while ((n = ::read(in.maps_fd, &c, 1)) < 0 && errno == EINTR) {
             }
             if (n != 1) _exit(125);
-            ::close(maps_fd);
+            ::close(in.maps_fd);
             // Before the parent-death signal: changing ids clears it.
             become(plan.uid, plan.gid);
         }
@@ -216,25 +260,30 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
         struct pollfd pfd = {alive_fd, POLLIN, 0};
         if (poll(&pfd, 1, 0) != 0) _exit(125);
-        const bool detach = log_fd >= 0;
+        const bool detach = in.log_fd >= 0;
         if (detach) {
-            // A background container: its own session, no terminal, output to its log.
-            setsid();
+            // A background container: no terminal, output to its log.
             UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
             if (!null) throw Error("open /dev/null", errno);
             dup2(null.get(), STDIN_FILENO);
-            dup2(log_fd, STDOUT_FILENO);
-            dup2(log_fd, STDERR_FILENO);
+            dup2(in.log_fd, STDOUT_FILENO);
+            dup2(in.log_fd, STDERR_FILENO);
         }
+        // Its own session, so that no terminal of the caller's is the container's
+        // controlling terminal (/dev/tty inside would open it).
+        check(setsid(), "start the container's session");
         // Drop every fd the caller passed us, before any of them could be used
-        // (a directory fd is a way out of the new root); keep the two pipes as 3 and 4.
+        // (a directory fd is a way out of the new root); keep ours as 3, 4 and 5.
         int e = check(fcntl(err_fd, F_DUPFD_CLOEXEC, 10), "move the error pipe");
         int a = check(fcntl(alive_fd, F_DUPFD_CLOEXEC, 10), "move the alive pipe");
+        int t = pty_sock >= 0 ? check(fcntl(pty_sock, F_DUPFD_CLOEXEC, 10), "move the pty socket") : -1;
         check(dup3(e, 3, O_CLOEXEC), "move the error pipe");
         check(dup3(a, 4, O_CLOEXEC), "move the alive pipe");
+        if (t >= 0) check(dup3(t, 5, O_CLOEXEC), "move the pty socket");
         err_fd = 3;
         alive_fd = 4;
-        sys_close_range(5, ~0U, 0);
+        pty_sock = t >= 0 ? 5 : -1;
+        sys_close_range(pty_sock >= 0 ? 6 : 5, ~0U, 0);
 
         mode_t caller_umask = umask(0);
         sigset_t all;
@@ -243,23 +292,37 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
 
         if (plan.userns && plan.map_writer == MapWriter::Self)
             write_own_maps(plan.uid_map, plan.gid_map);
-        // As real root, init keeps every capability: not dumpable, so nothing
-        // inside may ptrace it or open its /proc/1/exe (CVE-2019-5736). In a user
-        // namespace it holds no more than container root does once set up, and
-        // `kakuri exec` needs to join it; the kakuri binary it runs cannot be
-        // written while it runs (ETXTBSY), which the tests attack. After the maps:
-        // a non-dumpable process's /proc/self files belong to host root.
+        // As real root, init is not dumpable, so nothing inside may open its /proc/1/exe or
+        // its /proc/1/fd. In a user namespace `kakuri exec` must be able to join it; there it
+        // is as confined as the command before the command runs (below), so tracing it gains
+        // nothing. After the maps: a non-dumpable process's /proc/self files belong to host root.
         if (!plan.userns) check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
         apply_mounts(plan);
         if (plan.loopback) bring_up_loopback();
         check(sethostname(plan.hostname.data(), plan.hostname.size()), "set the hostname");
+
+        // The terminal: a pty of the container's own devpts, with the caller's modes and
+        // size; kakuri gets the master and relays. From here on init holds nothing of the
+        // caller's terminal either.
+        CommandSetup cs;
+        UniqueFd slave;
+        if (pty_sock >= 0) {
+            int from = -1;
+            for (int fd = 0; fd < 3 && from < 0; ++fd)
+                if (in.tty_mask & (1U << fd)) from = fd;
+            UniqueFd master = open_container_pty(slave, from);
+            send_fd(pty_sock, master.get(), 'M');
+            lead_pty_session(slave.get(), in.tty_mask);
+            cs.slave = slave.get();
+            cs.mask = in.tty_mask;
+        }
 
         // Ready: kakuri records the state. A persistent container then waits
         // for kakuri's word before its command runs (so the record always
         // precedes it), and a detached one before giving up the parent-death
         // signal, so a kakuri killed before that leaves no container behind.
         check(::write(err_fd, "", 1), "report readiness");
-        if (ack) {
+        if (in.ack) {
             char c;
             ssize_t n;
             while ((n = ::read(alive_fd, &c, 1)) < 0 && errno == EINTR) {
@@ -273,16 +336,26 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         }
         ::close(alive_fd);
 
+        // No process inside is less confined than the command: a command allowed to trace
+        // (--cap-add SYS_PTRACE) would otherwise reach through init whatever the filter,
+        // no_new_privs and the capability bounding set keep from it.
+        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs on init");
+        apply_caps(plan.caps);
+        if (plan.seccomp) load_default_filter();
+        cs.confined = true;
+
         pid_t cmd = -1;
         if (!plan.argv.empty()) {
             cmd = fork();
             if (cmd < 0) throw Error("fork the command", errno);
-            if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask);
+            if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask, cs);
         }
         if (err_fd >= 0) ::close(err_fd);
-        // Keep no fd but the standard ones: init holds nothing of the host.
-        sys_close_range(3, ~0U, 0);
-        init_loop(cmd);
+        // Keep no fd but the standard ones (and kakuri's socket while it relays).
+        slave.reset();
+        sys_close_range(pty_sock >= 0 ? 6 : 3, ~0U, 0);
+        if (pty_sock >= 0) sys_close_range(3, 4, 0);
+        init_loop(cmd, cmd > 0 ? pty_sock : -1);
     } catch (const Error& e) {
         fail(err_fd, e.what(), e.exit_code());
     } catch (const std::exception& e) {
@@ -320,28 +393,12 @@ struct ForwardedSignals {
     ForwardedSignals& operator=(const ForwardedSignals&) = delete;
 };
 
-struct Terminal {
-    bool tty = false;
-    bool foreground = false;
-    struct termios modes {};
-
-    void save() {
-        tty = tcgetattr(STDIN_FILENO, &modes) == 0;
-        foreground = tty && tcgetpgrp(STDIN_FILENO) == getpgrp();
-    }
-    // A shell inside a PID namespace cannot hand the terminal back to us when it
-    // dies abnormally; we take it back ourselves.
-    void restore() {
-        if (!foreground) return;
-        sigset_t ttou, old;
-        sigemptyset(&ttou);
-        sigaddset(&ttou, SIGTTOU);
-        sigprocmask(SIG_BLOCK, &ttou, &old);
-        tcsetpgrp(STDIN_FILENO, getpgrp());
-        tcsetattr(STDIN_FILENO, TCSADRAIN, &modes);
-        sigprocmask(SIG_SETMASK, &old, nullptr);
-    }
-};
+// Stop kakuri as the command inside stopped (Ctrl-Z): the caller's shell sees its job
+// stop; `fg` continues kakuri, which takes the terminal again and continues the command.
+void stop_with_command(CallerTerminal& term) {
+    term.restore();
+    raise(SIGTSTP);
+}
 
 }  // namespace
 
@@ -366,13 +423,21 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         maps_r.reset(maps_pipe[0]);
         maps_w.reset(maps_pipe[1]);
     }
+    // A terminal on 0-2 (not for a detached container): init passes the pty's master
+    // and reports the command's stops on this socket.
+    const unsigned tty_mask = hooks.detach ? 0 : terminal_fds();
+    UniqueFd sock, sock_child;
+    if (tty_mask) {
+        int sv[2];
+        check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "create a socket pair");
+        sock.reset(sv[0]);
+        sock_child.reset(sv[1]);
+    }
 
     ForwardedSignals sigs;
     const sigset_t& caller_mask = sigs.caller_mask;
     UniqueFd& sfd = sigs.fd;
-
-    Terminal term;
-    term.save();
+    CallerTerminal term(tty_mask);
 
     pid_t pid = sys_clone(plan.clone_flags);
     if (pid < 0) throw Error(clone_error(errno, plan.userns));
@@ -381,12 +446,15 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         err_r.reset();
         alive_w.reset();
         maps_w.reset();
-        init_main(plan, err_w.release(), alive_r.release(), maps_r.release(),
-                  hooks.detach ? log.get() : -1, hooks.detach || bool(hooks.on_ready),
-                  caller_mask);
+        sock.reset();
+        InitSetup in{err_w.release(), alive_r.release(), maps_r.release(),
+                     hooks.detach ? log.get() : -1, sock_child.release(), tty_mask,
+                     hooks.detach || bool(hooks.on_ready)};
+        init_main(plan, in, caller_mask);
     }
     err_w.reset();
     alive_r.reset();
+    sock_child.reset();
     // maps_r stays open here until the word is written: a child that died meanwhile then
     // costs no SIGPIPE, and the loop below sees it exit.
     if (parent_maps) {
@@ -406,13 +474,37 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     maps_r.reset();
 
     RunResult r;
+    Relay relay(term, UniqueFd());
     int status = 0;
     bool reading = true, ready = false;
     for (;;) {
-        struct pollfd pfds[2] = {{sfd.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-        if (poll(pfds, reading ? 2 : 1, -1) < 0) {
+        struct pollfd pfds[5] = {{sfd.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}, {sock.get(), POLLIN, 0}};
+        // Fixed slots: the closed ones are negative fds, which poll skips.
+        if (!reading) pfds[1].fd = -1;
+        if (!sock) pfds[2].fd = -1;
+        int nrelay = relay.poll_fds(&pfds[3]);
+        if (poll(pfds, static_cast<nfds_t>(3 + nrelay), -1) < 0) {
             if (errno == EINTR) continue;
             throw Error("poll", errno);
+        }
+        if (nrelay) relay.on_ready(&pfds[3], nrelay);
+        if (sock && pfds[2].revents) {
+            int fd;
+            int tag = recv_msg(sock.get(), &fd);
+            if (tag == 'M' && fd >= 0 && !relay.open()) {
+                relay.attach(UniqueFd(fd));
+            } else {
+                if (fd >= 0) ::close(fd);
+                if (tag == 'T') {
+                    stop_with_command(term);
+                    if (relay.open()) term.copy_size_to(relay.master());
+                    char c = 'C';
+                    ssize_t w = ::send(sock.get(), &c, 1, MSG_NOSIGNAL);
+                    (void)w;
+                } else if (tag == -1) {
+                    sock.reset();
+                }
+            }
         }
         if (reading && pfds[1].revents) {
             char buf[512];
@@ -448,12 +540,18 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             if (sig == SIGCHLD) {
                 pid_t w = waitpid(pid, &status, WNOHANG);
                 if (w == pid) break;
-            } else if (si.ssi_code != SI_KERNEL) {
+            } else if (sig == SIGWINCH && tty_mask) {
+                // The pty's size follows the caller's; the kernel tells the program.
+                if (relay.open()) term.copy_size_to(relay.master());
+            } else {
+                // Nothing inside shares the caller's terminal or process group any more:
+                // what the terminal sent kakuri (SIGINT, SIGHUP) is passed on too.
                 kill(pid, sig);
             }
         }
     }
     // The namespace is gone, so every write end is closed: drain to EOF.
+    relay.drain();
     read_messages(err_r.get(), r.error);
     term.restore();
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -487,23 +585,102 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, ui
     ForwardedSignals sigs;
     const sigset_t& caller_mask = sigs.caller_mask;
     UniqueFd& sfd = sigs.fd;
-    Terminal term;
-    term.save();
+    // A terminal on 0-2: the command gets a new pty of the container's devpts (we are
+    // in its mount namespace now), never the caller's terminal.
+    const unsigned tty_mask = terminal_fds();
+    CallerTerminal term(tty_mask);
+    UniqueFd master, slave;
+    if (tty_mask) {
+        int from = -1;
+        for (int fd = 0; fd < 3 && from < 0; ++fd)
+            if (tty_mask & (1U << fd)) from = fd;
+        master = open_container_pty(slave, from);
+    }
 
+    // With a terminal, the first process inside leads a session of the container's pty
+    // (so that the command's process group is not orphaned and Ctrl-Z stops it), as
+    // confined as the command, and reports its stops on this socket, as init does.
+    UniqueFd sock, sock_child;
+    if (tty_mask) {
+        int sv[2];
+        check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "create a socket pair");
+        sock.reset(sv[0]);
+        sock_child.reset(sv[1]);
+    }
     pid_t child = fork();  // the first process we make is in the container's PID namespace
     if (child < 0) throw Error("fork", errno);
     if (child == 0) {
         sfd.reset();
         err_r.reset();
         pidfd.reset();
+        master.reset();
+        sock.reset();
         mode_t caller_umask = umask(0);
         umask(caller_umask);
-        command_main(plan, err_w.release(), caller_mask, caller_umask);
+        CommandSetup cs;
+        if (!tty_mask) {
+            cs.own_session = true;
+            command_main(plan, err_w.release(), caller_mask, caller_umask, cs);
+        }
+        int err_fd = err_w.release();
+        try {
+            check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
+            // kakuri outside our PID namespace has no pid here: its socket tells if it is gone.
+            struct pollfd gone = {sock_child.get(), POLLRDHUP, 0};
+            if (poll(&gone, 1, 0) != 0) _exit(125);
+            sigset_t all;
+            sigfillset(&all);
+            sigprocmask(SIG_SETMASK, &all, nullptr);
+            lead_pty_session(slave.get(), tty_mask);
+            check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+            apply_caps(plan.caps);
+            if (plan.seccomp) load_default_filter();
+            cs.slave = slave.get();
+            cs.mask = tty_mask;
+            cs.confined = true;
+            pid_t cmd = fork();
+            if (cmd < 0) throw Error("fork the command", errno);
+            if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask, cs);
+            ::close(err_fd);
+            slave.reset();
+            int s = check(fcntl(sock_child.get(), F_DUPFD_CLOEXEC, 3), "move the socket");
+            if (s != 3) check(dup3(s, 3, O_CLOEXEC), "move the socket");
+            sys_close_range(4, ~0U, 0);
+            init_loop(cmd, 3, false);
+        } catch (const Error& e) {
+            fail(err_fd, e.what(), e.exit_code());
+        }
     }
     err_w.reset();
+    slave.reset();
+    sock_child.reset();
+    Relay relay(term, std::move(master));
     RunResult r;
     int status = 0;
     for (;;) {
+        struct pollfd pfds[4] = {{sfd.get(), POLLIN, 0}, {sock.get(), POLLIN, 0}};
+        if (!sock) pfds[1].fd = -1;
+        int nrelay = relay.poll_fds(&pfds[2]);
+        if (poll(pfds, static_cast<nfds_t>(2 + nrelay), -1) < 0) {
+            if (errno == EINTR) continue;
+            throw Error("poll", errno);
+        }
+        if (nrelay) relay.on_ready(&pfds[2], nrelay);
+        if (sock && pfds[1].revents) {
+            int fd;
+            int tag = recv_msg(sock.get(), &fd);
+            if (fd >= 0) ::close(fd);
+            if (tag == 'T') {
+                stop_with_command(term);
+                if (relay.open()) term.copy_size_to(relay.master());
+                char c = 'C';
+                ssize_t w = ::send(sock.get(), &c, 1, MSG_NOSIGNAL);
+                (void)w;
+            } else if (tag == -1) {
+                sock.reset();
+            }
+        }
+        if (!pfds[0].revents) continue;
         struct signalfd_siginfo si;
         ssize_t n = ::read(sfd.get(), &si, sizeof si);
         if (n != sizeof si) {
@@ -513,10 +690,15 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, ui
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) {
             if (waitpid(child, &status, WNOHANG) == child) break;
-        } else if (si.ssi_code != SI_KERNEL) {
+        } else if (sig == SIGWINCH && tty_mask) {
+            if (relay.open()) term.copy_size_to(relay.master());
+        } else {
             kill(child, sig);
         }
     }
+    // What the command wrote before it ended; a process it left inside keeps a pty
+    // whose other end is gone.
+    relay.drain();
     read_messages(err_r.get(), r.error);
     term.restore();
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

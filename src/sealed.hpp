@@ -1,0 +1,20 @@
+// sealed: kakuri runs from a sealed in-memory copy of itself whenever a process it
+// puts inside a container could otherwise reach a writable kakuri binary (CVE-2019-5736).
+#pragma once
+
+namespace kakuri {
+
+// main() hands over its argv once: re-executing needs the words as they were given.
+void remember_argv(char** argv);
+
+// Before the first process enters a container. Returns at once when kakuri already
+// runs from a sealed copy, or when no identity a container can have may write the
+// binary (unprivileged, binary owned by host root and writable by nobody else);
+// otherwise re-executes kakuri, same arguments and environment, from a sealed
+// memfd copy, and does not return. Throws Error when that cannot be done.
+void ensure_sealed_self();
+
+// Is this process running from a sealed copy? (for -v and the tests)
+bool running_sealed();
+
+}  // namespace kakuri

@@ -1,0 +1,224 @@
+"""Escapes through what kakuri itself puts inside a container, each attacked: the kakuri
+binary that init, `exec` and an interpreter of /proc/self/exe run (CVE-2019-5736), the
+caller's terminal, and init as a way around the command's confinement."""
+import fcntl
+import hashlib
+import os
+import pty
+import shutil
+import struct
+import subprocess
+import termios
+
+from harness import eq, ok, parse_kv
+from test_persist import kk, setup
+from test_process import PROMPT_ENV, RESUMABLE_JOB, Screen, finish, kill_quietly, spawn_pty
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def second_copy(k, owner_uid):
+    """A new inode of kakuri, owned as an installed or self-built copy would be."""
+    d = k.mkdir("copy")
+    copy = os.path.join(d, "kakuri")
+    shutil.copy2(k.kakuri, copy)
+    os.chown(copy, owner_uid, owner_uid)
+    return copy
+
+
+def trap_exec(k, kakuri, name):
+    """A program left in a container plants a script whose interpreter is /proc/self/exe,
+    waits for the user to exec it, holds what kakuri ran and writes it once it is free.
+    Returns what the attacker saw."""
+    env, _ = setup(k)
+    probe = f"{k.probe_host}:/probe"
+    eq(kk(k, env, "create", "--ro-bind", probe, name).returncode, 0)
+    eq(kk(k, env, "start", "-d", name).returncode, 0)
+    try:
+        fifo = os.path.join(k.home, "trap.toml")
+        trap = os.path.join(k.home, "trap")
+        p = kk(k, env, "exec", name, "sh", "-c",
+               f"mkfifo {fifo} && printf '#!/proc/self/exe --config={fifo}\\n' > {trap} && "
+               f"chmod +x {trap}")
+        eq(p.returncode, 0, p.stderr)
+        attacker = k.popen(["exec", name, "/probe", "exe-grab", fifo], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The user runs the planted command with the chosen kakuri binary.
+        argv = [kakuri, "exec", name, trap]
+        if k.drop:
+            argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
+                    "--inh-caps=-all", "--"] + argv
+        subprocess.run(argv, env=k.env(env), cwd=k.work, capture_output=True, timeout=60)
+        out, err = attacker.communicate(timeout=60)
+        r = parse_kv(out)
+        ok(int(r.get("grabbed", "0")) >= 1, f"the attack never held kakuri's exe: {out!r} {err!r}")
+        return out
+    finally:
+        kk(k, env, "remove", "-f", name)
+
+
+def test_exec_trap_cannot_rewrite_a_second_copy(k):
+    # A copy the caller owns (a build tree, ~/.local/bin), or any copy run as real root:
+    # what runs inside is a sealed in-memory copy, never the file.
+    copy = second_copy(k, k.uid)
+    before, ino = digest(copy), os.stat(copy).st_ino
+    out = trap_exec(k, copy, "trap1")
+    eq(digest(copy), before, "the kakuri binary changed")
+    ok(f"exe_ino={ino}\n" not in out, f"a process inside ran the binary's own inode: {out!r}")
+    ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
+
+
+def test_exec_trap_cannot_rewrite_an_installed_binary(k):
+    # Unprivileged with a binary host root owns (an installed kakuri): no copy is made, and
+    # the file is out of reach of every id a container maps.
+    if k.mode == "root":
+        copy = second_copy(k, 0)
+    else:
+        copy = k.kakuri  # the harness's copy is host root's, mode 0755
+        ok(os.stat(copy).st_uid == 0, "the unprivileged suite's kakuri should be root's")
+    before = digest(copy)
+    out = trap_exec(k, copy, "trap2")
+    eq(digest(copy), before, "the kakuri binary changed")
+    ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
+
+
+def test_a_process_inside_never_holds_the_callers_terminal(k):
+    # A process left behind by `exec` keeps its stdin and, after exec returned, reads
+    # what the user types into the host shell.
+    env, _ = setup(k)
+    eq(kk(k, env, "create", "tty1").returncode, 0)
+    eq(kk(k, env, "start", "-d", "tty1").returncode, 0)
+    try:
+        go, res = os.path.join(k.home, "go"), os.path.join(k.home, "res")
+        eq(kk(k, env, "exec", "tty1", "mkfifo", go, res).returncode, 0)
+        leftover = (
+            "import os, fcntl\n"
+            "if os.fork() == 0:\n"
+            "    os.setsid(); fd = os.dup(0)\n"
+            "    for f in (0, 1, 2): os.close(f)\n"
+            f"    open('{go}').read()\n"
+            "    fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)\n"
+            "    try: got = repr(os.read(fd, 100))\n"
+            "    except OSError as e: got = e.strerror\n"
+            f"    open('{res}', 'w').write('read=' + got + '\\n')\n"
+            "    os._exit(0)\n"
+            "print('left-behind', flush=True)\n")
+        pid, fd = spawn_pty(k, ["exec", "tty1", "python3", "-c", leftover], env)
+        try:
+            s = Screen(fd)
+            s.expect("left-behind")
+            # exec is over; the user types into the host shell's terminal.
+            eq(finish_keep(pid, fd, s), 0)
+            os.write(fd, b"secret-typed\r")
+            p = kk(k, env, "exec", "tty1", "sh", "-c", f"echo > {go}; cat {res}")
+            ok("read=" in p.stdout, p.stdout + p.stderr)
+            ok("secret" not in p.stdout, f"the terminal was read from inside: {p.stdout!r}")
+        finally:
+            kill_quietly(pid)
+            os.close(fd)
+    finally:
+        kk(k, env, "remove", "-f", "tty1")
+
+
+def finish_keep(pid, fd, s):
+    """Wait for pid to exit while its terminal stays open (the test still types into it)."""
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+TIOCGPTN = 0x80045430  # <asm/ioctls.h>: the pty number of a master
+
+
+def caller_pts_dev(master):
+    """st_dev of the devpts instance the caller's terminal (master's peer) lives in."""
+    n = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+    return os.stat(f"/dev/pts/{n}").st_dev
+
+
+def screen_kv(pid, fd):
+    """Every key=value line a program under spawn_pty printed, once it is over."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return parse_kv(out.decode(errors="replace").replace("\r", "")), os.waitstatus_to_exitcode(status)
+
+
+def test_the_program_has_a_terminal_of_its_own(k):
+    script = ("echo name=$(tty); echo dev=$(stat -L -c %d /proc/self/fd/0); "
+              "echo size=$(stty size); test -t 0 && test -t 1 && test -t 2 && echo all=ttys")
+    pid, fd = spawn_pty(k, ["--", "/bin/sh", "-c", script])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
+    host_dev = caller_pts_dev(fd)
+    try:
+        r, rc = screen_kv(pid, fd)
+    finally:
+        kill_quietly(pid)
+    eq(rc, 0)
+    ok(r["name"].startswith("/dev/pts/"), f"ttyname inside: {r}")
+    ok(int(r["dev"]) != host_dev, "the program's terminal is the caller's own device")
+    eq(r["size"], "33 99", "the window size crossed")
+    eq(r.get("all"), "ttys")
+
+
+def test_ctrl_z_suspends_a_program_to_the_host_shell(k):
+    # A host shell with job control runs `kakuri python3 ...`; Ctrl-Z returns to it,
+    # `fg` resumes the program (it says so on SIGCONT), Ctrl-C ends it.
+    cmd = " ".join(k.argv(["--", "python3", "-c", RESUMABLE_JOB.split("-c ", 1)[1].rstrip("\r")]))
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], k.env(PROMPT_ENV))
+        finally:
+            os._exit(127)
+    try:
+        s = Screen(fd)
+        s.expect("KP$ ")
+        s.send(cmd + "\r")
+        s.expect("job-2")
+        s.send("\x1a")
+        s.expect("Stopped")
+        s.expect("KP$ ")
+        s.send("echo host-$((40+2))\r")
+        s.expect("host-42")
+        s.expect("KP$ ")
+        s.send("fg\r")
+        s.expect("resumed")
+        s.send("\x03")
+        s.expect("KP$ ")
+        s.send("exit 0\r")
+        eq(finish(pid, fd), 0)
+    finally:
+        kill_quietly(pid)
+
+
+def test_init_is_as_confined_as_the_command(k):
+    # --cap-add SYS_PTRACE lets the command trace init: init must then offer nothing more,
+    # and hold no terminal but the container's.
+    pid, fd = spawn_pty(k, k.probe_args(["ptrace-init"], ["--cap-add", "SYS_PTRACE"]))
+    try:
+        r, rc = screen_kv(pid, fd)
+    finally:
+        kill_quietly(pid)
+    eq(rc, 0, str(r))
+    for key in ("CapPrm", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp"):
+        eq(r[f"init_{key}"], r[f"self_{key}"], f"init's {key}")
+    eq(r["init_Seccomp"], "2", "init runs under the filter")
+    eq(r["init_NoNewPrivs"], "1", "init has no_new_privs")
+    if k.mode == "user":
+        eq(r["attach"], "0", "init is traceable with SYS_PTRACE in a user namespace")
+    ttys = [v for key, v in r.items() if key.startswith("init_fd_") and "pts" in v]
+    ok(ttys, f"init has no terminal at all: {r}")
+    for v in ttys:
+        ok(v.endswith(f"dev={r['pts_dev']}"), f"init holds a terminal not the container's: {v}")
