@@ -393,11 +393,28 @@ struct ForwardedSignals {
     ForwardedSignals& operator=(const ForwardedSignals&) = delete;
 };
 
-// Stop kakuri as the command inside stopped (Ctrl-Z): the caller's shell sees its job
-// stop; `fg` continues kakuri, which takes the terminal again and continues the command.
-void stop_with_command(CallerTerminal& term) {
-    term.restore();
-    raise(SIGTSTP);
+// One message from the leader of the container's terminal session (init, or an
+// interactive exec's): the pty's master ('M', once), or that the command stopped ('T',
+// Ctrl-Z). kakuri then stops in turn, so the caller's shell sees its job stop; `fg`
+// continues kakuri, which takes the terminal again and has the command continued ('C').
+void session_message(UniqueFd& sock, CallerTerminal& term, Relay& relay) {
+    int fd;
+    int tag = recv_msg(sock.get(), &fd);
+    if (tag == 'M' && fd >= 0 && !relay.open()) {
+        relay.attach(UniqueFd(fd));
+        return;
+    }
+    if (fd >= 0) ::close(fd);
+    if (tag == 'T') {
+        term.restore();
+        raise(SIGTSTP);
+        if (relay.open()) term.copy_size_to(relay.master());
+        char c = 'C';
+        ssize_t w = ::send(sock.get(), &c, 1, MSG_NOSIGNAL);
+        (void)w;
+    } else if (tag == -1) {
+        sock.reset();
+    }
 }
 
 }  // namespace
@@ -488,24 +505,7 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             throw Error("poll", errno);
         }
         if (nrelay) relay.on_ready(&pfds[3], nrelay);
-        if (sock && pfds[2].revents) {
-            int fd;
-            int tag = recv_msg(sock.get(), &fd);
-            if (tag == 'M' && fd >= 0 && !relay.open()) {
-                relay.attach(UniqueFd(fd));
-            } else {
-                if (fd >= 0) ::close(fd);
-                if (tag == 'T') {
-                    stop_with_command(term);
-                    if (relay.open()) term.copy_size_to(relay.master());
-                    char c = 'C';
-                    ssize_t w = ::send(sock.get(), &c, 1, MSG_NOSIGNAL);
-                    (void)w;
-                } else if (tag == -1) {
-                    sock.reset();
-                }
-            }
-        }
+        if (sock && pfds[2].revents) session_message(sock, term, relay);
         if (reading && pfds[1].revents) {
             char buf[512];
             ssize_t n = ::read(err_r.get(), buf, sizeof buf);
@@ -666,20 +666,7 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, ui
             throw Error("poll", errno);
         }
         if (nrelay) relay.on_ready(&pfds[2], nrelay);
-        if (sock && pfds[1].revents) {
-            int fd;
-            int tag = recv_msg(sock.get(), &fd);
-            if (fd >= 0) ::close(fd);
-            if (tag == 'T') {
-                stop_with_command(term);
-                if (relay.open()) term.copy_size_to(relay.master());
-                char c = 'C';
-                ssize_t w = ::send(sock.get(), &c, 1, MSG_NOSIGNAL);
-                (void)w;
-            } else if (tag == -1) {
-                sock.reset();
-            }
-        }
+        if (sock && pfds[1].revents) session_message(sock, term, relay);
         if (!pfds[0].revents) continue;
         struct signalfd_siginfo si;
         ssize_t n = ::read(sfd.get(), &si, sizeof si);
