@@ -10,7 +10,7 @@ import struct
 import subprocess
 import termios
 
-from harness import eq, ok, parse_kv
+from harness import Skip, eq, ok, parse_kv
 from test_persist import kk, setup
 from test_process import PROMPT_ENV, RESUMABLE_JOB, Screen, finish, kill_quietly, spawn_pty
 
@@ -222,3 +222,33 @@ def test_init_is_as_confined_as_the_command(k):
     ok(ttys, f"init has no terminal at all: {r}")
     for v in ttys:
         ok(v.endswith(f"dev={r['pts_dev']}"), f"init holds a terminal not the container's: {v}")
+
+
+def test_tiocsti_cannot_reach_the_caller_even_without_the_filter(k):
+    # With --seccomp=off TIOCSTI is the kernel's to allow: on the program's controlling
+    # terminal it works, and that terminal is the container's pty, not the caller's.
+    if open("/proc/sys/dev/tty/legacy_tiocsti").read().strip() != "1":
+        raise Skip("this kernel refuses TIOCSTI to everyone (dev.tty.legacy_tiocsti = 0)")
+    run = " ".join(k.argv(k.probe_args(["tiocsti"], ["--seccomp=off"])))
+    script = f"{run}; echo kakuri-done; read line; echo \"got=[$line]\""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            os.execve("/bin/sh", ["sh", "-c", script], k.env())
+        finally:
+            os._exit(127)
+    try:
+        s = Screen(fd)
+        s.expect("tiocsti=")
+        pushed = s.buf.split(b"\r\n")[0]
+        s.expect("kakuri-done")
+        s.send("typed\r")
+        s.expect("got=[")
+        rest = s.buf
+        s.expect("]")
+        eq(pushed, b"0", "TIOCSTI on the program's own terminal (the attack was tried)")
+        eq(rest.split(b"]")[0], b"typed", "input injected into the caller's terminal")
+        finish(pid, fd)
+    finally:
+        kill_quietly(pid)
