@@ -197,7 +197,7 @@ complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop 0' 'list 0
 complete -c kakuri -n "__kakuri_at 'start 0'" -s d -l detach -d 'run in the background'
 complete -c kakuri -n "__kakuri_at 'exec 0'" -s u -l user -d 'run as yourself'
 complete -c kakuri -n "__kakuri_at 'exec 0'" -s w -l workdir -x -a '(__fish_complete_directories (commandline -ct))' -d 'working directory'
-complete -c kakuri -n "__kakuri_at 'exec 0'" -s e -l env -x -d 'set K=V'
+complete -c kakuri -n "__kakuri_at 'exec 0'" -s e -l env -x -a '(set -xn)' -d "set K=V (K alone: pass yours)"
 complete -c kakuri -n "__kakuri_at 'stop 0'" -s t -l time -x -d 'seconds before SIGKILL (default 10)'
 complete -c kakuri -n "__kakuri_at 'list 0'" -l json -d 'as JSON'
 complete -c kakuri -n "__kakuri_at 'list 0'" -l format -x -a 'json table' -d 'output format'

@@ -19,6 +19,7 @@ bool same(const kakuri::Config& a, const kakuri::Config& b) {
           same(a.auto_mount, b.auto_mount) && same(a.seccomp, b.seccomp) &&
           same(a.subids, b.subids) && same(a.bind, b.bind) &&
           same(a.bind_profiles, b.bind_profiles) && same(a.env, b.env) &&
+          same(a.env_drop, b.env_drop) && same(a.env_keep, b.env_keep) &&
           a.profiles.size() == b.profiles.size()))
         return false;
     for (auto i = a.profiles.begin(), j = b.profiles.begin(); i != a.profiles.end(); ++i, ++j)

@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "config.hpp"
+#include "envrules.hpp"
 #include "launch.hpp"
 #include "plan.hpp"
 #include "sealed.hpp"
@@ -105,9 +106,11 @@ std::vector<char*> as_argv(std::vector<std::string>& words) {
     return out;
 }
 
-// The container's spec: its recorded run options, then the command of this start/exec.
+// The container's spec: its recorded run options, then the command of this start/exec and
+// exec's -e words, over the caller's environment of this start/exec (never the one of create).
 ContainerSpec container_spec(const Loaded& l, const Record& rec,
-                             const std::vector<std::string>& command, bool idle) {
+                             const std::vector<std::string>& command, bool idle,
+                             const std::vector<std::string>& exec_env = {}) {
     std::vector<std::string> words = {"kakuri"};
     words.insert(words.end(), rec.args.begin(), rec.args.end());
     words.push_back("--");
@@ -119,6 +122,7 @@ ContainerSpec container_spec(const Loaded& l, const Record& rec,
     std::vector<char*> argv = as_argv(words);
     Options opts = parse_run_options(static_cast<int>(words.size()), argv.data());
     if (opts.hostname.empty() && !l.cfg.hostname.set) opts.hostname = rec.name;
+    opts.env_set.insert(opts.env_set.end(), exec_env.begin(), exec_env.end());
     HostInfo host = l.host;
     host.cwd = rec.cwd.empty() ? host.cwd : rec.cwd;
     Config cfg = l.cfg;
@@ -161,6 +165,16 @@ int cmd_create(int argc, char* argv[]) {
     std::string name = opts.command[0];
     check_container_name(name);
     Loaded l = load(opts.config);
+    // The record is a file on disk: a credential's value never goes into it (-e NAME, which
+    // copies the caller's value at each start and exec, does the same without).
+    for (const auto& kv : opts.env_set) {
+        size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) continue;
+        std::string key = kv.substr(0, eq);
+        if (looks_like_credential(key, env_filter(l.cfg)))
+            throw Error("create -e " + key + "=...: a credential's value is not recorded; " +
+                        "create with -e " + key + " to pass your value at each start and exec");
+    }
     Record rec;
     rec.name = name;
     rec.created = static_cast<int64_t>(time(nullptr));
@@ -236,17 +250,12 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     Record rec = l.store.record(name);
     State st;
     if (l.store.status(name, &st) != Status::Running) throw Error(not_running(name));
-    ContainerSpec spec = container_spec(l, rec, command, false);
+    ContainerSpec spec = container_spec(l, rec, command, false, env);
     if (as_user && spec.userns && spec.uid_map[0].inside == 0)
         throw Error("exec --user: only root is mapped in '" + name +
                     "' (create it with --user to run as yourself)");
     if (!workdir.empty()) spec.cwd = workdir;
     else spec.cwd = spec.home.empty() ? "/" : spec.home;
-    for (const auto& kv : env) {
-        if (kv.find('=') == std::string::npos || kv[0] == '=')
-            usage("exec", "-e takes K=V, not '" + kv + "'");
-        spec.env.push_back(kv);
-    }
     Plan plan = make_plan(spec);
     RunResult r;
     try {
@@ -480,8 +489,9 @@ std::string container_help(const std::string& sub) {
                "container's main process, in the foreground; with -d in the background (no "
                "COMMAND: an idle init) and return once it is ready.\n";
     if (sub == "exec")
-        return "Usage: kakuri exec [-u|--user] [-w DIR] [-e K=V]... NAME COMMAND [ARG...]\nRun "
-               "COMMAND in the running container NAME.\n";
+        return "Usage: kakuri exec [-u|--user] [-w DIR] [-e K[=V]]... NAME COMMAND [ARG...]\nRun "
+               "COMMAND in the running container NAME, in your environment of now without the "
+               "credentials (see kakuri(1)); -e K=V sets K, -e K passes your K.\n";
     if (sub == "shell") return "Usage: kakuri shell NAME\nA login shell in NAME, starting it first if needed.\n";
     if (sub == "stop")
         return "Usage: kakuri stop [-t SECONDS] NAME...\nSIGTERM to everything inside, SIGKILL "

@@ -15,6 +15,7 @@
 #include <exception>
 #include <initializer_list>
 
+#include "envrules.hpp"
 #include "sys.hpp"
 
 namespace kakuri {
@@ -23,9 +24,9 @@ namespace {
 
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
 const char* const kStorageKeys[] = {"containers_dir"};
-const char* const kDefaultsKeys[] = {"allow_network", "network", "user",   "hostname",
-                                     "auto_mount",    "seccomp", "subids", "bind",
-                                     "bind_profiles", "env"};
+const char* const kDefaultsKeys[] = {"allow_network", "network", "user",     "hostname",
+                                     "auto_mount",    "seccomp", "subids",   "bind",
+                                     "bind_profiles", "env",     "env_drop", "env_keep"};
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r';
@@ -445,10 +446,23 @@ private:
             auto vars = as_list(e);
             for (const auto& kv : vars) {
                 size_t eq = kv.find('=');
-                if (eq == std::string::npos || eq == 0)
+                if (eq == std::string::npos)
                     fail(e.line, "env entry '" + kv + "' is not NAME=VALUE");
+                if (eq == 0) fail(e.line, "env entry '=...' has no NAME");
             }
             set(cfg_.env, std::move(vars), e);
+        } else if (k == "env_drop" || k == "env_keep") {
+            auto names = as_list(e);
+            for (const auto& n : names) {
+                // Never echo what follows '=': it may be the credential itself.
+                size_t eq = n.find('=');
+                if (eq != std::string::npos)
+                    fail(e.line,
+                         k + " entry '" + n.substr(0, eq) + "=...' is a NAME, not NAME=VALUE");
+                if (!valid_env_pattern(n))
+                    fail(e.line, k + " entry '" + n + "' is not a NAME, *SUFFIX, PREFIX* or *");
+            }
+            set(k == "env_drop" ? cfg_.env_drop : cfg_.env_keep, std::move(names), e);
         }
     }
 

@@ -40,6 +40,8 @@ struct Config {
     Setting<std::vector<std::string>> bind;           // "SRC[:DST][:ro]"
     Setting<std::vector<std::string>> bind_profiles;  // profile names, not checked to exist here
     Setting<std::vector<std::string>> env;            // "K=V"
+    Setting<std::vector<std::string>> env_drop;       // names and patterns kept outside (envrules)
+    Setting<std::vector<std::string>> env_keep;       // names and patterns that cross after all
     std::map<std::string, Profile> profiles;          // [bind_profiles]
 };
 

@@ -12,6 +12,7 @@
 #include <climits>
 
 #include "caps.hpp"
+#include "envrules.hpp"
 #include "sys.hpp"
 
 extern char** environ;
@@ -68,9 +69,12 @@ bool env_has(const std::vector<std::string>& env, const std::string& key) {
                        [&](const std::string& e) { return env_key(e) == key; });
 }
 
+// What follows a '=' may be a credential: never in the message.
 void check_env_key(const std::string& key, const std::string& what) {
-    if (key.empty() || key.find('=') != std::string::npos)
-        throw Error(what + ": '" + key + "' is not a variable name");
+    size_t eq = key.find('=');
+    if (eq != std::string::npos)
+        throw Error(what + ": '" + key.substr(0, eq) + "=...' is not a variable name");
+    if (key.empty()) throw Error(what + ": a variable name is missing");
 }
 
 }  // namespace
@@ -381,10 +385,31 @@ std::string format_config(const Config& c) {
     line("subids", b(c.subids.value), c.subids.origin);
     line("bind", list(c.bind.value), c.bind.origin);
     line("bind_profiles", list(c.bind_profiles.value), c.bind_profiles.origin);
-    line("env", list(c.env.value), c.env.origin);
+    // A credential's value is never printed, not even one the config file sets.
+    std::vector<std::string> env = c.env.value;
+    for (auto& kv : env)
+        if (looks_like_credential(env_key(kv), env_filter(c))) kv = env_key(kv) + "=<hidden>";
+    line("env", list(env), c.env.origin);
+    // The built-in rule, wrapped as comment lines: what env_drop adds to.
+    out += "# env_drop adds to the built-in credential rule:\n";
+    std::string rule = "#  ";
+    for (const auto& p : credential_rule()) {
+        if (rule.size() + 1 + p.size() > 72) {
+            out += rule + "\n";
+            rule = "#  ";
+        }
+        rule += " " + p;
+    }
+    out += rule + "\n";
+    line("env_drop", list(c.env_drop.value), c.env_drop.origin);
+    line("env_keep", list(c.env_keep.value), c.env_keep.origin);
     out += "\n[bind_profiles]\n";
     for (const auto& [name, p] : c.profiles) line(name, list(p.entries), p.origin);
     return out;
+}
+
+EnvFilter env_filter(const Config& cfg) {
+    return {cfg.env_drop.value, cfg.env_keep.value};
 }
 
 ContainerSpec make_spec(const Options& o, const HostInfo& h) {
@@ -487,9 +512,21 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         }
     }
 
-    // Environment: the caller's (unless --clearenv), minus --unsetenv, plus the
-    // config's env, plus -e.
-    if (!opts.clearenv) s.env = h.environ;
+    // Environment: the caller's (unless --clearenv) without the variables that carry
+    // credentials (envrules: the built-in rule, env_drop, env_keep), minus --unsetenv, plus the
+    // config's env, plus -e, which passes one on purpose.
+    const EnvFilter filter = env_filter(cfg);
+    std::vector<std::string> dropped;
+    if (!opts.clearenv) {
+        for (const auto& e : h.environ) {
+            std::string key = env_key(e);
+            if (!env_dropped(key, filter)) {
+                s.env.emplace_back(e);
+            } else if (std::find(dropped.begin(), dropped.end(), key) == dropped.end()) {
+                dropped.push_back(key);
+            }
+        }
+    }
     for (const auto& k : opts.env_unset) {
         check_env_key(k, "--unsetenv");
         env_remove(s.env, k);
@@ -507,6 +544,13 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
             if (it != h.environ.end()) env_put(s.env, *it);
         }
     }
+    // -v names what stayed outside; a value is never printed.
+    std::string out;
+    for (const auto& k : dropped)
+        if (!env_has(s.env, k)) out += (out.empty() ? "" : ", ") + k;
+    if (!out.empty())
+        s.notes.push_back("environment: kept outside: " + out +
+                          " (credentials; pass one with -e NAME)");
     if (!env_has(s.env, "PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
     if (!env_has(s.env, "HOME") && !h.home.empty()) s.env.push_back("HOME=" + h.home);
 

@@ -5,14 +5,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <string>
-#include <vector>
-
 #include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "automount.hpp"
 #include "cli.hpp"
 #include "config.hpp"
+#include "envrules.hpp"
 #include "userns.hpp"
 
 namespace kakuri {
@@ -102,6 +103,9 @@ struct ContainerSpec {
 
 // The config files' values with the command line's on top (origin "command line").
 Config effective_config(const Options& opts, Config cfg);
+
+// The config's additions to the built-in credential rule (env_drop, env_keep).
+EnvFilter env_filter(const Config& cfg);
 
 // Options + config + host -> the container. Throws Error (125) on bad input.
 ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& host);

@@ -2,6 +2,7 @@
 import os
 
 from harness import eq, ok, parse_kv
+from test_run import CREDENTIALS, env_inside, no_fake
 
 SEED = """[storage]
 containers_dir = "~/.local/kakuri/containers"
@@ -149,3 +150,46 @@ def test_tool_in_local_bin_runs_by_name(k):
     p = k.run(["no-such-tool-anywhere"], env={"PATH": path})
     eq(p.returncode, 127)
     eq(p.stderr, "kakuri: no-such-tool-anywhere: command not found\n")
+
+
+def test_env_keep_and_env_drop(k):
+    path = user_config(k, '[defaults]\n'
+                          'env = ["NPM_TOKEN=fake-npm-cfg", "EDITOR=vi"]\n'
+                          'env_drop = ["CORP_*", "LANG"]\n'
+                          'env_keep = ["github_token", "*_API_KEY"]\n')
+    env = {**CREDENTIALS, "CORP_SSO": "fake-sso", "CORP_TOKEN": "fake-corp"}
+    p = k.run(["-v", "/usr/bin/env"], env=env)
+    got = env_inside(p)
+    eq(got.get("GITHUB_TOKEN"), "fake-gh-123", "env_keep, case-insensitive")
+    eq(got.get("MY_API_KEY"), "fake-456", "env_keep pattern")
+    eq(got.get("NPM_TOKEN"), "fake-npm-cfg", "the config's env sets one on purpose")
+    eq(got.get("EDITOR"), "vi")
+    for name in ("CORP_SSO", "CORP_TOKEN", "LANG", "aws_secret_access_key", "SSH_AUTH_SOCK"):
+        ok(name not in got, f"{name} reached the container: {got}")
+    notes = [l for l in p.stderr.splitlines() if "environment: kept outside" in l]
+    eq(notes, ["kakuri: environment: kept outside: LANG, aws_secret_access_key, SSH_AUTH_SOCK, "
+               "CORP_SSO, CORP_TOKEN (credentials; pass one with -e NAME)"], p.stderr)
+    no_fake("-v output", p.stderr)
+    # -e passes a dropped one after all.
+    eq(env_inside(k.run(["-e", "CORP_SSO", "/usr/bin/env"], env=env)).get("CORP_SSO"), "fake-sso")
+
+    # kakuri config: the rule with its origins, the built-in list, never a value.
+    p = k.run(["config"], env=env)
+    eq(p.returncode, 0, p.stderr)
+    lines = {l.split(" = ")[0]: l for l in p.stdout.splitlines() if " = " in l}
+    eq(lines["env_drop"], f'env_drop = ["CORP_*", "LANG"]             # {path}:3')
+    eq(lines["env_keep"], f'env_keep = ["github_token", "*_API_KEY"]  # {path}:4')
+    ok(lines["env"].startswith('env = ["NPM_TOKEN=<hidden>", "EDITOR=vi"]'), lines["env"])
+    ok(" GITHUB_TOKEN " in p.stdout and " *_TOKEN " in p.stdout, p.stdout)
+    no_fake("kakuri config", p.stdout, p.stderr)
+
+
+def test_bad_env_rule_entries(k):
+    path = user_config(k, '[defaults]\nenv_keep = ["GITHUB_TOKEN=fake-in-config"]\n')
+    p = k.run(["true"])
+    eq((p.returncode, p.stderr),
+       (125, f"kakuri: {path}:2: env_keep entry 'GITHUB_TOKEN=...' is a NAME, not NAME=VALUE\n"))
+    path = user_config(k, '[defaults]\nenv_drop = ["*TOKEN*"]\n')
+    p = k.run(["true"])
+    eq((p.returncode, p.stderr),
+       (125, f"kakuri: {path}:2: env_drop entry '*TOKEN*' is not a NAME, *SUFFIX, PREFIX* or *\n"))

@@ -9,6 +9,7 @@ import subprocess
 
 from harness import Fail, eq, ok, parse_kv
 from test_process import Screen, finish, kill_quietly
+from test_run import CREDENTIALS, env_inside, no_fake
 
 
 def setup(k):
@@ -259,3 +260,92 @@ def test_remove_with_subordinate_ids(k):
         p = kk(k, env, "rm", "sub")
         eq(p.returncode, 0, p.stderr)
         eq(os.listdir(cdir), [])
+
+
+def wait_stopped(cdir, name):
+    """Wait (without sleeping) until the init the container's state names has exited."""
+    with open(os.path.join(cdir, name, "state")) as f:
+        pid = int(parse_kv(f.read().replace(" ", "="))["pid"])
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        ok(select.select([fd], [], [], 30)[0], f"container {name} did not stop")
+    finally:
+        os.close(fd)
+
+
+def test_credentials_stay_outside_persistent_containers(k):
+    env, cdir = setup(k)
+    cfg = env["KAKURI_CONFIG"]
+    env = {**env, **CREDENTIALS}
+    said = []  # everything kakuri printed (a command's stdout inside is the command's own)
+
+    def run(*args, extra=None):
+        p = kk(k, {**env, **(extra or {})}, *args)
+        inside = args[0] in ("start", "exec") and args[1] != "-d"
+        said.append(p.stderr if inside else p.stdout + p.stderr)
+        return p
+
+    def absent(got, *names):
+        for name in names:
+            ok(name not in got, f"{name} reached the container: {got}")
+
+    # A credential's value never goes into the record: create refuses it, saying what works.
+    p = run("create", "--env=GITHUB_TOKEN=fake-create-1", "nope")
+    eq((p.returncode, p.stderr), (125, "kakuri: create -e GITHUB_TOKEN=...: a credential's value "
+                                       "is not recorded; create with -e GITHUB_TOKEN to pass your "
+                                       "value at each start and exec\n"))
+    ok(not os.path.exists(os.path.join(cdir, "nope")), "a refused create left a container")
+
+    # -e NAME is recorded as a name: each start and exec takes its caller's value.
+    eq(run("create", "-e", "MY_API_KEY", "cred").returncode, 0)
+    got = env_inside(run("start", "cred", "/usr/bin/env", extra={"MY_API_KEY": "fake-start-1"}))
+    eq(got.get("MY_API_KEY"), "fake-start-1")
+    eq(got.get("LANG"), "C.UTF-8")
+    absent(got, "GITHUB_TOKEN", "aws_secret_access_key", "SSH_AUTH_SOCK")
+
+    eq(run("start", "-d", "cred").returncode, 0)
+    got = env_inside(run("exec", "cred", "/usr/bin/env", extra={"MY_API_KEY": "fake-exec-2"}))
+    eq(got.get("MY_API_KEY"), "fake-exec-2")
+    absent(got, "GITHUB_TOKEN", "aws_secret_access_key", "SSH_AUTH_SOCK")
+    # exec -e NAME passes one; exec -e K=V replaces the caller's value (it used to come second).
+    p = run("exec", "-e", "GITHUB_TOKEN", "-e", "LANG=fr_FR.UTF-8", "cred", "/usr/bin/env")
+    got = env_inside(p)
+    eq(got.get("GITHUB_TOKEN"), "fake-gh-123")
+    eq([l for l in p.stdout.splitlines() if l.startswith("LANG=")], ["LANG=fr_FR.UTF-8"])
+    absent(got, "aws_secret_access_key")
+
+    # The configuration of each start and exec decides: env_keep and env_drop in the file
+    # KAKURI_CONFIG names now reach the running container's next exec.
+    k.write(cfg, f'[storage]\ncontainers_dir = "{cdir}"\n[defaults]\n'
+                 'env_keep = ["aws_secret_access_key"]\nenv_drop = ["LANG"]\n')
+    got = env_inside(run("exec", "cred", "/usr/bin/env"))
+    eq(got.get("aws_secret_access_key"), "fake-aws-789")
+    absent(got, "LANG", "GITHUB_TOKEN")
+    k.write(cfg, f'[storage]\ncontainers_dir = "{cdir}"\n')
+
+    # A detached start's output goes to the log: the environment there has no credential.
+    eq(run("create", "quiet").returncode, 0)
+    eq(run("start", "-d", "quiet", "/usr/bin/env").returncode, 0)
+    wait_stopped(cdir, "quiet")
+    with open(os.path.join(cdir, "quiet", "log")) as f:
+        log = f.read()
+    ok("LANG=C.UTF-8" in log, log)
+    absent(dict(l.split("=", 1) for l in log.splitlines() if "=" in l),
+           "GITHUB_TOKEN", "MY_API_KEY", "aws_secret_access_key", "SSH_AUTH_SOCK")
+    run("list")
+    run("list", "--json")
+
+    # No value anywhere: kakuri's output, the records, states and logs, the containers' files.
+    no_fake("kakuri's output", *said)
+    for root, _, files in os.walk(cdir):
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                with open(path, "rb") as f:
+                    ok(b"fake" not in f.read(), f"a credential's value in {path}")
+    with open(os.path.join(cdir, "cred", "container")) as f:
+        ok("arg MY_API_KEY\n" in f.read(), "the record keeps -e NAME")
+    eq(run("rm", "-f", "cred", "quiet").returncode, 0)

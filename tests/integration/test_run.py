@@ -221,6 +221,69 @@ def test_environment(k):
     eq(k.run(["-e", "=x", "true"]).returncode, 125)
 
 
+# Fake credentials in the caller's environment, and names that only look close.
+CREDENTIALS = {"GITHUB_TOKEN": "fake-gh-123", "MY_API_KEY": "fake-456",
+               "aws_secret_access_key": "fake-aws-789", "SSH_AUTH_SOCK": "/tmp/fake-agent.sock"}
+NEAR_MISSES = {"TOKENIZERS_PARALLELISM": "false", "KEYBOARD_LAYOUT": "dvorak",
+               "PASSWORD_STORE_DIR": "/pass", "MY_TOKEN_FILE": "/token-file"}
+
+
+def env_inside(p):
+    eq(p.returncode, 0, p.stderr)
+    return dict(l.split("=", 1) for l in p.stdout.splitlines() if "=" in l)
+
+
+def no_fake(what, *texts):
+    for t in texts:
+        ok("fake" not in t, f"a credential's value in {what}: {t!r}")
+
+
+def test_credentials_stay_outside(k):
+    p = k.run(["/usr/bin/env"], env={**CREDENTIALS, **NEAR_MISSES})
+    got = env_inside(p)
+    for name in CREDENTIALS:
+        ok(name not in got, f"{name} reached the container: {got}")
+    for name, value in NEAR_MISSES.items():
+        eq(got.get(name), value, name)
+    eq(got.get("LANG"), "C.UTF-8")
+    no_fake("the container's environment", p.stdout)
+    no_fake("kakuri's stderr", p.stderr)
+
+
+def test_e_passes_a_credential_on_purpose(k):
+    p = k.run(["-e", "GITHUB_TOKEN", "-e", "aws_secret_access_key", "-e", "MY_API_KEY=other",
+               "/usr/bin/env"], env=CREDENTIALS)
+    got = env_inside(p)
+    eq(got.get("GITHUB_TOKEN"), "fake-gh-123")
+    eq(got.get("aws_secret_access_key"), "fake-aws-789")
+    eq(got.get("MY_API_KEY"), "other")
+    ok("SSH_AUTH_SOCK" not in got, f"SSH_AUTH_SOCK reached the container: {got}")
+    p = k.run(["--clearenv", "-e", "GITHUB_TOKEN", "/usr/bin/env"], env=CREDENTIALS)
+    eq(env_inside(p).get("GITHUB_TOKEN"), "fake-gh-123", "with --clearenv")
+
+
+def test_verbose_and_dry_run_name_credentials_never_their_values(k):
+    env = {**CREDENTIALS, "EXPLICIT_TOKEN": "fake-explicit"}
+    p = k.run(["-v", "-e", "EXPLICIT_TOKEN", "-e", "OTHER_SECRET=fake-other", "true"], env=env)
+    eq(p.returncode, 0, p.stderr)
+    notes = [l for l in p.stderr.splitlines() if "environment: kept outside" in l]
+    eq(notes, ["kakuri: environment: kept outside: GITHUB_TOKEN, MY_API_KEY, "
+               "aws_secret_access_key, SSH_AUTH_SOCK (credentials; pass one with -e NAME)"],
+       p.stderr)
+    no_fake("-v output", p.stdout, p.stderr)
+    p = k.run(["--dry-run", "-v", "-e", "EXPLICIT_TOKEN", "-e", "OTHER_SECRET=fake-other", "true"],
+              env=env)
+    eq(p.returncode, 0, p.stderr)
+    ok("command:" in p.stdout, p.stdout)
+    no_fake("--dry-run output", p.stdout, p.stderr)
+    # Errors about the environment name no value either.
+    for bad in (["-e", "=fake-no-name"], ["--unsetenv", "GITHUB_TOKEN=fake-x"]):
+        p = k.run(bad + ["true"], env=env)
+        eq(p.returncode, 125, bad)
+        eq(p.stderr.count("\n"), 1, p.stderr)
+        no_fake("an error", p.stdout, p.stderr)
+
+
 def test_workdir(k):
     eq(k.probe(["cwd"], ["-w", "/usr/share"])["cwd"], "/usr/share")
     # The caller's directory when visible inside (a bind at the same path), else HOME.

@@ -159,6 +159,52 @@ TEST_CASE("config: every [defaults] key") {
     CHECK(c.env.set);
 }
 
+TEST_CASE("config: env_drop and env_keep") {
+    Config d = default_config();
+    CHECK(d.env_drop.value.empty());
+    CHECK(d.env_keep.value.empty());
+    CHECK_FALSE(d.env_drop.set);
+    Config c = parse(
+        "[defaults]\n"
+        "env_drop = [\"CORP_*\", \"*_PIN\", INTERNAL_URL]\n"
+        "env_keep = [\n"
+        "    \"GITHUB_TOKEN\",   # the forge's, on purpose\n"
+        "    \"*\",\n"
+        "    \"lower_case\",\n"
+        "]\n");
+    CHECK(c.env_drop.value == Strings{"CORP_*", "*_PIN", "INTERNAL_URL"});
+    CHECK(c.env_drop.origin.line == 2);
+    CHECK(c.env_drop.set);
+    CHECK(c.env_keep.value == Strings{"GITHUB_TOKEN", "*", "lower_case"});
+    CHECK(c.env_keep.origin.line == 3);
+    // A later file replaces the list, as for every key.
+    parse_config("[defaults]\nenv_keep = []\n", "d.toml", c);
+    CHECK(c.env_keep.value.empty());
+    CHECK(c.env_keep.origin.file == "d.toml");
+    CHECK(c.env_drop.value == Strings{"CORP_*", "*_PIN", "INTERNAL_URL"});
+}
+
+TEST_CASE("config: bad env_drop and env_keep entries, without echoing a value") {
+    CHECK(error_of("[defaults]\nenv_keep = [\"GITHUB_TOKEN=fake-gh-123\"]\n") ==
+          "c.toml:2: env_keep entry 'GITHUB_TOKEN=...' is a NAME, not NAME=VALUE");
+    CHECK(error_of("[defaults]\nenv_drop = [\"=fake\"]\n") ==
+          "c.toml:2: env_drop entry '=...' is a NAME, not NAME=VALUE");
+    CHECK(error_of("[defaults]\nenv_drop = [\"A*B\"]\n") ==
+          "c.toml:2: env_drop entry 'A*B' is not a NAME, *SUFFIX, PREFIX* or *");
+    CHECK(error_of("[defaults]\nenv_drop = [\"*TOKEN*\"]\n") ==
+          "c.toml:2: env_drop entry '*TOKEN*' is not a NAME, *SUFFIX, PREFIX* or *");
+    CHECK(error_of("[defaults]\nenv_keep = [\"\"]\n") ==
+          "c.toml:2: env_keep entry '' is not a NAME, *SUFFIX, PREFIX* or *");
+    CHECK(error_of("[defaults]\nenv_keep = [\"TWO WORDS\"]\n") ==
+          "c.toml:2: env_keep entry 'TWO WORDS' is not a NAME, *SUFFIX, PREFIX* or *");
+    CHECK(error_of("[defaults]\nenv_keep = \"GITHUB_TOKEN\"\n") ==
+          "c.toml:2: env_keep takes a list like [\"...\"], not '\"GITHUB_TOKEN\"'");
+    CHECK(error_of("[defaults]\nenv_keeps = []\n") ==
+          "c.toml:2: unknown key 'env_keeps' in [defaults] (did you mean 'env_keep'?)");
+    CHECK(error_of("env_drop = []\n") ==
+          "c.toml:1: 'env_drop' is outside any section (it belongs under [defaults])");
+}
+
 TEST_CASE("config: bare words are strings; quotes, escapes and special characters") {
     Config c = parse(
         "[defaults]\n"
@@ -321,7 +367,7 @@ TEST_CASE("config: bad enum and string values") {
           "c.toml:2: bind takes a list like [\"...\"], not '\"/data\"'");
     CHECK(error_of("[defaults]\nenv = [\"FOO\"]\n") ==
           "c.toml:2: env entry 'FOO' is not NAME=VALUE");
-    CHECK(error_of("[defaults]\nenv = [\"=x\"]\n") == "c.toml:2: env entry '=x' is not NAME=VALUE");
+    CHECK(error_of("[defaults]\nenv = [\"=x\"]\n") == "c.toml:2: env entry '=...' has no NAME");
     CHECK(error_of("[defaults]\nbind_profiles = [\"dev\", \"my profile\"]\n") ==
           "c.toml:2: bind_profiles: 'my profile' is not a profile name");
 }

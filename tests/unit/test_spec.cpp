@@ -489,6 +489,161 @@ TEST_CASE("spec: -e") {
     }
 }
 
+// ---- make_spec: credentials stay outside --------------------------------------------------
+
+namespace {
+
+HostInfo host_with_credentials() {
+    HostInfo h = host();
+    h.environ.insert(
+        h.environ.end(),
+        {"GITHUB_TOKEN=fake-gh-123", "MY_API_KEY=fake-456", "aws_secret_access_key=fake-aws",
+         "SSH_AUTH_SOCK=/run/user/1000/agent", "TOKENIZERS_PARALLELISM=false", "MY_TOKEN_FILE=/x"});
+    return h;
+}
+
+// Every note of the spec, one per line: what -v prints.
+std::string notes_of(const ContainerSpec& s) {
+    std::string out;
+    for (const auto& n : s.notes) out += n + "\n";
+    return out;
+}
+
+Config env_config(Strings drop, Strings keep) {
+    Config c = default_config();
+    c.env_drop.value = std::move(drop);
+    c.env_keep.value = std::move(keep);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("spec: the caller's credentials stay outside by default") {
+    HostInfo h = host_with_credentials();
+    ContainerSpec s = make_spec(Options{}, h);
+    for (const char* k : {"GITHUB_TOKEN", "MY_API_KEY", "aws_secret_access_key", "SSH_AUTH_SOCK"}) {
+        CAPTURE(k);
+        CHECK(env_count(s.env, k) == 0);
+    }
+    CHECK(env_get(s.env, "TOKENIZERS_PARALLELISM") == "false");
+    CHECK(env_get(s.env, "MY_TOKEN_FILE") == "/x");
+    CHECK(env_get(s.env, "LANG") == "C.UTF-8");
+    CHECK(env_get(s.env, "PATH") == "/usr/bin:/bin");
+    // -v names them, in the caller's order, and no value.
+    std::string notes = notes_of(s);
+    CHECK(notes ==
+          "environment: kept outside: GITHUB_TOKEN, MY_API_KEY, "
+          "aws_secret_access_key, SSH_AUTH_SOCK (credentials; pass one with -e NAME)\n");
+    CHECK(notes.find("fake") == std::string::npos);
+
+    SUBCASE("no credential: no note") {
+        CHECK(make_spec(Options{}, host()).notes.empty());
+    }
+    SUBCASE("a name twice in the caller's environment is named once") {
+        h.environ.push_back("GITHUB_TOKEN=again");
+        CHECK(notes_of(make_spec(Options{}, h)) == notes);
+    }
+}
+
+TEST_CASE("spec: -e passes a credential on purpose") {
+    HostInfo h = host_with_credentials();
+    Options o;
+    SUBCASE("-e NAME copies the caller's value") {
+        o.env_set = {"GITHUB_TOKEN"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_get(s.env, "GITHUB_TOKEN") == "fake-gh-123");
+        CHECK(env_count(s.env, "MY_API_KEY") == 0);
+        CHECK(notes_of(s).find("GITHUB_TOKEN") == std::string::npos);
+        CHECK(notes_of(s).find("MY_API_KEY") != std::string::npos);
+    }
+    SUBCASE("-e NAME takes the name as the caller spells it") {
+        o.env_set = {"aws_secret_access_key"};
+        CHECK(env_get(make_spec(o, h).env, "aws_secret_access_key") == "fake-aws");
+        o.env_set = {"AWS_SECRET_ACCESS_KEY"};  // the caller has no such name
+        CHECK(env_count(make_spec(o, h).env, "AWS_SECRET_ACCESS_KEY") == 0);
+    }
+    SUBCASE("-e NAME=VALUE sets one") {
+        o.env_set = {"GITHUB_TOKEN=other"};
+        CHECK(env_get(make_spec(o, h).env, "GITHUB_TOKEN") == "other");
+    }
+    SUBCASE("the config's env sets one") {
+        Config c = default_config();
+        c.env.value = {"NPM_TOKEN=from-config"};
+        CHECK(env_get(make_spec(o, c, h).env, "NPM_TOKEN") == "from-config");
+    }
+    SUBCASE("--clearenv: nothing of the caller's, so nothing to name; -e still passes") {
+        o.clearenv = true;
+        o.env_set = {"MY_API_KEY"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(env_get(s.env, "MY_API_KEY") == "fake-456");
+        CHECK(env_count(s.env, "GITHUB_TOKEN") == 0);
+        CHECK(s.notes.empty());
+    }
+}
+
+TEST_CASE("spec: env_keep and env_drop from the config") {
+    HostInfo h = host_with_credentials();
+    h.environ.push_back("CORP_SSO=fake-sso");
+    SUBCASE("env_keep lets a name or a pattern through") {
+        ContainerSpec s = make_spec(Options{}, env_config({}, {"GITHUB_TOKEN", "*_API_KEY"}), h);
+        CHECK(env_get(s.env, "GITHUB_TOKEN") == "fake-gh-123");
+        CHECK(env_get(s.env, "MY_API_KEY") == "fake-456");
+        CHECK(env_count(s.env, "aws_secret_access_key") == 0);
+    }
+    SUBCASE("env_drop keeps more outside") {
+        ContainerSpec s = make_spec(Options{}, env_config({"CORP_*", "LANG"}, {}), h);
+        CHECK(env_count(s.env, "CORP_SSO") == 0);
+        CHECK(env_count(s.env, "LANG") == 0);
+        CHECK(env_count(s.env, "GITHUB_TOKEN") == 0);
+        CHECK(env_get(s.env, "TERM") == "xterm");
+        CHECK(notes_of(s).find("LANG, ") != std::string::npos);
+    }
+    SUBCASE("a dropped name beats a kept pattern") {
+        ContainerSpec s = make_spec(Options{}, env_config({"GITHUB_TOKEN"}, {"*_TOKEN"}), h);
+        CHECK(env_count(s.env, "GITHUB_TOKEN") == 0);
+    }
+    SUBCASE("an allow list still gets PATH, HOME and PWD") {
+        ContainerSpec s = make_spec(Options{}, env_config({"*"}, {"LANG"}), h);
+        CHECK(env_get(s.env, "LANG") == "C.UTF-8");
+        CHECK(env_count(s.env, "TERM") == 0);
+        CHECK(env_get(s.env, "PATH") == kDefaultPath);
+        CHECK(env_get(s.env, "HOME") == "/home/u");
+        CHECK(env_get(s.env, "PWD") == "/home/u");
+    }
+}
+
+TEST_CASE("spec: kakuri config shows the rule and never a credential's value") {
+    Config c = default_config();
+    c.env.value = {"EDITOR=vi", "NPM_TOKEN=fake-npm", "CORP_SSO=fake-sso"};
+    c.env_drop.value = {"CORP_*"};
+    c.env_drop.origin = {"/c.toml", 4};
+    c.env_drop.set = true;
+    c.env_keep.value = {"GITHUB_TOKEN"};
+    c.env_keep.origin = {"/c.toml", 5};
+    c.env_keep.set = true;
+    std::string out = format_config(c);
+    CHECK(out.find("fake") == std::string::npos);
+    CHECK(out.find("env = [\"EDITOR=vi\", \"NPM_TOKEN=<hidden>\", \"CORP_SSO=<hidden>\"]") !=
+          std::string::npos);
+    CHECK(out.find("env_drop = [\"CORP_*\"]                     # /c.toml:4\n") !=
+          std::string::npos);
+    CHECK(out.find("env_keep = [\"GITHUB_TOKEN\"]               # /c.toml:5\n") !=
+          std::string::npos);
+    // Every entry of the built-in rule is listed, on comment lines that fit a terminal.
+    std::string listed;
+    for (size_t at = 0, nl; at < out.size(); at = nl + 1) {
+        nl = out.find('\n', at);
+        std::string line = out.substr(at, nl - at);
+        if (line[0] != '#') continue;
+        CHECK(line.size() <= 72);
+        listed += line.substr(1) + " ";
+    }
+    for (const auto& p : credential_rule()) {
+        CAPTURE(p);
+        CHECK(listed.find(" " + p + " ") != std::string::npos);
+    }
+}
+
 // ---- make_spec: working directory -----------------------------------------------------------
 
 TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
