@@ -241,6 +241,11 @@ struct InitSetup {
 };
 
 [[noreturn]] void init_main(const Plan& plan, InitSetup in, const sigset_t& caller_mask) {
+    // Init lives as long as the container; root inside with SYS_PTRACE may trace it and read
+    // its memory (in a user namespace init is dumpable: kakuri exec joins it). Of the caller's
+    // environment it needs nothing (the command's is in the plan), and holds no copy but the
+    // block.
+    forget_environment();
     int err_fd = in.err_fd, alive_fd = in.alive_fd, pty_sock = in.pty_sock;
     try {
         if (in.maps_fd >= 0) {
@@ -610,6 +615,8 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, ui
     pid_t child = fork();  // the first process we make is in the container's PID namespace
     if (child < 0) throw Error("fork", errno);
     if (child == 0) {
+        // Inside, for as long as the command with a terminal: see init_main.
+        forget_environment();
         sfd.reset();
         err_r.reset();
         pidfd.reset();

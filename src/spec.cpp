@@ -40,7 +40,9 @@ int system_rank(const std::string& n) {
 }
 
 
-std::string env_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
+std::string env_key(std::string_view kv) {
+    return std::string(kv.substr(0, kv.find('=')));
+}
 
 void env_put(std::vector<std::string>& env, const std::string& kv) {
     std::string key = env_key(kv);
@@ -96,6 +98,8 @@ HostInfo scan_host() {
     h.shell = shell && *shell ? shell : "/bin/sh";
     char buf[PATH_MAX];
     if (getcwd(buf, sizeof buf)) h.cwd = buf;
+    // Views, not copies: the block is the only copy of the caller's environment in kakuri's
+    // memory, so that a container's init can forget it (forget_environment).
     for (char** e = environ; e && *e; ++e) h.environ.emplace_back(*e);
     h.kind = [](const std::string& p) {
         struct stat st;
@@ -264,7 +268,7 @@ std::string quoted(const std::string& v) { return "\"" + v + "\""; }
 std::string find_on_path(const std::string& name, const HostInfo& h) {
     std::string path = kDefaultPath;
     for (const auto& e : h.environ)
-        if (env_key(e) == "PATH") path = e.substr(5);
+        if (env_key(e) == "PATH") path = std::string(e.substr(5));
     size_t i = 0;
     for (;;) {
         size_t j = path.find(':', i);
@@ -540,8 +544,8 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
             env_put(s.env, kv);
         } else {
             auto it = std::find_if(h.environ.begin(), h.environ.end(),
-                                   [&](const std::string& e) { return env_key(e) == key; });
-            if (it != h.environ.end()) env_put(s.env, *it);
+                                   [&](std::string_view e) { return env_key(e) == key; });
+            if (it != h.environ.end()) env_put(s.env, std::string(*it));
         }
     }
     // -v names what stayed outside; a value is never printed.
@@ -560,7 +564,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     // and the command is the tree's, found on PATH inside it.
     std::string caller_path;
     for (const auto& e : h.environ)
-        if (env_key(e) == "PATH") caller_path = e.substr(5);
+        if (env_key(e) == "PATH") caller_path = std::string(e.substr(5));
     CommandResolution r;
     if (s.rootfs.empty())
         r = resolve_command(

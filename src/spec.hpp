@@ -26,7 +26,9 @@ struct HostInfo {
     std::string home;   // $HOME
     std::string cwd;    // getcwd()
     std::string shell;  // $SHELL
-    std::vector<std::string> environ;
+    // The caller's environment: views into the process's environment block, never copies
+    // (see forget_environment); in unit tests, string literals.
+    std::vector<std::string_view> environ;
     struct RootEntry {
         std::string name;  // "usr", "bin", "lib64", ...
         bool is_symlink = false;

@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+extern char** environ;
+
 namespace kakuri {
 
 namespace {
@@ -21,6 +23,11 @@ std::string with_errno(const std::string& what, int err) {
 
 Error::Error(const std::string& what, int err, int exit_code)
     : std::runtime_error(with_errno(what, err)), err_(err), exit_code_(exit_code) {}
+
+void forget_environment() {
+    // explicit_bzero: the block is never read again, which would let a plain memset go.
+    for (char** e = environ; e && *e; ++e) explicit_bzero(*e, strlen(*e));
+}
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
     if (this != &o) reset(o.release());

@@ -70,6 +70,12 @@ void write_file(const std::string& path, const std::string& data);
 // Read a small file whole; empty optional-like result signalled by ok=false.
 bool read_file(const std::string& path, std::string& out);
 
+// Overwrite every string of this process's environment block with zeros (/proc/self/environ
+// then shows none of it). kakuri keeps no other copy of the caller's environment (HostInfo
+// holds views into this block): a container's init, a copy of kakuri, calls this first, so
+// that the credentials the spec kept out are nowhere in its memory.
+void forget_environment();
+
 // Raw syscalls.
 int sys_open_tree(int dfd, const char* path, unsigned flags);
 int sys_move_mount(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags);

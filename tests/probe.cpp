@@ -336,6 +336,63 @@ int ptrace_init() {
     return 0;
 }
 
+// What a process inside can find in init's memory (with "parent": in its parent's, the
+// session leader of an interactive exec), a copy of kakuri's that held the caller's whole
+// environment, of the needles read from stdin, one a line (not from argv: the command line is
+// in that memory too, in the plan): /proc/PID/environ, then every readable mapping of
+// /proc/PID/mem. Reports each one's errno, the bytes read and the needles found.
+int init_memory(const std::string& which) {
+    const std::string proc =
+        "/proc/" + (which == "parent" ? std::to_string(getppid()) : std::string("1"));
+    if (isatty(0)) {
+        printf("needles?\n");  // the test types them once the terminal is relayed
+        fflush(stdout);
+    }
+    std::vector<std::string> needles;
+    char line[512];
+    while (fgets(line, sizeof line, stdin)) {
+        std::string n(line);
+        while (!n.empty() && n.back() == '\n') n.pop_back();
+        if (!n.empty()) needles.push_back(n);
+    }
+    std::string found;
+    auto search = [&](const std::string& text) {
+        for (auto& n : needles) {
+            if (n.empty() || text.find(n) == std::string::npos) continue;
+            found += (found.empty() ? "" : ",") + n;
+            n.clear();  // once
+        }
+    };
+    int fd = open((proc + "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+    printf("init_environ=%s\n", errname(fd < 0 ? errno : 0));
+    if (fd >= 0) {
+        std::string text;
+        char buf[4096];
+        for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) text.append(buf, n);
+        search(text);
+        close(fd);
+    }
+    long scanned = 0;
+    fd = open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+    printf("init_mem=%s\n", errname(fd < 0 ? errno : 0));
+    FILE* maps = fd >= 0 ? fopen((proc + "/maps").c_str(), "re") : nullptr;
+    while (maps && fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r') continue;
+        std::string region(hi - lo, '\0');
+        ssize_t n = pread(fd, &region[0], region.size(), static_cast<off_t>(lo));
+        if (n <= 0) continue;  // [vvar] and the like
+        region.resize(static_cast<size_t>(n));
+        scanned += n;
+        search(region);
+    }
+    if (maps) fclose(maps);
+    if (fd >= 0) close(fd);
+    printf("init_scanned=%ld\ninit_found=%s\n", scanned, found.c_str());
+    return 0;
+}
+
 volatile sig_atomic_t got = 0;
 void on_signal(int s) { got = s; }
 
@@ -392,6 +449,7 @@ int main(int argc, char** argv) {
     if (cmd == "exe-attack") return exe_attack();
     if (cmd == "exe-grab") return exe_grab(arg);
     if (cmd == "ptrace-init") return ptrace_init();
+    if (cmd == "init-memory") return init_memory(arg);
     fprintf(stderr, "probe: unknown command '%s'\n", cmd.c_str());
     return 2;
 }

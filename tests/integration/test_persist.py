@@ -9,7 +9,7 @@ import subprocess
 
 from harness import Fail, eq, ok, parse_kv
 from test_process import Screen, finish, kill_quietly
-from test_run import CREDENTIALS, env_inside, no_fake
+from test_run import CREDENTIALS, PASSED, env_inside, init_memory, no_fake
 
 
 def setup(k):
@@ -276,10 +276,43 @@ def wait_stopped(cdir, name):
         os.close(fd)
 
 
+def leader_memory(k, env, needles):
+    """init-memory of the probe's parent, run by an interactive exec in cred: under a
+    terminal, exec's first process inside leads the pty session and is the probe's parent."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(k.work)
+            argv = k.argv(["exec", "cred", "/probe", "init-memory", "parent"])
+            os.execvpe(argv[0], argv, k.env(env))
+        finally:
+            os._exit(127)
+    try:
+        s = Screen(fd)
+        s.expect("needles?")
+        s.send("\n".join(needles) + "\n\x04")
+        out = s.buf
+        while True:
+            if not select.select([fd], [], [], 30)[0]:
+                raise Fail(f"the exec did not end: {out!r}")
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        kill_quietly(pid)
+    eq(os.waitstatus_to_exitcode(status), 0, out)
+    return parse_kv(out.decode().replace("\r", ""))
+
+
 def test_credentials_stay_outside_persistent_containers(k):
     env, cdir = setup(k)
     cfg = env["KAKURI_CONFIG"]
-    env = {**env, **CREDENTIALS}
+    env = {**env, **CREDENTIALS, **PASSED}
     said = []  # everything kakuri printed (a command's stdout inside is the command's own)
 
     def run(*args, extra=None):
@@ -300,7 +333,8 @@ def test_credentials_stay_outside_persistent_containers(k):
     ok(not os.path.exists(os.path.join(cdir, "nope")), "a refused create left a container")
 
     # -e NAME is recorded as a name: each start and exec takes its caller's value.
-    eq(run("create", "-e", "MY_API_KEY", "cred").returncode, 0)
+    eq(run("create", "--cap-add", "SYS_PTRACE", "--ro-bind", f"{k.probe_host}:/probe",
+           "-e", "MY_API_KEY", "-e", "PASSED_TOKEN", "cred").returncode, 0)
     got = env_inside(run("start", "cred", "/usr/bin/env", extra={"MY_API_KEY": "fake-start-1"}))
     eq(got.get("MY_API_KEY"), "fake-start-1")
     eq(got.get("LANG"), "C.UTF-8")
@@ -316,6 +350,16 @@ def test_credentials_stay_outside_persistent_containers(k):
     eq(got.get("GITHUB_TOKEN"), "fake-gh-123")
     eq([l for l in p.stdout.splitlines() if l.startswith("LANG=")], ["LANG=fr_FR.UTF-8"])
     absent(got, "aws_secret_access_key")
+    # The init start -d left holds none of its caller's credentials but those passed, nor
+    # does the session leader an interactive exec puts inside.
+    kept_out = [n for n in CREDENTIALS if n != "MY_API_KEY"]
+    init_memory(k, ["exec", "cred", "/probe"], env, kept_out)
+    r = leader_memory(k, env, [env[n] for n in kept_out] + ["passed-on-purpose-42"])
+    if k.mode == "root":  # real root with SYS_PTRACE reads it; unprivileged, nothing inside can
+        eq(r["init_mem"], "0", str(r))
+        eq(r["init_found"], "passed-on-purpose-42", "credentials in the session leader's memory")
+    else:
+        ok(r["init_mem"] != "0" and r["init_found"] == "", str(r))
 
     # The configuration of each start and exec decides: env_keep and env_drop in the file
     # KAKURI_CONFIG names now reach the running container's next exec.

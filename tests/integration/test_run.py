@@ -284,6 +284,35 @@ def test_verbose_and_dry_run_name_credentials_never_their_values(k):
         no_fake("an error", p.stdout, p.stderr)
 
 
+PASSED = {"PASSED_TOKEN": "passed-on-purpose-42"}
+
+
+def init_memory(k, run_args, env, kept_out=tuple(CREDENTIALS)):
+    """Run the probe's init-memory (run_args: kakuri's words up to the probe) with the values
+    of the variables kept out as needles, and the value of PASSED_TOKEN, which init must hold
+    (passed with -e)."""
+    needles = [env[name] for name in kept_out] + ["passed-on-purpose-42"]
+    p = k.run(run_args + ["init-memory"], input="\n".join(needles) + "\n", env=env)
+    r = parse_kv(p.stdout)
+    eq(p.returncode, 0, p.stderr)
+    # The scan works: it reads init's memory and finds what init must hold (the command's
+    # environment) ...
+    eq((r.get("init_environ"), r.get("init_mem")), ("0", "0"), str(r))
+    ok(int(r["init_scanned"]) > 100000, f"scanned too little of init: {r}")
+    found = r["init_found"].split(",") if r["init_found"] else []
+    ok("passed-on-purpose-42" in found, f"the scan missed a value init holds: {r}")
+    # ... and none of the credentials kept outside.
+    eq([n for n in found if n != "passed-on-purpose-42"], [], "credentials in init's memory")
+
+
+def test_init_memory_holds_no_credentials(k):
+    # kakuri's init is a copy of kakuri, whose environment block held every variable of the
+    # caller's: root inside with SYS_PTRACE reads init's memory (in a user namespace init is
+    # dumpable; as real root, SYS_PTRACE is host root's own) and must find none of them.
+    init_memory(k, k.probe_args([], ["--cap-add", "SYS_PTRACE", "-e", "PASSED_TOKEN"]),
+                {**CREDENTIALS, **PASSED})
+
+
 def test_workdir(k):
     eq(k.probe(["cwd"], ["-w", "/usr/share"])["cwd"], "/usr/share")
     # The caller's directory when visible inside (a bind at the same path), else HOME.
