@@ -483,7 +483,9 @@ std::string container_help(const std::string& sub) {
     if (sub == "create")
         return "Usage: kakuri create [RUN-OPTIONS] NAME\nRecord RUN-OPTIONS (see kakuri --help) "
                "and make a persistent container; its system directories' changes and its home "
-               "are kept under containers_dir.\n";
+               "are kept under containers_dir. No environment is recorded: each start and exec "
+               "passes its caller's, without the credentials; -e NAME records a name whose value "
+               "they pass, and -e NAME=VALUE is refused for a credential.\n";
     if (sub == "start")
         return "Usage: kakuri start [-d|--detach] NAME [COMMAND [ARG...]]\nRun COMMAND as the "
                "container's main process, in the foreground; with -d in the background (no "
