@@ -219,8 +219,8 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
         State st;
         st.pid = pid;
         st.start_time = process_start_time(pid);
-        struct stat ns;
-        if (stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &ns) == 0) st.pidns = ns.st_ino;
+        st.ns = namespaces_of(pid);
+        st.pidns = st.ns.ino[2];
         st.userns = userns;
         st.started = true;
         l.store.write_state(name, st);
@@ -259,7 +259,9 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     Plan plan = make_plan(spec);
     RunResult r;
     try {
-        r = exec_in_container(plan, st.pid, st.start_time, st.pidns);
+        Namespaces want = st.ns;
+        if (!want.ino[2]) want.ino[2] = st.pidns;  // a state of 0.1 knows only this one
+        r = exec_in_container(plan, st.pid, st.start_time, want);
     } catch (const Error& e) {
         if (!state_is_live(st)) throw Error(not_running(name));
         throw;

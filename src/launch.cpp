@@ -563,22 +563,26 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     return r;
 }
 
-RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, uint64_t pidns) {
+RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,
+                            const Namespaces& recorded) {
     // The pidfd pins the process: once it is open and the start time still
     // matches, it is the container's init and cannot be replaced by pid reuse.
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd || process_start_time(pid) != start_time)
         throw Error("the container's init (pid " + std::to_string(pid) + ") is gone");
-    struct stat ns;
-    if (pidns && (stat(("/proc/" + std::to_string(pid) + "/ns/pid").c_str(), &ns) != 0 ||
-                  ns.st_ino != pidns))
-        throw Error("pid " + std::to_string(pid) + " is not the container's init any more");
+    const Namespaces init = namespaces_of(pid), self = namespaces_of(getpid());
+    int flags = 0;
+    for (int i = 0; i < Namespaces::kCount; ++i) {
+        if (recorded.ino[i] && recorded.ino[i] != init.ino[i])
+            throw Error("pid " + std::to_string(pid) + " is not the container's init any more (its " +
+                        Namespaces::kNames[i] + " namespace changed)");
+        // Every namespace init has that we do not share: a container created without a
+        // network is joined without one, whatever a config says today.
+        if (init.ino[i] != self.ino[i]) flags |= Namespaces::kFlags[i];
+    }
     // Not dumpable while we hold the caller's terminal and files: nothing inside
     // may ptrace this helper once it has joined.
     check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make kakuri non-dumpable");
-    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (plan.clone_flags & CLONE_NEWNET) flags |= CLONE_NEWNET;
-    if (plan.userns) flags |= CLONE_NEWUSER;
     // One setns on the pidfd joins them all at once, the user namespace first.
     if (setns(pidfd.get(), flags) != 0)
         throw Error("join the container's namespaces", errno);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "plan.hpp"
+#include "sys.hpp"
 
 namespace kakuri {
 
@@ -29,9 +30,10 @@ struct LaunchHooks {
 // returns the command's status. A plan without argv runs an idle init.
 RunResult run_container(const Plan& plan, const LaunchHooks& hooks = {});
 
-// Runs the plan's command inside the running container whose init is pid
-// (checked against its start time and, when known, its PID namespace's inode),
-// in all its namespaces.
-RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time, uint64_t pidns);
+// Runs the plan's command inside the running container whose init is pid (checked
+// against its start time and the namespaces recorded for it, where known), in exactly
+// the namespaces init has: never rebuilt from the plan or a config.
+RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,
+                            const Namespaces& recorded);
 
 }  // namespace kakuri

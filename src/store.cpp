@@ -152,10 +152,22 @@ Record parse_record(const std::string& text) {
     return r;
 }
 
+namespace {
+
+std::string format_namespaces(const Namespaces& ns) {
+    std::string out;
+    for (int i = 0; i < Namespaces::kCount; ++i)
+        if (ns.ino[i]) out += std::string("ns_") + Namespaces::kNames[i] + " " + std::to_string(ns.ino[i]) + "\n";
+    return out;
+}
+
+}  // namespace
+
 std::string format_state(const State& s) {
     return "kakuri-state " + std::to_string(s.version) + "\npid " + std::to_string(s.pid) +
            "\nstart_time " + std::to_string(s.start_time) + "\npidns " + std::to_string(s.pidns) +
-           "\nuserns " + (s.userns ? "1" : "0") + "\nstarted " + (s.started ? "1" : "0") + "\n";
+           "\nuserns " + (s.userns ? "1" : "0") + "\nstarted " + (s.started ? "1" : "0") + "\n" +
+           format_namespaces(s.ns);
 }
 
 State parse_state(const std::string& text) {
@@ -171,6 +183,10 @@ State parse_state(const std::string& text) {
         else if (k == "pidns") s.pidns = to_uint(v, "pidns");
         else if (k == "userns") s.userns = v == "1";
         else if (k == "started") s.started = v == "1";
+        else if (k.compare(0, 3, "ns_") == 0) {
+            for (int n = 0; n < Namespaces::kCount; ++n)
+                if (k.substr(3) == Namespaces::kNames[n]) s.ns.ino[n] = to_uint(v, k);
+        }
     }
     return s;
 }

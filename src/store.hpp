@@ -37,7 +37,8 @@ struct State {
     int version = 1;
     pid_t pid = 0;
     uint64_t start_time = 0;  // /proc/PID/stat field 22
-    uint64_t pidns = 0;       // inode of /proc/PID/ns/pid
+    uint64_t pidns = 0;       // inode of /proc/PID/ns/pid (every state has it)
+    Namespaces ns;            // all seven (states written since 0.2; zeros before)
     bool userns = false;      // joined first when set
     bool started = false;     // has run at least once (stopped, not created)
 };

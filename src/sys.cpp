@@ -1,6 +1,9 @@
 // sys: owned fds, Error, and raw syscall wrappers.
 #include "sys.hpp"
 
+#include <sched.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -124,6 +127,28 @@ int sys_close_range(unsigned first, unsigned last, unsigned flags) {
 pid_t sys_clone(unsigned long flags) {
     // fork semantics (no new stack): the child continues here with a copy of memory.
     return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+const char* const Namespaces::kNames[kCount] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup"};
+const int Namespaces::kFlags[kCount] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWPID,   CLONE_NEWNET,
+                                        CLONE_NEWUTS,  CLONE_NEWIPC, CLONE_NEWCGROUP};
+
+bool Namespaces::operator==(const Namespaces& o) const {
+    for (int i = 0; i < kCount; ++i)
+        if (ino[i] != o.ino[i]) return false;
+    return true;
+}
+
+Namespaces namespaces_of(pid_t pid) {
+    Namespaces n;
+    std::string dir = "/proc/" + std::to_string(pid) + "/ns/";
+    for (int i = 0; i < Namespaces::kCount; ++i) {
+        struct stat st;
+        if (stat((dir + Namespaces::kNames[i]).c_str(), &st) != 0)
+            throw Error("read the namespaces of process " + std::to_string(pid), errno);
+        n.ino[i] = st.st_ino;
+    }
+    return n;
 }
 
 }  // namespace kakuri

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -75,6 +76,17 @@ bool read_file(const std::string& path, std::string& out);
 // holds views into this block): a container's init, a copy of kakuri, calls this first, so
 // that the credentials the spec kept out are nowhere in its memory.
 void forget_environment();
+
+// The identities (inode numbers) of a process's seven namespaces, as /proc/PID/ns shows
+// them; 0 where unknown. `exec` joins exactly the namespaces the container's init has.
+struct Namespaces {
+    static constexpr int kCount = 7;
+    static const char* const kNames[kCount];  // "user", "mnt", "pid", "net", "uts", "ipc", "cgroup"
+    static const int kFlags[kCount];          // CLONE_NEWUSER, ...
+    uint64_t ino[kCount] = {};
+    bool operator==(const Namespaces& o) const;
+};
+Namespaces namespaces_of(pid_t pid);  // throws Error when pid is gone
 
 // Raw syscalls.
 int sys_open_tree(int dfd, const char* path, unsigned flags);

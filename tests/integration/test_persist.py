@@ -393,3 +393,33 @@ def test_credentials_stay_outside_persistent_containers(k):
     with open(os.path.join(cdir, "cred", "container")) as f:
         ok("arg MY_API_KEY\n" in f.read(), "the record keeps -e NAME")
     eq(run("rm", "-f", "cred", "quiet").returncode, 0)
+
+
+def init_pid(cdir, name):
+    with open(os.path.join(cdir, name, "state")) as f:
+        return int(dict(l.split(" ", 1) for l in f.read().splitlines()[1:])["pid"])
+
+
+NAMESPACES = ["user", "mnt", "pid", "net", "uts", "ipc", "cgroup"]
+
+
+def test_exec_joins_exactly_inits_namespaces(k):
+    # A config edited after the container started (network = "host") changes nothing of
+    # what exec joins: the namespaces are init's, compared by inode, all seven.
+    env, cdir = setup(k)
+    probe = f"{k.probe_host}:/probe"
+    eq(kk(k, env, "create", "--ro-bind", probe, "ns1").returncode, 0)
+    eq(kk(k, env, "start", "-d", "ns1").returncode, 0)
+    try:
+        with open(env["KAKURI_CONFIG"], "a") as f:
+            f.write('\n[defaults]\nnetwork = "host"\n')
+        pid = init_pid(cdir, "ns1")
+        want = [os.readlink(f"/proc/{pid}/ns/{n}") for n in NAMESPACES]
+        script = "; ".join(f"readlink /proc/self/ns/{n}" for n in NAMESPACES)
+        p = kk(k, env, "exec", "ns1", "sh", "-c", script)
+        eq(p.stdout.split(), want, p.stderr)
+        r = parse_kv(kk(k, env, "exec", "ns1", "/probe", "netifs").stdout)
+        eq(r["netifs"], "lo", "the container's own network, not the host's")
+        eq(listing(k, env)["ns1"]["network"], "none")
+    finally:
+        kk(k, env, "remove", "-f", "ns1")

@@ -74,13 +74,19 @@ TEST_CASE("store: state round trip") {
     s.pidns = 4026531836;
     s.userns = true;
     s.started = true;
+    for (int i = 0; i < Namespaces::kCount; ++i) s.ns.ino[i] = 4026531840 + i;
     State b = parse_state(format_state(s));
+    CHECK(b.ns == s.ns);
     CHECK(b.pid == 4242);
     CHECK(b.start_time == 123456789);
     CHECK(b.pidns == 4026531836);
     CHECK(b.userns);
     CHECK(b.started);
     CHECK_THROWS_AS(parse_state("kakuri-state 9\n"), Error);
+    // A state written by 0.1 knows the PID namespace only.
+    State old = parse_state("kakuri-state 1\npid 7\nstart_time 9\npidns 4026531836\nuserns 1\nstarted 1\n");
+    CHECK(old.pidns == 4026531836);
+    CHECK(old.ns == Namespaces{});
 }
 
 TEST_CASE("store: liveness needs the same start time") {
