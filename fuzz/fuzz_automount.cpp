@@ -1,6 +1,7 @@
 // fuzz_automount: the input split on NUL bytes as a command's arguments, through detect_paths
-// and auto_mounts, and its first three words through resolve_command, on a fake host whose
-// file kinds (below a directory) and visibility follow a hash of the path.
+// and plan_auto_mounts, and its first three words through resolve_command, on a fake host whose
+// file kinds (below a directory) and visibility follow a hash of the path, with symlinks planted
+// in the project to the places no mount may reach.
 #include <algorithm>
 
 #include "automount.hpp"
@@ -30,6 +31,38 @@ kakuri::PathKind kind(const std::string& p) {
     return static_cast<kakuri::PathKind>(hash(p) % 3);
 }
 
+// Links a program could have planted in the project, resolved by prefix.
+const std::pair<const char*, const char*> kLinks[] = {
+    {"/home/fuzz/proj/kern", "/proc/sys/kernel"},
+    {"/home/fuzz/proj/home", "/home/fuzz"},
+    {"/home/fuzz/proj/root", "/"},
+    {"/home/fuzz/proj/tmp", "/tmp/tmux-1"},
+    {"/home/fuzz/proj/state", "/home/fuzz/.local/kakuri"},
+    {"/home/fuzz/proj/in", "/home/fuzz/proj/v2"},
+};
+
+std::string resolve(const std::string& p) {
+    std::string cur = kakuri::normalize_path(p);
+    for (int hops = 0; hops < 8; ++hops) {
+        bool changed = false;
+        for (const auto& [from, to] : kLinks) {
+            if (kakuri::path_within(cur, from)) {
+                cur =
+                    kakuri::normalize_path(std::string(to) + cur.substr(std::string(from).size()));
+                changed = true;
+            }
+        }
+        if (!changed) break;
+    }
+    return cur;
+}
+
+bool refused(const std::string& p) {
+    for (const char* r : {"/proc", "/sys", "/dev", "/home/fuzz/.local/kakuri"})
+        if (kakuri::path_within(p, r)) return true;
+    return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -37,23 +70,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     kakuri::HostView h;
     h.home = "/home/fuzz";
     h.cwd = "/home/fuzz/proj";
-    h.kind = kind;
+    h.kind = [](const std::string& p) { return kind(resolve(p)); };
+    h.resolve = resolve;
     h.visible = [](const std::string& p) {
         return kakuri::path_within(p, "/usr") || kakuri::path_within(p, "/etc") || hash(p) % 7 == 0;
     };
+    h.refused = [](const std::string& p) { return std::string(refused(p) ? "refused" : ""); };
+    h.fresh = {"/tmp", "/run"};
 
     const auto paths = kakuri::detect_paths(words, h);
     for (size_t i = 0; i < paths.size(); ++i) {
         FUZZ_CHECK(is_absolute_normal(paths[i]));
         FUZZ_CHECK(std::find(paths.begin() + i + 1, paths.end(), paths[i]) == paths.end());
     }
-    const auto mounts = kakuri::auto_mounts(words, h);
+    const auto am = kakuri::plan_auto_mounts(words, h);
+    const auto& mounts = am.mounts;
     for (const auto& m : mounts) {
         FUZZ_CHECK(is_absolute_normal(m));
-        FUZZ_CHECK(m != "/" && m != h.home && !h.visible(m));
+        FUZZ_CHECK(resolve(m) == m);
+        FUZZ_CHECK(m != "/" && m != h.home && !h.visible(m) && !refused(m));
         FUZZ_CHECK(h.kind(m) != kakuri::PathKind::Missing);
+        // Under a fresh directory, only what an argument named directly, never around it.
+        for (const auto& f : h.fresh)
+            if (kakuri::path_within(m, f))
+                FUZZ_CHECK(m != f && std::find(paths.begin(), paths.end(), m) != paths.end());
         for (const auto& o : mounts) FUZZ_CHECK(o == m || !kakuri::path_within(m, o));
     }
+    for (const auto& l : am.links) FUZZ_CHECK(resolve(l.path) == l.target);
 
     if (words.size() >= 3) {
         auto visible = [&](const std::string& p) { return h.visible(p); };

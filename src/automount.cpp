@@ -1,5 +1,6 @@
-// automount: the SPEC §3 rules for turning argument words into same-path binds and for finding
-// a command on the container's or the caller's PATH. No syscalls: the host is a HostView.
+// automount: the SPEC §3 rules for turning argument words into same-path binds (decided on what
+// each path resolves to) and for finding a command on the container's or the caller's PATH. No
+// syscalls: the host is a HostView.
 #include "automount.hpp"
 
 #include <algorithm>
@@ -84,31 +85,79 @@ std::string path_of_word(const std::string& word, const HostView& h) {
     return "";
 }
 
-// What to bind so that p can be used inside, or "" for nothing.
-std::string mount_target(const std::string& p, const HostView& h) {
+struct Target {
+    std::string path;  // what to bind, "" for nothing
+    std::string why;   // for nothing: why
+};
+
+// What to bind so that p, which resolves to r on the host, can be used inside. Every rule is
+// about r: a link a program planted in a directory it was given (`out -> /proc/sys/kernel`,
+// `out -> ~`) must not widen what the next run exposes.
+Target mount_target(const std::string& p, const std::string& r, const HostView& h) {
+    const std::string home = h.home.empty() ? "" : h.resolve(h.home);
     // Binding / or $HOME over themselves would hand the whole tree to the program.
-    auto too_wide = [&](const std::string& d) { return d == "/" || d == h.home; };
-    if (too_wide(p)) return "";
+    auto too_wide = [&](const std::string& d) { return d == "/" || (!home.empty() && d == home); };
+    if (too_wide(r)) return {"", "/ and $HOME are never mounted whole"};
+    std::string why = h.refused(r);
+    if (!why.empty()) return {"", why};
+    const PathKind kind = h.kind(r);
     std::string target;
-    switch (h.kind(p)) {
-    case PathKind::Directory: target = p; break;
-    case PathKind::File:
-        // The parent, so siblings, imports and editors' write-temp-then-rename saves work; a
-        // file directly in / or $HOME can only go alone.
-        target = too_wide(parent_of(p)) ? p : parent_of(p);
-        break;
-    case PathKind::Missing: {
-        // An output to be created needs its directory; one directly in / or $HOME gets nothing.
-        std::string parent = parent_of(p);
-        if (too_wide(parent) || h.kind(parent) != PathKind::Directory) return "";
-        target = parent;
-        break;
+    // /tmp and its kind are shared with everything else on the host (other users' files, the
+    // sockets of tmux, ssh-agent, X): the container has its own, and only what the argument
+    // names goes in, never a directory around it. $HOME is its own place even when it lies in
+    // /tmp (throw-away accounts).
+    const bool in_home = !home.empty() && path_within(r, home);
+    for (const auto& f : h.fresh) {
+        if (in_home || !path_within(r, f)) continue;
+        if (r == f) return {"", "the container has its own, fresh " + f};
+        // A link into it (`out -> /tmp/tmux-1000/default`) is exactly how a program would
+        // steer the next run to a socket; a path there has to be named as it is.
+        if (p != r) return {"", "a symbolic link into " + f + ", which is shared on the host"};
+        if (kind == PathKind::Missing)
+            return {"", "it does not exist, and the container writes into its own, fresh " + f};
+        target = r;
     }
+    if (target.empty()) {
+        switch (kind) {
+        case PathKind::Directory: target = r; break;
+        case PathKind::File:
+            // The parent, so siblings, imports and editors' write-temp-then-rename saves work; a
+            // file directly in / or $HOME can only go alone.
+            target = too_wide(parent_of(r)) ? r : parent_of(r);
+            break;
+        case PathKind::Missing: {
+            // An output to be created needs its directory; one directly in / or $HOME gets
+            // nothing.
+            std::string parent = parent_of(r);
+            if (too_wide(parent)) return {"", "a new file directly in / or $HOME"};
+            if (h.kind(parent) != PathKind::Directory)
+                return {"", parent + " is not an existing directory"};
+            target = parent;
+            break;
+        }
+        }
     }
     // Already there at the same path: binding the host's copy again would, for /etc or /usr,
     // turn the container's read-only view into the host's writable one.
-    if (h.visible(target)) return "";
-    return target;
+    if (h.visible(target)) return {"", target + " is already visible inside"};
+    return {target, ""};
+}
+
+// The links met on the way from / to p, each as (its path with every directory above it
+// resolved, where it leads), following on from where each one leads.
+std::vector<PathLink> links_on_the_way(const std::string& p, const HostView& h) {
+    std::vector<PathLink> out;
+    std::string cur;  // resolved so far; "" is /
+    for (size_t i = 1; i < p.size();) {
+        size_t j = p.find('/', i);
+        if (j == std::string::npos) j = p.size();
+        std::string next = cur + "/" + p.substr(i, j - i);
+        std::string r = h.resolve(next);
+        if (r != next) out.push_back({next, r});
+        cur = r == "/" ? "" : r;
+        i = j + 1;
+    }
+    return out;
 }
 
 void append_unique(std::vector<std::string>& v, const std::string& s) {
@@ -137,21 +186,35 @@ std::vector<std::string> detect_paths(const std::vector<std::string>& args, cons
     return out;
 }
 
-std::vector<std::string> auto_mounts(const std::vector<std::string>& args, const HostView& h) {
+AutoMounts plan_auto_mounts(const std::vector<std::string>& args, const HostView& h) {
+    AutoMounts out;
     std::vector<std::string> targets;
     for (const auto& p : detect_paths(args, h)) {
-        std::string t = mount_target(p, h);
-        if (!t.empty()) append_unique(targets, t);
+        const std::string r = h.resolve(p);
+        Target t = mount_target(p, r, h);
+        if (t.path.empty()) {
+            out.notes.push_back("not mounted: " + p + (p == r ? "" : " (-> " + r + ")") + ": " +
+                                t.why);
+            continue;
+        }
+        append_unique(targets, t.path);
+        if (p == r) continue;
+        for (const auto& l : links_on_the_way(p, h))
+            if (std::find(out.links.begin(), out.links.end(), l) == out.links.end())
+                out.links.push_back(l);
     }
     // A bind inside another one adds nothing and would only hide what the outer one shows.
-    std::vector<std::string> out;
     for (const auto& t : targets) {
         bool nested = std::any_of(targets.begin(), targets.end(), [&](const std::string& o) {
             return o != t && path_within(t, o);
         });
-        if (!nested) out.push_back(t);
+        if (!nested) out.mounts.push_back(t);
     }
     return out;
+}
+
+std::vector<std::string> auto_mounts(const std::vector<std::string>& args, const HostView& h) {
+    return plan_auto_mounts(args, h).mounts;
 }
 
 CommandResolution resolve_command(const std::string& name, const std::string& container_path,

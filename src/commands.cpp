@@ -127,7 +127,8 @@ ContainerSpec container_spec(const Loaded& l, const Record& rec,
     host.cwd = rec.cwd.empty() ? host.cwd : rec.cwd;
     Config cfg = l.cfg;
     ContainerSpec spec = make_spec(opts, cfg, host);
-    spec.persist_dir = l.store.path(rec.name);
+    // Resolved: its layers and home are opened without following any link (mounts.cpp).
+    spec.persist_dir = host.resolve(l.store.path(rec.name));
     if (idle) spec.argv.clear();
     return spec;
 }

@@ -74,12 +74,34 @@ void mount_fs(const char* type, int target, unsigned long flags, const std::stri
         throw Error("mount " + what, errno);
 }
 
+// A host path the plan names, opened without following any symlink: spec.cpp resolved it and
+// decided on what it is, and a link swapped in since (`dir -> /proc/sys/kernel`, `-> ~`) must
+// not change what gets mounted.
+UniqueFd open_host(const std::string& path, int flags = 0) {
+    int fd =
+        sys_openat2(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC | flags, 0, RESOLVE_NO_SYMLINKS);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno == ELOOP)
+        throw Error("open " + path + ": it leads through a symbolic link now, which it did " +
+                    "not when kakuri decided to mount it (not followed)");
+    throw Error("open " + path, errno);
+}
+
 // A detached copy of a host tree, taken before the staging tmpfs can hide it.
 UniqueFd clone_tree(const std::string& src, bool recursive) {
-    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
-    int fd = sys_open_tree(AT_FDCWD, src.c_str(), flags);
+    UniqueFd from = open_host(src);
+    unsigned flags =
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    int fd = sys_open_tree(from.get(), "", flags);
     if (fd < 0) throw Error("open " + src, errno);
     return UniqueFd(fd);
+}
+
+// A detached copy of what the new root has at fd, to be put back over it.
+UniqueFd clone_in_root(int fd, const std::string& what) {
+    return UniqueFd(check(
+        sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH),
+        "clone " + what));
 }
 
 std::string mode_option(mode_t m) {
@@ -129,17 +151,10 @@ struct Apply {
             case StepKind::Overlay: {
                 // Opened now: the staging tmpfs is about to hide /tmp, where a root filesystem
                 // or a persistent container may well lie.
-                int fd = ::open(s.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0) throw Error("open " + s.source, errno);
-                opened[i] = UniqueFd(fd);
-                if (!s.upper.empty()) {
-                    auto open_dir = [](const std::string& p) {
-                        int d = ::open(p.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (d < 0) throw Error("open " + p, errno);
-                        return UniqueFd(d);
-                    };
-                    layers[i] = Layer{open_dir(s.upper), open_dir(s.work)};
-                }
+                opened[i] = open_host(s.source, O_DIRECTORY);
+                if (!s.upper.empty())
+                    layers[i] =
+                        Layer{open_host(s.upper, O_DIRECTORY), open_host(s.work, O_DIRECTORY)};
                 break;
             }
             default: break;
@@ -309,9 +324,7 @@ struct Apply {
             break;
         case StepKind::ReadOnly:
             if (UniqueFd t = open_existing(s.target)) {
-                UniqueFd tree(check(sys_open_tree(t.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                                                                    AT_RECURSIVE | AT_EMPTY_PATH),
-                                    "clone " + s.target));
+                UniqueFd tree = clone_in_root(t.get(), s.target);
                 check(sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
                                         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0),
                       "make " + s.target + " read-only");

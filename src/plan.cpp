@@ -49,7 +49,7 @@ void add_rootfs_home(Plan& p, const ContainerSpec& s) {
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
 }
 
-void add_dev(Plan& p) {
+void add_dev(Plan& p, bool rootfs) {
     add(p, StepKind::Tmpfs, "/dev", "", 0755);
     for (const char* n : {"null", "zero", "full", "random", "urandom", "tty"})
         add(p, StepKind::DevNode, std::string("/dev/") + n, std::string("/dev/") + n);
@@ -61,8 +61,17 @@ void add_dev(Plan& p) {
     add(p, StepKind::Mkdir, "/dev/pts", "", 0755);
     add(p, StepKind::Devpts, "/dev/pts");
     add(p, StepKind::Symlink, "/dev/ptmx", "pts/ptmx");
-    add(p, StepKind::Mkdir, "/dev/shm", "", 01777);
-    add(p, StepKind::Tmpfs, "/dev/shm", "", 01777);
+    for (const auto& f : fresh_dirs(rootfs)) {
+        if (!path_within(f.path, "/dev")) continue;
+        add(p, StepKind::Mkdir, f.path, "", f.mode);
+        add(p, StepKind::Tmpfs, f.path, "", f.mode);
+    }
+}
+
+// The fresh directories outside /dev (those in it come with it).
+void add_fresh(Plan& p, bool rootfs) {
+    for (const auto& f : fresh_dirs(rootfs))
+        if (!path_within(f.path, "/dev")) add(p, StepKind::Tmpfs, f.path, "", f.mode);
 }
 
 const char* kind_name(StepKind k) {
@@ -135,8 +144,7 @@ Plan make_plan(const ContainerSpec& s) {
             p.steps.back().upper = s.persist_dir + "/upper/root";
             p.steps.back().work = s.persist_dir + "/work/root";
         }
-        add(p, StepKind::Tmpfs, "/tmp", "", 01777);
-        add(p, StepKind::Tmpfs, "/run", "", 0755);
+        add_fresh(p, true);
         add_rootfs_home(p, s);
     } else {
         add(p, StepKind::RootTmpfs, "/", "", 0755);
@@ -152,16 +160,14 @@ Plan make_plan(const ContainerSpec& s) {
                 p.steps.back().work = s.persist_dir + "/work" + d.path;
             }
         }
-        add(p, StepKind::Tmpfs, "/tmp", "", 01777);
-        add(p, StepKind::Tmpfs, "/var/tmp", "", 01777);
-        add(p, StepKind::Tmpfs, "/run", "", 0755);
+        add_fresh(p, false);
         add(p, StepKind::Mkdir, "/home", "", 0755);
         add_home(p, s);
         // A persistent container keeps its home in its own directory.
         if (!s.persist_dir.empty() && !s.home.empty())
             add(p, StepKind::Bind, s.home, s.persist_dir + "/home");
     }
-    add_dev(p);
+    add_dev(p, !s.rootfs.empty());
     add(p, StepKind::Proc, "/proc");
     // As real root (no user namespace) root inside owns /proc's host-wide files:
     // hide those that leak or change host state, as container runtimes do.
@@ -176,6 +182,7 @@ Plan make_plan(const ContainerSpec& s) {
     }
     add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
     for (const auto& b : s.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
+    for (const auto& l : s.links) add(p, StepKind::Symlink, l.path, l.target);
     add(p, StepKind::PivotRoot, "/");
 
     p.cwd = s.cwd;

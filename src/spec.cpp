@@ -21,8 +21,8 @@ namespace kakuri {
 
 namespace {
 
-// Where every container gets a new, empty file system (see make_plan).
-const char* const kFreshDirs[] = {"/tmp", "/var/tmp", "/run", "/dev", "/proc", "/sys", "/home"};
+// The container's own kernel file systems stand where the host's would.
+const char* const kKernelDirs[] = {"/proc", "/sys", "/dev"};
 
 const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -79,7 +79,67 @@ void check_env_key(const std::string& key, const std::string& what) {
     if (key.empty()) throw Error(what + ": a variable name is missing");
 }
 
+// realpath(3) that keeps going where the path stops existing: a dangling link resolves to where
+// it points, a missing rest is appended as written. A link that cannot be read, or too many
+// links, leave the rest unresolved (the kernel would not get through either).
+std::string resolve_host_path(const std::string& path) {
+    std::vector<std::string> todo;  // components still to walk, the next one last
+    auto push_all = [&](const std::string& p) {
+        std::vector<std::string> parts;
+        for (size_t i = 0; i <= p.size();) {
+            size_t j = p.find('/', i);
+            if (j == std::string::npos) j = p.size();
+            if (j > i) parts.push_back(p.substr(i, j - i));
+            i = j + 1;
+        }
+        todo.insert(todo.end(), parts.rbegin(), parts.rend());
+    };
+    push_all(path);
+    std::vector<std::string> done;
+    auto joined = [&] {
+        std::string out;
+        for (const auto& d : done) out += "/" + d;
+        return out.empty() ? std::string("/") : out;
+    };
+    int links = 0;
+    bool missing = false;
+    while (!todo.empty()) {
+        std::string part = std::move(todo.back());
+        todo.pop_back();
+        if (part == ".") continue;
+        if (part == "..") {
+            if (!done.empty()) done.pop_back();
+            continue;
+        }
+        done.push_back(part);
+        if (missing) continue;
+        const std::string cur = joined();
+        struct stat st;
+        if (lstat(cur.c_str(), &st) != 0) {
+            missing = true;
+            continue;
+        }
+        if (!S_ISLNK(st.st_mode)) continue;
+        char buf[PATH_MAX];
+        ssize_t n = readlink(cur.c_str(), buf, sizeof buf - 1);
+        if (n < 0 || ++links > 40) {
+            missing = true;
+            continue;
+        }
+        std::string target(buf, static_cast<size_t>(n));
+        done.pop_back();
+        if (!target.empty() && target[0] == '/') done.clear();
+        push_all(target);
+    }
+    return joined();
+}
+
 }  // namespace
+
+std::vector<FreshDir> fresh_dirs(bool rootfs) {
+    if (rootfs) return {{"/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
+    return {{"/tmp", 01777}, {"/var/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
+}
 
 std::string expand_tilde(const std::string& p, const std::string& home) {
     if (p == "~") return home;
@@ -110,6 +170,7 @@ HostInfo scan_host() {
         struct stat st;
         return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
     };
+    h.resolve = resolve_host_path;
     h.kind_in_root = [](const std::string& root, const std::string& p) {
         UniqueFd r(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         std::string rel = p.find_first_not_of('/') == std::string::npos
@@ -211,8 +272,11 @@ bool visible_inside(const std::string& p, const ContainerSpec& spec) {
         if (path_within(p, it->dst)) return it->src == it->dst;
     // Fresh file systems and the empty home hide what the host has there,
     // even inside an overlaid system directory (/var/tmp, a home in /var/lib).
-    for (const char* fresh : kFreshDirs)
-        if (path_within(p, fresh)) return false;
+    for (const auto& f : fresh_dirs(!spec.rootfs.empty()))
+        if (path_within(p, f.path)) return false;
+    for (const char* k : kKernelDirs)
+        if (path_within(p, k)) return false;
+    if (path_within(p, "/home")) return false;
     if (!spec.home.empty() && path_within(p, spec.home)) return false;
     for (const auto& s : spec.system)
         if (!s.is_symlink && path_within(p, s.path)) return true;
@@ -234,6 +298,13 @@ void override_with(Setting<T>& s, const T& v) {
     s.value = v;
     s.origin = kCommandLine;
     s.set = true;
+}
+
+// A bind's source is taken for what it resolves to on the host: that is what gets mounted
+// (opened again without following any link, mounts.cpp).
+void add_bind(ContainerSpec& s, Bind b, const HostInfo& h) {
+    b.src = h.resolve(b.src);
+    s.binds.push_back(b);
 }
 
 // Profile entries whose source is missing are skipped (and said with -v);
@@ -258,7 +329,7 @@ void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, c
                               " does not exist)");
             continue;
         }
-        s.binds.push_back(b);
+        add_bind(s, b, h);
     }
 }
 
@@ -349,6 +420,86 @@ std::string list(const std::vector<std::string>& v) {
     std::string out = "[";
     for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quoted(v[i]);
     return out + "]";
+}
+
+bool in_kernel_dir(const std::string& p) {
+    for (const char* k : kKernelDirs)
+        if (path_within(p, k)) return true;
+    return false;
+}
+
+// Automatic mounts of the command's path arguments, decided on what each resolves to.
+void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h) {
+    // The fresh and kernel directories as the host has them, and as their links there lead
+    // (/var/run -> /run), since the rules look at resolved paths.
+    std::vector<std::string> fresh, kernel;
+    for (const auto& f : fresh_dirs(!s.rootfs.empty())) {
+        fresh.push_back(f.path);
+        if (h.resolve(f.path) != f.path) fresh.push_back(h.resolve(f.path));
+    }
+    for (const char* k : kKernelDirs) {
+        kernel.push_back(k);
+        if (h.resolve(k) != k) kernel.push_back(h.resolve(k));
+    }
+    // In a root filesystem, what the tree has and the system directories' names are the
+    // tree's: `cat /etc/os-release` means its file, and the host's /etc stays out.
+    auto tree_owned = [&](const std::string& p) {
+        if (s.rootfs.empty()) return false;
+        size_t end = p.find('/', 1);
+        std::string top = p.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+        return is_system_name(top) || h.kind_in_root(s.rootfs, p) != PathKind::Missing;
+    };
+    HostView view;
+    view.home = s.home;
+    view.cwd = h.cwd;
+    view.kind = h.kind;
+    view.resolve = h.resolve;
+    view.visible = [&](const std::string& p) { return tree_owned(p) || visible_inside(p, s); };
+    // The container's own /proc, /sys and /dev stand where the host's would: never mount host
+    // devices or kernel files because an argument names them.
+    view.refused = [&](const std::string& p) -> std::string {
+        for (const auto& k : kernel)
+            if (path_within(p, k)) return "the container has its own " + k;
+        return "";
+    };
+    view.fresh = fresh;
+    AutoMounts am =
+        plan_auto_mounts(std::vector<std::string>(s.argv.begin() + 1, s.argv.end()), view);
+    for (const auto& n : am.notes) s.notes.push_back(n);
+    for (const auto& m : am.mounts) {
+        s.binds.push_back({m, m, ro});
+        s.notes.push_back("auto-mount " + m + (ro ? " (ro)" : ""));
+    }
+    // A link is made only in the container's own space (its home, its fresh directories, the
+    // root tmpfs): never through a bind onto the host, in a system directory, or in the tree.
+    auto own_space = [&](const std::string& p) {
+        if (p == "/" || in_kernel_dir(p) || tree_owned(p)) return false;
+        for (const auto& d : s.system)
+            if (path_within(p, d.path)) return false;
+        for (const auto& b : s.binds)
+            if (path_within(p, b.dst) || path_within(b.dst, p)) return false;
+        return true;
+    };
+    for (const auto& l : am.links) {
+        if (!own_space(l.path)) continue;
+        s.links.push_back(l);
+        s.notes.push_back("auto-mount link " + l.path + " -> " + l.target);
+    }
+}
+
+// A directory in a fresh one that only exists inside because a mount point below it was made
+// (`cd /tmp/x && kakuri cc a.c`: /tmp/x/a.c is mounted alone): the caller's cwd still works there.
+bool made_for_a_mount(const std::string& d, const ContainerSpec& s) {
+    bool fresh = false;
+    for (const auto& f : fresh_dirs(!s.rootfs.empty())) fresh = fresh || path_within(d, f.path);
+    if (!fresh) return false;
+    bool below = false;
+    for (const auto& b : s.binds) {
+        if (path_within(d, b.dst)) return false;
+        below = below || path_within(b.dst, d);
+    }
+    for (const auto& l : s.links) below = below || (l.path != d && path_within(l.path, d));
+    return below;
 }
 
 }  // namespace
@@ -444,7 +595,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         PathKind k = h.kind(r);
         if (k == PathKind::Missing) throw Error(named + ": no such directory");
         if (k != PathKind::Directory) throw Error(named + ": not a directory");
-        s.rootfs = r;
+        s.rootfs = h.resolve(r);
     } else {
         std::vector<HostInfo::RootEntry> entries = h.root_entries;
         std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -465,14 +616,16 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
 
     // Binds: explicit (config, then command line), then profiles, then automatic.
     for (const auto& b : cfg.bind.value) {
+        Bind parsed;
         try {
-            s.binds.push_back(parse_bind_spec(b, false, h.home, h.cwd));
+            parsed = parse_bind_spec(b, false, h.home, h.cwd);
         } catch (const Error& e) {
             throw Error(where(cfg.bind.origin) + ": " + e.what());
         }
+        add_bind(s, parsed, h);
     }
     for (size_t i = 0; i < opts.binds.size(); ++i)
-        s.binds.push_back(parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd));
+        add_bind(s, parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd), h);
     for (const auto& name : cfg.bind_profiles.value)
         add_profile(s, cfg, name, cfg.bind_profiles.origin, h);
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
@@ -492,29 +645,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     }
 
     const std::string& am = cfg.auto_mount.value;
-    if (am != "off" && s.argv.size() > 1) {
-        // The container's own /proc, /sys and /dev stand where the host's would:
-        // never mount host devices or kernel files because an argument names them.
-        auto kernel_owned = [](const std::string& p) {
-            return path_within(p, "/proc") || path_within(p, "/sys") || path_within(p, "/dev");
-        };
-        // In a root filesystem, what the tree has and the system directories' names are the
-        // tree's: `cat /etc/os-release` means its file, and the host's /etc stays out.
-        auto tree_owned = [&](const std::string& p) {
-            if (s.rootfs.empty()) return false;
-            size_t end = p.find('/', 1);
-            std::string top = p.substr(1, end == std::string::npos ? std::string::npos : end - 1);
-            return is_system_name(top) || h.kind_in_root(s.rootfs, p) != PathKind::Missing;
-        };
-        HostView view{s.home, h.cwd, h.kind, [&](const std::string& p) {
-                          return kernel_owned(p) || tree_owned(p) || visible_inside(p, s);
-                      }};
-        std::vector<std::string> args(s.argv.begin() + 1, s.argv.end());
-        for (const auto& m : auto_mounts(args, view)) {
-            s.binds.push_back({m, m, am == "ro"});
-            s.notes.push_back("auto-mount " + m + (am == "ro" ? " (ro)" : ""));
-        }
-    }
+    if (am != "off" && s.argv.size() > 1) add_auto_mounts(s, am == "ro", h);
 
     // Environment: the caller's (unless --clearenv) without the variables that carry
     // credentials (envrules: the built-in rule, env_drop, env_keep), minus --unsetenv, plus the
@@ -571,7 +702,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
             s.argv[0], env_value(s.env, "PATH"), caller_path,
             [&](const std::string& p) { return visible_inside(p, s); }, h.executable);
     if (r.kind == CommandResolution::FromHost) {
-        s.binds.push_back({r.path, r.path, true});
+        s.binds.push_back({h.resolve(r.path), r.path, true});
         s.notes.push_back("command " + s.argv[0] + " from the host: " + r.path);
         s.argv[0] = r.path;
     } else if (r.kind == CommandResolution::Inside && !r.path.empty()) {
@@ -583,7 +714,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         if (w[0] != '/')
             throw Error("--workdir must be an absolute path, not '" + opts.workdir + "'");
         s.cwd = normalize_path(w);
-    } else if (!h.cwd.empty() && visible_inside(h.cwd, s)) {
+    } else if (!h.cwd.empty() && (visible_inside(h.cwd, s) || made_for_a_mount(h.cwd, s))) {
         s.cwd = h.cwd;
     } else {
         s.cwd = s.home.empty() ? "/" : s.home;

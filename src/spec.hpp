@@ -40,6 +40,9 @@ struct HostInfo {
         return PathKind::Missing;
     };
     std::function<bool(const std::string&)> executable = [](const std::string&) { return false; };
+    // The host path with every symlink resolved, as realpath(3) does; a part that does not
+    // exist is kept as written, so a dangling link resolves to where it points.
+    std::function<std::string(const std::string&)> resolve = [](const std::string& p) { return p; };
     // What path is inside the tree root, symlinks resolved within root as the container will see
     // them (an absolute link in a root filesystem points into it, not at the host's file).
     std::function<PathKind(const std::string& root, const std::string& path)> kind_in_root =
@@ -78,6 +81,15 @@ struct SystemDir {
     bool read_only = false;   // a read-only bind instead of an overlay (see make_spec)
 };
 
+// Where every container gets a new, empty tmpfs over the host's directory: make_plan mounts
+// exactly these (/var/tmp is a root filesystem's own), and automatic mounts and visible_inside
+// know them from here.
+struct FreshDir {
+    const char* path;
+    mode_t mode;
+};
+std::vector<FreshDir> fresh_dirs(bool rootfs);
+
 struct ContainerSpec {
     bool userns = true;
     std::vector<IdMapLine> uid_map;
@@ -90,7 +102,10 @@ struct ContainerSpec {
     std::string rootfs;             // absolute; empty: host mode (the host's system directories)
     std::vector<SystemDir> system;  // overlaid (or linked) host system directories
     std::string home;               // empty: no home directory
-    std::vector<Bind> binds;        // in order; a later one over the same place wins
+    std::vector<Bind> binds;        // in order; a later one over the same place wins (src resolved)
+    // Symlinks made inside, in the container's own space, so that an argument that went through
+    // links on the host reaches what was mounted for it (path -> target, both host paths).
+    std::vector<PathLink> links;
     std::vector<std::string> env;
     std::string cwd;
     std::vector<std::string> argv;

@@ -20,9 +20,11 @@ std::string joined(const std::vector<std::string>& v) {
     return out;
 }
 
-// A host file system as a table; adding a path adds its parents as directories.
+// A host file system as a table; adding a path adds its parents as directories. Symlinks are a
+// second table, resolved as realpath(3) would, a missing rest kept as written.
 struct FakeHost {
     std::map<std::string, PathKind> fs;
+    std::map<std::string, std::string> links;  // path -> link text
     std::string home = "/home/u";
     std::string cwd = "/home/u/work";
 
@@ -31,6 +33,8 @@ struct FakeHost {
         dir(cwd);
         file("/usr/bin/python3");
         file("/etc/hosts");
+        dir("/tmp").dir("/var/tmp").dir("/run").dir("/proc/sys/kernel").dir("/dev");
+        file("/proc/sys/kernel/core_pattern");
     }
     void parents(const std::string& p) {
         for (size_t i = p.find('/', 1); i != std::string::npos; i = p.find('/', i + 1))
@@ -46,7 +50,48 @@ struct FakeHost {
         fs[p] = PathKind::File;
         return *this;
     }
+    FakeHost& link(const std::string& p, const std::string& text) {
+        parents(p);
+        links[p] = text;
+        return *this;
+    }
+    static void push_parts(std::vector<std::string>& todo, const std::string& p) {
+        std::vector<std::string> parts;
+        for (size_t i = 0; i <= p.size();) {
+            size_t j = p.find('/', i);
+            if (j == std::string::npos) j = p.size();
+            if (j > i) parts.push_back(p.substr(i, j - i));
+            i = j + 1;
+        }
+        todo.insert(todo.end(), parts.rbegin(), parts.rend());
+    }
+    std::string resolve(const std::string& p) const {
+        std::vector<std::string> todo, done;
+        push_parts(todo, p);
+        int hops = 0;
+        while (!todo.empty()) {
+            std::string part = todo.back();
+            todo.pop_back();
+            if (part == "..") {
+                if (!done.empty()) done.pop_back();
+                continue;
+            }
+            if (part == ".") continue;
+            done.push_back(part);
+            std::string cur;
+            for (const auto& d : done) cur += "/" + d;
+            auto it = links.find(cur);
+            if (it == links.end() || ++hops > 40) continue;
+            done.pop_back();
+            if (it->second[0] == '/') done.clear();
+            push_parts(todo, it->second);
+        }
+        std::string out;
+        for (const auto& d : done) out += "/" + d;
+        return out.empty() ? "/" : out;
+    }
     static bool system_visible(const std::string& p) {
+        if (p == "/var/tmp" || p.compare(0, 9, "/var/tmp/") == 0) return false;
         for (const char* d : {"/usr", "/etc", "/opt", "/var", "/bin", "/lib"}) {
             std::string s = d;
             if (p == s || p.compare(0, s.size() + 1, s + "/") == 0) return true;
@@ -58,10 +103,19 @@ struct FakeHost {
         h.home = home;
         h.cwd = cwd;
         h.kind = [this](const std::string& p) {
-            auto it = fs.find(p);
+            auto it = fs.find(resolve(p));
             return it == fs.end() ? PathKind::Missing : it->second;
         };
+        h.resolve = [this](const std::string& p) { return resolve(p); };
         h.visible = system_visible;
+        h.refused = [this](const std::string& p) -> std::string {
+            for (const char* k : {"/proc", "/sys", "/dev"}) {
+                std::string s = k;
+                if (p == s || p.compare(0, s.size() + 1, s + "/") == 0) return "kernel " + s;
+            }
+            return "";
+        };
+        h.fresh = {"/tmp", "/var/tmp", "/run"};
         return h;
     }
     std::string detect(const std::vector<std::string>& args) const {
@@ -69,6 +123,18 @@ struct FakeHost {
     }
     std::string mounts(const std::vector<std::string>& args) const {
         return joined(auto_mounts(args, view()));
+    }
+    // The links made inside, as "path->target" words.
+    std::string links_made(const std::vector<std::string>& args) const {
+        std::vector<std::string> out;
+        for (const auto& l : plan_auto_mounts(args, view()).links)
+            out.push_back(l.path + "->" + l.target);
+        return joined(out);
+    }
+    std::string notes(const std::vector<std::string>& args) const {
+        std::string out;
+        for (const auto& n : plan_auto_mounts(args, view()).notes) out += n + "\n";
+        return out;
     }
 };
 
@@ -122,9 +188,9 @@ TEST_CASE("automount: URLs are never paths") {
 
 TEST_CASE("automount: --output=PATH takes the value") {
     FakeHost h;
-    h.dir("/tmp/x");
-    CHECK(h.detect({"--output=/tmp/x/out.csv"}) == "/tmp/x/out.csv");
-    CHECK(h.mounts({"--output=/tmp/x/out.csv"}) == "/tmp/x");
+    h.dir("/srv/x");
+    CHECK(h.detect({"--output=/srv/x/out.csv"}) == "/srv/x/out.csv");
+    CHECK(h.mounts({"--output=/srv/x/out.csv"}) == "/srv/x");
 }
 
 TEST_CASE("automount: ./file and a bare file.py mount the working directory") {
@@ -364,10 +430,11 @@ TEST_CASE("automount: visibility is asked about the target, so explicit binds co
 }
 
 TEST_CASE("automount: a symlinked name counts as what it points to") {
-    // kind() follows symlinks, so a link to a directory is mounted as a directory.
+    // A link to a directory is mounted as that directory, at its own path.
     FakeHost h;
-    h.dir("/home/u/work/link");
-    CHECK(h.mounts({"link"}) == "/home/u/work/link");
+    h.dir("/home/u/data").link("/home/u/work/link", "/home/u/data");
+    CHECK(h.mounts({"link"}) == "/home/u/data");
+    CHECK(h.links_made({"link"}) == "/home/u/work/link->/home/u/data");
 }
 
 TEST_CASE("automount: duplicate targets appear once, in first-named order") {
@@ -577,6 +644,152 @@ TEST_CASE("resolve: empty, . and .. names are NotFound") {
         CAPTURE(n);
         CHECK(b.resolve(n).kind == CommandResolution::NotFound);
     }
+}
+
+// --- links: every rule applies to what a path resolves to ------------------------------------
+
+TEST_CASE("automount: a link to a kernel file system mounts nothing, and says why") {
+    FakeHost h;
+    h.link("/home/u/proj/out", "/proc/sys/kernel");
+    for (const char* arg : {"~/proj/out/core_pattern", "~/proj/out", "~/proj/out/new.txt"}) {
+        CAPTURE(arg);
+        CHECK(h.mounts({arg}) == "");
+        CHECK(h.links_made({arg}) == "");
+    }
+    CHECK(h.notes({"~/proj/out/core_pattern"}) ==
+          "not mounted: /home/u/proj/out/core_pattern (-> /proc/sys/kernel/core_pattern): "
+          "kernel /proc\n");
+    h.link("/home/u/proj/dev", "../../../dev").link("/home/u/proj/sys", "/sys/kernel");
+    CHECK(h.mounts({"~/proj/dev/x.img", "~/proj/sys", "~/proj/dev"}) == "");
+}
+
+TEST_CASE("automount: a link to $HOME or / mounts nothing") {
+    FakeHost h;
+    h.file("/home/u/secret.txt");
+    h.link("/home/u/proj/home", "/home/u")
+        .link("/home/u/proj/rel", "..")
+        .link("/home/u/proj/root", "/");
+    for (const char* arg : {"~/proj/home", "~/proj/home/", "~/proj/home/new.txt", "~/proj/rel",
+                            "~/proj/rel/x.txt", "~/proj/root", "~/proj/root/x.txt"}) {
+        CAPTURE(arg);
+        CHECK(h.mounts({arg}) == "");
+    }
+    CHECK(h.notes({"~/proj/home"}) ==
+          "not mounted: /home/u/proj/home (-> /home/u): / and $HOME are never mounted whole\n");
+    // A file named through one goes alone, as when named directly.
+    CHECK(h.mounts({"~/proj/home/secret.txt"}) == "/home/u/secret.txt");
+}
+
+TEST_CASE("automount: a home reached through a link is still $HOME") {
+    FakeHost h;
+    h.home = "/home/link-u";
+    h.dir("/srv/homes/u/proj").link("/home/link-u", "/srv/homes/u");
+    CHECK(h.mounts({"/srv/homes/u"}) == "");
+    CHECK(h.mounts({"/srv/homes/u/new.txt"}) == "");
+    CHECK(h.mounts({"~/proj"}) == "/srv/homes/u/proj");
+}
+
+TEST_CASE("automount: an ordinary link in a project mounts its target and is made inside") {
+    FakeHost h;
+    h.file("/home/u/proj/v2/data.txt").link("/home/u/proj/latest", "v2");
+    CHECK(h.mounts({"~/proj/latest/data.txt"}) == "/home/u/proj/v2");
+    CHECK(h.links_made({"~/proj/latest/data.txt"}) == "/home/u/proj/latest->/home/u/proj/v2");
+    CHECK(h.mounts({"~/proj/latest/out.txt"}) == "/home/u/proj/v2");
+    CHECK(h.mounts({"~/proj/latest"}) == "/home/u/proj/v2");
+    // Named together with the project, the link is inside what is mounted: merged.
+    CHECK(h.mounts({"~/proj", "~/proj/latest/data.txt"}) == "/home/u/proj");
+}
+
+TEST_CASE("automount: a chain of links: every hop, from where the previous one led") {
+    FakeHost h;
+    h.file("/data/set/x.csv").link("/home/u/a", "/home/u/c").link("/home/u/c/b", "/data/set");
+    h.dir("/home/u/c");
+    CHECK(h.mounts({"~/a/b/x.csv"}) == "/data/set");
+    CHECK(h.links_made({"~/a/b/x.csv"}) == "/home/u/a->/home/u/c /home/u/c/b->/data/set");
+}
+
+TEST_CASE("automount: a dangling link resolves to where it points") {
+    FakeHost h;
+    h.dir("/srv/out").link("/home/u/proj/o", "/srv/out/new.txt");
+    CHECK(h.mounts({"~/proj/o"}) == "/srv/out");
+    h.link("/home/u/proj/k", "/proc/sys/kernel/nothing");
+    CHECK(h.mounts({"~/proj/k"}) == "");
+}
+
+TEST_CASE("automount: already visible is decided on the target") {
+    FakeHost h;
+    h.link("/home/u/proj/etc", "/etc");
+    CHECK(h.mounts({"~/proj/etc/hosts", "~/proj/etc"}) == "");
+}
+
+// --- fresh directories: only what is named, named directly -------------------------------------
+
+TEST_CASE("automount: a file under /tmp is mounted alone, never its directory") {
+    FakeHost h;
+    h.file("/tmp/build/x.c").file("/tmp/build/neighbour").file("/tmp/a.c");
+    CHECK(h.mounts({"/tmp/build/x.c"}) == "/tmp/build/x.c");
+    CHECK(h.mounts({"/tmp/a.c"}) == "/tmp/a.c");
+    CHECK(h.mounts({"/var/tmp/f.txt"}) == "");
+    h.file("/var/tmp/f.txt").file("/run/user/1000/bus");
+    CHECK(h.mounts({"/var/tmp/f.txt", "/run/user/1000/bus"}) ==
+          "/var/tmp/f.txt /run/user/1000/bus");
+}
+
+TEST_CASE("automount: a directory under /tmp named directly is mounted itself") {
+    FakeHost h;
+    h.dir("/tmp/build");
+    CHECK(h.mounts({"/tmp/build"}) == "/tmp/build");
+    CHECK(h.mounts({"/tmp/build", "/tmp/build/x.c"}) == "/tmp/build");
+}
+
+TEST_CASE("automount: a missing path under /tmp mounts nothing") {
+    FakeHost h;
+    h.dir("/tmp/build");
+    CHECK(h.mounts({"/tmp/a.out", "/tmp/build/a.out", "--out=/run/x.pid"}) == "");
+    CHECK(h.notes({"/tmp/a.out"}) ==
+          "not mounted: /tmp/a.out: it does not exist, and the "
+          "container writes into its own, fresh /tmp\n");
+}
+
+TEST_CASE("automount: the fresh directories themselves are never mounted") {
+    FakeHost h;
+    CHECK(h.mounts({"/tmp", "/var/tmp", "/run", "/tmp/", "/dev/shm"}) == "");
+}
+
+TEST_CASE("automount: a link into /tmp mounts nothing, even to a file") {
+    FakeHost h;
+    h.file("/tmp/tmux-1000/default").link("/home/u/proj/out", "/tmp/tmux-1000/default");
+    h.link("/home/u/proj/dir", "/tmp/tmux-1000").link("/home/u/proj/run", "/run");
+    for (const char* arg : {"~/proj/out", "~/proj/dir", "~/proj/dir/default", "~/proj/run/x"}) {
+        CAPTURE(arg);
+        CHECK(h.mounts({arg}) == "");
+    }
+    CHECK(h.notes({"~/proj/out"}) ==
+          "not mounted: /home/u/proj/out (-> "
+          "/tmp/tmux-1000/default): a symbolic link into /tmp, which "
+          "is shared on the host\n");
+    // A link inside /tmp to elsewhere in it, too.
+    h.file("/tmp/p/v2/a.c").link("/tmp/p/latest", "v2");
+    CHECK(h.mounts({"/tmp/p/latest/a.c"}) == "");
+}
+
+TEST_CASE("automount: $HOME in /tmp keeps the home's rules") {
+    FakeHost h;
+    h.home = "/tmp/t/home";
+    h.file("/tmp/t/home/proj/a.py").file("/tmp/t/home/notes.txt").file("/tmp/t/other.txt");
+    CHECK(h.mounts({"~/proj/a.py"}) == "/tmp/t/home/proj");
+    CHECK(h.mounts({"~/notes.txt"}) == "/tmp/t/home/notes.txt");
+    CHECK(h.mounts({"~/proj/new.txt"}) == "/tmp/t/home/proj");
+    CHECK(h.mounts({"~", "~/new.txt"}) == "");
+    CHECK(h.mounts({"/tmp/t/other.txt", "/tmp/t/new.txt"}) == "/tmp/t/other.txt");
+}
+
+TEST_CASE("automount: a fresh directory known by its resolved host path") {
+    // /var/run -> /run: the rules see /run.
+    FakeHost h;
+    h.link("/var/run", "/run").file("/run/app.pid").dir("/run/app");
+    CHECK(h.mounts({"/var/run/app.pid"}) == "");  // through a link into /run
+    CHECK(h.mounts({"/run/app.pid"}) == "/run/app.pid");
 }
 
 }  // namespace kakuri

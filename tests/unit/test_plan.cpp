@@ -461,4 +461,43 @@ TEST_CASE("plan: format_plan") {
     }
 }
 
+// ---- links made inside ----------------------------------------------------------------------
+
+namespace {
+
+// The steps after the binds and before the pivot.
+std::vector<std::string> after_binds(const Plan& p) {
+    std::vector<std::string> out;
+    size_t i = index_of(p, StepKind::Sysfs, "/sys") + 1;
+    while (i < p.steps.size() && p.steps[i].kind == StepKind::Bind) ++i;
+    for (; i + 1 < p.steps.size(); ++i)
+        out.push_back(format_step(p.steps[i]) + (p.steps[i].ro ? " [ro]" : ""));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("plan: the links of automatic mounts, after the binds") {
+    ContainerSpec s = spec();
+    s.links = {{"/home/u/proj/latest", "/home/u/proj/v2"}};
+    Plan p = make_plan(s);
+    CHECK(after_binds(p) == std::vector<std::string>{"symlink    /home/u/proj/latest -> "
+                                                     "/home/u/proj/v2"});
+}
+
+TEST_CASE("plan: the fresh directories come from fresh_dirs") {
+    ContainerSpec s = spec();
+    for (bool rootfs : {false, true}) {
+        CAPTURE(rootfs);
+        if (rootfs) {
+            s.rootfs = "/srv/tree";
+            s.system.clear();
+        }
+        Plan p = make_plan(s);
+        for (const auto& f : fresh_dirs(rootfs))
+            CHECK(index_of(p, StepKind::Tmpfs, f.path) != npos);
+        CHECK(count_kind(p, StepKind::Tmpfs) == fresh_dirs(rootfs).size() + 1);  // and /dev
+    }
+}
+
 }  // namespace kakuri

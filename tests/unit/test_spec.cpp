@@ -1097,4 +1097,115 @@ TEST_CASE("spec: visible_inside") {
     }
 }
 
+// ---- make_spec: links and fresh directories ----------------------------------------------------
+
+namespace {
+
+// host() with a small file system: directories, files and symlinks (resolved as realpath(3)
+// would, a missing rest kept as written), as scan_host's kind and resolve see it.
+struct Fs {
+    std::vector<std::string> dirs, files;
+    std::vector<std::pair<std::string, std::string>> links;  // path, absolute target
+
+    std::string resolve(const std::string& p) const {
+        std::string cur = normalize_path(p);
+        for (int hops = 0; hops < 40; ++hops) {
+            bool changed = false;
+            for (const auto& [from, to] : links) {
+                if (path_within(cur, from)) {
+                    cur = normalize_path(to + cur.substr(from.size()));
+                    changed = true;
+                    break;
+                }
+            }
+            if (!changed) break;
+        }
+        return cur;
+    }
+    HostInfo host() const {
+        HostInfo h = kakuri::host();
+        h.resolve = [this](const std::string& p) { return resolve(p); };
+        h.kind = [this](const std::string& p) {
+            std::string r = resolve(p);
+            for (const auto& d : dirs)
+                if (r == d || path_within(d, r)) return PathKind::Directory;
+            for (const auto& f : files)
+                if (r == f) return PathKind::File;
+            return PathKind::Missing;
+        };
+        return h;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("spec: a bind's source is what it resolves to, its destination the name given") {
+    Fs fs;
+    fs.dirs = {"/data/real"};
+    fs.links = {{"/home/u/lnk", "/data/real"}};
+    ContainerSpec s = make_spec(bind_opts({"~/lnk", "~/lnk:/x"}), fs.host());
+    CHECK(s.binds ==
+          std::vector<Bind>{{"/data/real", "/home/u/lnk", false}, {"/data/real", "/x", false}});
+}
+
+TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
+    Fs fs;
+    fs.dirs = {"/home/u/proj/v2", "/proc/sys/kernel", "/tmp/b"};
+    fs.files = {"/home/u/proj/v2/a.py", "/tmp/b/x.c"};
+    fs.links = {{"/home/u/proj/latest", "/home/u/proj/v2"},
+                {"/home/u/proj/out", "/proc/sys/kernel"}};
+    HostInfo h = fs.host();
+    Options o;
+    o.verbosity = 1;
+    SUBCASE("a link in a project: its target, and the link made inside") {
+        o.command = {"python3", "/home/u/proj/latest/a.py"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds == std::vector<Bind>{{"/home/u/proj/v2", "/home/u/proj/v2", false}});
+        CHECK(s.links == std::vector<PathLink>{{"/home/u/proj/latest", "/home/u/proj/v2"}});
+        CHECK(std::find(s.notes.begin(), s.notes.end(),
+                        "auto-mount link /home/u/proj/latest -> /home/u/proj/v2") != s.notes.end());
+    }
+    SUBCASE("no link is made through a bind, where it would land on the host") {
+        o.command = {"python3", "/home/u/proj/latest/a.py"};
+        o.binds = {"/srv/x:/home/u/proj"};
+        o.binds_ro_forced = {false};
+        CHECK(make_spec(o, h).links.empty());
+    }
+    SUBCASE("a link to the kernel's files: nothing, said with -v") {
+        o.command = {"cat", "/home/u/proj/out/core_pattern"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds.empty());
+        CHECK(s.links.empty());
+        CHECK(s.notes ==
+              Strings{"not mounted: /home/u/proj/out/core_pattern (-> "
+                      "/proc/sys/kernel/core_pattern): the container has its own /proc"});
+    }
+    SUBCASE("under /tmp: the file alone; the caller's directory there stays the cwd") {
+        h.cwd = "/tmp/b";
+        o.command = {"cc", "x.c", "-o", "/tmp/b/a.out"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds == std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
+        CHECK(s.cwd == "/tmp/b");
+    }
+    SUBCASE("under /tmp, nothing mounted: the caller's directory is not there") {
+        h.cwd = "/tmp/b";
+        o.command = {"cc", "-o", "/tmp/b/a.out"};
+        CHECK(make_spec(o, h).cwd == "/home/u");
+    }
+}
+
+TEST_CASE("spec: fresh_dirs: the host's and a root filesystem's") {
+    auto paths = [](bool rootfs) {
+        Strings out;
+        for (const auto& f : fresh_dirs(rootfs)) out.push_back(f.path);
+        return out;
+    };
+    CHECK(paths(false) == Strings{"/tmp", "/var/tmp", "/run", "/dev/shm"});
+    CHECK(paths(true) == Strings{"/tmp", "/run", "/dev/shm"});
+    ContainerSpec s;
+    s.system = {{"/var", false, ""}};
+    CHECK_FALSE(visible_inside("/var/tmp/x", s));
+    CHECK(visible_inside("/var/lib/x", s));
+}
+
 }  // namespace kakuri
