@@ -22,7 +22,7 @@ struct HostView {
     // already visible in the container at the same path (system dirs, explicit binds)
     std::function<bool(const std::string&)> visible;
     // Why nothing at or below this resolved host path may ever be mounted ("" when it may): the
-    // kernel's file systems.
+    // kernel's file systems, kakuri's own state.
     std::function<std::string(const std::string&)> refused = [](const std::string&) {
         return std::string();
     };

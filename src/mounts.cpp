@@ -74,6 +74,37 @@ void mount_fs(const char* type, int target, unsigned long flags, const std::stri
         throw Error("mount " + what, errno);
 }
 
+// A path of the new root opened without following any symlink, for kakuri's own state: a link
+// there now was not there when the plan was made (fail closed). make: create the missing
+// directories first, with mode; an empty fd when the path is missing and cannot be made (a
+// read-only bind, a directory that is not ours: then nothing inside can make it either).
+UniqueFd open_exact(int root, const std::string& path, bool make, mode_t mode = 0755) {
+    const unsigned long long how = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+    std::string rel = path == "/" ? "." : path.substr(1);
+    auto refused_link = [&] {
+        return Error("hide kakuri's own state at " + path +
+                     ": a symbolic link is in the way that was not there when the container "
+                     "was planned");
+    };
+    int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, how);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno == ELOOP) throw refused_link();
+    if (errno != ENOENT && errno != ENOTDIR)
+        throw Error("open " + path + " in the new root", errno);
+    if (!make || errno == ENOTDIR) return UniqueFd();
+    UniqueFd parent = open_exact(root, parent_of(path), true, mode);
+    if (!parent) return UniqueFd();
+    if (mkdirat(parent.get(), base_name(path).c_str(), mode) != 0 && errno != EEXIST) {
+        if (errno == EACCES || errno == EPERM || errno == EROFS || errno == EOVERFLOW)
+            return UniqueFd();
+        throw Error("create " + path, errno);
+    }
+    fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, how);
+    if (fd < 0 && errno == ELOOP) throw refused_link();
+    if (fd < 0) throw Error("open " + path + " in the new root", errno);
+    return UniqueFd(fd);
+}
+
 // A host path the plan names, opened without following any symlink: spec.cpp resolved it and
 // decided on what it is, and a link swapped in since (`dir -> /proc/sys/kernel`, `-> ~`) must
 // not change what gets mounted.
@@ -145,8 +176,18 @@ struct Apply {
                 opened[i] = std::move(t);
                 break;
             }
-            case StepKind::DevNode:
-            case StepKind::MaskFile: opened[i] = clone_tree(s.source, false); break;
+            case StepKind::DevNode: opened[i] = clone_tree(s.source, false); break;
+            case StepKind::MaskFile: {
+                UniqueFd t = clone_tree(s.source, false);
+                if (s.ro)
+                    check(sys_mount_setattr(t.get(), "", AT_EMPTY_PATH,
+                                            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+                                                MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                            0),
+                          "make the mask of " + s.target + " read-only");
+                opened[i] = std::move(t);
+                break;
+            }
             case StepKind::RootOverlay:
             case StepKind::Overlay: {
                 // Opened now: the staging tmpfs is about to hide /tmp, where a root filesystem
@@ -315,12 +356,21 @@ struct Apply {
         case StepKind::Bind: bind(s, opened[i].get()); break;
         case StepKind::PivotRoot: pivot(); break;
         case StepKind::MaskFile:
-            if (UniqueFd t = open_existing(s.target)) attach(opened[i].get(), t.get(), "mask on " + s.target);
+            if (UniqueFd t =
+                    s.own_state ? open_exact(root.get(), s.target, false) : open_existing(s.target))
+                attach(opened[i].get(), t.get(), "mask on " + s.target);
             break;
         case StepKind::MaskDir:
-            if (UniqueFd t = open_existing(s.target))
+            if (UniqueFd t = s.own_state ? open_exact(root.get(), s.target, true, s.mode)
+                                         : open_existing(s.target))
                 mount_fs("tmpfs", t.get(), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                          mode_option(s.mode), "mask on " + s.target);
+            break;
+        case StepKind::Pin:
+            if (UniqueFd t = open_exact(root.get(), s.target, true, s.mode)) {
+                UniqueFd tree = clone_in_root(t.get(), s.target);
+                attach(tree.get(), t.get(), s.target + " onto itself");
+            }
             break;
         case StepKind::ReadOnly:
             if (UniqueFd t = open_existing(s.target)) {

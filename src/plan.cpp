@@ -74,6 +74,68 @@ void add_fresh(Plan& p, bool rootfs) {
         if (!path_within(f.path, "/dev")) add(p, StepKind::Tmpfs, f.path, "", f.mode);
 }
 
+// kakuri's own state, wherever the container would see it. Through a bind SRC:DST that covers
+// it at SRC/rel it shows at DST/rel: an empty read-only mount goes there, and every directory
+// between DST and it is pinned (bound onto itself), since a program could otherwise rename one
+// of them on the host and put a forged record or config where kakuri looks. Through a system
+// directory or a root filesystem it shows in an overlay, whose changes never reach the host:
+// only the mask. A place a later bind covers shows that bind instead.
+void add_hidden(Plan& p, const ContainerSpec& s) {
+    std::vector<std::pair<std::string, mode_t>> pins;
+    std::vector<Step> masks;
+    auto hidden_by_later = [&](const std::string& place, size_t after) {
+        for (size_t i = after; i < s.binds.size(); ++i)
+            if (path_within(place, s.binds[i].dst)) return true;
+        return false;
+    };
+    auto mask = [&](const HiddenPath& h, const std::string& place, bool own) {
+        Step m{h.dir ? StepKind::MaskDir : StepKind::MaskFile, place, h.dir ? "" : "/dev/null",
+               h.mode, true};
+        m.own_state = own;
+        if (std::find(masks.begin(), masks.end(), m) == masks.end()) masks.push_back(m);
+    };
+    auto rel_of = [](const std::string& path, const std::string& dir) {
+        return dir == "/" ? path : path.substr(dir.size());
+    };
+    for (const auto& h : s.hidden) {
+        if (!s.rootfs.empty()) {
+            if (path_within(h.path, s.rootfs)) {
+                std::string place = normalize_path("/" + rel_of(h.path, s.rootfs));
+                if (!hidden_by_later(place, 0)) mask(h, place, false);
+            }
+        } else {
+            bool shown = false;
+            for (const auto& d : s.system)
+                shown = shown || (!d.is_symlink && path_within(h.path, d.path));
+            for (const auto& f : fresh_dirs(false)) shown = shown && !path_within(h.path, f.path);
+            if (!s.home.empty() && path_within(h.path, s.home)) shown = false;
+            if (shown && !hidden_by_later(h.path, 0)) mask(h, h.path, false);
+        }
+        for (size_t i = 0; i < s.binds.size(); ++i) {
+            const Bind& b = s.binds[i];
+            if (!path_within(h.path, b.src) || h.path == b.src) continue;
+            std::string place = normalize_path(b.dst + rel_of(h.path, b.src));
+            if (hidden_by_later(place, i + 1)) continue;
+            for (std::string d = parent_of(place); d != b.dst && path_within(d, b.dst);
+                 d = parent_of(d))
+                if (std::none_of(pins.begin(), pins.end(),
+                                 [&](const auto& q) { return q.first == d; }))
+                    pins.emplace_back(d, h.mode ? h.mode : mode_t(0755));
+            mask(h, place, true);
+        }
+    }
+    // Outer directories first: a pin clones what is below it, masks go on top of everything.
+    std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) {
+        return std::count(a.first.begin(), a.first.end(), '/') <
+               std::count(b.first.begin(), b.first.end(), '/');
+    });
+    for (const auto& [d, mode] : pins) {
+        add(p, StepKind::Pin, d, "", mode);
+        p.steps.back().own_state = true;
+    }
+    for (const auto& m : masks) p.steps.push_back(m);
+}
+
 const char* kind_name(StepKind k) {
     switch (k) {
     case StepKind::RootTmpfs: return "root-tmpfs";
@@ -90,6 +152,7 @@ const char* kind_name(StepKind k) {
     case StepKind::PivotRoot: return "pivot-root";
     case StepKind::MaskFile: return "mask";
     case StepKind::MaskDir: return "mask-dir";
+    case StepKind::Pin: return "pin";
     case StepKind::ReadOnly: return "read-only";
     }
     return "?";
@@ -183,6 +246,7 @@ Plan make_plan(const ContainerSpec& s) {
     add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
     for (const auto& b : s.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
     for (const auto& l : s.links) add(p, StepKind::Symlink, l.path, l.target);
+    add_hidden(p, s);
     add(p, StepKind::PivotRoot, "/");
 
     p.cwd = s.cwd;
@@ -206,12 +270,13 @@ std::string format_step(const Step& st) {
         break;
     case StepKind::Symlink: line += " -> " + st.source; break;
     case StepKind::DevNode:
-    case StepKind::MaskFile: line += "  (from " + st.source + ")"; break;
+    case StepKind::MaskFile: line += "  (from " + st.source + (st.ro ? ", ro)" : ")"); break;
     case StepKind::Bind:
     case StepKind::Sysfs: line += "  (from " + st.source + (st.ro ? ", ro)" : ", rw)"); break;
     default: break;
     }
     if (st.mode) line += "  mode " + octal(st.mode);
+    if (st.own_state) line += "  (kakuri's own state)";
     return line;
 }
 

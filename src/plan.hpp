@@ -25,7 +25,8 @@ enum class StepKind {
     Sysfs,        // the host's /sys, read-only
     Bind,         // host source at target, ro or rw
     MaskFile,     // the host's /dev/null over target, if target exists
-    MaskDir,      // an empty read-only tmpfs over target, if it exists
+    MaskDir,      // an empty read-only tmpfs (mode) over target, if it exists
+    Pin,          // target bound onto itself: a mount point cannot be renamed or removed
     ReadOnly,     // target (and what is below it) made read-only, if it exists
     PivotRoot,    // make the new root /
 };
@@ -40,9 +41,13 @@ struct Step {
     // beside it (same file system); both empty: the upper layer is in memory.
     std::string upper = {};
     std::string work = {};
+    // MaskDir, MaskFile, Pin over kakuri's own state: the target is opened without following
+    // any symlink (failing closed), and a missing directory is made first with `mode` (through a
+    // bind, on the host; where that is refused, nothing inside could make it either).
+    bool own_state = false;
     bool operator==(const Step& o) const {
         return kind == o.kind && target == o.target && source == o.source && mode == o.mode &&
-               ro == o.ro && upper == o.upper && work == o.work;
+               ro == o.ro && upper == o.upper && work == o.work && own_state == o.own_state;
     }
 };
 

@@ -134,6 +134,11 @@ std::string resolve_host_path(const std::string& path) {
     return joined();
 }
 
+std::string parent_of(const std::string& p) {
+    size_t slash = p.rfind('/');
+    return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+}
+
 }  // namespace
 
 std::vector<FreshDir> fresh_dirs(bool rootfs) {
@@ -300,10 +305,21 @@ void override_with(Setting<T>& s, const T& v) {
     s.set = true;
 }
 
+// No container gets a mount from inside kakuri's own state (a record, a config file).
+void refuse_own_state(const std::string& resolved, const std::string& named,
+                      const ContainerSpec& s) {
+    for (const auto& st : s.hidden)
+        if (path_within(resolved, st.path))
+            throw Error(named + ": " + resolved + " is inside kakuri's own state (" + st.what +
+                        " " + st.path + "), which no container may reach");
+}
+
 // A bind's source is taken for what it resolves to on the host: that is what gets mounted
-// (opened again without following any link, mounts.cpp).
-void add_bind(ContainerSpec& s, Bind b, const HostInfo& h) {
+// (opened again without following any link, mounts.cpp), and what kakuri's own state is
+// compared with.
+void add_bind(ContainerSpec& s, Bind b, const std::string& named, const HostInfo& h) {
     b.src = h.resolve(b.src);
+    refuse_own_state(b.src, named, s);
     s.binds.push_back(b);
 }
 
@@ -329,7 +345,7 @@ void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, c
                               " does not exist)");
             continue;
         }
-        add_bind(s, b, h);
+        add_bind(s, b, where(it->second.origin) + ": profile '" + name + "': '" + entry + "'", h);
     }
 }
 
@@ -460,6 +476,9 @@ void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h) {
     view.refused = [&](const std::string& p) -> std::string {
         for (const auto& k : kernel)
             if (path_within(p, k)) return "the container has its own " + k;
+        for (const auto& st : s.hidden)
+            if (path_within(p, st.path))
+                return "it is kakuri's own state (" + st.what + " " + st.path + ")";
         return "";
     };
     view.fresh = fresh;
@@ -503,6 +522,48 @@ bool made_for_a_mount(const std::string& d, const ContainerSpec& s) {
 }
 
 }  // namespace
+
+std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const HostInfo& h) {
+    std::vector<HiddenPath> out;
+    auto add = [&](const std::string& p, bool dir, mode_t mode, const char* what) {
+        if (p.empty() || p[0] != '/') return;
+        std::string r = h.resolve(normalize_path(p));
+        if (r == "/") return;
+        for (const auto& o : out)
+            if (o.path == r) return;
+        out.push_back({r, dir, mode, what});
+    };
+    // Private, as Store::create makes it; the config directories readable, as /etc's are.
+    add(expand_tilde(cfg.containers_dir.value, h.home), true, 0700, "containers_dir");
+    auto env = [&](const char* key, std::string& value) -> const char* {
+        for (const auto& e : h.environ)
+            if (env_key(e) == key) {
+                value = e.substr(std::string(key).size() + 1);
+                return value.c_str();
+            }
+        return nullptr;
+    };
+    std::string kakuri_config, xdg;
+    const char* kakuri_config_env = env("KAKURI_CONFIG", kakuri_config);
+    const char* xdg_env = env("XDG_CONFIG_HOME", xdg);
+    // The directories of the files this run reads and of the default ones, which a later run
+    // reads: a file alone could be sidestepped by renaming the directory it lies in.
+    add(parent_of(config_paths(opts.config, kakuri_config_env, xdg_env, h.home).system), true, 0755,
+        "config directory");
+    for (const char* x : {xdg_env, static_cast<const char*>(nullptr)}) {
+        std::string user = config_paths("", nullptr, x, h.home).user;
+        if (!user.empty()) add(parent_of(user), true, 0755, "config directory");
+    }
+    // A file named by --config or $KAKURI_CONFIG lies among the user's own files: only it. A
+    // pipe (`--config <(...)`) is nothing to hide.
+    for (const std::string& named : {opts.config, kakuri_config}) {
+        if (named.empty()) continue;
+        std::string abs = named[0] == '/' ? named : h.cwd + "/" + named;
+        std::string r = h.resolve(normalize_path(abs));
+        if (!in_kernel_dir(r) && h.kind(r) == PathKind::File) add(r, false, 0, "config file");
+    }
+    return out;
+}
 
 Config effective_config(const Options& o, Config cfg) {
     if (o.network_set) {
@@ -578,6 +639,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     const bool user = cfg.user.value;
 
     set_identity(s, opts, cfg, h);
+    s.hidden = own_state(opts, cfg, h);
     s.share_net = cfg.network.value == "host";
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
@@ -596,6 +658,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         if (k == PathKind::Missing) throw Error(named + ": no such directory");
         if (k != PathKind::Directory) throw Error(named + ": not a directory");
         s.rootfs = h.resolve(r);
+        refuse_own_state(s.rootfs, named, s);
     } else {
         std::vector<HostInfo::RootEntry> entries = h.root_entries;
         std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -622,10 +685,11 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         } catch (const Error& e) {
             throw Error(where(cfg.bind.origin) + ": " + e.what());
         }
-        add_bind(s, parsed, h);
+        add_bind(s, parsed, where(cfg.bind.origin) + ": bind '" + b + "'", h);
     }
     for (size_t i = 0; i < opts.binds.size(); ++i)
-        add_bind(s, parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd), h);
+        add_bind(s, parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd),
+                 (opts.binds_ro_forced[i] ? "--ro-bind " : "--bind ") + opts.binds[i], h);
     for (const auto& name : cfg.bind_profiles.value)
         add_profile(s, cfg, name, cfg.bind_profiles.origin, h);
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);

@@ -81,6 +81,20 @@ struct SystemDir {
     bool read_only = false;   // a read-only bind instead of an overlay (see make_spec)
 };
 
+// kakuri's own state on the host: the containers directory and the config files' directories
+// (or a config file named by --config or $KAKURI_CONFIG, which lies among the user's files). A
+// container never gets a bind from inside it, and wherever a bind, a profile, an automatic mount,
+// a system directory or a root filesystem shows it, an empty read-only mount hides it.
+struct HiddenPath {
+    std::string path;  // resolved host path
+    bool dir = true;   // a directory (made when missing where a bind shows it) or a file
+    mode_t mode = 0;   // a directory's mode if made (as Store::create makes containers_dir)
+    std::string what;  // for messages: "containers_dir", "config directory", "config file"
+    bool operator==(const HiddenPath& o) const {
+        return path == o.path && dir == o.dir && mode == o.mode && what == o.what;
+    }
+};
+
 // Where every container gets a new, empty tmpfs over the host's directory: make_plan mounts
 // exactly these (/var/tmp is a root filesystem's own), and automatic mounts and visible_inside
 // know them from here.
@@ -106,6 +120,7 @@ struct ContainerSpec {
     // Symlinks made inside, in the container's own space, so that an argument that went through
     // links on the host reaches what was mounted for it (path -> target, both host paths).
     std::vector<PathLink> links;
+    std::vector<HiddenPath> hidden;  // kakuri's own state, hidden wherever it would show
     std::vector<std::string> env;
     std::string cwd;
     std::vector<std::string> argv;
@@ -117,6 +132,11 @@ struct ContainerSpec {
     // dirs in work/NAME), the home in home/. Empty: a temporary container.
     std::string persist_dir;
 };
+
+// kakuri's own state for these options and config: containers_dir, the config files'
+// directories (/etc/kakuri, ${XDG_CONFIG_HOME:-~/.config}/container and ~/.config/container),
+// and a config file named by --config or $KAKURI_CONFIG; each resolved through host.resolve.
+std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const HostInfo& host);
 
 // The config files' values with the command line's on top (origin "command line").
 Config effective_config(const Options& opts, Config cfg);

@@ -1,11 +1,12 @@
 // probe: run inside containers by the integration tests; reports facts as
 // key=value lines so tests compare exact values instead of grepping shell output.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <poll.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <dirent.h>
 #include <string>
 #include <vector>
 
@@ -128,6 +128,12 @@ int stat_paths(int n, char** args) {
                : t == S_IFSOCK ? "sock"
                                : "other");
     }
+    return 0;
+}
+
+int rename_path(const char* from, const char* to) {
+    int e = rename(from, to) == 0 ? 0 : errno;
+    printf("rename=%s\n", errname(e));
     return 0;
 }
 
@@ -456,6 +462,7 @@ int main(int argc, char** argv) {
     if (cmd == "write") return write_file(arg);
     if (cmd == "mkdir") return mkdir_p(arg);
     if (cmd == "stat") return stat_paths(argc - 2, argv + 2);
+    if (cmd == "rename") return rename_path(arg, argc > 3 ? argv[3] : "");
     if (cmd == "orphan") return orphan();
     if (cmd == "wait-signal") return wait_signal(true);
     if (cmd == "wait-default") return wait_signal(false);

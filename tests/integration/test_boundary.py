@@ -1,11 +1,12 @@
 """The edges kakuri draws itself, attacked: automatic mounts steered by links a program
-planted, and arguments under the host's shared /tmp."""
+planted, arguments under the host's shared /tmp, and kakuri's own state (containers, config
+files) reached from inside a container."""
 import contextlib
 import os
 import socket
 import tempfile
 
-from harness import Skip, eq, ok
+from harness import Skip, eq, ok, parse_kv
 from test_rootfs import TEST_USER, etc_lines, newuidmap_usable
 
 
@@ -199,3 +200,133 @@ def test_link_into_tmp_mounts_nothing(k):
                 eq(r[path], "ENOENT", f"the host's socket through {arg}")
     finally:
         s.close()
+
+
+# ---- kakuri's own state is hidden in every container ---------------------------------------
+
+
+DEV_PROFILE = '[bind_profiles]\ndev = ["~/.config", "~/.local", "~/.cache"]\n'
+
+
+def store_record(k, name):
+    """A real container in the default store (~/.local/kakuri/containers): its record."""
+    p = k.run(["create", "--ro-bind", f"{k.probe_host}:/probe", name])
+    eq(p.returncode, 0, p.stderr)
+    rec = os.path.join(k.home, ".local", "kakuri", "containers", name, "container")
+    ok(os.path.isfile(rec), f"no record at {rec}")
+    return rec
+
+
+def test_containers_dir_is_hidden_under_every_bind_that_shows_it(k):
+    cfg = k.write(os.path.join(k.home, ".config", "container", "config.toml"), DEV_PROFILE)
+    rec = store_record(k, "victim")
+    before = open(rec).read()
+    local = os.path.join(k.home, ".local")
+    cdir = os.path.dirname(os.path.dirname(rec))
+    for opts, prefix in ((["--bind", "~/.local"], ""), (["--bind", "~"], ""),
+                         (["--bind-profile", "dev"], ""),
+                         (["--bind", f"{k.home}:/mnt/h"], "/mnt/h"),
+                         (["--bind", "/:/host"], "/host")):
+        def inside(p):
+            return prefix + (p[len(k.home):] if prefix == "/mnt/h" else p)
+        what = " ".join(opts)
+        r = k.probe(["stat", inside(rec), inside(cdir), inside(local)], opts)
+        eq(r[inside(rec)], "ENOENT", f"the record under {what}")
+        eq(r[inside(cdir)], "dir", f"containers_dir under {what}")
+        eq(r[inside(local)], "dir", f"~/.local itself under {what}")
+        eq(k.probe(["write", inside(rec)], opts)["write"], "ENOENT", f"write under {what}")
+        eq(k.probe(["write", inside(cdir) + "/evil"], opts)["write"], "EROFS", what)
+        # Renaming a directory above it away, then making a new one with a forged record.
+        for d in (os.path.dirname(cdir), cdir):
+            eq(k.probe(["rename", inside(d), inside(d) + ".away"], opts)["rename"], "EBUSY",
+               f"rename {d} under {what}")
+        if opts[0] != "--bind" or opts[1] != "~/.local":
+            eq(k.probe(["stat", inside(cfg)], opts)[inside(cfg)], "ENOENT",
+               f"the config file under {what}")
+    eq(open(rec).read(), before, "the record changed")
+    ok(os.path.isdir(cdir), "containers_dir moved")
+    eq(k.run(["rm", "victim"]).returncode, 0)
+
+
+def test_missing_containers_dir_is_made_and_hidden(k):
+    # Nothing there yet: a program must not make it and plant a container kakuri would start.
+    state = k.mkdirs(os.path.join(k.home, "state"))
+    cdir = os.path.join(state, "containers")
+    cfg = k.write(os.path.join(k.tmp, "state.toml"), f'[storage]\ncontainers_dir = "{cdir}"\n')
+    env = {"KAKURI_CONFIG": cfg}
+    eq(k.probe(["mkdir", cdir], ["--bind", state], env=env)["mkdir"], "EEXIST",
+       "a program made containers_dir")
+    r = k.probe(["mkdir", f"{cdir}/evil"], ["--bind", state], env=env)
+    eq(r["mkdir"], "EROFS", "a container made in containers_dir")
+    r = k.probe(["rename", cdir, f"{cdir}.away"], ["--bind", state], env=env)
+    eq(r["rename"], "EBUSY")
+    ok(os.path.isdir(cdir) and not os.listdir(cdir), "containers_dir made empty")
+    eq(os.stat(cdir).st_mode & 0o777, 0o700, "made private, as create makes it")
+    ok(not os.path.exists(f"{cdir}/evil"), "a planted container")
+
+
+def test_config_file_is_hidden(k):
+    cfg = k.write(os.path.join(k.home, ".config", "container", "config.toml"),
+                  '[defaults]\nhostname = "fromfile"\n')
+    cdir = os.path.dirname(cfg)
+    for opts in (["--bind", "~/.config"], ["--bind", "~"]):
+        r = k.probe(["stat", cfg, cdir], opts)
+        eq((r[cfg], r[cdir]), ("ENOENT", "dir"), " ".join(opts))
+        eq(k.probe(["write", cfg], opts)["write"], "EROFS", " ".join(opts))
+        eq(k.probe(["rename", cdir, cdir + ".away"], opts)["rename"], "EBUSY", " ".join(opts))
+    eq(open(cfg).read(), '[defaults]\nhostname = "fromfile"\n', "the config changed")
+    # $XDG_CONFIG_HOME's, and one named by --config among the user's own files: only the file.
+    xdg = k.write(os.path.join(k.tmp, "xdg", "container", "config.toml"), "")
+    r = k.probe(["stat", xdg], ["--bind", os.path.join(k.tmp, "xdg")],
+                env={"XDG_CONFIG_HOME": os.path.join(k.tmp, "xdg")})
+    eq(r[xdg], "ENOENT", "the XDG config")
+    proj = k.mkdirs(os.path.join(k.home, "cfgproj"))
+    named = k.write(os.path.join(proj, "k.toml"), '[defaults]\nhostname = "named"\n')
+    k.write(os.path.join(proj, "other"), "mine\n")
+    opts = ["--config", named, "--bind", proj]
+    r = k.probe(["stat", named, os.path.join(proj, "other")], opts)
+    eq((r[named], r[os.path.join(proj, "other")]), ("chr", "file"), "only the file is masked")
+    # /dev/null, read-only and nodev: it cannot even be opened.
+    eq(k.probe(["write", named], opts)["write"], "EACCES")
+    eq(k.probe(["rename", named, named + ".away"], opts)["rename"], "EBUSY")
+    eq(open(named).read(), '[defaults]\nhostname = "named"\n', "the named config changed")
+
+
+def test_bind_inside_the_state_is_refused(k):
+    rec = store_record(k, "inner")
+    k.write(os.path.join(k.home, ".config", "container", "config.toml"),
+            '[bind_profiles]\nbad = ["~/.local/kakuri/containers/inner"]\n')
+    link = plant_link(k, os.path.join(k.home, "state-lnk"), os.path.dirname(rec))
+    for opts in (["--bind", "~/.local/kakuri/containers/inner"],
+                 ["--ro-bind", os.path.dirname(rec) + ":/x"], ["--bind", link],
+                 ["--bind", "~/.config/container"], ["--bind-profile", "bad"]):
+        p = k.run(opts + ["true"])
+        eq(p.returncode, 125, " ".join(opts))
+        eq(len(p.stderr.splitlines()), 1, p.stderr)
+        ok(p.stderr.startswith("kakuri: ") and "kakuri's own state" in p.stderr, p.stderr)
+    p = k.run(["--rootfs", os.path.dirname(rec), "true"])
+    eq(p.returncode, 125, p.stderr)
+    ok("kakuri's own state" in p.stderr, p.stderr)
+    # An argument naming it mounts nothing either.
+    eq(seen(k, [rec], [rec])[rec], "ENOENT")
+    eq(k.run(["rm", "inner"]).returncode, 0)
+
+
+def test_persistent_container_does_not_see_its_record(k):
+    p = k.run(["create", "--ro-bind", f"{k.probe_host}:/probe", "--bind", "~/.local", "self"])
+    eq(p.returncode, 0, p.stderr)
+    cdir = os.path.join(k.home, ".local", "kakuri", "containers")
+    rec = os.path.join(cdir, "self", "container")
+    try:
+        p = k.run(["start", "self", "/probe", "stat", rec, f"{cdir}/self/state"])
+        r = parse_kv(p.stdout)
+        eq((r.get(rec), r.get(f"{cdir}/self/state")), ("ENOENT", "ENOENT"), p.stderr)
+        away = os.path.dirname(cdir) + ".away"
+        p = k.run(["start", "self", "/probe", "rename", os.path.dirname(cdir), away])
+        eq(parse_kv(p.stdout).get("rename"), "EBUSY", p.stderr)
+        # Its own home, kept in containers_dir by design, works.
+        p = k.run(["start", "self", "sh", "-c", "echo mine > ~/f && cat ~/f"])
+        eq(p.stdout, "mine\n", p.stderr)
+        ok(os.path.isfile(os.path.join(cdir, "self", "home", "f")), "the home is kept")
+    finally:
+        eq(k.run(["rm", "self"]).returncode, 0)

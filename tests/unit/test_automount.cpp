@@ -25,6 +25,7 @@ std::string joined(const std::vector<std::string>& v) {
 struct FakeHost {
     std::map<std::string, PathKind> fs;
     std::map<std::string, std::string> links;  // path -> link text
+    std::vector<std::string> hidden = {"/home/u/.local/kakuri/containers"};
     std::string home = "/home/u";
     std::string cwd = "/home/u/work";
 
@@ -113,6 +114,8 @@ struct FakeHost {
                 std::string s = k;
                 if (p == s || p.compare(0, s.size() + 1, s + "/") == 0) return "kernel " + s;
             }
+            for (const auto& s : hidden)
+                if (p == s || p.compare(0, s.size() + 1, s + "/") == 0) return "state " + s;
             return "";
         };
         h.fresh = {"/tmp", "/var/tmp", "/run"};
@@ -687,6 +690,17 @@ TEST_CASE("automount: a home reached through a link is still $HOME") {
     CHECK(h.mounts({"/srv/homes/u"}) == "");
     CHECK(h.mounts({"/srv/homes/u/new.txt"}) == "");
     CHECK(h.mounts({"~/proj"}) == "/srv/homes/u/proj");
+}
+
+TEST_CASE("automount: a link to kakuri's own state mounts nothing") {
+    FakeHost h;
+    h.file("/home/u/.local/kakuri/containers/box/container");
+    h.link("/home/u/proj/c", "/home/u/.local/kakuri/containers/box");
+    CHECK(h.mounts({"~/proj/c/container"}) == "");
+    CHECK(h.mounts({"~/.local/kakuri/containers/box/container"}) == "");
+    CHECK(h.mounts({"~/.local/kakuri/containers"}) == "");
+    // Around it is fine: the plan hides it (plan.cpp).
+    CHECK(h.mounts({"~/.local/kakuri"}) == "/home/u/.local/kakuri");
 }
 
 TEST_CASE("automount: an ordinary link in a project mounts its target and is made inside") {

@@ -461,7 +461,7 @@ TEST_CASE("plan: format_plan") {
     }
 }
 
-// ---- links made inside ----------------------------------------------------------------------
+// ---- links made inside, kakuri's own state -------------------------------------------------
 
 namespace {
 
@@ -474,6 +474,9 @@ std::vector<std::string> after_binds(const Plan& p) {
         out.push_back(format_step(p.steps[i]) + (p.steps[i].ro ? " [ro]" : ""));
     return out;
 }
+
+const HiddenPath kStore{"/home/u/.local/kakuri/containers", true, 0700, "containers_dir"};
+const HiddenPath kConfigDir{"/home/u/.config/container", true, 0755, "config directory"};
 
 }  // namespace
 
@@ -498,6 +501,84 @@ TEST_CASE("plan: the fresh directories come from fresh_dirs") {
             CHECK(index_of(p, StepKind::Tmpfs, f.path) != npos);
         CHECK(count_kind(p, StepKind::Tmpfs) == fresh_dirs(rootfs).size() + 1);  // and /dev
     }
+}
+
+TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
+    ContainerSpec s = spec();
+    s.binds.clear();
+    s.hidden = {kStore, kConfigDir};
+    SUBCASE("nothing shows it: nothing to do") {
+        CHECK(after_binds(make_plan(s)).empty());
+    }
+    SUBCASE("--bind ~/.local: the directory between pinned, then the mask") {
+        s.binds = {{"/home/u/.local", "/home/u/.local", false}};
+        CHECK(after_binds(make_plan(s)) ==
+              std::vector<std::string>{
+                  "pin        /home/u/.local/kakuri  mode 0700  (kakuri's own state)",
+                  "mask-dir   /home/u/.local/kakuri/containers  mode 0700  (kakuri's own state) "
+                  "[ro]"});
+    }
+    SUBCASE("--bind ~:/mnt/h and the dev profile: every place, outer pins first") {
+        s.binds = {{"/home/u", "/mnt/h", false},
+                   {"/home/u/.config", "/home/u/.config", false},
+                   {"/home/u/.local", "/home/u/.local", true}};
+        CHECK(
+            after_binds(make_plan(s)) ==
+            std::vector<std::string>{
+                "pin        /mnt/h/.local  mode 0700  (kakuri's own state)",
+                "pin        /mnt/h/.config  mode 0755  (kakuri's own state)",
+                "pin        /mnt/h/.local/kakuri  mode 0700  (kakuri's own state)",
+                "pin        /home/u/.local/kakuri  mode 0700  (kakuri's own state)",
+                "mask-dir   /mnt/h/.local/kakuri/containers  mode 0700  (kakuri's own state) [ro]",
+                "mask-dir   /home/u/.local/kakuri/containers  mode 0700  (kakuri's own state) [ro]",
+                "mask-dir   /mnt/h/.config/container  mode 0755  (kakuri's own state) [ro]",
+                "mask-dir   /home/u/.config/container  mode 0755  (kakuri's own state) [ro]"});
+    }
+    SUBCASE("--bind /:/host") {
+        s.binds = {{"/", "/host", false}};
+        std::vector<std::string> got = after_binds(make_plan(s));
+        CHECK(got.front() == "pin        /host/home  mode 0700  (kakuri's own state)");
+        CHECK(got.back() ==
+              "mask-dir   /host/home/u/.config/container  mode 0755  (kakuri's own "
+              "state) [ro]");
+    }
+    SUBCASE("a place a later bind covers shows that bind: nothing there") {
+        s.binds = {{"/home/u/.local", "/home/u/.local", false},
+                   {"/srv/other", "/home/u/.local/kakuri", false}};
+        CHECK(after_binds(make_plan(s)).empty());
+    }
+    SUBCASE("a config file named by --config: /dev/null over it, read-only") {
+        s.hidden = {{"/home/u/proj/k.toml", false, 0, "config file"}};
+        s.binds = {{"/home/u", "/home/u", false}};
+        CHECK(after_binds(make_plan(s)) ==
+              std::vector<std::string>{
+                  "pin        /home/u/proj  mode 0755  (kakuri's own state)",
+                  "mask       /home/u/proj/k.toml  (from /dev/null, ro)  (kakuri's own state) "
+                  "[ro]"});
+    }
+}
+
+TEST_CASE("plan: kakuri's own state in a system directory or a root filesystem: masked only") {
+    ContainerSpec s = spec();
+    s.binds.clear();
+    s.hidden = {{"/etc/kakuri", true, 0755, "config directory"},
+                {"/var/lib/kakuri", true, 0700, "containers_dir"},
+                {"/var/tmp/k", true, 0700, "containers_dir"}};
+    // Overlays: nothing written there reaches the host, so no pins and nothing made.
+    CHECK(after_binds(make_plan(s)) ==
+          std::vector<std::string>{"mask-dir   /etc/kakuri  mode 0755 [ro]",
+                                   "mask-dir   /var/lib/kakuri  mode 0700 [ro]"});
+    s.rootfs = "/var/lib";
+    s.system.clear();
+    CHECK(after_binds(make_plan(s)) ==
+          std::vector<std::string>{"mask-dir   /kakuri  mode 0700 [ro]"});
+}
+
+TEST_CASE("plan: format_step of a pin") {
+    Step pin{StepKind::Pin, "/home/u/.local", "", 0700, false};
+    pin.own_state = true;
+    CHECK(format_step(pin) == "pin        /home/u/.local  mode 0700  (kakuri's own state)");
+    CHECK_FALSE(pin == Step{StepKind::Pin, "/home/u/.local", "", 0700, false});
 }
 
 }  // namespace kakuri

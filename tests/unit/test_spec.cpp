@@ -1097,7 +1097,7 @@ TEST_CASE("spec: visible_inside") {
     }
 }
 
-// ---- make_spec: links and fresh directories ----------------------------------------------------
+// ---- make_spec: links, fresh directories and kakuri's own state --------------------------------
 
 namespace {
 
@@ -1137,7 +1137,86 @@ struct Fs {
     }
 };
 
+std::vector<std::string> hidden_paths(const ContainerSpec& s) {
+    std::vector<std::string> out;
+    for (const auto& h : s.hidden) out.push_back(h.path + (h.dir ? "/" : ""));
+    return out;
+}
+
 }  // namespace
+
+TEST_CASE("spec: kakuri's own state: containers_dir and the config directories") {
+    Fs fs;
+    HostInfo h = fs.host();
+    Options o;
+    SUBCASE("the defaults") {
+        ContainerSpec s = make_spec(o, h);
+        CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
+                                         "/home/u/.config/container/"});
+        CHECK(s.hidden[0].mode == 0700);
+        CHECK(s.hidden[1].mode == 0755);
+    }
+    SUBCASE("containers_dir from the config; XDG_CONFIG_HOME's directory and ~/.config's") {
+        Config cfg = default_config();
+        cfg.containers_dir.value = "/srv/kakuri";
+        h.environ.push_back("XDG_CONFIG_HOME=/home/u/xdg");
+        CHECK(hidden_paths(make_spec(o, cfg, h)) == Strings{"/srv/kakuri/", "/etc/kakuri/",
+                                                            "/home/u/xdg/container/",
+                                                            "/home/u/.config/container/"});
+    }
+    SUBCASE("a file named by --config or KAKURI_CONFIG: the file alone") {
+        fs.files = {"/home/u/proj/k.toml", "/home/u/env.toml"};
+        h = fs.host();
+        o.config = "proj/k.toml";
+        h.environ.push_back("KAKURI_CONFIG=/home/u/env.toml");
+        ContainerSpec s = make_spec(o, h);
+        CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
+                                         "/home/u/.config/container/", "/home/u/proj/k.toml",
+                                         "/home/u/env.toml"});
+        CHECK(s.hidden[3].what == "config file");
+    }
+    SUBCASE("a pipe (--config <(...)) is nothing to hide") {
+        o.config = "/dev/fd/63";
+        CHECK(make_spec(o, h).hidden.size() == 3);
+    }
+    SUBCASE("resolved through links") {
+        fs.links = {{"/home/u/.local", "/data/local"}};
+        h = fs.host();
+        CHECK(make_spec(o, h).hidden[0].path == "/data/local/kakuri/containers");
+    }
+}
+
+TEST_CASE("spec: a bind from inside kakuri's own state is refused") {
+    Fs fs;
+    fs.dirs = {"/home/u/.local/kakuri/containers/box", "/home/u/.config/container"};
+    fs.links = {{"/home/u/lnk", "/home/u/.local/kakuri/containers"}};
+    HostInfo h = fs.host();
+    for (const char* b : {"~/.local/kakuri/containers", "~/.local/kakuri/containers/box:/x:ro",
+                          "/home/u/lnk/box", "~/.config/container", "/etc/kakuri"}) {
+        CAPTURE(b);
+        CHECK_THROWS_WITH(make_spec(bind_opts({b}), h),
+                          doctest::Contains("is inside kakuri's own state"));
+    }
+    CHECK_THROWS_WITH(make_spec(bind_opts({"/home/u/lnk/box"}), h),
+                      "--bind /home/u/lnk/box: /home/u/.local/kakuri/containers/box is inside "
+                      "kakuri's own state (containers_dir /home/u/.local/kakuri/containers), "
+                      "which no container may reach");
+    Config cfg = default_config();
+    cfg.bind.value = {"~/.local/kakuri/containers/box"};
+    cfg.bind.origin = {"/home/u/.config/container/config.toml", 3};
+    CHECK_THROWS_WITH(make_spec(Options{}, cfg, h),
+                      doctest::Contains("/home/u/.config/container/config.toml:3: bind "));
+    cfg = default_config();
+    cfg.profiles["p"] = {{"~/.local/kakuri/containers/box"}, {"/etc/x.toml", 7}};
+    Options o;
+    o.bind_profiles = {"p"};
+    CHECK_THROWS_WITH(make_spec(o, cfg, h), doctest::Contains("/etc/x.toml:7: profile 'p': "));
+    o = Options{};
+    o.rootfs = "~/.local/kakuri/containers/box";
+    CHECK_THROWS_WITH(make_spec(o, h), doctest::Contains("is inside kakuri's own state"));
+    // Around it is the user's choice: the plan hides it there.
+    CHECK(make_spec(bind_opts({"~/.local", "~"}), h).binds.size() == 2);
+}
 
 TEST_CASE("spec: a bind's source is what it resolves to, its destination the name given") {
     Fs fs;
@@ -1151,9 +1230,10 @@ TEST_CASE("spec: a bind's source is what it resolves to, its destination the nam
 TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
     Fs fs;
     fs.dirs = {"/home/u/proj/v2", "/proc/sys/kernel", "/tmp/b"};
-    fs.files = {"/home/u/proj/v2/a.py", "/tmp/b/x.c"};
+    fs.files = {"/home/u/proj/v2/a.py", "/tmp/b/x.c", "/home/u/.local/kakuri/containers/c/x"};
     fs.links = {{"/home/u/proj/latest", "/home/u/proj/v2"},
-                {"/home/u/proj/out", "/proc/sys/kernel"}};
+                {"/home/u/proj/out", "/proc/sys/kernel"},
+                {"/home/u/proj/st", "/home/u/.local/kakuri/containers/c"}};
     HostInfo h = fs.host();
     Options o;
     o.verbosity = 1;
@@ -1171,14 +1251,16 @@ TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
         o.binds_ro_forced = {false};
         CHECK(make_spec(o, h).links.empty());
     }
-    SUBCASE("a link to the kernel's files: nothing, said with -v") {
-        o.command = {"cat", "/home/u/proj/out/core_pattern"};
+    SUBCASE("links to the kernel's files and to kakuri's state: nothing, said with -v") {
+        o.command = {"cat", "/home/u/proj/out/core_pattern", "/home/u/proj/st/x"};
         ContainerSpec s = make_spec(o, h);
         CHECK(s.binds.empty());
         CHECK(s.links.empty());
-        CHECK(s.notes ==
-              Strings{"not mounted: /home/u/proj/out/core_pattern (-> "
-                      "/proc/sys/kernel/core_pattern): the container has its own /proc"});
+        CHECK(s.notes == Strings{"not mounted: /home/u/proj/out/core_pattern (-> "
+                                 "/proc/sys/kernel/core_pattern): the container has its own /proc",
+                                 "not mounted: /home/u/proj/st/x (-> "
+                                 "/home/u/.local/kakuri/containers/c/x): it is kakuri's own state "
+                                 "(containers_dir /home/u/.local/kakuri/containers)"});
     }
     SUBCASE("under /tmp: the file alone; the caller's directory there stays the cwd") {
         h.cwd = "/tmp/b";
