@@ -361,13 +361,13 @@ struct Apply {
                 attach(opened[i].get(), t.get(), "mask on " + s.target);
             break;
         case StepKind::MaskDir:
-            if (UniqueFd t = s.own_state ? open_exact(root.get(), s.target, true, s.mode)
+            if (UniqueFd t = s.own_state ? open_exact(root.get(), s.target, s.make, s.mode)
                                          : open_existing(s.target))
                 mount_fs("tmpfs", t.get(), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                          mode_option(s.mode), "mask on " + s.target);
             break;
         case StepKind::Pin:
-            if (UniqueFd t = open_exact(root.get(), s.target, true, s.mode)) {
+            if (UniqueFd t = open_exact(root.get(), s.target, s.make, s.mode)) {
                 UniqueFd tree = clone_in_root(t.get(), s.target);
                 attach(tree.get(), t.get(), s.target + " onto itself");
             }

@@ -81,7 +81,7 @@ void add_fresh(Plan& p, bool rootfs) {
 // directory or a root filesystem it shows in an overlay, whose changes never reach the host:
 // only the mask. A place a later bind covers shows that bind instead.
 void add_hidden(Plan& p, const ContainerSpec& s) {
-    std::vector<std::pair<std::string, mode_t>> pins;
+    std::vector<Step> pins;
     std::vector<Step> masks;
     auto hidden_by_later = [&](const std::string& place, size_t after) {
         for (size_t i = after; i < s.binds.size(); ++i)
@@ -92,6 +92,7 @@ void add_hidden(Plan& p, const ContainerSpec& s) {
         Step m{h.dir ? StepKind::MaskDir : StepKind::MaskFile, place, h.dir ? "" : "/dev/null",
                h.mode, true};
         m.own_state = own;
+        m.make = own && h.dir && h.make;
         if (std::find(masks.begin(), masks.end(), m) == masks.end()) masks.push_back(m);
     };
     auto rel_of = [](const std::string& path, const std::string& dir) {
@@ -117,23 +118,26 @@ void add_hidden(Plan& p, const ContainerSpec& s) {
             std::string place = normalize_path(b.dst + rel_of(h.path, b.src));
             if (hidden_by_later(place, i + 1)) continue;
             for (std::string d = parent_of(place); d != b.dst && path_within(d, b.dst);
-                 d = parent_of(d))
-                if (std::none_of(pins.begin(), pins.end(),
-                                 [&](const auto& q) { return q.first == d; }))
-                    pins.emplace_back(d, h.mode ? h.mode : mode_t(0755));
+                 d = parent_of(d)) {
+                auto pin = std::find_if(pins.begin(), pins.end(),
+                                        [&](const Step& q) { return q.target == d; });
+                if (pin == pins.end()) {
+                    pins.push_back({StepKind::Pin, d, "", h.mode ? h.mode : mode_t(0755)});
+                    pins.back().own_state = true;
+                    pin = pins.end() - 1;
+                }
+                pin->make = pin->make || h.make;
+            }
             mask(h, place, true);
         }
     }
     // Outer directories first: a pin clones what is below it, masks go on top of everything.
-    std::stable_sort(pins.begin(), pins.end(), [](const auto& a, const auto& b) {
-        return std::count(a.first.begin(), a.first.end(), '/') <
-               std::count(b.first.begin(), b.first.end(), '/');
+    std::stable_sort(pins.begin(), pins.end(), [](const Step& a, const Step& b) {
+        return std::count(a.target.begin(), a.target.end(), '/') <
+               std::count(b.target.begin(), b.target.end(), '/');
     });
-    for (const auto& [d, mode] : pins) {
-        add(p, StepKind::Pin, d, "", mode);
-        p.steps.back().own_state = true;
-    }
-    for (const auto& m : masks) p.steps.push_back(m);
+    p.steps.insert(p.steps.end(), pins.begin(), pins.end());
+    p.steps.insert(p.steps.end(), masks.begin(), masks.end());
 }
 
 const char* kind_name(StepKind k) {
@@ -276,7 +280,8 @@ std::string format_step(const Step& st) {
     default: break;
     }
     if (st.mode) line += "  mode " + octal(st.mode);
-    if (st.own_state) line += "  (kakuri's own state)";
+    if (st.own_state)
+        line += st.make ? "  (kakuri's own state, made if missing)" : "  (kakuri's own state)";
     return line;
 }
 

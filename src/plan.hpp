@@ -42,12 +42,14 @@ struct Step {
     std::string upper = {};
     std::string work = {};
     // MaskDir, MaskFile, Pin over kakuri's own state: the target is opened without following
-    // any symlink (failing closed), and a missing directory is made first with `mode` (through a
-    // bind, on the host; where that is refused, nothing inside could make it either).
+    // any symlink (failing closed); with make, a missing directory is made first with `mode`
+    // (through a bind, on the host; where that is refused, nothing inside could make it either).
     bool own_state = false;
+    bool make = false;
     bool operator==(const Step& o) const {
         return kind == o.kind && target == o.target && source == o.source && mode == o.mode &&
-               ro == o.ro && upper == o.upper && work == o.work && own_state == o.own_state;
+               ro == o.ro && upper == o.upper && work == o.work && own_state == o.own_state &&
+               make == o.make;
     }
 };
 

@@ -525,13 +525,14 @@ bool made_for_a_mount(const std::string& d, const ContainerSpec& s) {
 
 std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const HostInfo& h) {
     std::vector<HiddenPath> out;
-    auto add = [&](const std::string& p, bool dir, mode_t mode, const char* what) {
+    auto add = [&](const std::string& p, bool dir, mode_t mode, const char* what,
+                   bool make = true) {
         if (p.empty() || p[0] != '/') return;
         std::string r = h.resolve(normalize_path(p));
         if (r == "/") return;
         for (const auto& o : out)
             if (o.path == r) return;
-        out.push_back({r, dir, mode, what});
+        out.push_back({r, dir, mode, what, make});
     };
     // Private, as Store::create makes it; the config directories readable, as /etc's are.
     add(expand_tilde(cfg.containers_dir.value, h.home), true, 0700, "containers_dir");
@@ -549,7 +550,7 @@ std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const 
     // The directories of the files this run reads and of the default ones, which a later run
     // reads: a file alone could be sidestepped by renaming the directory it lies in.
     add(parent_of(config_paths(opts.config, kakuri_config_env, xdg_env, h.home).system), true, 0755,
-        "config directory");
+        "config directory", false);
     for (const char* x : {xdg_env, static_cast<const char*>(nullptr)}) {
         std::string user = config_paths("", nullptr, x, h.home).user;
         if (!user.empty()) add(parent_of(user), true, 0755, "config directory");

@@ -87,11 +87,14 @@ struct SystemDir {
 // a system directory or a root filesystem shows it, an empty read-only mount hides it.
 struct HiddenPath {
     std::string path;  // resolved host path
-    bool dir = true;   // a directory (made when missing where a bind shows it) or a file
-    mode_t mode = 0;   // a directory's mode if made (as Store::create makes containers_dir)
+    bool dir = true;   // a directory or a file
+    mode_t mode = 0;   // a directory's mode (as Store::create makes containers_dir)
     std::string what;  // for messages: "containers_dir", "config directory", "config file"
+    // A missing directory is made where a bind shows it, lest a program make it and plant a
+    // record or config; not /etc/kakuri: whoever may make that is host root already.
+    bool make = true;
     bool operator==(const HiddenPath& o) const {
-        return path == o.path && dir == o.dir && mode == o.mode && what == o.what;
+        return path == o.path && dir == o.dir && mode == o.mode && what == o.what && make == o.make;
     }
 };
 

@@ -223,6 +223,7 @@ def test_containers_dir_is_hidden_under_every_bind_that_shows_it(k):
     before = open(rec).read()
     local = os.path.join(k.home, ".local")
     cdir = os.path.dirname(os.path.dirname(rec))
+    etc_before = os.path.exists("/etc/kakuri")
     for opts, prefix in ((["--bind", "~/.local"], ""), (["--bind", "~"], ""),
                          (["--bind-profile", "dev"], ""),
                          (["--bind", f"{k.home}:/mnt/h"], "/mnt/h"),
@@ -245,6 +246,8 @@ def test_containers_dir_is_hidden_under_every_bind_that_shows_it(k):
                f"the config file under {what}")
     eq(open(rec).read(), before, "the record changed")
     ok(os.path.isdir(cdir), "containers_dir moved")
+    # Only a directory a program could make itself is made (under /:/host, not /etc/kakuri).
+    eq(os.path.exists("/etc/kakuri"), etc_before, "/etc/kakuri made on the host")
     eq(k.run(["rm", "victim"]).returncode, 0)
 
 

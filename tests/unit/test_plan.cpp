@@ -513,10 +513,11 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
     SUBCASE("--bind ~/.local: the directory between pinned, then the mask") {
         s.binds = {{"/home/u/.local", "/home/u/.local", false}};
         CHECK(after_binds(make_plan(s)) ==
-              std::vector<std::string>{
-                  "pin        /home/u/.local/kakuri  mode 0700  (kakuri's own state)",
-                  "mask-dir   /home/u/.local/kakuri/containers  mode 0700  (kakuri's own state) "
-                  "[ro]"});
+              std::vector<std::string>{"pin        /home/u/.local/kakuri  mode 0700  (kakuri's own "
+                                       "state, made if missing)",
+                                       "mask-dir   /home/u/.local/kakuri/containers  mode 0700  "
+                                       "(kakuri's own state, made if missing) "
+                                       "[ro]"});
     }
     SUBCASE("--bind ~:/mnt/h and the dev profile: every place, outer pins first") {
         s.binds = {{"/home/u", "/mnt/h", false},
@@ -525,22 +526,37 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
         CHECK(
             after_binds(make_plan(s)) ==
             std::vector<std::string>{
-                "pin        /mnt/h/.local  mode 0700  (kakuri's own state)",
-                "pin        /mnt/h/.config  mode 0755  (kakuri's own state)",
-                "pin        /mnt/h/.local/kakuri  mode 0700  (kakuri's own state)",
-                "pin        /home/u/.local/kakuri  mode 0700  (kakuri's own state)",
-                "mask-dir   /mnt/h/.local/kakuri/containers  mode 0700  (kakuri's own state) [ro]",
-                "mask-dir   /home/u/.local/kakuri/containers  mode 0700  (kakuri's own state) [ro]",
-                "mask-dir   /mnt/h/.config/container  mode 0755  (kakuri's own state) [ro]",
-                "mask-dir   /home/u/.config/container  mode 0755  (kakuri's own state) [ro]"});
+                "pin        /mnt/h/.local  mode 0700  (kakuri's own state, made if missing)",
+                "pin        /mnt/h/.config  mode 0755  (kakuri's own state, made if missing)",
+                "pin        /mnt/h/.local/kakuri  mode 0700  (kakuri's own state, made if missing)",
+                "pin        /home/u/.local/kakuri  mode 0700  (kakuri's own state, made if "
+                "missing)",
+                "mask-dir   /mnt/h/.local/kakuri/containers  mode 0700  (kakuri's own state, made "
+                "if missing) [ro]",
+                "mask-dir   /home/u/.local/kakuri/containers  mode 0700  (kakuri's own state, made "
+                "if missing) [ro]",
+                "mask-dir   /mnt/h/.config/container  mode 0755  (kakuri's own state, made if "
+                "missing) [ro]",
+                "mask-dir   /home/u/.config/container  mode 0755  (kakuri's own state, made if "
+                "missing) [ro]"});
     }
     SUBCASE("--bind /:/host") {
         s.binds = {{"/", "/host", false}};
         std::vector<std::string> got = after_binds(make_plan(s));
-        CHECK(got.front() == "pin        /host/home  mode 0700  (kakuri's own state)");
+        CHECK(got.front() ==
+              "pin        /host/home  mode 0700  (kakuri's own state, made if missing)");
         CHECK(got.back() ==
               "mask-dir   /host/home/u/.config/container  mode 0755  (kakuri's own "
-              "state) [ro]");
+              "state, made if missing) [ro]");
+    }
+    SUBCASE("/etc/kakuri is never made: whoever may make it is host root already") {
+        s.hidden = {{"/etc/kakuri", true, 0755, "config directory", false}};
+        s.binds = {{"/", "/host", false}};
+        CHECK(after_binds(make_plan(s)) ==
+              std::vector<std::string>{
+                  "pin        /host/etc  mode 0755  (kakuri's own state)",
+                  "mask-dir   /etc/kakuri  mode 0755 [ro]",
+                  "mask-dir   /host/etc/kakuri  mode 0755  (kakuri's own state) [ro]"});
     }
     SUBCASE("a place a later bind covers shows that bind: nothing there") {
         s.binds = {{"/home/u/.local", "/home/u/.local", false},
@@ -550,11 +566,11 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
     SUBCASE("a config file named by --config: /dev/null over it, read-only") {
         s.hidden = {{"/home/u/proj/k.toml", false, 0, "config file"}};
         s.binds = {{"/home/u", "/home/u", false}};
-        CHECK(after_binds(make_plan(s)) ==
-              std::vector<std::string>{
-                  "pin        /home/u/proj  mode 0755  (kakuri's own state)",
-                  "mask       /home/u/proj/k.toml  (from /dev/null, ro)  (kakuri's own state) "
-                  "[ro]"});
+        CHECK(
+            after_binds(make_plan(s)) ==
+            std::vector<std::string>{
+                "pin        /home/u/proj  mode 0755  (kakuri's own state, made if missing)",
+                "mask       /home/u/proj/k.toml  (from /dev/null, ro)  (kakuri's own state) [ro]"});
     }
 }
 
@@ -578,6 +594,9 @@ TEST_CASE("plan: format_step of a pin") {
     Step pin{StepKind::Pin, "/home/u/.local", "", 0700, false};
     pin.own_state = true;
     CHECK(format_step(pin) == "pin        /home/u/.local  mode 0700  (kakuri's own state)");
+    pin.make = true;
+    CHECK(format_step(pin) ==
+          "pin        /home/u/.local  mode 0700  (kakuri's own state, made if missing)");
     CHECK_FALSE(pin == Step{StepKind::Pin, "/home/u/.local", "", 0700, false});
 }
 

@@ -1155,6 +1155,9 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
                                          "/home/u/.config/container/"});
         CHECK(s.hidden[0].mode == 0700);
         CHECK(s.hidden[1].mode == 0755);
+        CHECK(s.hidden[0].make);
+        CHECK_FALSE(s.hidden[1].make);  // /etc/kakuri
+        CHECK(s.hidden[2].make);
     }
     SUBCASE("containers_dir from the config; XDG_CONFIG_HOME's directory and ~/.config's") {
         Config cfg = default_config();
