@@ -25,6 +25,7 @@
 #include "spec.hpp"
 #include "store.hpp"
 #include "sys.hpp"
+#include "trust.hpp"
 #include "userns.hpp"
 
 namespace kakuri {
@@ -92,11 +93,27 @@ struct Loaded {
     Store store;
 };
 
+void delete_taken(const Loaded& l, const std::string& entry, const Record* rec);
+
+// What a create or remove killed midway left in the store: gone with the next command.
+void clean_leftovers(const Loaded& l) {
+    for (const auto& t : l.store.leftovers()) {
+        try {
+            delete_taken(l, t.name, t.has_record ? &t.record : nullptr);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "kakuri: cannot clean up %s: %s\n", l.store.path(t.name).c_str(),
+                         one_line(e.what()).c_str());
+        }
+    }
+}
+
 Loaded load(const std::string& config_path = "") {
     HostInfo host = scan_host();
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
-    return {std::move(host), std::move(cfg), std::move(store)};
+    Loaded l{std::move(host), std::move(cfg), std::move(store)};
+    clean_leftovers(l);
+    return l;
 }
 
 std::vector<char*> as_argv(std::vector<std::string>& words) {
@@ -121,12 +138,13 @@ ContainerSpec container_spec(const Loaded& l, const Record& rec,
     }
     std::vector<char*> argv = as_argv(words);
     Options opts = parse_run_options(static_cast<int>(words.size()), argv.data());
-    if (opts.hostname.empty() && !l.cfg.hostname.set) opts.hostname = rec.name;
     opts.env_set.insert(opts.env_set.end(), exec_env.begin(), exec_env.end());
     HostInfo host = l.host;
     host.cwd = rec.cwd.empty() ? host.cwd : rec.cwd;
     Config cfg = l.cfg;
     ContainerSpec spec = make_spec(opts, cfg, host);
+    // The name as it is ('_' included, which a hostname given by the user may not have).
+    if (opts.hostname.empty() && !l.cfg.hostname.set) spec.hostname = rec.name;
     // Resolved: its layers and home are opened without following any link (mounts.cpp).
     spec.persist_dir = host.resolve(l.store.path(rec.name));
     if (idle) spec.argv.clear();
@@ -267,7 +285,7 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
         if (!state_is_live(st)) throw Error(not_running(name));
         throw;
     }
-    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", r.error.c_str());
+    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", one_line(r.error).c_str());
     return r.code;
 }
 
@@ -279,6 +297,9 @@ int cmd_exec(int argc, char* argv[]) {
                           [&](char c, const std::string& v) {
                               if (c == 'u') as_user = true;
                               if (c == 'w') workdir = v;
+                              if (c == 'w' && has_control(v))
+                                  usage("exec", "-w " + shown(v) +
+                                                    ": control characters are not allowed in paths");
                               if (c == 'e') env.push_back(v);
                           });
     if (first < 0) return 0;
@@ -364,6 +385,8 @@ int cmd_list(int argc, char* argv[]) {
         try {
             Record r = l.store.record(name);
             entries.push_back({name, l.store.status(name), r.network, r.root, r.created});
+        } catch (const Refusal&) {
+            throw;
         } catch (const Error&) {
             continue;  // removed meanwhile
         }
@@ -376,7 +399,7 @@ int cmd_list(int argc, char* argv[]) {
 // With subordinate ids, programs inside leave files owned by ids the caller
 // cannot delete on the host. Delete from a user namespace with the container's
 // own mapping instead, where the caller is root over every one of them.
-void remove_as_mapped(const Store& store, const std::string& name, const ContainerSpec& spec) {
+void delete_as_mapped(const Store& store, const std::string& entry, const ContainerSpec& spec) {
     int up[2], down[2], err[2];
     check(pipe2(up, O_CLOEXEC), "create a pipe");
     UniqueFd up_r(up[0]), up_w(up[1]);
@@ -394,7 +417,7 @@ void remove_as_mapped(const Store& store, const std::string& name, const Contain
             char c;
             if (::read(down_r.get(), &c, 1) != 1) _exit(125);
             become(0, 0);
-            store.remove(name);
+            remove_tree_at(store.fd(), entry);
             _exit(0);
         } catch (const std::exception& e) {
             msg = e.what();
@@ -415,7 +438,7 @@ void remove_as_mapped(const Store& store, const std::string& name, const Contain
     char c;
     if (::read(up_r.get(), &c, 1) != 1) {
         reap();
-        throw Error("remove container " + name + ": cannot create a user namespace");
+        throw Error("remove " + store.path(entry) + ": cannot create a user namespace");
     }
     try {
         write_child_maps(child, spec.map_writer, spec.uid_map, spec.gid_map, spec.newuidmap,
@@ -434,7 +457,23 @@ void remove_as_mapped(const Store& store, const std::string& name, const Contain
         msg.append(buf, static_cast<size_t>(n));
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error(msg.empty() ? "remove container " + name + " failed" : msg);
+        throw Error(msg.empty() ? "remove " + store.path(entry) + " failed" : msg);
+}
+
+// Deletes a container taken out of the store (or a leftover), from a user namespace with its
+// mapping when it has subordinate ids. Without a usable record it is removed plainly.
+void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) {
+    if (rec) {
+        bool mapped = false;
+        ContainerSpec spec;
+        try {
+            spec = container_spec(l, *rec, {}, true);
+            mapped = spec.userns && spec.map_writer == MapWriter::Helpers;
+        } catch (const Error&) {
+        }
+        if (mapped) return delete_as_mapped(l.store, entry, spec);
+    }
+    remove_tree_at(l.store.fd(), entry);
 }
 
 int cmd_remove(int argc, char* argv[]) {
@@ -459,17 +498,17 @@ int cmd_remove(int argc, char* argv[]) {
             }
         }
         // Needs the record: a container whose record is unreadable is still removed plainly.
-        bool mapped = false;
-        ContainerSpec spec;
+        Record rec;
+        bool has_record = false;
         try {
-            spec = container_spec(l, l.store.record(name), {}, true);
-            mapped = spec.userns && spec.map_writer == MapWriter::Helpers;
+            rec = l.store.record(name);
+            has_record = true;
+        } catch (const Refusal&) {
+            throw;
         } catch (const Error&) {
         }
-        if (mapped)
-            remove_as_mapped(l.store, name, spec);
-        else
-            l.store.remove(name);
+        Store::Taken taken = l.store.take(name);
+        delete_taken(l, taken.name, has_record ? &rec : nullptr);
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ini.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 
 #include "envrules.hpp"
 #include "sys.hpp"
+#include "trust.hpp"
 
 namespace kakuri {
 
@@ -505,16 +507,25 @@ void parse_config(const std::string& text, const std::string& filename, Config& 
 }
 
 bool load_config_file(const std::string& path, Config& cfg, bool required) {
-    // No O_NONBLOCK and no regular-file check: `--config <(...)` hands us a pipe.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) {
-        int err = errno;
-        if (!required && (err == ENOENT || err == ENOTDIR)) return false;
-        throw Error("cannot read config file " + path, err);
+    // Relative (--config ./x.toml): from the working directory, whose ancestors count too.
+    std::string abs = path;
+    if (abs.empty() || abs[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) throw Error("cannot read config file " + path, errno);
+        abs = std::string(cwd) + "/" + path;
     }
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0) throw Error("cannot read config file " + path, errno);
-    if (S_ISDIR(st.st_mode)) throw Error("config file " + path + " is a directory");
+    // The file and every directory above it must be the caller's or root's (trust.hpp): a
+    // config decides what a container can reach. A pipe (`--config <(...)`) is welcome.
+    Trusted t = open_trusted(abs, getuid());
+    if (!t.fd) {
+        if (!required && (t.err == ENOENT || t.err == ENOTDIR)) return false;
+        throw Error("cannot read config file " + path, t.err);
+    }
+    if (S_ISDIR(t.st.st_mode)) throw Error("config file " + path + " is a directory");
+    if (!S_ISREG(t.st.st_mode) && !S_ISFIFO(t.st.st_mode))
+        throw Error("config file " + path + " is not a regular file");
+    UniqueFd fd = reopen(t.fd.get(), O_RDONLY);
+    if (!fd) throw Error("cannot read config file " + path, errno);
     std::string text;
     char buf[4096];
     for (;;) {

@@ -4,7 +4,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,6 +16,8 @@
 #include <algorithm>
 #include <cctype>
 #include <sstream>
+
+#include "trust.hpp"
 
 namespace kakuri {
 
@@ -63,14 +68,94 @@ uint64_t to_uint(const std::string& v, const std::string& what) {
     }
 }
 
-void write_atomically(const std::string& dir, const std::string& file, const std::string& data) {
-    std::string tmp = dir + "/." + file + ".tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) throw Error("write " + tmp, errno);
+// Written beside, then renamed over: a reader sees the old file or the new one, whole.
+void write_atomically(int dirfd, const std::string& where, const std::string& file,
+                      const std::string& data) {
+    std::string tmp = "." + file + ".tmp";
+    UniqueFd fd(::openat(dirfd, tmp.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw Error("write " + where + "/" + tmp, errno);
+    check(fchmod(fd.get(), 0600), "write " + where + "/" + tmp);
     if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
-        throw Error("write " + tmp, errno);
-    check(fsync(fd.get()), "sync " + tmp);
-    check(rename(tmp.c_str(), (dir + "/" + file).c_str()), "rename " + tmp);
+        throw Error("write " + where + "/" + tmp, errno);
+    check(fsync(fd.get()), "sync " + where + "/" + tmp);
+    check(renameat(dirfd, tmp.c_str(), dirfd, file.c_str()), "rename " + where + "/" + tmp);
+}
+
+// A file kakuri made in a container's directory, opened (flags) only when it is a regular
+// file nobody but the caller or root can have written. Invalid when there is none.
+UniqueFd open_checked(int dirfd, const char* name, const std::string& path, uid_t caller,
+                      int flags) {
+    UniqueFd o(::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!o) {
+        if (errno == ENOENT) return {};
+        throw Error("open " + path, errno);
+    }
+    struct stat st;
+    check(fstat(o.get(), &st), "open " + path);
+    if (S_ISLNK(st.st_mode)) throw Refusal("refusing " + path + ": a symlink");
+    if (!S_ISREG(st.st_mode)) throw Refusal("refusing " + path + ": not a regular file");
+    std::string why = distrust(st, caller, TrustAs::File);
+    if (!why.empty()) throw Refusal("refusing " + path + ": " + why);
+    UniqueFd fd = reopen(o.get(), flags);
+    if (!fd) throw Error("open " + path, errno);
+    return fd;
+}
+
+// The whole of such a file; false when there is none.
+bool read_checked(int dirfd, const char* name, const std::string& path, uid_t caller,
+                  std::string& out) {
+    UniqueFd fd = open_checked(dirfd, name, path, caller, O_RDONLY);
+    if (!fd) return false;
+    out.clear();
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error("read " + path, errno);
+        if (n == 0) return true;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+Error no_such(const std::string& name) {
+    return Error("no container named '" + name + "' (see: kakuri list)");
+}
+
+// Hidden entries of an unfinished create or remove: ".new-PID-START-NAME",
+// ".trash-PID-START-NAME", named after the process at work (pid and start time).
+const char* const kNewPrefix = ".new-";
+const char* const kTrashPrefix = ".trash-";
+
+std::string process_tag() {
+    pid_t pid = getpid();
+    return std::to_string(pid) + "-" + std::to_string(process_start_time(pid));
+}
+
+// Is the process a leftover is named after still at work? (A name of another form has no
+// known maker: only its lock can say.)
+bool maker_alive(const std::string& entry, size_t prefix) {
+    const char* p = entry.c_str() + prefix;
+    char* end = nullptr;
+    unsigned long long pid = strtoull(p, &end, 10);
+    if (end == p || *end != '-' || pid == 0 || pid > INT_MAX) return false;
+    const char* q = end + 1;
+    unsigned long long start = strtoull(q, &end, 10);
+    if (end == q || *end != '-') return false;
+    return process_start_time(static_cast<pid_t>(pid)) == start;
+}
+
+std::vector<std::string> entries(int dirfd, const std::string& where) {
+    UniqueFd again(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* d = again ? fdopendir(again.get()) : nullptr;
+    if (!d) throw Error("read " + where, errno);
+    again.release();
+    std::vector<std::string> out;
+    while (dirent* e = readdir(d)) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+    }
+    closedir(d);
+    return out;
 }
 
 std::string json_string(const std::string& s) {
@@ -110,8 +195,8 @@ bool valid_container_name(const std::string& n) {
 
 void check_container_name(const std::string& n) {
     if (!valid_container_name(n))
-        throw Error("bad container name '" + n +
-                    "': use letters, digits, '_', '.' and '-', starting with a letter or digit, "
+        throw Error("bad container name " + shown(n) +
+                    ": use letters, digits, '_', '.' and '-', starting with a letter or digit, "
                     "at most 64 characters");
 }
 
@@ -251,106 +336,152 @@ bool state_is_live(const State& s) {
     return s.pid > 0 && s.start_time != 0 && process_start_time(s.pid) == s.start_time;
 }
 
-Store::Store(std::string dir) : dir_(std::move(dir)) {}
+Store::Store(std::string dir) : given_(dir), caller_(getuid()), dir_(std::move(dir)) { open_dir(); }
+
+void Store::open_dir() const {
+    if (fd_) return;
+    Trusted t = open_trusted(given_, caller_);
+    if (!t.fd) {
+        if (t.err == ENOENT || t.err == ENOTDIR) return;  // made by the first create
+        throw Error("open " + given_, t.err);
+    }
+    if (!S_ISDIR(t.st.st_mode)) throw Error("containers_dir " + given_ + " is not a directory");
+    fd_ = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
+    if (!fd_) throw Error("open " + given_, errno);
+    dir_ = t.path;
+}
+
+int Store::fd() const {
+    open_dir();
+    return fd_.get();
+}
+
+// Invalid when there is no such container; throws when what is there may not be trusted.
+UniqueFd Store::open_container(const std::string& name) const {
+    check_container_name(name);
+    if (fd() < 0) return {};
+    const std::string p = path(name);
+    UniqueFd o(::openat(fd_.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!o) {
+        if (errno == ENOENT) return {};
+        throw Error("open " + p, errno);
+    }
+    struct stat st;
+    check(fstat(o.get(), &st), "open " + p);
+    // kakuri makes it a directory; a link was put there to send kakuri somewhere else.
+    if (S_ISLNK(st.st_mode)) throw Refusal("refusing " + p + ": a symlink, not a container's directory");
+    if (!S_ISDIR(st.st_mode)) return {};
+    std::string why = distrust(st, caller_, TrustAs::Directory);
+    if (!why.empty()) throw Refusal("refusing " + p + ": " + why);
+    UniqueFd d = reopen(o.get(), O_RDONLY | O_DIRECTORY);
+    if (!d) throw Error("open " + p, errno);
+    return d;
+}
 
 void Store::create(const Record& r, const std::vector<std::string>& subdirs) {
     check_container_name(r.name);
-    // Make containers_dir (and its parents) as needed, private to the user.
-    for (size_t i = 1; i <= dir_.size(); ++i) {
-        if (i == dir_.size() || dir_[i] == '/') {
-            std::string p = dir_.substr(0, i);
-            if (mkdir(p.c_str(), 0700) != 0 && errno != EEXIST)
-                throw Error("create " + p, errno);
-        }
+    if (fd() < 0) {
+        Trusted t = make_trusted_dir(given_, caller_);
+        fd_ = std::move(t.fd);
+        dir_ = t.path;
     }
-    if (exists(r.name)) throw Error("container '" + r.name + "' already exists");
-    char tmpl[4096];
-    snprintf(tmpl, sizeof tmpl, "%s/.new-%s-XXXXXX", dir_.c_str(), r.name.c_str());
-    if (!mkdtemp(tmpl)) throw Error("create a directory in " + dir_, errno);
-    std::string tmp = tmpl;
+    struct stat st;
+    if (fstatat(fd_.get(), r.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        throw Error("container '" + r.name + "' already exists");
+    const std::string tmp = kNewPrefix + process_tag() + "-" + r.name;
+    if (mkdirat(fd_.get(), tmp.c_str(), 0700) != 0) throw Error("create " + path(tmp), errno);
     try {
-        chmod(tmp.c_str(), 0700);
+        UniqueFd t(::openat(fd_.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!t) throw Error("open " + path(tmp), errno);
+        // Held until the rename; a cleaner that cannot see this process (another PID
+        // namespace) still leaves it alone.
+        check(flock(t.get(), LOCK_EX | LOCK_NB), "lock " + path(tmp));
+        check(fchmod(t.get(), 0700), "create " + path(tmp));
         for (const auto& d : subdirs) {
-            std::string p = tmp;
-            size_t i = 0;
-            while (i <= d.size()) {
-                size_t j = d.find('/', i);
-                if (j == std::string::npos) j = d.size();
-                p += "/" + d.substr(i, j - i);
-                if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) throw Error("create " + p, errno);
-                i = j + 1;
+            for (size_t i = 0; i <= d.size(); ++i) {
+                if (i < d.size() && d[i] != '/') continue;
+                std::string sub = d.substr(0, i);
+                if (mkdirat(t.get(), sub.c_str(), 0755) != 0 && errno != EEXIST)
+                    throw Error("create " + path(tmp) + "/" + sub, errno);
             }
         }
-        write_atomically(tmp, kRecordFile, format_record(r));
-        UniqueFd lockf(::open((tmp + "/" + kLockFile).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-        if (!lockf) throw Error("create lock file", errno);
+        write_atomically(t.get(), path(tmp), kRecordFile, format_record(r));
+        UniqueFd lockf(::openat(t.get(), kLockFile,
+                                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!lockf) throw Error("create " + path(tmp) + "/" + kLockFile, errno);
         // rename(2) of a directory onto an existing non-empty one fails: of
         // several creates of one name, exactly one wins.
-        if (rename(tmp.c_str(), path(r.name).c_str()) != 0) {
+        if (renameat(fd_.get(), tmp.c_str(), fd_.get(), r.name.c_str()) != 0) {
             int err = errno;
-            if (err == EEXIST || err == ENOTEMPTY)
+            if (err == EEXIST || err == ENOTEMPTY || err == ENOTDIR)
                 throw Error("container '" + r.name + "' already exists");
             throw Error("create container " + r.name, err);
         }
     } catch (...) {
-        UniqueFd d(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (d) {
-            try {
-                remove_tree_at(d.get(), tmp.substr(tmp.rfind('/') + 1));
-            } catch (const Error&) {
-            }
+        try {
+            remove_tree_at(fd_.get(), tmp);
+        } catch (const Error&) {
         }
         throw;
     }
 }
 
 bool Store::exists(const std::string& name) const {
+    if (fd() < 0 || !valid_container_name(name)) return false;
+    UniqueFd d(::openat(fd_.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     struct stat st;
-    return lstat((path(name) + "/" + kRecordFile).c_str(), &st) == 0;
+    return d && fstatat(d.get(), kRecordFile, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 Record Store::record(const std::string& name) const {
-    check_container_name(name);
+    UniqueFd d = open_container(name);
     std::string text;
-    if (!read_file(path(name) + "/" + kRecordFile, text))
-        throw Error("no container named '" + name + "' (see: kakuri list)");
+    if (!d || !read_checked(d.get(), kRecordFile, path(name) + "/" + kRecordFile, caller_, text))
+        throw no_such(name);
     return parse_record(text);
 }
 
 std::vector<std::string> Store::names() const {
     std::vector<std::string> out;
-    DIR* d = opendir(dir_.c_str());
-    if (!d) return out;
-    while (dirent* e = readdir(d)) {
-        std::string n = e->d_name;
-        if (valid_container_name(n) && exists(n)) out.push_back(n);
+    if (fd() < 0) return out;
+    for (const auto& n : entries(fd_.get(), dir_)) {
+        if (!valid_container_name(n)) continue;
+        // Checked, not skipped: a container that is not to be trusted is an attack to see.
+        UniqueFd d = open_container(n);
+        struct stat st;
+        if (d && fstatat(d.get(), kRecordFile, &st, AT_SYMLINK_NOFOLLOW) == 0) out.push_back(n);
     }
-    closedir(d);
     std::sort(out.begin(), out.end());
     return out;
 }
 
 UniqueFd Store::lock(const std::string& name) const {
-    std::string p = path(name) + "/" + kLockFile;
-    UniqueFd fd(::open(p.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) {
-        if (errno == ENOENT) throw Error("no container named '" + name + "' (see: kakuri list)");
-        throw Error("open " + p, errno);
-    }
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    UniqueFd fd = open_checked(d.get(), kLockFile, path(name) + "/" + kLockFile, caller_, O_RDWR);
+    if (!fd) throw no_such(name);
     check(flock(fd.get(), LOCK_EX), "lock container " + name);
-    // Removed while we waited for the lock?
-    if (!exists(name)) throw Error("no container named '" + name + "' (see: kakuri list)");
+    // Removed (renamed away) while we waited for the lock?
+    struct stat was, now;
+    if (fstat(d.get(), &was) != 0 ||
+        fstatat(fd_.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+        was.st_dev != now.st_dev || was.st_ino != now.st_ino)
+        throw no_such(name);
     return fd;
 }
 
 State Store::state(const std::string& name) const {
+    UniqueFd d = open_container(name);
     std::string text;
-    if (!read_file(path(name) + "/" + kStateFile, text)) return State{};
+    if (!d || !read_checked(d.get(), kStateFile, path(name) + "/" + kStateFile, caller_, text))
+        return State{};
     return parse_state(text);
 }
 
 void Store::write_state(const std::string& name, const State& s) const {
-    write_atomically(path(name), kStateFile, format_state(s));
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    write_atomically(d.get(), path(name), kStateFile, format_state(s));
 }
 
 Status Store::status(const std::string& name, State* live) const {
@@ -362,54 +493,165 @@ Status Store::status(const std::string& name, State* live) const {
     return s.started ? Status::Stopped : Status::Created;
 }
 
-void Store::remove(const std::string& name) const {
-    check_container_name(name);
-    char tmpl[4096];
-    snprintf(tmpl, sizeof tmpl, ".trash-%s-%ld", name.c_str(), static_cast<long>(getpid()));
-    std::string trash = tmpl;
-    if (rename(path(name).c_str(), (dir_ + "/" + trash).c_str()) != 0) {
-        if (errno == ENOENT) throw Error("no container named '" + name + "' (see: kakuri list)");
+Store::Taken Store::take(const std::string& name) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    // The directory's own lock (not its lock file's) marks it as at work, from before the
+    // rename: leftovers() passes over a locked one.
+    check(flock(d.get(), LOCK_EX), "lock " + path(name));
+    Taken t;
+    t.name = kTrashPrefix + process_tag() + "-" + name;
+    t.lock = std::move(d);
+    if (renameat(fd_.get(), name.c_str(), fd_.get(), t.name.c_str()) != 0) {
+        if (errno == ENOENT) throw no_such(name);
         throw Error("remove container " + name, errno);
     }
-    UniqueFd d(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!d) throw Error("open " + dir_, errno);
-    remove_tree_at(d.get(), trash);
+    return t;
 }
+
+void Store::remove(const std::string& name) const {
+    Taken t = take(name);
+    remove_tree_at(fd_.get(), t.name);
+}
+
+std::vector<Store::Taken> Store::leftovers() const {
+    std::vector<Taken> out;
+    if (fd() < 0) return out;
+    for (const auto& n : entries(fd_.get(), dir_)) {
+        size_t prefix = n.rfind(kNewPrefix, 0) == 0     ? strlen(kNewPrefix)
+                        : n.rfind(kTrashPrefix, 0) == 0 ? strlen(kTrashPrefix)
+                                                        : 0;
+        if (!prefix || maker_alive(n, prefix)) continue;
+        UniqueFd d(::openat(fd_.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!d) {
+            if (errno == ENOTDIR || errno == ELOOP) unlinkat(fd_.get(), n.c_str(), 0);
+            continue;
+        }
+        if (flock(d.get(), LOCK_EX | LOCK_NB) != 0) continue;  // at work after all
+        // Still there under that name now that it is ours (not deleted by another cleaner)?
+        struct stat a, b;
+        if (fstat(d.get(), &a) != 0 || fstatat(fd_.get(), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) != 0 ||
+            a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+            continue;
+        Taken t;
+        t.name = n;
+        t.lock = std::move(d);
+        try {
+            std::string text;
+            if (read_checked(t.lock.get(), kRecordFile, path(n) + "/" + kRecordFile, caller_, text)) {
+                t.record = parse_record(text);
+                t.has_record = true;
+            }
+        } catch (const Error&) {
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+namespace {
+
+// One directory on the way down: how to know it again on the way back up through "..",
+// and its subdirectories still to go into. Memory, not fds, grows with the depth.
+struct Level {
+    std::string name;  // in its parent
+    dev_t dev;
+    ino_t ino;
+    std::vector<std::string> subdirs;
+};
+
+bool is_mount_root(int fd) {
+#ifdef STATX_ATTR_MOUNT_ROOT
+    struct statx sx;
+    if (statx(fd, "", AT_EMPTY_PATH, 0, &sx) != 0) return false;
+    return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+           (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+#else
+    (void)fd;
+    return false;
+#endif
+}
+
+// Directory name in parent, opened for reading; made readable first when a program made it
+// unreadable (chmod 000). Invalid: it is gone, or it is not a directory (then it is unlinked).
+UniqueFd open_for_removal(int parent, const std::string& name, struct stat& st) {
+    UniqueFd p(::openat(parent, name.c_str(), O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC));
+    if (!p) {
+        if (errno == ENOENT) return {};
+        if (errno != ENOTDIR) throw Error("open " + name, errno);
+        if (unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT)
+            throw Error("remove " + name, errno);
+        return {};
+    }
+    check(fstat(p.get(), &st), "stat " + name);
+    if (is_mount_root(p.get())) throw Error("remove " + name + ": it is a mount point");
+    // Through the fd (chmod(2) of /proc/self/fd/N): the directory opened, never a link's target.
+    // If it fails, opening it below says why.
+    if ((st.st_mode & 0700) != 0700 && chmod(fd_path(p.get()).c_str(), 0700) != 0) {
+    }
+    UniqueFd d(::openat(p.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d) throw Error("open " + name, errno);
+    return d;
+}
+
+// Unlinks every entry of an open directory but its subdirectories, which it returns.
+std::vector<std::string> clear_files(int dir, const std::string& name) {
+    UniqueFd again(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* d = again ? fdopendir(again.get()) : nullptr;
+    if (!d) throw Error("read " + name, errno);
+    again.release();
+    std::vector<std::pair<std::string, unsigned char>> found;
+    while (dirent* e = readdir(d))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            found.emplace_back(e->d_name, e->d_type);
+    closedir(d);
+    std::vector<std::string> subdirs;
+    for (auto& [n, type] : found) {
+        if (type == DT_DIR) {
+            subdirs.push_back(std::move(n));
+        } else if (unlinkat(dir, n.c_str(), 0) != 0 && errno != ENOENT) {
+            if (errno != EISDIR) throw Error("remove " + n, errno);
+            subdirs.push_back(std::move(n));  // the file system did not give its type
+        }
+    }
+    return subdirs;
+}
+
+}  // namespace
 
 void remove_tree_at(int dirfd, const std::string& name) {
     struct stat st;
-    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) return;
-        throw Error("stat " + name, errno);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        // A program inside may have made its directories unreadable (chmod 000).
-        // (If it fails, opening it below says why.)
-        if ((st.st_mode & 0700) != 0700 && fchmodat(dirfd, name.c_str(), 0700, 0) != 0) {
+    UniqueFd cur = open_for_removal(dirfd, name, st);
+    if (!cur) return;
+    std::vector<Level> levels;
+    levels.push_back({name, st.st_dev, st.st_ino, clear_files(cur.get(), name)});
+    while (!levels.empty()) {
+        if (!levels.back().subdirs.empty()) {
+            std::string child = std::move(levels.back().subdirs.back());
+            levels.back().subdirs.pop_back();
+            UniqueFd c = open_for_removal(cur.get(), child, st);
+            if (!c) continue;
+            std::vector<std::string> subdirs = clear_files(c.get(), child);
+            levels.push_back({std::move(child), st.st_dev, st.st_ino, std::move(subdirs)});
+            cur = std::move(c);
+            continue;
         }
-        int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) throw Error("open " + name, errno);
-        DIR* d = fdopendir(fd);
-        if (!d) {
-            ::close(fd);
-            throw Error("read " + name, errno);
+        std::string done = std::move(levels.back().name);
+        levels.pop_back();
+        if (levels.empty()) {
+            cur.reset();
+            if (unlinkat(dirfd, done.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+                throw Error("remove " + done, errno);
+            break;
         }
-        std::vector<std::string> children;
-        while (dirent* e = readdir(d)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") children.push_back(n);
-        }
-        try {
-            for (const auto& c : children) remove_tree_at(::dirfd(d), c);
-        } catch (...) {
-            closedir(d);
-            throw;
-        }
-        closedir(d);
-        if (unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-            throw Error("remove " + name, errno);
-    } else if (unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
-        throw Error("remove " + name, errno);
+        // Back up through "..": the directory we came down from, or something moved it.
+        UniqueFd up(::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!up || fstat(up.get(), &st) != 0) throw Error("open the directory above " + done, errno);
+        if (st.st_dev != levels.back().dev || st.st_ino != levels.back().ino)
+            throw Error("remove " + name + ": a directory in it moved while it was being removed");
+        cur = std::move(up);
+        if (unlinkat(cur.get(), done.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+            throw Error("remove " + done, errno);
     }
 }
 

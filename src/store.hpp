@@ -58,18 +58,23 @@ struct ListEntry {
 std::string format_list_table(const std::vector<ListEntry>& entries);
 std::string format_list_json(const std::vector<ListEntry>& entries);
 
-// The store itself.
+// The store itself: containers_dir, opened once and trusted (see trust.hpp); everything in it
+// is reached from that fd, and a container's directory and files are checked as opened.
 class Store {
 public:
-    explicit Store(std::string dir);  // containers_dir, ~ already expanded
+    // containers_dir, ~ already expanded; opened when it exists. Throws "refusing ..." when
+    // it or a directory above it may not be trusted.
+    explicit Store(std::string dir);
     const std::string& dir() const { return dir_; }
     std::string path(const std::string& name) const { return dir_ + "/" + name; }
+    int fd() const;  // -1 while containers_dir does not exist
 
     // Atomic: built under a temporary name, then renamed into place; throws
-    // "container 'NAME' already exists" when another create won.
+    // "container 'NAME' already exists" when another create won. Makes containers_dir.
     void create(const Record& r, const std::vector<std::string>& subdirs);
     bool exists(const std::string& name) const;
     Record record(const std::string& name) const;
+    // Every container, each checked like record(): an untrusted one is refused.
     std::vector<std::string> names() const;
 
     // Exclusive lock on one container (flock), held while the fd lives.
@@ -80,19 +85,38 @@ public:
     void write_state(const std::string& name, const State& s) const;
     Status status(const std::string& name, State* live = nullptr) const;
 
-    // Renames the container away (atomic), then deletes it without following
-    // any link its programs left, making unreadable directories readable first.
+    // Renames the container away to a hidden name of this process (atomic: no command sees
+    // it from then on), locked by the returned fd; remove_tree_at(fd(), name) deletes it.
+    struct Taken {
+        std::string name;
+        UniqueFd lock;
+        bool has_record = false;  // leftovers(): the record inside, when it has a readable one
+        Record record;
+    };
+    Taken take(const std::string& name) const;
+    // take(), then delete it without following any link its programs left, making
+    // unreadable directories readable first.
     void remove(const std::string& name) const;
 
+    // What an interrupted create or remove left (.new-*, .trash-*) whose process is gone,
+    // each locked by its fd for the caller to delete with remove_tree_at(fd(), name).
+    std::vector<Taken> leftovers() const;
+
 private:
-    std::string dir_;
+    UniqueFd open_container(const std::string& name) const;  // O_RDONLY | O_DIRECTORY, checked
+    void open_dir() const;  // opens containers_dir when it exists (made by another process)
+    std::string given_;  // as configured, for messages
+    uid_t caller_;
+    mutable std::string dir_;  // as walked, symlinks resolved
+    mutable UniqueFd fd_;
 };
 
 // Is the process the state names still that container's init?
 bool state_is_live(const State& s);
 uint64_t process_start_time(pid_t pid);  // 0 when gone (or a zombie)
 
-// rm -rf below an open directory, never following links.
+// rm -rf below an open directory, never following links, never crossing into another mount,
+// with a bounded number of fds whatever the depth (a container can make any tree).
 void remove_tree_at(int dirfd, const std::string& name);
 
 }  // namespace kakuri

@@ -9,6 +9,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +43,38 @@ UniqueFd::~UniqueFd() { reset(); }
 void UniqueFd::reset(int fd) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
+}
+
+namespace {
+std::string escaped(const std::string& text, bool backslash) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c == '\\' && backslash) {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+}  // namespace
+
+std::string one_line(const std::string& message) { return escaped(message, false); }
+
+std::string shown(const std::string& value) { return "'" + escaped(value, true) + "'"; }
+
+bool has_control(const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return true;
+    return false;
 }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }

@@ -59,6 +59,14 @@ private:
     bool armed_ = true;
 };
 
+// A value for a message, in single quotes, with control characters (a newline in a path)
+// and backslashes escaped: an error stays one line whatever the user typed.
+std::string shown(const std::string& value);
+// A whole message with its control characters escaped (backslashes kept as they are).
+std::string one_line(const std::string& message);
+// Does s hold a control character (0x00-0x1f, 0x7f)?
+bool has_control(const std::string& s);
+
 // "/proc/self/fd/N", for the few calls (mount(2), overlay layers) that take a
 // path: the magic link names exactly the inode we opened, not a path re-walked.
 std::string fd_path(int fd);

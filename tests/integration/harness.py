@@ -142,7 +142,9 @@ class K:
         return self.run(list(opts) + ["--", "/bin/sh", "-c", script], env=env, input=input)
 
     def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        # What a failed test left can be unreadable (chmod 000) or deeper than rmtree goes.
+        subprocess.run(["chmod", "-R", "u+rwX", self.tmp], capture_output=True)
+        subprocess.run(["rm", "-rf", "--one-file-system", self.tmp], capture_output=True)
 
 
 def host_mounts():

@@ -193,3 +193,48 @@ def test_bad_env_rule_entries(k):
     p = k.run(["true"])
     eq((p.returncode, p.stderr),
        (125, f"kakuri: {path}:2: env_drop entry '*TOKEN*' is not a NAME, *SUFFIX, PREFIX* or *\n"))
+
+
+def refused(p, path, why):
+    eq(p.returncode, 125, f"accepted: {p.stdout!r} {p.stderr!r}")
+    eq(p.stderr.count("\n"), 1, p.stderr)
+    ok(p.stderr.startswith(f"kakuri: refusing {path}: ") and why in p.stderr, p.stderr)
+
+
+def test_config_someone_else_could_write_is_refused(k):
+    # What the config says is mounted: a file others may write would let them choose.
+    evil = k.mkdir("evil-data")
+    text = f'[defaults]\nbind = ["{evil}:/evil"]\n'
+    path = user_config(k, text)
+    eq(k.sh("test -d /evil").returncode, 0, "the config applies")
+    os.chmod(path, 0o666)
+    refused(k.sh("test -d /evil"), path, "writable by its group and others (mode 0666)")
+    os.chmod(path, 0o620)
+    refused(k.run(["config"]), path, "writable by its group (mode 0620)")
+    os.chmod(path, 0o644)
+    # A directory above it that others may write: they could swap the file.
+    d = os.path.dirname(path)
+    os.chmod(d, 0o777)
+    refused(k.run(["true"]), path, f"{d} is writable by its group and others (mode 0777)")
+    os.chmod(d, 0o755)
+    # --config and KAKURI_CONFIG alike.
+    other = k.write(os.path.join(k.tmp, "open.toml"), text, 0o646)
+    refused(k.run(["--config", other, "true"]), other, "writable by others (mode 0646)")
+    refused(k.run(["true"], env={"KAKURI_CONFIG": other}), other, "(mode 0646)")
+    refused(k.run(["list"], env={"KAKURI_CONFIG": other}), other, "(mode 0646)")
+    if k.am_root:
+        # Another user's file, however closed its mode.
+        owner = 64123 if k.mode == "root" else 64124
+        os.chmod(other, 0o600)
+        os.chown(other, owner, owner)
+        refused(k.run(["--config", other, "true"]), other, f"owned by uid {owner}, not by you or root")
+    # A link to a config, as dotfile managers make them, is fine when it is the caller's.
+    dot = k.write(os.path.join(k.home, "dotfiles", "kakuri.toml"), '[defaults]\nhostname = "dot"\n')
+    os.unlink(path)
+    os.symlink("../../dotfiles/kakuri.toml", path)
+    if k.drop:
+        os.lchown(path, k.uid, k.gid)
+    eq(k.probe(["hostname"])["hostname"], "dot")
+    os.chmod(dot, 0o666)
+    refused(k.run(["true"]), path, f"{dot} is writable by its group and others")
+    os.unlink(path)

@@ -1,20 +1,22 @@
 """Persistent containers: life cycle, persistence, exec, stop, list, remove,
 and the store staying true under concurrency and kill -9."""
+import fcntl
 import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 
-from harness import Fail, eq, ok, parse_kv
+from harness import TEST_UID, Fail, eq, ok, parse_kv
 from test_process import Screen, finish, kill_quietly
 from test_run import CREDENTIALS, PASSED, env_inside, init_memory, no_fake
 
 
-def setup(k):
-    cdir = os.path.join(k.mkdir("store"), "containers")
-    cfg = k.write(os.path.join(k.tmp, "persist.toml"), f'[storage]\ncontainers_dir = "{cdir}"\n')
+def setup(k, store="store"):
+    cdir = os.path.join(k.mkdir(store), "containers")
+    cfg = k.write(os.path.join(k.tmp, f"{store}.toml"), f'[storage]\ncontainers_dir = "{cdir}"\n')
     return {"KAKURI_CONFIG": cfg}, cdir
 
 
@@ -423,3 +425,211 @@ def test_exec_joins_exactly_inits_namespaces(k):
         eq(listing(k, env)["ns1"]["network"], "none")
     finally:
         kk(k, env, "remove", "-f", "ns1")
+
+
+# --- The store is the caller's: nobody else's directory, record or link is acted on. ---
+
+OTHER_UID = 64124  # neither the caller nor root
+
+
+def refused(p, path, why):
+    eq(p.returncode, 125, f"accepted: {p.stdout!r} {p.stderr!r}")
+    eq(p.stderr.count("\n"), 1, p.stderr)
+    ok(p.stderr.startswith(f"kakuri: refusing {path}") and why in p.stderr, p.stderr)
+
+
+def as_test_user(k, args, env):
+    """kakuri run as the unprivileged test user, from root mode (the attacker's side)."""
+    argv = ["setpriv", f"--reuid={TEST_UID}", f"--regid={TEST_UID}", "--clear-groups",
+            "--inh-caps=-all", "--", k.kakuri] + list(args)
+    return subprocess.run(argv, env=k.env(env), cwd="/", capture_output=True, text=True)
+
+
+def test_root_refuses_a_store_below_a_users_directory(k):
+    from harness import Skip
+    if k.mode != "root":
+        raise Skip("root with a user's HOME (sudo -E)")
+    # The user's home, as `sudo -E` hands it to root: the default containers_dir is below it.
+    home = os.path.join(k.tmp, "alice")
+    os.mkdir(home, 0o755)
+    os.chown(home, TEST_UID, TEST_UID)
+    uenv = {"HOME": home}
+    p = as_test_user(k, ["create", "--bind", "/:/host", "box"], uenv)
+    eq(p.returncode, 0, p.stderr)
+    cdir = os.path.join(home, ".local", "kakuri", "containers")
+    ok(os.path.isdir(os.path.join(cdir, "box")), "the user made a container")
+    for args in (["start", "box", "/bin/echo", "ran"], ["start", "-d", "box"], ["exec", "box", "true"],
+                 ["shell", "box"], ["stop", "box"], ["list"], ["list", "-q"], ["rm", "-f", "box"],
+                 ["create", "mine"]):
+        p = kk(k, uenv, *args)
+        refused(p, cdir, f"{home} is owned by uid {TEST_UID}, not by you or root")
+        ok("ran" not in p.stdout, "root ran the user's container")
+    eq(sorted(os.listdir(cdir)), ["box"], "root changed the user's store")
+    # The user's config file there is refused too; a user without one is no reason to refuse.
+    eq(kk(k, uenv, "true").returncode, 0, "no config file below the user's HOME")
+    cfg = os.path.join(home, ".config", "container", "config.toml")
+    os.makedirs(os.path.dirname(cfg))
+    with open(cfg, "w") as f:
+        f.write('[defaults]\nbind = ["/:/host"]\n')
+    for d in (os.path.join(home, ".config"), os.path.dirname(cfg)):
+        os.chown(d, TEST_UID, TEST_UID)
+    os.chown(cfg, TEST_UID, TEST_UID)
+    refused(kk(k, uenv, "true"), cfg, f"{home} is owned by uid {TEST_UID}")
+    eq(as_test_user(k, ["rm", "box"], uenv).returncode, 0)
+
+
+def test_open_containers_dir_is_refused(k):
+    # Anyone can add containers to a mode-1777 directory: they would show up in our list
+    # and run as us.
+    shared = k.mkdir("shared", 0o1777)
+    if k.drop:
+        os.chown(shared, 0, 0)
+    cfg = k.write(os.path.join(k.tmp, "shared.toml"), f'[storage]\ncontainers_dir = "{shared}"\n')
+    env = {"KAKURI_CONFIG": cfg}
+    refused(kk(k, env, "list"), shared, "writable by its group and others (mode 1777)")
+    refused(kk(k, env, "create", "x"), shared, "(mode 1777)")
+    eq(os.listdir(shared), [], "create made something there")
+    # Below it instead: nothing of anyone else's can get in between.
+    env, cdir = setup(k, "open-store")
+    os.chmod(os.path.dirname(cdir), 0o777)
+    refused(kk(k, env, "create", "y"), cdir, f"{os.path.dirname(cdir)} is writable by its group")
+    ok(not os.path.exists(cdir), "create made the store in an open directory")
+    os.chmod(os.path.dirname(cdir), 0o755)
+
+
+def test_untrusted_container_or_record_is_refused(k):
+    env, cdir = setup(k, "untrusted-store")
+    eq(kk(k, env, "create", "--ro-bind", f"{k.probe_host}:/probe", "t1").returncode, 0)
+    box = os.path.join(cdir, "t1")
+    record = os.path.join(box, "container")
+    attacks = [(box, "chmod", 0o777, "writable by its group and others (mode 0777)"),
+               (box, "chmod", 0o770, "writable by its group (mode 0770)"),
+               (record, "chmod", 0o666, "writable by its group and others (mode 0666)")]
+    if k.am_root:
+        other = TEST_UID if k.mode == "root" else OTHER_UID
+        attacks += [(box, "chown", other, f"owned by uid {other}, not by you or root"),
+                    (record, "chown", other, f"owned by uid {other}, not by you or root")]
+    for path, how, arg, why in attacks:
+        st = os.stat(path)
+        if how == "chmod":
+            os.chmod(path, arg)
+        else:
+            os.chown(path, arg, arg)
+        try:
+            for args in (["start", "t1", "/probe", "ids"], ["exec", "t1", "true"], ["list"],
+                         ["rm", "t1"]):
+                refused(kk(k, env, *args), path, why)
+        finally:
+            os.chmod(path, st.st_mode & 0o7777)
+            os.chown(path, st.st_uid, st.st_gid)
+    eq(parse_kv(kk(k, env, "start", "t1", "/probe", "ids").stdout).get("uid"), "0", "t1 runs")
+    eq(kk(k, env, "rm", "t1").returncode, 0)
+
+
+def test_symlinked_container_is_refused(k):
+    env, cdir = setup(k, "link-store")
+    env2, cdir2 = setup(k, "elsewhere")
+    eq(kk(k, env2, "create", "real").returncode, 0)
+    kk(k, env, "create", "mine")
+    real = os.path.join(cdir2, "real")
+    link = os.path.join(cdir, "evil")
+    os.symlink(real, link)
+    if k.drop:
+        os.lchown(link, k.uid, k.gid)
+    for args in (["start", "evil", "true"], ["exec", "evil", "true"], ["rm", "evil"], ["list"]):
+        refused(kk(k, env, *args), link, "a symlink, not a container's directory")
+    ok(os.path.isdir(real), "remove followed the link")
+    os.unlink(link)
+    eq(kk(k, env, "rm", "mine").returncode, 0)
+    eq(kk(k, env2, "rm", "real").returncode, 0)
+
+
+# --- What remove deletes, and what an interrupted create or remove leaves. ---
+
+DEEP = r"""
+import os
+keep = []
+for i in range(5000):
+    os.mkdir("d")
+    open("f", "w").close()
+    os.symlink(os.environ["TARGET"], "out")
+    os.chdir("d")
+    if i % 1000 == 999:
+        keep.append(os.open(".", os.O_RDONLY))
+for fd in keep:
+    os.fchmod(fd, 0)
+print("deep")
+"""
+
+
+def test_remove_takes_any_tree_with_few_fds(k):
+    env, cdir = setup(k, "deep-store")
+    target = k.mkdir("rm-target")
+    k.write(os.path.join(target, "keep"), "keep\n")
+    kk(k, env, "create", "deep")
+    # A program inside makes a tree deeper than kakuri could hold an fd for each level of.
+    penv = dict(env, TARGET=target)
+    p = k.run(["start", "deep", "sh", "-c", 'cd && python3 -c "$0"', DEEP], env=penv)
+    eq((p.returncode, p.stdout), (0, "deep\n"), p.stderr)
+    # And in an upper layer, behind a directory made unreadable at its top.
+    p = k.run(["start", "deep", "python3", "-c", "import os; os.mkdir('/etc/t'); os.chdir('/etc/t');" +
+               DEEP.replace("range(5000)", "range(1200)") + "os.chmod('/etc/t', 0)"], env=penv)
+    eq(p.returncode, 0, p.stderr)
+    p = subprocess.run(["prlimit", "--nofile=64", "--"] + k.argv(["rm", "deep"]), env=k.env(env),
+                       cwd=k.work, capture_output=True, text=True)
+    eq((p.returncode, p.stderr), (0, ""))
+    eq(os.listdir(cdir), [])
+    eq(os.listdir(target), ["keep"], "remove followed a link")
+
+
+def _process_tag(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f"{pid}-{f.read().rsplit(')', 1)[1].split()[19]}"
+
+
+def test_leftovers_of_interrupted_commands_are_cleaned(k):
+    env, cdir = setup(k, "left-store")
+    eq(kk(k, env, "create", "keep").returncode, 0)
+    # A process that was and is gone: what it was making is nobody's now.
+    gone = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+    dead = _process_tag(gone.pid)
+    gone.stdin.close()
+    gone.wait()
+    live = _process_tag(os.getpid())
+
+    def plant(name):
+        d = os.path.join(cdir, name)
+        k.mkdirs(os.path.join(d, "home", "locked", "x"))
+        k.write(os.path.join(d, "home", "f"), "f\n")
+        os.chmod(os.path.join(d, "home", "locked"), 0)
+        return d
+
+    for name in (f".new-{dead}-a", f".trash-{dead}-b", ".trash-c-4242", ".new-d-Xy12ab"):
+        plant(name)
+    busy = plant(f".new-{live}-e")  # a create at work in this very process
+    held = plant(f".new-{dead}-f")  # at work in another PID namespace: its lock says so
+    fd = os.open(held, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        p = kk(k, env, "list", "-q")
+        eq((p.returncode, p.stdout, p.stderr), (0, "keep\n", ""))
+        eq(sorted(os.listdir(cdir)), sorted(["keep", os.path.basename(busy),
+                                            os.path.basename(held)]))
+    finally:
+        os.close(fd)
+    eq(kk(k, env, "list").returncode, 0)
+    eq(sorted(os.listdir(cdir)), sorted(["keep", os.path.basename(busy)]))
+    os.chmod(os.path.join(busy, "home", "locked"), 0o755)
+    shutil.rmtree(busy)
+
+    # A create that dies midway, with no chance to clean up: killed by the kernel (SIGXFSZ)
+    # as it writes the record, once its directory is made.
+    p = subprocess.run(["prlimit", "--fsize=0", "--core=0", "--"] + k.argv(["create", "boom"]),
+                       env=k.env(env), cwd=k.work, capture_output=True, text=True)
+    eq(p.returncode, -signal.SIGXFSZ, p.stderr)
+    left = [n for n in os.listdir(cdir) if n.startswith(".new-")]
+    eq(len(left), 1, "the killed create left its directory")
+    eq(kk(k, env, "create", "boom").returncode, 0, "the next command cleans up, then creates")
+    eq(sorted(os.listdir(cdir)), ["boom", "keep"])
+    eq(kk(k, env, "rm", "boom", "keep").returncode, 0)
+    eq(os.listdir(cdir), [])

@@ -3,13 +3,18 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "store.hpp"
+#include "trust.hpp"
 
 using namespace kakuri;
 
@@ -176,4 +181,162 @@ TEST_CASE("store: state written atomically, status follows liveness") {
     live.start_time += 7;
     st.write_state("x", live);
     CHECK(st.status("x") == Status::Stopped);
+}
+
+namespace {
+
+// A chain of n directories "d" below dir, with a file and a link out every 10 levels and, every
+// 300, a directory made unreadable; made through fds, as a program inside can (no path is that
+// short).
+void deep_tree(const std::string& dir, int n, const std::string& link_target) {
+    UniqueFd cur(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(cur);
+    std::vector<UniqueFd> locked;
+    for (int i = 0; i < n; ++i) {
+        REQUIRE(mkdirat(cur.get(), "d", 0755) == 0);
+        if (i % 10 == 0) {
+            UniqueFd f(::openat(cur.get(), "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+            REQUIRE(symlinkat(link_target.c_str(), cur.get(), "out") == 0);
+        }
+        UniqueFd next(::openat(cur.get(), "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        REQUIRE(next);
+        if (i % 300 == 0) locked.push_back(UniqueFd(dup(next.get())));
+        cur = std::move(next);
+    }
+    for (auto& l : locked) REQUIRE(fchmod(l.get(), 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("store: remove_tree_at takes any depth with a few fds, following nothing") {
+    Scratch s;
+    std::string keep = s.dir + "/keep";
+    REQUIRE(mkdir(keep.c_str(), 0755) == 0);
+    UniqueFd(::open((keep + "/k").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    std::string tree = s.dir + "/tree";
+    REQUIRE(mkdir(tree.c_str(), 0755) == 0);
+    // Far deeper than the fds it may hold (the integration test goes to 5000 levels).
+    deep_tree(tree, 1200, keep);
+    // A wide level too: subdirectories and files side by side.
+    for (int i = 0; i < 300; ++i) {
+        REQUIRE(mkdir((tree + "/w" + std::to_string(i)).c_str(), 0700) == 0);
+        UniqueFd(::open((tree + "/f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0));
+    }
+    pid_t p = fork();
+    REQUIRE(p >= 0);
+    if (p == 0) {
+        struct rlimit few = {16, 16};
+        if (setrlimit(RLIMIT_NOFILE, &few) != 0) _exit(2);
+        try {
+            UniqueFd d(::open(s.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            remove_tree_at(d.get(), "tree");
+        } catch (const Error& e) {
+            fprintf(stderr, "%s\n", e.what());
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(p, &status, 0) == p);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    struct stat st;
+    CHECK(lstat(tree.c_str(), &st) != 0);
+    CHECK(lstat((keep + "/k").c_str(), &st) == 0);  // every link's target survived
+}
+
+TEST_CASE("store: leftovers of dead creates and removes, never a live one's") {
+    Scratch s;
+    Store st(s.dir + "/c");
+    st.create(rec("box"), {"home"});
+    // A process that was, and is no more.
+    int gate[2];
+    REQUIRE(pipe2(gate, O_CLOEXEC) == 0);
+    pid_t dead = fork();
+    REQUIRE(dead >= 0);
+    if (dead == 0) {
+        char c;
+        ssize_t n = read(gate[0], &c, 1);
+        _exit(n == 1 ? 0 : 1);
+    }
+    close(gate[0]);
+    std::string tag = std::to_string(dead) + "-" + std::to_string(process_start_time(dead));
+    REQUIRE(write(gate[1], "x", 1) == 1);
+    close(gate[1]);
+    REQUIRE(waitpid(dead, nullptr, 0) == dead);
+    std::string live = std::to_string(getpid()) + "-" + std::to_string(process_start_time(getpid()));
+
+    auto plant = [&](const std::string& name) {
+        std::string p = st.path(name);
+        REQUIRE(mkdir(p.c_str(), 0700) == 0);
+        REQUIRE(mkdir((p + "/locked").c_str(), 0700) == 0);
+        REQUIRE(chmod((p + "/locked").c_str(), 0) == 0);
+        return p;
+    };
+    plant(".new-" + tag + "-a");
+    plant(".trash-" + tag + "-b");
+    plant(".trash-c-12345");  // an older kakuri's name: no known maker
+    plant(".new-" + live + "-d");
+    std::string held = plant(".new-" + tag + "-e");
+    UniqueFd holder(::open(held.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(flock(holder.get(), LOCK_EX) == 0);  // its maker is at work (another PID namespace)
+
+    std::vector<std::string> found;
+    for (auto& t : st.leftovers()) {
+        found.push_back(t.name);
+        remove_tree_at(st.fd(), t.name);
+    }
+    std::sort(found.begin(), found.end());
+    CHECK(found == std::vector<std::string>{".new-" + tag + "-a", ".trash-" + tag + "-b",
+                                            ".trash-c-12345"});
+    struct stat sb;
+    CHECK(lstat(st.path(".new-" + live + "-d").c_str(), &sb) == 0);
+    CHECK(lstat(held.c_str(), &sb) == 0);
+    CHECK(lstat(st.path(".new-" + tag + "-a").c_str(), &sb) != 0);
+    CHECK(st.names() == std::vector<std::string>{"box"});
+    // A removal's trash is locked by its remover from before it has its name.
+    Store::Taken t = st.take("box");
+    CHECK(t.name.rfind(".trash-" + live + "-box", 0) == 0);
+    CHECK(st.leftovers().empty() == true);
+    remove_tree_at(st.fd(), t.name);
+    CHECK(st.names().empty());
+}
+
+TEST_CASE("store: a container that is not to be trusted is refused, never followed") {
+    Scratch s;
+    Store st(s.dir + "/c");
+    st.create(rec("box"), {"home"});
+    Store other(s.dir + "/other");
+    other.create(rec("real"), {"home"});
+    // A link where a container's directory should be.
+    REQUIRE(symlink(other.path("real").c_str(), st.path("evil").c_str()) == 0);
+    CHECK_THROWS_AS(st.record("evil"), Refusal);
+    CHECK_THROWS_AS(st.lock("evil"), Refusal);
+    CHECK_THROWS_AS(st.remove("evil"), Refusal);
+    CHECK_THROWS_AS(st.names(), Refusal);
+    CHECK(other.exists("real"));
+    REQUIRE(unlink(st.path("evil").c_str()) == 0);
+    // A directory or record anyone may write.
+    REQUIRE(chmod(st.path("box").c_str(), 0777) == 0);
+    CHECK_THROWS_WITH_AS(st.record("box"),
+                         ("refusing " + st.path("box") +
+                          ": writable by its group and others (mode 0777)").c_str(),
+                         Refusal);
+    CHECK_THROWS_AS(st.state("box"), Refusal);
+    REQUIRE(chmod(st.path("box").c_str(), 0700) == 0);
+    REQUIRE(chmod((st.path("box") + "/container").c_str(), 0666) == 0);
+    CHECK_THROWS_AS(st.record("box"), Refusal);
+    REQUIRE(chmod((st.path("box") + "/container").c_str(), 0600) == 0);
+    CHECK(st.record("box").name == "box");
+    // Where the store itself is open to all.
+    REQUIRE(chmod(st.dir().c_str(), 01777) == 0);
+    CHECK_THROWS_AS(Store(st.dir()), Refusal);
+    REQUIRE(chmod(st.dir().c_str(), 0700) == 0);
+    if (getuid() != 0) return;
+    REQUIRE(chown(st.path("box").c_str(), 4321, 4321) == 0);
+    CHECK_THROWS_WITH_AS(st.lock("box"),
+                         ("refusing " + st.path("box") + ": owned by uid 4321, not by you or root")
+                             .c_str(),
+                         Refusal);
+    REQUIRE(chown(st.path("box").c_str(), 0, 0) == 0);
 }
