@@ -113,6 +113,14 @@ const std::vector<TableEntry>& table() {
     throw Error(what + " (see 'kakuri --help')");
 }
 
+// A path with a newline in it is a mistake or a way to forge lines in what kakuri prints.
+const std::string& path_arg(const char* option, const std::string& value) {
+    if (has_control(value))
+        bad_usage(std::string(option) + " " + shown(value) +
+                  ": control characters are not allowed in paths");
+    return value;
+}
+
 }  // namespace
 
 const std::vector<OptionInfo>& run_option_table() {
@@ -156,28 +164,28 @@ Options parse_run_options(int argc, char* const argv[]) {
             else if (arg == "host")
                 o.network = NetworkMode::Host;
             else
-                bad_usage("--network takes none or host, not '" + arg + "'");
+                bad_usage("--network takes none or host, not " + shown(arg));
             break;
         case kOptBind:
-            o.binds.push_back(arg);
+            o.binds.push_back(path_arg("--bind", arg));
             o.binds_ro_forced.push_back(false);
             break;
         case kOptRoBind:
-            o.binds.push_back(arg);
+            o.binds.push_back(path_arg("--ro-bind", arg));
             o.binds_ro_forced.push_back(true);
             break;
         case kOptUser: o.user = true; break;
         case kOptHostname: o.hostname = arg; break;
         case kOptRootfs:
             if (arg.empty()) bad_usage("--rootfs needs a directory");
-            o.rootfs = arg;
+            o.rootfs = path_arg("--rootfs", arg);
             break;
         case kOptUserns: o.userns = true; break;
         case kOptSubids: o.subids = true; break;
         case 'e': o.env_set.push_back(arg); break;
         case kOptUnsetenv: o.env_unset.push_back(arg); break;
         case kOptClearenv: o.clearenv = true; break;
-        case 'w': o.workdir = arg; break;
+        case 'w': o.workdir = path_arg("--workdir", arg); break;
         case kOptDryRun: o.dry_run = true; break;
         case kOptSeccomp:
             o.seccomp_set = true;
@@ -186,14 +194,14 @@ Options parse_run_options(int argc, char* const argv[]) {
             else if (arg == "off")
                 o.seccomp = false;
             else
-                bad_usage("--seccomp takes default or off, not '" + arg + "'");
+                bad_usage("--seccomp takes default or off, not " + shown(arg));
             break;
         case kOptCapAdd: o.cap_add.push_back(arg); break;
-        case kOptConfig: o.config = arg; break;
+        case kOptConfig: o.config = path_arg("--config", arg); break;
         case kOptBindProfile: o.bind_profiles.push_back(arg); break;
         case kOptAutoMount:
             if (arg != "rw" && arg != "ro" && arg != "off")
-                bad_usage("--auto-mount takes rw, ro or off, not '" + arg + "'");
+                bad_usage("--auto-mount takes rw, ro or off, not " + shown(arg));
             o.auto_mount = arg;
             break;
         case kOptCapDrop: o.cap_drop.push_back(arg); break;

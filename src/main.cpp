@@ -66,7 +66,7 @@ int run(int argc, char* argv[]) {
     if (opts.verbosity > 0) std::fputs(format_plan(plan).c_str(), stderr);
     std::fflush(stdout);
     RunResult r = run_container(plan);
-    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", r.error.c_str());
+    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", one_line(r.error).c_str());
     return r.code;
 }
 
@@ -77,10 +77,11 @@ int main(int argc, char* argv[]) {
     try {
         return run(argc, argv);
     } catch (const Error& e) {
-        std::fprintf(stderr, "kakuri: %s\n", e.what());
+        // One line, whatever a path or value in it holds.
+        std::fprintf(stderr, "kakuri: %s\n", one_line(e.what()).c_str());
         return e.exit_code();
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "kakuri: %s\n", e.what());
+        std::fprintf(stderr, "kakuri: %s\n", one_line(e.what()).c_str());
         return 125;
     }
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 
 #include "caps.hpp"
@@ -144,6 +145,23 @@ std::string parent_of(const std::string& p) {
 std::vector<FreshDir> fresh_dirs(bool rootfs) {
     if (rootfs) return {{"/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
     return {{"/tmp", 01777}, {"/var/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
+}
+
+bool valid_hostname(const std::string& name) {
+    // RFC 1123 labels; Linux keeps at most 64 bytes (__NEW_UTS_LEN).
+    if (name.empty() || name.size() > 64) return false;
+    size_t start = 0;
+    for (;;) {
+        size_t end = name.find('.', start);
+        if (end == std::string::npos) end = name.size();
+        std::string label = name.substr(start, end - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+            return false;
+        for (unsigned char c : label)
+            if (!(c < 0x80 && (std::isalnum(c) || c == '-'))) return false;
+        if (end == name.size()) return true;
+        start = end + 1;
+    }
 }
 
 std::string expand_tilde(const std::string& p, const std::string& home) {
@@ -644,8 +662,13 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     s.share_net = cfg.network.value == "host";
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
-        if (hostname.size() > 64 || hostname.find('/') != std::string::npos)
-            throw Error("bad hostname '" + hostname + "': at most 64 characters, no '/'");
+        if (!valid_hostname(hostname)) {
+            std::string at = cfg.hostname.origin.line ? where(cfg.hostname.origin) + ": " : "";
+            throw Error(at + "bad hostname " + shown(hostname) +
+                        ": use letters, digits and '-' in labels of 1 to 63 characters "
+                        "separated by '.', no label starting or ending with '-', at most 64 "
+                        "characters in all");
+        }
         s.hostname = hostname;
     }
 

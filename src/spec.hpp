@@ -66,6 +66,10 @@ struct Bind {
 Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
                      const std::string& cwd);
 
+// RFC 1123: dot-separated labels of 1-63 letters, digits and '-', none starting or ending
+// with '-'; at most 64 characters, the kernel's limit.
+bool valid_hostname(const std::string& name);
+
 // "~" and "~/x" relative to home; anything else unchanged.
 std::string expand_tilde(const std::string& path, const std::string& home);
 

@@ -21,6 +21,48 @@ def test_bad_option_is_125_with_one_line(k):
     ok("none or host" in p.stderr, p.stderr)
 
 
+def test_control_characters_in_paths_are_one_line_errors(k):
+    # A newline in a path would make a second line that looks like kakuri's own.
+    forged = "/tmp\nkakuri: all is well"
+    for opts in (["-w", forged], ["--workdir", forged], ["--bind", forged],
+                 ["--ro-bind", f"{k.work}:{forged}"], ["--rootfs", forged], ["--config", forged],
+                 ["-w", "/tmp\x1b[2J"], ["-w", "/tmp\x7f"]):
+        p = k.run(opts + ["true"])
+        eq(p.returncode, 125, f"{opts}: {p.stderr!r}")
+        eq(p.stderr.count("\n"), 1, f"{opts}: {p.stderr!r}")
+        name = "--workdir" if opts[0] == "-w" else opts[0]
+        ok(p.stderr.startswith(f"kakuri: {name} '") and "control characters" in p.stderr
+           and "\x1b" not in p.stderr and "\x7f" not in p.stderr, p.stderr)
+    p = k.run(["-w", forged, "true"])
+    eq(p.stderr, "kakuri: --workdir '/tmp\\nkakuri: all is well': control characters are not "
+       "allowed in paths (see 'kakuri --help')\n")
+    p = k.run(["exec", "-w", forged, "box", "true"])
+    eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    ok("control characters" in p.stderr, p.stderr)
+    # Elsewhere too, a value is quoted on its one line: a container's name...
+    p = k.run(["create", "a\nb"], env={"KAKURI_CONFIG": "/dev/null/none"})
+    eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    ok("'a\\nb'" in p.stderr, p.stderr)
+    # ...and what the command line says in any message.
+    p = k.run(["--network", "a\nb", "true"])
+    eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+
+
+def test_hostname_must_be_a_hostname(k):
+    for good in ("a", "web-1", "0box", "Box.Example.org", "h" * 63, "a." + "b" * 62):
+        eq(k.probe(["hostname"], ["--hostname", good])["hostname"], good)
+    for bad in ("h" * 64, "a." + "b" * 63, "-a", "a-", "a..b", ".a", "a.", "my_box", "a b",
+                "a/b", "a\nb", "b\u00e4r"):
+        p = k.run(["--hostname", bad, "true"])
+        eq(p.returncode, 125, repr(bad))
+        eq(p.stderr.count("\n"), 1, p.stderr)
+        ok(p.stderr.startswith("kakuri: bad hostname '"), p.stderr)
+    cfg = k.write(os.path.join(k.tmp, "host.toml"), '[defaults]\nhostname = "-x"\n')
+    p = k.run(["true"], env={"KAKURI_CONFIG": cfg})
+    eq(p.returncode, 125)
+    ok(p.stderr.startswith(f"kakuri: {cfg}:2: bad hostname '-x'"), p.stderr)
+
+
 def test_missing_bind_source_is_125(k):
     p = k.run(["--bind", os.path.join(k.tmp, "nope"), "true"])
     eq(p.returncode, 125)

@@ -405,4 +405,16 @@ TEST_CASE("cli: version text") {
     CHECK(v.back() == '\n');
 }
 
+TEST_CASE("cli: control characters in paths are refused, the value escaped on one line") {
+    for (const char* opt : {"--bind", "--ro-bind", "--rootfs", "--workdir", "-w", "--config"}) {
+        Thrown t = parse_error({opt, "/a\nb\x1b", "cmd"});
+        REQUIRE_MESSAGE(t.thrown, opt);
+        CHECK(t.exit_code == 125);
+        CHECK_MESSAGE(contains(t.what, "'/a\\nb\\x1b': control characters are not allowed in paths"),
+                      t.what);
+        CHECK(t.what.find('\n') == std::string::npos);
+    }
+    CHECK(parse({"-w", "/tmp/ä b"}).workdir == "/tmp/ä b");  // UTF-8 and spaces are fine
+}
+
 }  // namespace kakuri

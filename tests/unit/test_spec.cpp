@@ -261,12 +261,32 @@ TEST_CASE("spec: hostname") {
     Options o;
     o.hostname = "box";
     CHECK(make_spec(o, host()).hostname == "box");
-    o.hostname = std::string(64, 'h');
-    CHECK(make_spec(o, host()).hostname == std::string(64, 'h'));
-    o.hostname = std::string(65, 'h');
-    CHECK_THROWS_AS(make_spec(o, host()), Error);
-    o.hostname = "a/b";
-    CHECK_THROWS_AS(make_spec(o, host()), Error);
+    // RFC 1123 names up to the kernel's 64 bytes.
+    const std::string l63(63, 'h');
+    for (std::string good : {std::string("a"), std::string("web-1"), std::string("0box"),
+                             std::string("Box.Example.org"), l63, "x." + std::string(62, 'y')}) {
+        o.hostname = good;
+        CHECK_MESSAGE(make_spec(o, host()).hostname == good, good);
+    }
+    for (std::string bad :
+         {std::string(64, 'h'), "a." + l63, "x." + std::string(63, 'y'), std::string("a/b"),
+          std::string("-a"), std::string("a-"), std::string("a..b"), std::string(".a"),
+          std::string("a."), std::string("my_box"), std::string("a b"), std::string("a\nb"),
+          std::string("b\xc3\xa4r")}) {
+        o.hostname = bad;
+        CHECK_THROWS_AS_MESSAGE(make_spec(o, host()), Error, bad);
+    }
+    // One line, the value escaped, whatever it held.
+    o.hostname = "a\nb";
+    CHECK_THROWS_WITH_AS(make_spec(o, host()),
+                         doctest::Contains("bad hostname 'a\\nb': use letters"), Error);
+    // From a config file: where it was set.
+    Config cfg = default_config();
+    cfg.hostname.value = "-x";
+    cfg.hostname.origin = Origin{"/c.toml", 3};
+    cfg.hostname.set = true;
+    CHECK_THROWS_WITH_AS(make_spec(Options{}, cfg, host()),
+                         doctest::Contains("/c.toml:3: bad hostname '-x'"), Error);
 }
 
 TEST_CASE("spec: verbosity is passed on") {
