@@ -37,8 +37,11 @@ const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop",
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
-    if (dir.empty() || dir[0] != '/')
-        throw Error("containers_dir must be an absolute path or start with ~/, not '" + dir + "'");
+    if (dir.empty() || dir[0] != '/') {
+        const Origin& o = cfg.containers_dir.origin;  // a config's value is not quoted
+        throw Error((o.line ? o.file + ":" + std::to_string(o.line) + ": " : std::string()) +
+                    "containers_dir must be an absolute path or start with ~/");
+    }
     return Store(normalize_path(dir));
 }
 

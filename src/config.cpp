@@ -97,6 +97,16 @@ bool contains(const char* const (&known)[N], const std::string& word) {
                        [&](const char* k) { return word == k; });
 }
 
+// Errors quote no more of a file than a syntax error needs: never a value, never the rest of
+// a line (`--config /etc/shadow` as root must not print a hash), only a key or section name,
+// and only when it is short (a long one is more likely text that was never meant as a name).
+const size_t kShownName = 32;
+
+std::string name_of(const std::string& n) {
+    if (n.size() > kShownName) return "a name of " + std::to_string(n.size()) + " characters";
+    return "'" + n + "'";
+}
+
 struct Value {
     enum class Kind { String, Word, List };
     Kind kind = Kind::Word;
@@ -111,14 +121,15 @@ struct Entry {
     Value value;
 };
 
-// "'yes'", "'\"yes\"'" or "a list": the value as the user wrote it, for error messages.
-std::string describe(const Value& v) {
+// ", not a list" or ", not a string": what kind of value the file gave, for error messages;
+// never the value itself (a bare word: nothing).
+std::string not_kind(const Value& v) {
     switch (v.kind) {
-    case Value::Kind::List: return "a list";
-    case Value::Kind::String: return "'\"" + v.text + "\"'";
+    case Value::Kind::List: return ", not a list";
+    case Value::Kind::String: return ", not a string";
     case Value::Kind::Word: break;
     }
-    return "'" + v.text + "'";
+    return "";
 }
 
 // Everything one parse_config call needs. inih is handed a rewritten stream: one short line per
@@ -194,8 +205,6 @@ private:
         return i == cur_.size() || cur_[i] == '#';
     }
 
-    std::string rest(size_t i) const { return trim(cur_.substr(i)); }
-
     // The next section header or key, as a line for inih; "" at the end of the file.
     std::string next_logical_line() {
         while (next_physical_line()) {
@@ -213,11 +222,13 @@ private:
         size_t close = cur_.find(']', i);
         if (close == std::string::npos) fail(line_, "section header is not closed: missing ']'");
         std::string name = trim(cur_.substr(i + 1, close - i - 1));
+        const bool showable = is_name(name) && name.size() <= kShownName;
         if (!rest_is_blank(close + 1))
-            fail(line_, "unexpected text after [" + name + "]: '" + rest(close + 1) + "'");
+            fail(line_, "unexpected text after " +
+                            (showable ? "[" + name + "]" : std::string("the section header")));
         if (!contains(kSections, name)) {
             std::string near = nearest(name, kSections);
-            fail(line_, "unknown section [" + name + "]" +
+            fail(line_, (showable ? "unknown section [" + name + "]" : std::string("unknown section")) +
                             (near.empty() ? "" : " (did you mean [" + near + "]?)"));
         }
         return "[" + name + "]\n";
@@ -226,22 +237,22 @@ private:
     std::string key_value(size_t i) {
         size_t k = i;
         while (k < cur_.size() && is_name_char(cur_[k])) ++k;
-        if (k == i) fail(line_, "expected KEY = VALUE, found '" + rest(i) + "'");
+        if (k == i) fail(line_, "expected KEY = VALUE");
         Entry e;
         e.key = cur_.substr(i, k - i);
         e.line = line_;
         size_t j = skip_space(cur_, k);
         if (j == cur_.size() || cur_[j] != '=')
-            fail(line_, "expected '=' after '" + e.key + "', found '" + rest(j) + "'");
+            fail(line_, "expected KEY = VALUE (no '=' after the first word)");
         j = skip_space(cur_, j + 1);
-        if (j == cur_.size() || cur_[j] == '#') fail(line_, "'" + e.key + "' has no value");
+        if (j == cur_.size() || cur_[j] == '#') fail(line_, name_of(e.key) + " has no value");
         if (cur_[j] == '[') {
             e.value = list(e.key, e.line, ++j);
         } else {
             e.value = scalar(j);
         }
         if (!rest_is_blank(j))
-            fail(line_, "unexpected text after the value of '" + e.key + "': '" + rest(j) + "'");
+            fail(line_, "unexpected text after the value of " + name_of(e.key));
         entries_.push_back(std::move(e));
         return entries_.back().key + "=" + std::to_string(entries_.size() - 1) + "\n";
     }
@@ -260,7 +271,7 @@ private:
             while (i < cur_.size() && is_word_char(cur_[i])) ++i;
             v.text = cur_.substr(b, i - b);
         } else {
-            fail(line_, std::string("unexpected '") + c + "' where a value should be");
+            fail(line_, "unexpected character where a value should be");
         }
         return v;
     }
@@ -276,8 +287,7 @@ private:
             }
             char esc = i < cur_.size() ? cur_[i++] : '\0';
             if (esc != '"' && esc != '\\')
-                fail(line_, std::string("unknown escape '\\") + esc +
-                                "' in a string (only \\\" and \\\\ are allowed)");
+                fail(line_, "unknown escape in a string (only \\\" and \\\\ are allowed)");
             s += esc;
         }
         fail(line_, "string is not closed: missing '\"'");
@@ -301,7 +311,7 @@ private:
         for (;;) {
             i = skip_space(cur_, i);
             if (i == cur_.size() || cur_[i] == '#') {
-                if (!next_physical_line()) fail(key_line, "list '" + key + "' is not closed");
+                if (!next_physical_line()) fail(key_line, "list " + name_of(key) + " is not closed");
                 i = 0;
                 fresh_line = true;
                 continue;
@@ -311,21 +321,21 @@ private:
                 continue;
             }
             if (fresh_line && starts_statement(i))
-                fail(key_line, "list '" + key + "' is not closed");
+                fail(key_line, "list " + name_of(key) + " is not closed");
             fresh_line = false;
             char c = cur_[i];
             if (c == ']') {
                 ++i;
                 return v;
             }
-            if (c == '[') fail(line_, "lists cannot be nested (in '" + key + "')");
+            if (c == '[') fail(line_, "lists cannot be nested (in " + name_of(key) + ")");
             if (after_item) {
-                if (c != ',') fail(line_, "expected ',' or ']' after an item of '" + key + "'");
+                if (c != ',') fail(line_, "expected ',' or ']' after an item of " + name_of(key));
                 ++i;
                 after_item = false;
                 continue;
             }
-            if (c == ',') fail(line_, "unexpected ',' in '" + key + "': an item is missing");
+            if (c == ',') fail(line_, "unexpected ',' in " + name_of(key) + ": an item is missing");
             v.items.push_back(scalar(i).text);
             after_item = true;
         }
@@ -335,7 +345,7 @@ private:
         const Value& v = e.value;
         if (v.kind == Value::Kind::Word && (v.text == "true" || v.text == "false"))
             return v.text == "true";
-        fail(e.line, e.key + " takes true or false, not " + describe(v));
+        fail(e.line, e.key + " takes true or false" + not_kind(v));
     }
 
     std::string as_string(const Entry& e) const {
@@ -352,19 +362,21 @@ private:
             names += (n == 0 ? "" : n + 1 == choices.size() ? " or " : ", ") + std::string(c);
             ++n;
         }
-        fail(e.line, e.key + " takes " + names + ", not '" + s + "'");
+        fail(e.line, e.key + " takes " + names);
     }
 
     std::vector<std::string> as_list(const Entry& e) const {
         if (e.value.kind != Value::Kind::List)
-            fail(e.line, e.key + " takes a list like [\"...\"], not " + describe(e.value));
+            fail(e.line, name_of(e.key) + " takes a list like [\"...\"]" + not_kind(e.value));
         return e.value.items;
     }
 
     // Syntax only, the same shape parse_bind_spec() accepts: whether SRC exists is decided
     // at run time (a missing profile source is skipped, not an error).
-    void check_bind_entry(const Entry& e, const std::string& item, const std::string& where) const {
-        if (item.empty()) fail(e.line, "empty entry in " + where);
+    void check_bind_entry(const Entry& e, size_t index, const std::string& where) const {
+        const std::string& item = e.value.items[index];
+        const std::string entry = "entry " + std::to_string(index + 1) + " of " + where;
+        if (item.empty()) fail(e.line, entry + " is empty");
         std::vector<std::string> parts;
         for (size_t i = 0;;) {
             size_t j = item.find(':', i);
@@ -374,12 +386,11 @@ private:
         }
         if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) parts.pop_back();
         if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
-            fail(e.line, "bad entry '" + item + "' in " + where + ": expected SRC[:DST][:ro]");
+            fail(e.line, "bad " + entry + ": expected SRC[:DST][:ro]");
         if (parts.size() == 2) {
             const std::string& dst = parts[1];
             if (dst[0] != '/' && dst != "~" && dst.compare(0, 2, "~/") != 0)
-                fail(e.line,
-                     "bad entry '" + item + "' in " + where + ": DST must be an absolute path");
+                fail(e.line, "bad " + entry + ": DST must be an absolute path");
         }
     }
 
@@ -397,7 +408,7 @@ private:
                                : contains(kDefaultsKeys, k) ? "defaults"
                                                             : "";
             fail(e.line,
-                 "'" + k + "' is outside any section" +
+                 name_of(k) + " is outside any section" +
                      (home.empty() ? " (sections are [storage], [defaults], [bind_profiles])"
                                    : " (it belongs under [" + home + "])"));
         }
@@ -408,7 +419,7 @@ private:
 
         auto first = seen_.emplace(section + "\n" + k, e.line);
         if (!first.second)
-            fail(e.line, "duplicate key '" + k + "' in [" + section + "] (first set on line " +
+            fail(e.line, "duplicate key " + name_of(k) + " in [" + section + "] (first set on line " +
                              std::to_string(first.first->second) + ")");
 
         if (section == "storage") {
@@ -418,7 +429,8 @@ private:
         } else if (section == "bind_profiles") {
             Profile p;
             p.entries = as_list(e);
-            for (const auto& item : p.entries) check_bind_entry(e, item, "profile '" + k + "'");
+            for (size_t i = 0; i < p.entries.size(); ++i)
+                check_bind_entry(e, i, "profile " + name_of(k));
             p.origin = Origin{file_, e.line};
             cfg_.profiles[k] = std::move(p);
         } else if (k == "allow_network") {
@@ -437,32 +449,33 @@ private:
             set(cfg_.subids, as_bool(e), e);
         } else if (k == "bind") {
             auto items = as_list(e);
-            for (const auto& item : items) check_bind_entry(e, item, "bind");
+            for (size_t i = 0; i < items.size(); ++i) check_bind_entry(e, i, "bind");
             set(cfg_.bind, std::move(items), e);
         } else if (k == "bind_profiles") {
             auto names = as_list(e);
-            for (const auto& n : names)
-                if (!is_name(n)) fail(e.line, "bind_profiles: '" + n + "' is not a profile name");
+            for (size_t i = 0; i < names.size(); ++i)
+                if (!is_name(names[i]))
+                    fail(e.line, "entry " + std::to_string(i + 1) +
+                                     " of bind_profiles is not a profile name");
             set(cfg_.bind_profiles, std::move(names), e);
         } else if (k == "env") {
             auto vars = as_list(e);
-            for (const auto& kv : vars) {
-                size_t eq = kv.find('=');
-                if (eq == std::string::npos)
-                    fail(e.line, "env entry '" + kv + "' is not NAME=VALUE");
-                if (eq == 0) fail(e.line, "env entry '=...' has no NAME");
+            for (size_t i = 0; i < vars.size(); ++i) {
+                size_t eq = vars[i].find('=');
+                const std::string entry = "entry " + std::to_string(i + 1) + " of env";
+                if (eq == std::string::npos) fail(e.line, entry + " is not NAME=VALUE");
+                if (eq == 0) fail(e.line, entry + " has no NAME");
             }
             set(cfg_.env, std::move(vars), e);
         } else if (k == "env_drop" || k == "env_keep") {
             auto names = as_list(e);
-            for (const auto& n : names) {
-                // Never echo what follows '=': it may be the credential itself.
-                size_t eq = n.find('=');
-                if (eq != std::string::npos)
-                    fail(e.line,
-                         k + " entry '" + n.substr(0, eq) + "=...' is a NAME, not NAME=VALUE");
-                if (!valid_env_pattern(n))
-                    fail(e.line, k + " entry '" + n + "' is not a NAME, *SUFFIX, PREFIX* or *");
+            for (size_t i = 0; i < names.size(); ++i) {
+                // Never echo an entry: what follows '=' may be the credential itself.
+                const std::string entry = "entry " + std::to_string(i + 1) + " of " + k;
+                if (names[i].find('=') != std::string::npos)
+                    fail(e.line, entry + " is a NAME, not NAME=VALUE");
+                if (!valid_env_pattern(names[i]))
+                    fail(e.line, entry + " is not a NAME, *SUFFIX, PREFIX* or *");
             }
             set(k == "env_drop" ? cfg_.env_drop : cfg_.env_keep, std::move(names), e);
         }
@@ -472,7 +485,7 @@ private:
     [[noreturn]] void unknown_key(const std::string& section, const Entry& e,
                                   const char* const (&known)[N]) const {
         std::string near = nearest(e.key, known);
-        fail(e.line, "unknown key '" + e.key + "' in [" + section + "]" +
+        fail(e.line, "unknown key " + name_of(e.key) + " in [" + section + "]" +
                          (near.empty() ? "" : " (did you mean '" + near + "'?)"));
     }
 

@@ -260,7 +260,8 @@ bool path_within(const std::string& path, const std::string& dir) {
 }
 
 Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
-                     const std::string& cwd) {
+                     const std::string& cwd, const std::string& named) {
+    const std::string bad = named.empty() ? "bad bind " + shown(text) : named;
     std::vector<std::string> parts;
     size_t i = 0;
     for (;;) {
@@ -273,19 +274,19 @@ Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& 
     b.ro = force_ro;
     if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
         if (parts.back() == "ro") b.ro = true;
-        else if (force_ro) throw Error("--ro-bind '" + text + "': ':rw' contradicts --ro-bind");
+        else if (force_ro) throw Error("--ro-bind " + shown(text) + ": ':rw' contradicts --ro-bind");
         parts.pop_back();
     }
     if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
-        throw Error("bad bind '" + text + "': expected SRC[:DST][:ro]");
+        throw Error(bad + ": expected SRC[:DST][:ro]");
     std::string src = expand_tilde(parts[0], home);
     if (src[0] != '/') src = cwd + "/" + src;
     b.src = normalize_path(src);
     std::string dst = parts.size() == 2 ? expand_tilde(parts[1], home) : b.src;
     if (dst[0] != '/')
-        throw Error("bad bind '" + text + "': the destination must be an absolute path");
+        throw Error(bad + ": the destination must be an absolute path");
     b.dst = normalize_path(dst);
-    if (b.dst == "/") throw Error("bad bind '" + text + "': cannot bind over the container's /");
+    if (b.dst == "/") throw Error(bad + ": cannot bind over the container's /");
     return b;
 }
 
@@ -351,19 +352,18 @@ void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, c
         if (asked.line) msg = where(asked) + ": " + msg;
         throw Error(msg + (cfg.profiles.empty() ? " (no profiles are defined)" : ""));
     }
-    for (const auto& entry : it->second.entries) {
-        Bind b;
-        try {
-            b = parse_bind_spec(entry, false, h.home, h.cwd);
-        } catch (const Error& e) {
-            throw Error(where(it->second.origin) + ": profile '" + name + "': " + e.what());
-        }
+    for (size_t i = 0; i < it->second.entries.size(); ++i) {
+        const std::string& entry = it->second.entries[i];
+        // A config's values are never quoted in an error (see config.cpp): the entry's place.
+        const std::string named = where(it->second.origin) + ": profile '" + name + "': entry " +
+                                  std::to_string(i + 1);
+        Bind b = parse_bind_spec(entry, false, h.home, h.cwd, named);
         if (h.kind(b.src) == PathKind::Missing) {
             s.notes.push_back("profile " + name + ": skipped " + entry + " (" + b.src +
                               " does not exist)");
             continue;
         }
-        add_bind(s, b, where(it->second.origin) + ": profile '" + name + "': '" + entry + "'", h);
+        add_bind(s, b, named, h);
     }
 }
 
@@ -663,8 +663,10 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
         if (!valid_hostname(hostname)) {
-            std::string at = cfg.hostname.origin.line ? where(cfg.hostname.origin) + ": " : "";
-            throw Error(at + "bad hostname " + shown(hostname) +
+            // From a file: where, not what (a config's values are never quoted).
+            const bool from_file = cfg.hostname.origin.line != 0;
+            throw Error((from_file ? where(cfg.hostname.origin) + ": bad hostname"
+                                   : "bad hostname " + shown(hostname)) +
                         ": use letters, digits and '-' in labels of 1 to 63 characters "
                         "separated by '.', no label starting or ending with '-', at most 64 "
                         "characters in all");
@@ -702,14 +704,11 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         s.home = normalize_path(h.home);
 
     // Binds: explicit (config, then command line), then profiles, then automatic.
-    for (const auto& b : cfg.bind.value) {
-        Bind parsed;
-        try {
-            parsed = parse_bind_spec(b, false, h.home, h.cwd);
-        } catch (const Error& e) {
-            throw Error(where(cfg.bind.origin) + ": " + e.what());
-        }
-        add_bind(s, parsed, where(cfg.bind.origin) + ": bind '" + b + "'", h);
+    for (size_t i = 0; i < cfg.bind.value.size(); ++i) {
+        // A config's values are never quoted in an error (see config.cpp): the entry's place.
+        const std::string named =
+            where(cfg.bind.origin) + ": bind entry " + std::to_string(i + 1);
+        add_bind(s, parse_bind_spec(cfg.bind.value[i], false, h.home, h.cwd, named), named, h);
     }
     for (size_t i = 0; i < opts.binds.size(); ++i)
         add_bind(s, parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd),

@@ -63,8 +63,10 @@ struct Bind {
 };
 
 // "SRC[:DST][:ro|:rw]": ~ expands to home; a relative SRC is taken from cwd.
+// named: what an error starts with (a config's entry: its place, never its text); empty:
+// "bad bind 'TEXT'".
 Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
-                     const std::string& cwd);
+                     const std::string& cwd, const std::string& named = "");
 
 // RFC 1123: dot-separated labels of 1-63 letters, digits and '-', none starting or ending
 // with '-'; at most 64 characters, the kernel's limit.

@@ -188,11 +188,11 @@ def test_bad_env_rule_entries(k):
     path = user_config(k, '[defaults]\nenv_keep = ["GITHUB_TOKEN=fake-in-config"]\n')
     p = k.run(["true"])
     eq((p.returncode, p.stderr),
-       (125, f"kakuri: {path}:2: env_keep entry 'GITHUB_TOKEN=...' is a NAME, not NAME=VALUE\n"))
+       (125, f"kakuri: {path}:2: entry 1 of env_keep is a NAME, not NAME=VALUE\n"))
     path = user_config(k, '[defaults]\nenv_drop = ["*TOKEN*"]\n')
     p = k.run(["true"])
     eq((p.returncode, p.stderr),
-       (125, f"kakuri: {path}:2: env_drop entry '*TOKEN*' is not a NAME, *SUFFIX, PREFIX* or *\n"))
+       (125, f"kakuri: {path}:2: entry 1 of env_drop is not a NAME, *SUFFIX, PREFIX* or *\n"))
 
 
 def refused(p, path, why):
@@ -238,3 +238,27 @@ def test_config_someone_else_could_write_is_refused(k):
     os.chmod(dot, 0o666)
     refused(k.run(["true"]), path, f"{dot} is writable by its group and others")
     os.unlink(path)
+
+
+def test_config_errors_quote_nothing_of_the_file(k):
+    # Whatever file is named as a config, an error shows where, never what it holds.
+    for text, line in (("# notes\nsecret-line-XYZ\n", 2),
+                       ('[defaults]\nallow_network = false\npassword = "hunter2"\n', 3),
+                       ('[defaults]\nnetwork = "hunter2"\n', 2),
+                       ('[defaults]\nbind = ["/a:hunter2"]\n', 2),
+                       ("[hunter2 XYZ]\n", 1)):
+        path = k.write(os.path.join(k.tmp, "secret.toml"), text, 0o600)
+        for args in (["--config", path, "true"], ["config", "--config", path]):
+            p = k.run(args)
+            eq(p.returncode, 125, p.stderr)
+            eq(p.stderr.count("\n"), 1, p.stderr)
+            ok(p.stderr.startswith(f"kakuri: {path}:{line}: "), p.stderr)
+            ok("hunter2" not in p.stderr and "XYZ" not in p.stderr, f"leaked: {p.stderr}")
+    if k.mode == "root" and os.path.exists("/etc/shadow"):
+        with open("/etc/shadow") as f:
+            first = f.readline().rstrip("\n")
+        p = k.run(["--config", "/etc/shadow", "true"])
+        eq(p.returncode, 125)
+        ok(p.stderr.startswith("kakuri: /etc/shadow:1: "), p.stderr)
+        for field in first.split(":")[1:]:
+            ok(len(field) < 3 or field not in p.stderr, f"leaked: {p.stderr}")

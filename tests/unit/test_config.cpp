@@ -186,19 +186,19 @@ TEST_CASE("config: env_drop and env_keep") {
 
 TEST_CASE("config: bad env_drop and env_keep entries, without echoing a value") {
     CHECK(error_of("[defaults]\nenv_keep = [\"GITHUB_TOKEN=fake-gh-123\"]\n") ==
-          "c.toml:2: env_keep entry 'GITHUB_TOKEN=...' is a NAME, not NAME=VALUE");
+          "c.toml:2: entry 1 of env_keep is a NAME, not NAME=VALUE");
     CHECK(error_of("[defaults]\nenv_drop = [\"=fake\"]\n") ==
-          "c.toml:2: env_drop entry '=...' is a NAME, not NAME=VALUE");
+          "c.toml:2: entry 1 of env_drop is a NAME, not NAME=VALUE");
     CHECK(error_of("[defaults]\nenv_drop = [\"A*B\"]\n") ==
-          "c.toml:2: env_drop entry 'A*B' is not a NAME, *SUFFIX, PREFIX* or *");
+          "c.toml:2: entry 1 of env_drop is not a NAME, *SUFFIX, PREFIX* or *");
     CHECK(error_of("[defaults]\nenv_drop = [\"*TOKEN*\"]\n") ==
-          "c.toml:2: env_drop entry '*TOKEN*' is not a NAME, *SUFFIX, PREFIX* or *");
+          "c.toml:2: entry 1 of env_drop is not a NAME, *SUFFIX, PREFIX* or *");
     CHECK(error_of("[defaults]\nenv_keep = [\"\"]\n") ==
-          "c.toml:2: env_keep entry '' is not a NAME, *SUFFIX, PREFIX* or *");
+          "c.toml:2: entry 1 of env_keep is not a NAME, *SUFFIX, PREFIX* or *");
     CHECK(error_of("[defaults]\nenv_keep = [\"TWO WORDS\"]\n") ==
-          "c.toml:2: env_keep entry 'TWO WORDS' is not a NAME, *SUFFIX, PREFIX* or *");
+          "c.toml:2: entry 1 of env_keep is not a NAME, *SUFFIX, PREFIX* or *");
     CHECK(error_of("[defaults]\nenv_keep = \"GITHUB_TOKEN\"\n") ==
-          "c.toml:2: env_keep takes a list like [\"...\"], not '\"GITHUB_TOKEN\"'");
+          "c.toml:2: 'env_keep' takes a list like [\"...\"], not a string");
     CHECK(error_of("[defaults]\nenv_keeps = []\n") ==
           "c.toml:2: unknown key 'env_keeps' in [defaults] (did you mean 'env_keep'?)");
     CHECK(error_of("env_drop = []\n") ==
@@ -309,10 +309,10 @@ TEST_CASE("config: unknown section, with and without a suggestion") {
     CHECK(error_of("# x\n[network]\n") == "c.toml:2: unknown section [network]");
     CHECK(error_of("[defaults.x]\n") ==
           "c.toml:1: unknown section [defaults.x] (did you mean [defaults]?)");
-    CHECK(error_of("[]\n") == "c.toml:1: unknown section []");
+    CHECK(error_of("[]\n") == "c.toml:1: unknown section");
     CHECK(error_of("[defaults\n") == "c.toml:1: section header is not closed: missing ']'");
     CHECK(error_of("[defaults] user = true\n") ==
-          "c.toml:1: unexpected text after [defaults]: 'user = true'");
+          "c.toml:1: unexpected text after [defaults]");
 }
 
 TEST_CASE("config: unknown key, with and without a suggestion") {
@@ -343,33 +343,33 @@ TEST_CASE("config: key outside any section") {
 
 TEST_CASE("config: bad booleans") {
     CHECK(error_of("[defaults]\n\nallow_network = yes\n") ==
-          "c.toml:3: allow_network takes true or false, not 'yes'");
+          "c.toml:3: allow_network takes true or false");
     CHECK(error_of("[defaults]\nuser = \"true\"\n") ==
-          "c.toml:2: user takes true or false, not '\"true\"'");
+          "c.toml:2: user takes true or false, not a string");
     CHECK(error_of("[defaults]\nsubids = True\n") ==
-          "c.toml:2: subids takes true or false, not 'True'");
+          "c.toml:2: subids takes true or false");
     CHECK(error_of("[defaults]\nsubids = [true]\n") ==
           "c.toml:2: subids takes true or false, not a list");
 }
 
 TEST_CASE("config: bad enum and string values") {
     CHECK(error_of("[defaults]\nnetwork = \"bridge\"\n") ==
-          "c.toml:2: network takes none or host, not 'bridge'");
+          "c.toml:2: network takes none or host");
     CHECK(error_of("[defaults]\nauto_mount = yes\n") ==
-          "c.toml:2: auto_mount takes rw, ro or off, not 'yes'");
+          "c.toml:2: auto_mount takes rw, ro or off");
     CHECK(error_of("[defaults]\nseccomp = \"\"\n") ==
-          "c.toml:2: seccomp takes default or off, not ''");
+          "c.toml:2: seccomp takes default or off");
     CHECK(error_of("[defaults]\nhostname = [\"a\"]\n") ==
           "c.toml:2: hostname takes a string, not a list");
     CHECK(error_of("[storage]\ncontainers_dir = \"\"\n") ==
           "c.toml:2: containers_dir must not be empty");
     CHECK(error_of("[defaults]\nbind = \"/data\"\n") ==
-          "c.toml:2: bind takes a list like [\"...\"], not '\"/data\"'");
+          "c.toml:2: 'bind' takes a list like [\"...\"], not a string");
     CHECK(error_of("[defaults]\nenv = [\"FOO\"]\n") ==
-          "c.toml:2: env entry 'FOO' is not NAME=VALUE");
-    CHECK(error_of("[defaults]\nenv = [\"=x\"]\n") == "c.toml:2: env entry '=...' has no NAME");
+          "c.toml:2: entry 1 of env is not NAME=VALUE");
+    CHECK(error_of("[defaults]\nenv = [\"=x\"]\n") == "c.toml:2: entry 1 of env has no NAME");
     CHECK(error_of("[defaults]\nbind_profiles = [\"dev\", \"my profile\"]\n") ==
-          "c.toml:2: bind_profiles: 'my profile' is not a profile name");
+          "c.toml:2: entry 2 of bind_profiles is not a profile name");
 }
 
 TEST_CASE("config: value syntax errors") {
@@ -380,14 +380,14 @@ TEST_CASE("config: value syntax errors") {
     CHECK(error_of("[defaults]\nhostname = 'box'\n") ==
           "c.toml:2: strings take double quotes: \"...\"");
     CHECK(error_of("[defaults]\nhostname = \"a\\nb\"\n") ==
-          "c.toml:2: unknown escape '\\n' in a string (only \\\" and \\\\ are allowed)");
+          "c.toml:2: unknown escape in a string (only \\\" and \\\\ are allowed)");
     CHECK(error_of("[defaults]\nuser true\n") ==
-          "c.toml:2: expected '=' after 'user', found 'true'");
-    CHECK(error_of("[defaults]\n= true\n") == "c.toml:2: expected KEY = VALUE, found '= true'");
+          "c.toml:2: expected KEY = VALUE (no '=' after the first word)");
+    CHECK(error_of("[defaults]\n= true\n") == "c.toml:2: expected KEY = VALUE");
     CHECK(error_of("[defaults]\n\"user\" = true\n") ==
-          "c.toml:2: expected KEY = VALUE, found '\"user\" = true'");
+          "c.toml:2: expected KEY = VALUE");
     CHECK(error_of("[defaults]\nuser: true\n") ==
-          "c.toml:2: expected '=' after 'user', found ': true'");
+          "c.toml:2: expected KEY = VALUE (no '=' after the first word)");
     CHECK(error_of("[defaults]\nbind = [\"/a\" \"/b\"]\n") ==
           "c.toml:2: expected ',' or ']' after an item of 'bind'");
     CHECK(error_of("[defaults]\nbind = [,]\n") ==
@@ -400,16 +400,16 @@ TEST_CASE("config: value syntax errors") {
 
 TEST_CASE("config: text after a value") {
     CHECK(error_of("[defaults]\nallow_network = false true\n") ==
-          "c.toml:2: unexpected text after the value of 'allow_network': 'true'");
+          "c.toml:2: unexpected text after the value of 'allow_network'");
     CHECK(error_of("[defaults]\nhostname = \"a\" \"b\"\n") ==
-          "c.toml:2: unexpected text after the value of 'hostname': '\"b\"'");
+          "c.toml:2: unexpected text after the value of 'hostname'");
     CHECK(error_of("[defaults]\nhostname = \"a\"b\n") ==
-          "c.toml:2: unexpected text after the value of 'hostname': 'b'");
+          "c.toml:2: unexpected text after the value of 'hostname'");
     CHECK(error_of("[defaults]\nnetwork = host ; comment\n") ==
-          "c.toml:2: unexpected text after the value of 'network': '; comment'");
+          "c.toml:2: unexpected text after the value of 'network'");
     // After a multi-line list, the line of the closing bracket is the one at fault.
     CHECK(error_of("[defaults]\nbind = [\n  \"/a\"\n] x\n") ==
-          "c.toml:4: unexpected text after the value of 'bind': 'x'");
+          "c.toml:4: unexpected text after the value of 'bind'");
 }
 
 TEST_CASE("config: a list left open names the key's line") {
@@ -427,21 +427,21 @@ TEST_CASE("config: a list left open names the key's line") {
 
 TEST_CASE("config: bad profile and bind entries") {
     CHECK(error_of("[bind_profiles]\ndev = [\"~/.config\", \"\"]\n") ==
-          "c.toml:2: empty entry in profile 'dev'");
+          "c.toml:2: entry 2 of profile 'dev' is empty");
     CHECK(error_of("[bind_profiles]\n\ndev = [\n  \"~/.config\",\n  \"~/.ssh:\"\n]\n") ==
-          "c.toml:3: bad entry '~/.ssh:' in profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:3: bad entry 2 of profile 'dev': expected SRC[:DST][:ro]");
     CHECK(error_of("[bind_profiles]\ndev = [\":/x\"]\n") ==
-          "c.toml:2: bad entry ':/x' in profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro]");
     CHECK(error_of("[bind_profiles]\ndev = [\"/a:/b:/c\"]\n") ==
-          "c.toml:2: bad entry '/a:/b:/c' in profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro]");
     CHECK(error_of("[bind_profiles]\ndev = [\"/a:/b:rx\"]\n") ==
-          "c.toml:2: bad entry '/a:/b:rx' in profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro]");
     CHECK(error_of("[bind_profiles]\ndev = [\"/a:b\"]\n") ==
-          "c.toml:2: bad entry '/a:b' in profile 'dev': DST must be an absolute path");
+          "c.toml:2: bad entry 1 of profile 'dev': DST must be an absolute path");
     CHECK(error_of("[bind_profiles]\ndev = \"/a\"\n") ==
-          "c.toml:2: dev takes a list like [\"...\"], not '\"/a\"'");
+          "c.toml:2: 'dev' takes a list like [\"...\"], not a string");
     CHECK(error_of("[defaults]\nbind = [\"/a::ro\"]\n") ==
-          "c.toml:2: bad entry '/a::ro' in bind: expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of bind: expected SRC[:DST][:ro]");
     // All the accepted shapes.
     Config c = parse(
         "[bind_profiles]\n"
@@ -464,9 +464,57 @@ TEST_CASE("config: duplicate keys in one file") {
     CHECK(c.profiles.count("bind_profiles") == 1);
 }
 
+TEST_CASE("config: errors never quote a value or the rest of a line") {
+    // As root, `--config /etc/shadow` must not print a hash; any file named as a config
+    // is only ever described by FILE:LINE, a short key name and what is wrong.
+    const std::string secret = "hunter2XYZ";
+    const char* const lines[] = {
+        "secret-line-@",
+        "root:$y$j9T$@:19000:0:99999:7:::",
+        "password = \"@\"",
+        "password = @",
+        "[defaults] @",
+        "user = @",
+        "user = \"@\"",
+        "network = \"@\"",
+        "hostname = \"@\" \"@\"",
+        "hostname = \"a\\@\"",
+        "hostname = '@'",
+        "hostname = \"@",
+        "bind = \"@\"",
+        "bind = [\"@:@\", \"@::@\"]",
+        "bind = [\"/a:@\"]",
+        "bind = [\"@\" \"@\"]",
+        "env = [\"@\"]",
+        "bind_profiles = [\"@ @\"]",
+        "dev = [\"@:@:@\"]",
+        "user = true @",
+        "= @",
+        "@: true",
+        "\"@\" = 1",
+    };
+    for (const char* line : lines) {
+        std::string l = line;
+        for (size_t at; (at = l.find('@')) != std::string::npos;) l.replace(at, 1, secret);
+        for (const char* section : {"", "[defaults]\n", "[bind_profiles]\n", "[storage]\n"}) {
+            std::string text = std::string(section) + l + "\n";
+            std::string e = error_of(text);
+            CHECK_MESSAGE((e == "(no error)" || e.rfind("c.toml:", 0) == 0), text);
+            CHECK_MESSAGE(e.find("XYZ") == std::string::npos, text, " -> ", e);
+            CHECK_MESSAGE(e.find("hunter") == std::string::npos, text, " -> ", e);
+            CHECK_MESSAGE(e.find("$y$") == std::string::npos, text, " -> ", e);
+        }
+    }
+    // A key is named when it is short (what a syntax error needs); a long word in its place
+    // is not.
+    CHECK(error_of("[defaults]\npassword = \"hunter2\"\n") == "c.toml:2: unknown key 'password' in [defaults]");
+    CHECK(error_of("[defaults]\n" + std::string(33, 'k') + " = 1\n") ==
+          "c.toml:2: unknown key a name of 33 characters in [defaults]");
+}
+
 TEST_CASE("config: the first error wins and a failed parse changes nothing") {
     CHECK(error_of("[defaults]\nuser = maybe\n[nope]\n") ==
-          "c.toml:2: user takes true or false, not 'maybe'");
+          "c.toml:2: user takes true or false");
     Config c = default_config();
     parse_config("[defaults]\nuser = true\n", "a.toml", c);
     CHECK_THROWS_AS(parse_config("[defaults]\nhostname = h\nuser = false\nbad = 1\n", "b.toml", c),
@@ -566,7 +614,7 @@ TEST_CASE("config: load_config_file") {
 
     std::string bad = d.write("bad.toml", "[defaults]\nuser = yes\n");
     CHECK_THROWS_WITH_AS(load_config_file(bad, m, false),
-                         (bad + ":2: user takes true or false, not 'yes'").c_str(), Error);
+                         (bad + ":2: user takes true or false").c_str(), Error);
 
     // A pipe, as `--config <(...)` gives: read to the end, not refused for not being a file.
     int fds[2];

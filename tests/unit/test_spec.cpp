@@ -286,7 +286,7 @@ TEST_CASE("spec: hostname") {
     cfg.hostname.origin = Origin{"/c.toml", 3};
     cfg.hostname.set = true;
     CHECK_THROWS_WITH_AS(make_spec(Options{}, cfg, host()),
-                         doctest::Contains("/c.toml:3: bad hostname '-x'"), Error);
+                         doctest::Contains("/c.toml:3: bad hostname: use letters"), Error);
 }
 
 TEST_CASE("spec: verbosity is passed on") {
