@@ -239,8 +239,9 @@ Plan make_plan(const ContainerSpec& s) {
     // As real root (no user namespace) root inside owns /proc's host-wide files:
     // hide those that leak or change host state, as container runtimes do.
     if (!s.userns) {
-        for (const char* f : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
-                              "/proc/sysrq-trigger", "/proc/latency_stats", "/proc/kmsg"})
+        for (const char* f : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats",
+                              "/proc/sched_debug", "/proc/sysrq-trigger", "/proc/latency_stats",
+                              "/proc/kmsg", "/proc/slabinfo"})
             add(p, StepKind::MaskFile, f, "/dev/null");
         for (const char* d : {"/proc/acpi", "/proc/scsi", "/proc/asound"})
             add(p, StepKind::MaskDir, d, "", 0555);
@@ -248,6 +249,11 @@ Plan make_plan(const ContainerSpec& s) {
             add(p, StepKind::ReadOnly, d, "", 0, true);
     }
     add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
+    // /sys is read-only, but firmware tables (ACPI, DMI, EFI variables) and power use
+    // (RAPL energy counters, a side channel) are the host's to read: Docker masks them too.
+    if (!s.userns)
+        for (const char* d : {"/sys/firmware", "/sys/devices/virtual/powercap"})
+            add(p, StepKind::MaskDir, d, "", 0555);
     for (const auto& b : s.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
     for (const auto& l : s.links) add(p, StepKind::Symlink, l.path, l.target);
     add_hidden(p, s);

@@ -137,11 +137,21 @@ def test_real_root_proc_is_masked(k):
     # Every mask the host has a file for: it exists inside and reads empty (the
     # host's own copy does not, or there would be nothing to hide).
     masked = [f for f in ("/proc/keys", "/proc/timer_list", "/proc/kmsg", "/proc/kcore",
-                          "/proc/sysrq-trigger", "/proc/sched_debug") if os.path.exists(f)]
+                          "/proc/sysrq-trigger", "/proc/sched_debug", "/proc/slabinfo",
+                          "/proc/timer_stats", "/proc/latency_stats") if os.path.exists(f)]
     ok(masked, "the host has none of the masked files: nothing to test")
     for f in masked:
         p = k.sh(f"test -e {f} && wc -c < {f}")
         eq(p.stdout.strip(), "0", f"{f} masked")
+    # /sys's host-wide tables (ACPI, DMI, EFI variables; RAPL energy counters): there and
+    # empty, read-only.
+    dirs = [d for d in ("/sys/firmware", "/sys/devices/virtual/powercap")
+            if os.path.isdir(d) and os.listdir(d)]
+    ok(dirs, "the host has none of the masked /sys directories: nothing to test")
+    for d in dirs:
+        p = k.sh(f"test -d {d} && ls -A {d} | wc -l")
+        eq((p.returncode, p.stdout.strip()), (0, "0"), f"{d} masked: {p.stderr}")
+        eq(k.probe(["write", f"{d}/x"])["write"], "EROFS", f"{d} read-only")
 
 
 def test_proc_sys_not_writable_unprivileged(k):

@@ -354,7 +354,19 @@ TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go i
     }
     SUBCASE("real root: /proc's host-wide files are masked as in host mode") {
         s.userns = false;
-        CHECK(index_of(make_plan(s), StepKind::MaskFile, "/proc/kcore") != npos);
+        Plan q = make_plan(s);
+        for (const char* f : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats",
+                              "/proc/sched_debug", "/proc/sysrq-trigger", "/proc/latency_stats",
+                              "/proc/kmsg", "/proc/slabinfo"})
+            CHECK_MESSAGE(index_of(q, StepKind::MaskFile, f) != npos, f);
+        // Firmware tables and power counters under /sys, after /sys is mounted.
+        size_t qsys = index_of(q, StepKind::Sysfs, "/sys");
+        for (const char* d : {"/sys/firmware", "/sys/devices/virtual/powercap"}) {
+            size_t at = index_of(q, StepKind::MaskDir, d);
+            CHECK_MESSAGE((at != npos && at > qsys), d);
+        }
+        // In a user namespace, host root owns them: nothing to mask.
+        CHECK(index_of(p, StepKind::MaskDir, "/sys/firmware") == npos);
     }
 }
 
