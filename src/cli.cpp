@@ -62,7 +62,8 @@ const std::vector<TableEntry>& table() {
           "mount path arguments at the same path: rw (default), ro, or off"},
          kOptAutoMount},
         {{"user", 0, ArgKind::None, nullptr, nullptr,
-          "run as your own uid/gid inside instead of root"},
+          "run as your own uid/gid inside instead of root, without capabilities (under sudo "
+          "that is uid 0, which still owns root's files: use --userns)"},
          kOptUser},
         {{"hostname", 0, ArgKind::Required, "NAME", nullptr,
           "the container's hostname (default: kakuri)"},
