@@ -3,13 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/wait.h>
 #include <getopt.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <poll.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -301,8 +301,9 @@ int cmd_exec(int argc, char* argv[]) {
                               if (c == 'u') as_user = true;
                               if (c == 'w') workdir = v;
                               if (c == 'w' && has_control(v))
-                                  usage("exec", "-w " + shown(v) +
-                                                    ": control characters are not allowed in paths");
+                                  usage("exec",
+                                        "-w " + shown(v) +
+                                            ": control characters are not allowed in paths");
                               if (c == 'e') env.push_back(v);
                           });
     if (first < 0) return 0;

@@ -2,17 +2,16 @@
 // which config files are read in which order.
 #include "config.hpp"
 
-#include <cstdlib>
-
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <ini.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <initializer_list>
 
@@ -228,8 +227,9 @@ private:
                             (showable ? "[" + name + "]" : std::string("the section header")));
         if (!contains(kSections, name)) {
             std::string near = nearest(name, kSections);
-            fail(line_, (showable ? "unknown section [" + name + "]" : std::string("unknown section")) +
-                            (near.empty() ? "" : " (did you mean [" + near + "]?)"));
+            fail(line_,
+                 (showable ? "unknown section [" + name + "]" : std::string("unknown section")) +
+                     (near.empty() ? "" : " (did you mean [" + near + "]?)"));
         }
         return "[" + name + "]\n";
     }
@@ -251,8 +251,7 @@ private:
         } else {
             e.value = scalar(j);
         }
-        if (!rest_is_blank(j))
-            fail(line_, "unexpected text after the value of " + name_of(e.key));
+        if (!rest_is_blank(j)) fail(line_, "unexpected text after the value of " + name_of(e.key));
         entries_.push_back(std::move(e));
         return entries_.back().key + "=" + std::to_string(entries_.size() - 1) + "\n";
     }
@@ -311,7 +310,8 @@ private:
         for (;;) {
             i = skip_space(cur_, i);
             if (i == cur_.size() || cur_[i] == '#') {
-                if (!next_physical_line()) fail(key_line, "list " + name_of(key) + " is not closed");
+                if (!next_physical_line())
+                    fail(key_line, "list " + name_of(key) + " is not closed");
                 i = 0;
                 fresh_line = true;
                 continue;
@@ -419,8 +419,8 @@ private:
 
         auto first = seen_.emplace(section + "\n" + k, e.line);
         if (!first.second)
-            fail(e.line, "duplicate key " + name_of(k) + " in [" + section + "] (first set on line " +
-                             std::to_string(first.first->second) + ")");
+            fail(e.line, "duplicate key " + name_of(k) + " in [" + section +
+                             "] (first set on line " + std::to_string(first.first->second) + ")");
 
         if (section == "storage") {
             std::string dir = as_string(e);

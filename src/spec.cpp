@@ -274,7 +274,8 @@ Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& 
     b.ro = force_ro;
     if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
         if (parts.back() == "ro") b.ro = true;
-        else if (force_ro) throw Error("--ro-bind " + shown(text) + ": ':rw' contradicts --ro-bind");
+        else if (force_ro)
+            throw Error("--ro-bind " + shown(text) + ": ':rw' contradicts --ro-bind");
         parts.pop_back();
     }
     if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
@@ -283,8 +284,7 @@ Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& 
     if (src[0] != '/') src = cwd + "/" + src;
     b.src = normalize_path(src);
     std::string dst = parts.size() == 2 ? expand_tilde(parts[1], home) : b.src;
-    if (dst[0] != '/')
-        throw Error(bad + ": the destination must be an absolute path");
+    if (dst[0] != '/') throw Error(bad + ": the destination must be an absolute path");
     b.dst = normalize_path(dst);
     if (b.dst == "/") throw Error(bad + ": cannot bind over the container's /");
     return b;
@@ -355,8 +355,8 @@ void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, c
     for (size_t i = 0; i < it->second.entries.size(); ++i) {
         const std::string& entry = it->second.entries[i];
         // A config's values are never quoted in an error (see config.cpp): the entry's place.
-        const std::string named = where(it->second.origin) + ": profile '" + name + "': entry " +
-                                  std::to_string(i + 1);
+        const std::string named =
+            where(it->second.origin) + ": profile '" + name + "': entry " + std::to_string(i + 1);
         Bind b = parse_bind_spec(entry, false, h.home, h.cwd, named);
         if (h.kind(b.src) == PathKind::Missing) {
             s.notes.push_back("profile " + name + ": skipped " + entry + " (" + b.src +
@@ -706,8 +706,7 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
     // Binds: explicit (config, then command line), then profiles, then automatic.
     for (size_t i = 0; i < cfg.bind.value.size(); ++i) {
         // A config's values are never quoted in an error (see config.cpp): the entry's place.
-        const std::string named =
-            where(cfg.bind.origin) + ": bind entry " + std::to_string(i + 1);
+        const std::string named = where(cfg.bind.origin) + ": bind entry " + std::to_string(i + 1);
         add_bind(s, parse_bind_spec(cfg.bind.value[i], false, h.home, h.cwd, named), named, h);
     }
     for (size_t i = 0; i < opts.binds.size(); ++i)

@@ -72,8 +72,8 @@ uint64_t to_uint(const std::string& v, const std::string& what) {
 void write_atomically(int dirfd, const std::string& where, const std::string& file,
                       const std::string& data) {
     std::string tmp = "." + file + ".tmp";
-    UniqueFd fd(::openat(dirfd, tmp.c_str(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    UniqueFd fd(
+        ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) throw Error("write " + where + "/" + tmp, errno);
     check(fchmod(fd.get(), 0600), "write " + where + "/" + tmp);
     if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
@@ -152,7 +152,8 @@ std::vector<std::string> entries(int dirfd, const std::string& where) {
     again.release();
     std::vector<std::string> out;
     while (dirent* e = readdir(d)) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            out.emplace_back(e->d_name);
     }
     closedir(d);
     return out;
@@ -336,7 +337,9 @@ bool state_is_live(const State& s) {
     return s.pid > 0 && s.start_time != 0 && process_start_time(s.pid) == s.start_time;
 }
 
-Store::Store(std::string dir) : given_(dir), caller_(getuid()), dir_(std::move(dir)) { open_dir(); }
+Store::Store(std::string dir) : given_(dir), caller_(getuid()), dir_(std::move(dir)) {
+    open_dir();
+}
 
 void Store::open_dir() const {
     if (fd_) return;
@@ -369,7 +372,8 @@ UniqueFd Store::open_container(const std::string& name) const {
     struct stat st;
     check(fstat(o.get(), &st), "open " + p);
     // kakuri makes it a directory; a link was put there to send kakuri somewhere else.
-    if (S_ISLNK(st.st_mode)) throw Refusal("refusing " + p + ": a symlink, not a container's directory");
+    if (S_ISLNK(st.st_mode))
+        throw Refusal("refusing " + p + ": a symlink, not a container's directory");
     if (!S_ISDIR(st.st_mode)) return {};
     std::string why = distrust(st, caller_, TrustAs::Directory);
     if (!why.empty()) throw Refusal("refusing " + p + ": " + why);
@@ -391,7 +395,8 @@ void Store::create(const Record& r, const std::vector<std::string>& subdirs) {
     const std::string tmp = kNewPrefix + process_tag() + "-" + r.name;
     if (mkdirat(fd_.get(), tmp.c_str(), 0700) != 0) throw Error("create " + path(tmp), errno);
     try {
-        UniqueFd t(::openat(fd_.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd t(
+            ::openat(fd_.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!t) throw Error("open " + path(tmp), errno);
         // Held until the rename; a cleaner that cannot see this process (another PID
         // namespace) still leaves it alone.
@@ -530,15 +535,17 @@ std::vector<Store::Taken> Store::leftovers() const {
         if (flock(d.get(), LOCK_EX | LOCK_NB) != 0) continue;  // at work after all
         // Still there under that name now that it is ours (not deleted by another cleaner)?
         struct stat a, b;
-        if (fstat(d.get(), &a) != 0 || fstatat(fd_.get(), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) != 0 ||
-            a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        if (fstat(d.get(), &a) != 0 ||
+            fstatat(fd_.get(), n.c_str(), &b, AT_SYMLINK_NOFOLLOW) != 0 || a.st_dev != b.st_dev ||
+            a.st_ino != b.st_ino)
             continue;
         Taken t;
         t.name = n;
         t.lock = std::move(d);
         try {
             std::string text;
-            if (read_checked(t.lock.get(), kRecordFile, path(n) + "/" + kRecordFile, caller_, text)) {
+            if (read_checked(t.lock.get(), kRecordFile, path(n) + "/" + kRecordFile, caller_,
+                             text)) {
                 t.record = parse_record(text);
                 t.has_record = true;
             }
@@ -646,7 +653,8 @@ void remove_tree_at(int dirfd, const std::string& name) {
         }
         // Back up through "..": the directory we came down from, or something moved it.
         UniqueFd up(::openat(cur.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!up || fstat(up.get(), &st) != 0) throw Error("open the directory above " + done, errno);
+        if (!up || fstat(up.get(), &st) != 0)
+            throw Error("open the directory above " + done, errno);
         if (st.st_dev != levels.back().dev || st.st_ino != levels.back().ino)
             throw Error("remove " + name + ": a directory in it moved while it was being removed");
         cur = std::move(up);

@@ -105,7 +105,7 @@ public:
 private:
     UniqueFd open_container(const std::string& name) const;  // O_RDONLY | O_DIRECTORY, checked
     void open_dir() const;  // opens containers_dir when it exists (made by another process)
-    std::string given_;  // as configured, for messages
+    std::string given_;     // as configured, for messages
     uid_t caller_;
     mutable std::string dir_;  // as walked, symlinks resolved
     mutable UniqueFd fd_;

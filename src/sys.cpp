@@ -1,16 +1,15 @@
 // sys: owned fds, Error, and raw syscall wrappers.
 #include "sys.hpp"
 
-#include <sched.h>
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -67,9 +66,13 @@ std::string escaped(const std::string& text, bool backslash) {
 }
 }  // namespace
 
-std::string one_line(const std::string& message) { return escaped(message, false); }
+std::string one_line(const std::string& message) {
+    return escaped(message, false);
+}
 
-std::string shown(const std::string& value) { return "'" + escaped(value, true) + "'"; }
+std::string shown(const std::string& value) {
+    return "'" + escaped(value, true) + "'";
+}
 
 bool has_control(const std::string& s) {
     for (unsigned char c : s)

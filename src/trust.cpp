@@ -49,7 +49,7 @@ Trusted walk(const std::string& given, uid_t caller, bool create) {
     std::deque<std::string> todo;
     for (auto& c : components(given)) todo.push_back(std::move(c));
     std::vector<std::string> done;  // the path walked so far, symlinks resolved
-    bool magic = false;              // a /proc magic link was followed: the walked path is unknown
+    bool magic = false;             // a /proc magic link was followed: the walked path is unknown
     auto here = [&] { return magic ? given : joined(done); };
 
     // The first thing found that is not to be trusted. Refused once the path is known to exist:
@@ -156,7 +156,9 @@ std::string distrust(const struct stat& st, uid_t caller, TrustAs as) {
     return std::string("writable by ") + who + " (mode " + mode + ")";
 }
 
-Trusted open_trusted(const std::string& path, uid_t caller) { return walk(path, caller, false); }
+Trusted open_trusted(const std::string& path, uid_t caller) {
+    return walk(path, caller, false);
+}
 
 Trusted make_trusted_dir(const std::string& path, uid_t caller) {
     Trusted t = walk(path, caller, true);

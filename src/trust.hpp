@@ -28,10 +28,10 @@ enum class TrustAs {
 std::string distrust(const struct stat& st, uid_t caller, TrustAs as);
 
 struct Trusted {
-    UniqueFd fd;         // O_PATH; invalid when the path could not be opened (see err)
-    int err = 0;         // then: ENOENT or ENOTDIR (nothing there), or why it could not be opened
-    struct stat st {};   // of fd
-    std::string path;    // as walked: absolute, symlinks resolved (a /proc magic link: as given)
+    UniqueFd fd;        // O_PATH; invalid when the path could not be opened (see err)
+    int err = 0;        // then: ENOENT or ENOTDIR (nothing there), or why it could not be opened
+    struct stat st {};  // of fd
+    std::string path;   // as walked: absolute, symlinks resolved (a /proc magic link: as given)
 };
 
 // Opens an absolute path one component at a time from / (O_NOFOLLOW, fstat of each opened

@@ -410,8 +410,8 @@ TEST_CASE("cli: control characters in paths are refused, the value escaped on on
         Thrown t = parse_error({opt, "/a\nb\x1b", "cmd"});
         REQUIRE_MESSAGE(t.thrown, opt);
         CHECK(t.exit_code == 125);
-        CHECK_MESSAGE(contains(t.what, "'/a\\nb\\x1b': control characters are not allowed in paths"),
-                      t.what);
+        CHECK_MESSAGE(
+            contains(t.what, "'/a\\nb\\x1b': control characters are not allowed in paths"), t.what);
         CHECK(t.what.find('\n') == std::string::npos);
     }
     CHECK(parse({"-w", "/tmp/ä b"}).workdir == "/tmp/ä b");  // UTF-8 and spaces are fine

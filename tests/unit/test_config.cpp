@@ -311,8 +311,7 @@ TEST_CASE("config: unknown section, with and without a suggestion") {
           "c.toml:1: unknown section [defaults.x] (did you mean [defaults]?)");
     CHECK(error_of("[]\n") == "c.toml:1: unknown section");
     CHECK(error_of("[defaults\n") == "c.toml:1: section header is not closed: missing ']'");
-    CHECK(error_of("[defaults] user = true\n") ==
-          "c.toml:1: unexpected text after [defaults]");
+    CHECK(error_of("[defaults] user = true\n") == "c.toml:1: unexpected text after [defaults]");
 }
 
 TEST_CASE("config: unknown key, with and without a suggestion") {
@@ -346,19 +345,15 @@ TEST_CASE("config: bad booleans") {
           "c.toml:3: allow_network takes true or false");
     CHECK(error_of("[defaults]\nuser = \"true\"\n") ==
           "c.toml:2: user takes true or false, not a string");
-    CHECK(error_of("[defaults]\nsubids = True\n") ==
-          "c.toml:2: subids takes true or false");
+    CHECK(error_of("[defaults]\nsubids = True\n") == "c.toml:2: subids takes true or false");
     CHECK(error_of("[defaults]\nsubids = [true]\n") ==
           "c.toml:2: subids takes true or false, not a list");
 }
 
 TEST_CASE("config: bad enum and string values") {
-    CHECK(error_of("[defaults]\nnetwork = \"bridge\"\n") ==
-          "c.toml:2: network takes none or host");
-    CHECK(error_of("[defaults]\nauto_mount = yes\n") ==
-          "c.toml:2: auto_mount takes rw, ro or off");
-    CHECK(error_of("[defaults]\nseccomp = \"\"\n") ==
-          "c.toml:2: seccomp takes default or off");
+    CHECK(error_of("[defaults]\nnetwork = \"bridge\"\n") == "c.toml:2: network takes none or host");
+    CHECK(error_of("[defaults]\nauto_mount = yes\n") == "c.toml:2: auto_mount takes rw, ro or off");
+    CHECK(error_of("[defaults]\nseccomp = \"\"\n") == "c.toml:2: seccomp takes default or off");
     CHECK(error_of("[defaults]\nhostname = [\"a\"]\n") ==
           "c.toml:2: hostname takes a string, not a list");
     CHECK(error_of("[storage]\ncontainers_dir = \"\"\n") ==
@@ -384,8 +379,7 @@ TEST_CASE("config: value syntax errors") {
     CHECK(error_of("[defaults]\nuser true\n") ==
           "c.toml:2: expected KEY = VALUE (no '=' after the first word)");
     CHECK(error_of("[defaults]\n= true\n") == "c.toml:2: expected KEY = VALUE");
-    CHECK(error_of("[defaults]\n\"user\" = true\n") ==
-          "c.toml:2: expected KEY = VALUE");
+    CHECK(error_of("[defaults]\n\"user\" = true\n") == "c.toml:2: expected KEY = VALUE");
     CHECK(error_of("[defaults]\nuser: true\n") ==
           "c.toml:2: expected KEY = VALUE (no '=' after the first word)");
     CHECK(error_of("[defaults]\nbind = [\"/a\" \"/b\"]\n") ==
@@ -507,14 +501,14 @@ TEST_CASE("config: errors never quote a value or the rest of a line") {
     }
     // A key is named when it is short (what a syntax error needs); a long word in its place
     // is not.
-    CHECK(error_of("[defaults]\npassword = \"hunter2\"\n") == "c.toml:2: unknown key 'password' in [defaults]");
+    CHECK(error_of("[defaults]\npassword = \"hunter2\"\n") ==
+          "c.toml:2: unknown key 'password' in [defaults]");
     CHECK(error_of("[defaults]\n" + std::string(33, 'k') + " = 1\n") ==
           "c.toml:2: unknown key a name of 33 characters in [defaults]");
 }
 
 TEST_CASE("config: the first error wins and a failed parse changes nothing") {
-    CHECK(error_of("[defaults]\nuser = maybe\n[nope]\n") ==
-          "c.toml:2: user takes true or false");
+    CHECK(error_of("[defaults]\nuser = maybe\n[nope]\n") == "c.toml:2: user takes true or false");
     Config c = default_config();
     parse_config("[defaults]\nuser = true\n", "a.toml", c);
     CHECK_THROWS_AS(parse_config("[defaults]\nhostname = h\nuser = false\nbad = 1\n", "b.toml", c),

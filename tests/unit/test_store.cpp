@@ -220,7 +220,8 @@ TEST_CASE("store: remove_tree_at takes any depth with a few fds, following nothi
     // A wide level too: subdirectories and files side by side.
     for (int i = 0; i < 300; ++i) {
         REQUIRE(mkdir((tree + "/w" + std::to_string(i)).c_str(), 0700) == 0);
-        UniqueFd(::open((tree + "/f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0));
+        UniqueFd(
+            ::open((tree + "/f" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0));
     }
     pid_t p = fork();
     REQUIRE(p >= 0);
@@ -264,7 +265,8 @@ TEST_CASE("store: leftovers of dead creates and removes, never a live one's") {
     REQUIRE(write(gate[1], "x", 1) == 1);
     close(gate[1]);
     REQUIRE(waitpid(dead, nullptr, 0) == dead);
-    std::string live = std::to_string(getpid()) + "-" + std::to_string(process_start_time(getpid()));
+    std::string live =
+        std::to_string(getpid()) + "-" + std::to_string(process_start_time(getpid()));
 
     auto plant = [&](const std::string& name) {
         std::string p = st.path(name);
@@ -287,8 +289,8 @@ TEST_CASE("store: leftovers of dead creates and removes, never a live one's") {
         remove_tree_at(st.fd(), t.name);
     }
     std::sort(found.begin(), found.end());
-    CHECK(found == std::vector<std::string>{".new-" + tag + "-a", ".trash-" + tag + "-b",
-                                            ".trash-c-12345"});
+    CHECK(found ==
+          std::vector<std::string>{".new-" + tag + "-a", ".trash-" + tag + "-b", ".trash-c-12345"});
     struct stat sb;
     CHECK(lstat(st.path(".new-" + live + "-d").c_str(), &sb) == 0);
     CHECK(lstat(held.c_str(), &sb) == 0);
@@ -318,10 +320,10 @@ TEST_CASE("store: a container that is not to be trusted is refused, never follow
     REQUIRE(unlink(st.path("evil").c_str()) == 0);
     // A directory or record anyone may write.
     REQUIRE(chmod(st.path("box").c_str(), 0777) == 0);
-    CHECK_THROWS_WITH_AS(st.record("box"),
-                         ("refusing " + st.path("box") +
-                          ": writable by its group and others (mode 0777)").c_str(),
-                         Refusal);
+    CHECK_THROWS_WITH_AS(
+        st.record("box"),
+        ("refusing " + st.path("box") + ": writable by its group and others (mode 0777)").c_str(),
+        Refusal);
     CHECK_THROWS_AS(st.state("box"), Refusal);
     REQUIRE(chmod(st.path("box").c_str(), 0700) == 0);
     REQUIRE(chmod((st.path("box") + "/container").c_str(), 0666) == 0);
@@ -334,9 +336,9 @@ TEST_CASE("store: a container that is not to be trusted is refused, never follow
     REQUIRE(chmod(st.dir().c_str(), 0700) == 0);
     if (getuid() != 0) return;
     REQUIRE(chown(st.path("box").c_str(), 4321, 4321) == 0);
-    CHECK_THROWS_WITH_AS(st.lock("box"),
-                         ("refusing " + st.path("box") + ": owned by uid 4321, not by you or root")
-                             .c_str(),
-                         Refusal);
+    CHECK_THROWS_WITH_AS(
+        st.lock("box"),
+        ("refusing " + st.path("box") + ": owned by uid 4321, not by you or root").c_str(),
+        Refusal);
     REQUIRE(chown(st.path("box").c_str(), 0, 0) == 0);
 }

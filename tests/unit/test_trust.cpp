@@ -70,7 +70,8 @@ TEST_CASE("trust: the owner and mode rules") {
           "owned by uid 1001, not by you or root");
     CHECK(distrust(with(me, S_IFREG | 0664), me, TrustAs::File) ==
           "writable by its group (mode 0664)");
-    CHECK(distrust(with(me, S_IFREG | 0646), me, TrustAs::File) == "writable by others (mode 0646)");
+    CHECK(distrust(with(me, S_IFREG | 0646), me, TrustAs::File) ==
+          "writable by others (mode 0646)");
     CHECK(distrust(with(me, S_IFDIR | 0777), me, TrustAs::Ancestor) ==
           "writable by its group and others (mode 0777)");
     // /tmp: others may add entries but not replace ours, so it may be on the way...
@@ -167,7 +168,8 @@ TEST_CASE("trust: symlinks are followed only when the caller or root made them")
     REQUIRE(chown(target.c_str(), 4321, 4321) == 0);
     CHECK(refusal_of(link, me) ==
           "refusing " + link + ": " + target + " is owned by uid 4321, not by you or root");
-    CHECK(refusal_of(target, me) == "refusing " + target + ": owned by uid 4321, not by you or root");
+    CHECK(refusal_of(target, me) ==
+          "refusing " + target + ": owned by uid 4321, not by you or root");
 }
 
 TEST_CASE("trust: make_trusted_dir makes what is missing, private") {
