@@ -651,7 +651,7 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
     return make_spec(o, default_config(), h);
 }
 
-ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostInfo& h) {
+ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h) {
     const Config cfg = effective_config(opts, file_cfg);
     ContainerSpec s;
     s.verbosity = opts.verbosity;
@@ -716,7 +716,38 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         add_profile(s, cfg, name, cfg.bind_profiles.origin, h);
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
 
-    s.argv = opts.command;
+    s.seccomp = cfg.seccomp.value != "off";
+    // --user means no capabilities at all; otherwise root keeps a docker-like set.
+    s.caps = user ? 0 : default_caps();
+    for (const auto& c : opts.cap_add) s.caps |= parse_cap(c);
+    for (const auto& c : opts.cap_drop) s.caps &= ~parse_cap(c);
+    if (user && !opts.cap_add.empty())
+        throw Error("--cap-add does not go with --user: a non-root user keeps no capabilities");
+    s.user = user;
+    s.caller_uid = h.uid;
+    s.caller_gid = h.gid;
+
+    s.rules.auto_mount = cfg.auto_mount.value;
+    s.rules.clearenv = opts.clearenv;
+    for (const auto& k : opts.env_unset) check_env_key(k, "--unsetenv");
+    s.rules.env_unset = opts.env_unset;
+    s.rules.env = cfg.env.value;
+    for (const auto& kv : opts.env_set) check_env_key(kv.substr(0, kv.find('=')), "--env");
+    s.rules.env_set = opts.env_set;
+    s.rules.env_drop = cfg.env_drop.value;
+    s.rules.env_keep = cfg.env_keep.value;
+    return s;
+}
+
+ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& h) {
+    ContainerSpec s = make_container(opts, cfg, h);
+    set_process(s, {opts.command, opts.workdir, {}, false}, h);
+    return s;
+}
+
+void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h) {
+    const ProcessRules& rules = s.rules;
+    s.argv = req.command;
     if (s.argv.empty()) {
         std::string shell = h.shell.empty() ? "/bin/sh" : h.shell;
         if (!s.rootfs.empty()) {
@@ -730,15 +761,15 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         s.argv = {shell};
     }
 
-    const std::string& am = cfg.auto_mount.value;
+    const std::string& am = rules.auto_mount;
     if (am != "off" && s.argv.size() > 1) add_auto_mounts(s, am == "ro", h);
 
     // Environment: the caller's (unless --clearenv) without the variables that carry
     // credentials (envrules: the built-in rule, env_drop, env_keep), minus --unsetenv, plus the
     // config's env, plus -e, which passes one on purpose.
-    const EnvFilter filter = env_filter(cfg);
+    const EnvFilter filter{rules.env_drop, rules.env_keep};
     std::vector<std::string> dropped;
-    if (!opts.clearenv) {
+    if (!rules.clearenv) {
         for (const auto& e : h.environ) {
             std::string key = env_key(e);
             if (!env_dropped(key, filter)) {
@@ -748,12 +779,11 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
             }
         }
     }
-    for (const auto& k : opts.env_unset) {
-        check_env_key(k, "--unsetenv");
-        env_remove(s.env, k);
-    }
-    for (const auto& kv : cfg.env.value) env_put(s.env, kv);
-    for (const auto& kv : opts.env_set) {
+    for (const auto& k : rules.env_unset) env_remove(s.env, k);
+    for (const auto& kv : rules.env) env_put(s.env, kv);
+    std::vector<std::string> env_set = rules.env_set;
+    env_set.insert(env_set.end(), req.env_set.begin(), req.env_set.end());
+    for (const auto& kv : env_set) {
         size_t eq = kv.find('=');
         std::string key = kv.substr(0, eq);
         check_env_key(key, "--env");
@@ -795,26 +825,18 @@ ContainerSpec make_spec(const Options& opts, const Config& file_cfg, const HostI
         s.argv[0] = r.path;
     }
 
-    if (!opts.workdir.empty()) {
-        std::string w = expand_tilde(opts.workdir, h.home);
+    if (!req.workdir.empty()) {
+        std::string w = expand_tilde(req.workdir, h.home);
         if (w[0] != '/')
-            throw Error("--workdir must be an absolute path, not '" + opts.workdir + "'");
+            throw Error("--workdir must be an absolute path, not '" + req.workdir + "'");
         s.cwd = normalize_path(w);
-    } else if (!h.cwd.empty() && (visible_inside(h.cwd, s) || made_for_a_mount(h.cwd, s))) {
+    } else if (!req.home_by_default && !h.cwd.empty() &&
+               (visible_inside(h.cwd, s) || made_for_a_mount(h.cwd, s))) {
         s.cwd = h.cwd;
     } else {
         s.cwd = s.home.empty() ? "/" : s.home;
     }
     env_put(s.env, "PWD=" + s.cwd);
-
-    s.seccomp = cfg.seccomp.value != "off";
-    // --user means no capabilities at all; otherwise root keeps a docker-like set.
-    s.caps = user ? 0 : default_caps();
-    for (const auto& c : opts.cap_add) s.caps |= parse_cap(c);
-    for (const auto& c : opts.cap_drop) s.caps &= ~parse_cap(c);
-    if (user && !opts.cap_add.empty())
-        throw Error("--cap-add does not go with --user: a non-root user keeps no capabilities");
-    return s;
 }
 
 }  // namespace kakuri

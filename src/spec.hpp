@@ -113,6 +113,23 @@ struct FreshDir {
 };
 std::vector<FreshDir> fresh_dirs(bool rootfs);
 
+// How a container's process is made from a caller's request: recorded at create, so that a
+// persistent container's every start and exec applies the rules it was created with.
+struct ProcessRules {
+    std::string auto_mount = "rw";         // "rw", "ro" or "off"
+    bool clearenv = false;                 // --clearenv
+    std::vector<std::string> env_unset;    // --unsetenv NAME
+    std::vector<std::string> env;          // the config's env: K=V
+    std::vector<std::string> env_set;      // -e NAME (the caller's value) or -e K=V
+    std::vector<std::string> env_drop;     // the config's env_drop
+    std::vector<std::string> env_keep;     // the config's env_keep
+    bool operator==(const ProcessRules& o) const {
+        return auto_mount == o.auto_mount && clearenv == o.clearenv && env_unset == o.env_unset &&
+               env == o.env && env_set == o.env_set && env_drop == o.env_drop &&
+               env_keep == o.env_keep;
+    }
+};
+
 struct ContainerSpec {
     bool userns = true;
     std::vector<IdMapLine> uid_map;
@@ -135,6 +152,10 @@ struct ContainerSpec {
     std::vector<std::string> argv;
     bool seccomp = true;
     uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
+    bool user = false;  // --user: the command runs as the caller's ids, without capabilities
+    uid_t caller_uid = 0;  // who made the container (exec --user runs as these ids inside)
+    gid_t caller_gid = 0;
+    ProcessRules rules;
     int verbosity = 0;
     std::vector<std::string> notes;  // what -v reports: skipped profile entries, auto-mounts
     // A persistent container's directory: upper layers in upper/NAME (work
@@ -154,7 +175,21 @@ Config effective_config(const Options& opts, Config cfg);
 EnvFilter env_filter(const Config& cfg);
 
 // Options + config + host -> the container. Throws Error (125) on bad input.
+// make_container() then set_process().
 ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& host);
+
+// Everything about the container but its process: what `create` decides once and records.
+ContainerSpec make_container(const Options& opts, const Config& cfg, const HostInfo& host);
+
+// A process in the container: the command (empty: the caller's shell), the mounts its
+// arguments name, its environment by the spec's rules (plus exec's -e), where it starts.
+struct ProcessRequest {
+    std::vector<std::string> command;
+    std::string workdir;                 // -w; empty: by the rules of make_spec
+    std::vector<std::string> env_set;    // exec -e NAME or K=V, after the recorded ones
+    bool home_by_default = false;        // exec: start in the home, not the caller's cwd
+};
+void set_process(ContainerSpec& spec, const ProcessRequest& req, const HostInfo& host);
 ContainerSpec make_spec(const Options& opts, const HostInfo& host);  // built-in defaults
 
 // kakuri config: every value with where it came from.
