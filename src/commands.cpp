@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "config.hpp"
+#include "durable.hpp"
 #include "envrules.hpp"
 #include "launch.hpp"
 #include "plan.hpp"
@@ -94,6 +95,7 @@ struct Loaded {
     HostInfo host;
     Config cfg;
     Store store;
+    std::string config_path;  // --config's file, if any
 };
 
 void delete_taken(const Loaded& l, const std::string& entry, const Record* rec);
@@ -114,7 +116,7 @@ Loaded load(const std::string& config_path = "") {
     HostInfo host = scan_host();
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
-    Loaded l{std::move(host), std::move(cfg), std::move(store)};
+    Loaded l{std::move(host), std::move(cfg), std::move(store), config_path};
     clean_leftovers(l);
     return l;
 }
@@ -126,32 +128,60 @@ std::vector<char*> as_argv(std::vector<std::string>& words) {
     return out;
 }
 
-// The container's spec: its recorded run options, then the command of this start/exec and
-// exec's -e words, over the caller's environment of this start/exec (never the one of create).
-ContainerSpec container_spec(const Loaded& l, const Record& rec,
-                             const std::vector<std::string>& command, bool idle,
-                             const std::vector<std::string>& exec_env = {}) {
+// What create decided, from a record. A record of kakuri 0.1 kept the run options as typed:
+// they are read once more, against the config of now.
+ContainerSpec recorded_container(const Loaded& l, const Record& rec) {
+    if (rec.version != 1) return container_from_fields(rec.spec);
     std::vector<std::string> words = {"kakuri"};
     words.insert(words.end(), rec.args.begin(), rec.args.end());
-    words.push_back("--");
-    if (idle) {
-        words.push_back("/bin/true");  // placeholder, dropped below
-    } else {
-        words.insert(words.end(), command.begin(), command.end());
-    }
     std::vector<char*> argv = as_argv(words);
     Options opts = parse_run_options(static_cast<int>(words.size()), argv.data());
-    opts.env_set.insert(opts.env_set.end(), exec_env.begin(), exec_env.end());
     HostInfo host = l.host;
     host.cwd = rec.cwd.empty() ? host.cwd : rec.cwd;
-    Config cfg = l.cfg;
-    ContainerSpec spec = make_spec(opts, cfg, host);
+    ContainerSpec spec = make_container(opts, l.cfg, host);
     // The name as it is ('_' included, which a hostname given by the user may not have).
     if (opts.hostname.empty() && !l.cfg.hostname.set) spec.hostname = rec.name;
+    return spec;
+}
+
+// The container as create recorded it, with the process of this start or exec: its
+// command, the caller's environment of now by the recorded rules, exec's -e and -w.
+// Nothing here reads the config: a config edited since create changes nothing. A record of
+// kakuri 0.1 is converted on this first use (the caller holds the container's lock or
+// it is running) and keeps what it resolved to from now on.
+ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest& req,
+                             bool idle) {
+    ContainerSpec spec = recorded_container(l, rec);
+    if (rec.version == 1) {
+        rec.version = 2;
+        rec.args.clear();
+        rec.spec = container_fields(spec);
+        l.store.write_record(rec.name, rec);
+    }
+    // kakuri's own state is hidden where it is now, whatever it was at create.
+    spec.hidden = own_state(l.config_path, l.cfg, l.host);
     // Resolved: its layers and home are opened without following any link (mounts.cpp).
-    spec.persist_dir = host.resolve(l.store.path(rec.name));
+    spec.persist_dir = l.host.resolve(l.store.path(rec.name));
+    set_process(spec, req, l.host);
     if (idle) spec.argv.clear();
     return spec;
+}
+
+// Where a persistent container keeps what it writes: its home, and an upper layer (with
+// overlayfs's work directory) for its root or each overlaid system directory.
+std::vector<std::string> persistent_dirs(const ContainerSpec& spec) {
+    std::vector<std::string> dirs = {"home"};
+    if (!spec.rootfs.empty()) {
+        dirs.push_back("upper/root");
+        dirs.push_back("work/root");
+    } else {
+        for (const auto& d : spec.system) {
+            if (d.is_symlink || d.read_only) continue;
+            dirs.push_back("upper" + d.path);
+            dirs.push_back("work" + d.path);
+        }
+    }
+    return dirs;
 }
 
 std::string not_running(const std::string& name) {
@@ -197,28 +227,38 @@ int cmd_create(int argc, char* argv[]) {
             throw Error("create -e " + key + "=...: a credential's value is not recorded; " +
                         "create with -e " + key + " to pass your value at each start and exec");
     }
+    // Everything resolved and checked now, as a run would (bind sources, the root filesystem,
+    // subordinate ids): a bad option leaves no container behind, and the record holds what
+    // was decided, never to be re-read from a config.
+    ContainerSpec spec = make_container(opts, l.cfg, l.host);
+    if (opts.hostname.empty() && !l.cfg.hostname.set) spec.hostname = name;
+    // Nor a credential the config's env sets: such an entry is left out, and said.
+    auto& env = spec.rules.env;
+    for (auto it = env.begin(); it != env.end();) {
+        std::string key = it->substr(0, it->find('='));
+        if (!looks_like_credential(key, env_filter(l.cfg))) {
+            ++it;
+            continue;
+        }
+        std::fprintf(stderr, "kakuri: note: the config's env %s=... is not recorded (a credential); "
+                     "pass it with: kakuri exec -e %s NAME ...\n", key.c_str(), key.c_str());
+        it = env.erase(it);
+    }
     Record rec;
     rec.name = name;
     rec.created = static_cast<int64_t>(time(nullptr));
     rec.cwd = l.host.cwd;
-    // The option words, as given (without NAME and "--").
-    for (int i = 1; i < argc - 1; ++i)
-        if (strcmp(argv[i], "--") != 0) rec.args.emplace_back(argv[i]);
-    // Check everything now: a bad option must not leave a container behind.
-    ContainerSpec spec = container_spec(l, rec, {}, true);
     rec.network = spec.share_net ? "host" : "none";
     rec.root = spec.rootfs.empty() ? "host" : spec.rootfs;
-    std::vector<std::string> dirs = {"home"};
-    if (!spec.rootfs.empty()) {
-        dirs.push_back("upper/root");
-        dirs.push_back("work/root");
-    } else {
-        for (const auto& d : spec.system) {
-            if (d.is_symlink || d.read_only) continue;
-            dirs.push_back("upper" + d.path);
-            dirs.push_back("work" + d.path);
-        }
+    rec.spec = container_fields(spec);
+    if (opts.dry_run) {
+        // What a start -d would set up; nothing is made.
+        spec.persist_dir = l.host.resolve(l.store.path(name));
+        set_process(spec, {}, l.host);
+        std::fputs(format_plan(make_plan(spec)).c_str(), stdout);
+        return 0;
     }
+    std::vector<std::string> dirs = persistent_dirs(spec);
     l.store.create(rec, dirs);
     if (opts.verbosity >= 0) std::printf("%s\n", name.c_str());
     return 0;
@@ -230,7 +270,9 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     UniqueFd lock = l.store.lock(name);
     if (l.store.status(name) == Status::Running)
         throw Error("container '" + name + "' is already running");
-    ContainerSpec spec = container_spec(l, rec, command, command.empty());
+    ProcessRequest req;
+    req.command = command;
+    ContainerSpec spec = container_spec(l, rec, req, command.empty());
     if (!detach && command.empty()) spec.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
     Plan plan = make_plan(spec);
     LaunchHooks hooks;
@@ -272,12 +314,25 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     Record rec = l.store.record(name);
     State st;
     if (l.store.status(name, &st) != Status::Running) throw Error(not_running(name));
-    ContainerSpec spec = container_spec(l, rec, command, false, env);
-    if (as_user && spec.userns && spec.uid_map[0].inside == 0)
-        throw Error("exec --user: only root is mapped in '" + name +
-                    "' (create it with --user to run as yourself)");
-    if (!workdir.empty()) spec.cwd = workdir;
-    else spec.cwd = spec.home.empty() ? "/" : spec.home;
+    ProcessRequest req;
+    req.command = command;
+    req.workdir = workdir;
+    req.env_set = env;
+    req.home_by_default = true;
+    ContainerSpec spec = container_spec(l, rec, req, false);
+    if (as_user) {
+        // As the caller who created it, as --user would have run: its ids inside, no
+        // capabilities. They must be mapped in the container's user namespace.
+        bool mapped = !spec.userns;
+        for (const auto& m : spec.uid_map)
+            mapped = mapped || (spec.caller_uid >= m.inside && spec.caller_uid - m.inside < m.count);
+        if (!mapped)
+            throw Error("exec --user: only root is mapped in '" + name +
+                        "' (create it with --user or --subids to run as yourself)");
+        spec.uid = spec.caller_uid;
+        spec.gid = spec.caller_gid;
+        spec.caps = 0;
+    }
     Plan plan = make_plan(spec);
     RunResult r;
     try {
@@ -471,7 +526,7 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
         bool mapped = false;
         ContainerSpec spec;
         try {
-            spec = container_spec(l, *rec, {}, true);
+            spec = recorded_container(l, *rec);
             mapped = spec.userns && spec.map_writer == MapWriter::Helpers;
         } catch (const Error&) {
         }

@@ -586,7 +586,8 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,
     // One setns on the pidfd joins them all at once, the user namespace first.
     if (setns(pidfd.get(), flags) != 0)
         throw Error("join the container's namespaces", errno);
-    if (plan.userns && plan.map_writer != MapWriter::Self) become(plan.uid, plan.gid);
+    // The plan's ids inside (exec --user: the creator's): ours after joining may differ.
+    if (getuid() != plan.uid || getgid() != plan.gid) become(plan.uid, plan.gid);
 
     int err_pipe[2];
     check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");

@@ -339,6 +339,9 @@ void refuse_own_state(const std::string& resolved, const std::string& named,
 void add_bind(ContainerSpec& s, Bind b, const std::string& named, const HostInfo& h) {
     b.src = h.resolve(b.src);
     refuse_own_state(b.src, named, s);
+    // Now, not when mounting: create must not record a container that cannot start.
+    if (h.kind(b.src) == PathKind::Missing)
+        throw Error(named + ": " + shown(b.src) + " does not exist");
     s.binds.push_back(b);
 }
 
@@ -541,7 +544,8 @@ bool made_for_a_mount(const std::string& d, const ContainerSpec& s) {
 
 }  // namespace
 
-std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const HostInfo& h) {
+std::vector<HiddenPath> own_state(const std::string& config_path, const Config& cfg,
+                                  const HostInfo& h) {
     std::vector<HiddenPath> out;
     auto add = [&](const std::string& p, bool dir, mode_t mode, const char* what,
                    bool make = true) {
@@ -567,7 +571,7 @@ std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const 
     const char* xdg_env = env("XDG_CONFIG_HOME", xdg);
     // The directories of the files this run reads and of the default ones, which a later run
     // reads: a file alone could be sidestepped by renaming the directory it lies in.
-    add(parent_of(config_paths(opts.config, kakuri_config_env, xdg_env, h.home).system), true, 0755,
+    add(parent_of(config_paths(config_path, kakuri_config_env, xdg_env, h.home).system), true, 0755,
         "config directory", false);
     for (const char* x : {xdg_env, static_cast<const char*>(nullptr)}) {
         std::string user = config_paths("", nullptr, x, h.home).user;
@@ -575,7 +579,7 @@ std::vector<HiddenPath> own_state(const Options& opts, const Config& cfg, const 
     }
     // A file named by --config or $KAKURI_CONFIG lies among the user's own files: only it. A
     // pipe (`--config <(...)`) is nothing to hide.
-    for (const std::string& named : {opts.config, kakuri_config}) {
+    for (const std::string& named : {config_path, kakuri_config}) {
         if (named.empty()) continue;
         std::string abs = named[0] == '/' ? named : h.cwd + "/" + named;
         std::string r = h.resolve(normalize_path(abs));
@@ -658,7 +662,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     const bool user = cfg.user.value;
 
     set_identity(s, opts, cfg, h);
-    s.hidden = own_state(opts, cfg, h);
+    s.hidden = own_state(opts.config, cfg, h);
     s.share_net = cfg.network.value == "host";
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {

@@ -178,6 +178,11 @@ EnvFilter env_filter(const Config& cfg);
 // make_container() then set_process().
 ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& host);
 
+// kakuri's own state (containers_dir, the config files this run and later ones read), which
+// every container hides wherever it would show; config_path is --config's file, if any.
+std::vector<HiddenPath> own_state(const std::string& config_path, const Config& cfg,
+                                  const HostInfo& host);
+
 // Everything about the container but its process: what `create` decides once and records.
 ContainerSpec make_container(const Options& opts, const Config& cfg, const HostInfo& host);
 

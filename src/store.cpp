@@ -214,6 +214,12 @@ std::string format_record(const Record& r) {
         check_line(a, "an option");
         out += "arg " + a + "\n";
     }
+    for (const auto& [k, v] : r.spec) {
+        // durable.cpp's values are encoded words; a key is one of its names.
+        if (k.empty() || k.find_first_of(" \n") != std::string::npos) throw Error("bad record key '" + k + "'");
+        check_line(v, "a recorded value");
+        out += k + " " + v + "\n";
+    }
     return out;
 }
 
@@ -223,8 +229,9 @@ Record parse_record(const std::string& text) {
     if (kv.empty() || kv[0].first != "kakuri-container")
         throw Error("not a kakuri container record");
     r.version = static_cast<int>(to_int(kv[0].second, "version"));
-    if (r.version != 1)
-        throw Error("container record version " + kv[0].second + " is newer than this kakuri");
+    if (r.version != 1 && r.version != 2)
+        throw Error("container record version " + kv[0].second +
+                    " is newer than this kakuri (upgrade kakuri to use this container)");
     for (size_t i = 1; i < kv.size(); ++i) {
         const auto& [k, v] = kv[i];
         if (k == "name") r.name = v;
@@ -232,7 +239,8 @@ Record parse_record(const std::string& text) {
         else if (k == "network") r.network = v;
         else if (k == "root") r.root = v;
         else if (k == "cwd") r.cwd = v;
-        else if (k == "arg") r.args.push_back(v);
+        else if (k == "arg" && r.version == 1) r.args.push_back(v);
+        else if (r.version == 2) r.spec.emplace_back(k, v);  // durable.cpp says what it knows
         else throw Error("unknown field '" + k + "' in the container's record");
     }
     return r;
@@ -444,6 +452,12 @@ Record Store::record(const std::string& name) const {
     if (!d || !read_checked(d.get(), kRecordFile, path(name) + "/" + kRecordFile, caller_, text))
         throw no_such(name);
     return parse_record(text);
+}
+
+void Store::write_record(const std::string& name, const Record& r) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    write_atomically(d.get(), path(name), kRecordFile, format_record(r));
 }
 
 std::vector<std::string> Store::names() const {

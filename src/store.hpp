@@ -19,14 +19,18 @@ void check_container_name(const std::string& name);  // throws Error (125)
 
 // What `create` recorded: the run options as given, re-parsed by every start
 // and exec, so a container always runs with what it was created with.
+// What `create` decided: the container's resolved spec (version 2: `spec`, the fields of
+// durable.hpp), never re-derived from a config or argv again. Version 1 (kakuri 0.1) kept
+// the run options as typed (`args`) instead; such a record is converted on first use.
 struct Record {
-    int version = 1;
+    int version = 2;
     std::string name;
     int64_t created = 0;            // seconds since the epoch
-    std::vector<std::string> args;  // run options, as on the command line
+    std::vector<std::string> args;  // version 1 only: run options, as on the command line
     std::string network = "none";   // for list: "none" or "host"
     std::string root = "host";      // for list: "host" or the rootfs path
-    std::string cwd;                // where create ran: relative binds are from there
+    std::string cwd;                // where create ran
+    std::vector<std::pair<std::string, std::string>> spec;  // version 2: durable.hpp's fields
 };
 std::string format_record(const Record& r);
 Record parse_record(const std::string& text);  // throws Error on a bad or newer file
@@ -74,6 +78,8 @@ public:
     void create(const Record& r, const std::vector<std::string>& subdirs);
     bool exists(const std::string& name) const;
     Record record(const std::string& name) const;
+    // Replaces the record, atomically (a version 1 record converted on first use).
+    void write_record(const std::string& name, const Record& r) const;
     // Every container, each checked like record(): an untrusted one is refused.
     std::vector<std::string> names() const;
 

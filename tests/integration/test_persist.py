@@ -211,11 +211,28 @@ def test_exec_user_needs_a_user_container(k):
     kk(k, env, "start", "-d", "mine")
     r = parse_kv(kk(k, env, "exec", "-u", "mine", "/probe", "ids").stdout)
     eq(r["uid"], str(k.uid))
-    kk(k, env, "create", "rootonly")
+    kk(k, env, "create", "--ro-bind", f"{k.probe_host}:/probe", "rootonly")
     kk(k, env, "start", "-d", "rootonly")
-    if k.mode == "user":
-        eq(kk(k, env, "exec", "-u", "rootonly", "true").returncode, 125)
-    kk(k, env, "rm", "-f", "mine", "rootonly")
+    try:
+        if k.mode == "user":
+            p = kk(k, env, "exec", "-u", "rootonly", "true")
+            eq(p.returncode, 125)
+            ok("only root is mapped" in p.stderr, p.stderr)
+        else:
+            # As real root the creator is uid 0: -u is what --user gives, root without
+            # capabilities (it used to run as full root, silently).
+            r = parse_kv(kk(k, env, "exec", "-u", "rootonly", "/probe", "ids").stdout)
+            eq(r["uid"], "0")
+            s = parse_kv(kk(k, env, "exec", "-u", "rootonly", "/probe", "status").stdout)
+            eq(s["CapEff"], "0000000000000000", "exec -u keeps no capabilities")
+        s = parse_kv(kk(k, env, "exec", "rootonly", "/probe", "status").stdout)
+        ok(s["CapEff"] != "0000000000000000", "exec without -u keeps root's set")
+        # -w sets PWD too; -e K=V replaces the caller's K.
+        p = kk(k, env, "exec", "-w", "/etc", "-e", "PATH=/x:/usr/bin:/bin", "rootonly", "/bin/sh",
+               "-c", 'echo "$PWD $(pwd) $PATH"; env | grep -c "^PATH="')
+        eq(p.stdout, "/etc /etc /x:/usr/bin:/bin\n1\n", p.stderr)
+    finally:
+        kk(k, env, "remove", "-f", "mine", "rootonly")
 
 
 def test_shell_starts_the_container(k):
@@ -363,14 +380,21 @@ def test_credentials_stay_outside_persistent_containers(k):
     else:
         ok(r["init_mem"] != "0" and r["init_found"] == "", str(r))
 
-    # The configuration of each start and exec decides: env_keep and env_drop in the file
-    # KAKURI_CONFIG names now reach the running container's next exec.
-    k.write(cfg, f'[storage]\ncontainers_dir = "{cdir}"\n[defaults]\n'
-                 'env_keep = ["aws_secret_access_key"]\nenv_drop = ["LANG"]\n')
+    # The rules are the container's, recorded at create: env_keep and env_drop written into
+    # the config afterwards change nothing of it; a container created under them keeps
+    # applying them at every start and exec after the config lost them.
+    rules = (f'[storage]\ncontainers_dir = "{cdir}"\n[defaults]\n'
+             'env_keep = ["aws_secret_access_key"]\nenv_drop = ["LANG"]\n')
+    k.write(cfg, rules)
     got = env_inside(run("exec", "cred", "/usr/bin/env"))
+    absent(got, "aws_secret_access_key", "GITHUB_TOKEN")
+    eq(got.get("LANG"), "C.UTF-8")
+    eq(run("create", "ruled").returncode, 0)
+    k.write(cfg, f'[storage]\ncontainers_dir = "{cdir}"\n')
+    got = env_inside(run("start", "ruled", "/usr/bin/env"))
     eq(got.get("aws_secret_access_key"), "fake-aws-789")
     absent(got, "LANG", "GITHUB_TOKEN")
-    k.write(cfg, f'[storage]\ncontainers_dir = "{cdir}"\n')
+    eq(run("remove", "ruled").returncode, 0)
 
     # A detached start's output goes to the log: the environment there has no credential.
     eq(run("create", "quiet").returncode, 0)
@@ -393,7 +417,7 @@ def test_credentials_stay_outside_persistent_containers(k):
                 with open(path, "rb") as f:
                     ok(b"fake" not in f.read(), f"a credential's value in {path}")
     with open(os.path.join(cdir, "cred", "container")) as f:
-        ok("arg MY_API_KEY\n" in f.read(), "the record keeps -e NAME")
+        ok("env_set MY_API_KEY\n" in f.read(), "the record keeps -e NAME")
     eq(run("rm", "-f", "cred", "quiet").returncode, 0)
 
 
@@ -423,8 +447,49 @@ def test_exec_joins_exactly_inits_namespaces(k):
         r = parse_kv(kk(k, env, "exec", "ns1", "/probe", "netifs").stdout)
         eq(r["netifs"], "lo", "the container's own network, not the host's")
         eq(listing(k, env)["ns1"]["network"], "none")
+        # The next start too: the container is what create decided.
+        eq(kk(k, env, "stop", "ns1").returncode, 0)
+        r = parse_kv(kk(k, env, "start", "ns1", "/probe", "netifs").stdout)
+        eq(r["netifs"], "lo", "a start after the config changed")
     finally:
         kk(k, env, "remove", "-f", "ns1")
+
+
+def test_create_checks_everything_and_dry_run_makes_nothing(k):
+    env, cdir = setup(k)
+    p = kk(k, env, "create", "--bind", "/nonexistent-kakuri-src", "x1")
+    eq(p.returncode, 125, p.stderr)
+    eq(p.stderr.count("\n"), 1, p.stderr)
+    ok("/nonexistent-kakuri-src" in p.stderr, p.stderr)
+    ok(not os.path.exists(os.path.join(cdir, "x1")), "a refused create left a container")
+    p = kk(k, env, "create", "--dry-run", "--bind", f"{k.work}:/w", "x2")
+    eq(p.returncode, 0, p.stderr)
+    ok("bind" in p.stdout and "/w" in p.stdout, p.stdout)
+    ok(not os.path.exists(os.path.join(cdir, "x2")), "create --dry-run created the container")
+    eq(kk(k, env, "list", "-q").stdout, "")
+
+
+def test_records_of_0_1_still_start_and_newer_ones_are_refused(k):
+    env, cdir = setup(k)
+    eq(kk(k, env, "create", "old").returncode, 0)
+    record = os.path.join(cdir, "old", "container")
+    probe = k.probe_host
+    # What kakuri 0.1 wrote: the run options as typed.
+    k.write(record, "kakuri-container 1\nname old\ncreated 1700000000\nnetwork none\nroot host\n"
+                    f"cwd {k.work}\narg --ro-bind\narg {probe}:/probe\narg --hostname\narg oldbox\n",
+            mode=0o600)
+    r = parse_kv(kk(k, env, "start", "old", "/probe", "hostname").stdout)
+    eq(r.get("hostname"), "oldbox")
+    with open(record) as f:
+        text = f.read()
+    ok(text.startswith("kakuri-container 2\n") and "hostname oldbox\n" in text, text)
+    k.write(record, text.replace("kakuri-container 2", "kakuri-container 7"), mode=0o600)
+    p = kk(k, env, "start", "old", "true")
+    eq(p.returncode, 125)
+    eq(p.stderr, "kakuri: container record version 7 is newer than this kakuri (upgrade kakuri "
+                 "to use this container)\n")
+    k.write(record, text, mode=0o600)
+    eq(kk(k, env, "remove", "old").returncode, 0)
 
 
 # --- The store is the caller's: nobody else's directory, record or link is acted on. ---

@@ -44,6 +44,16 @@ HostInfo host() {
     return h;
 }
 
+// host(), where these paths exist (as directories): bind sources must.
+HostInfo host_with(std::initializer_list<const char*> dirs) {
+    HostInfo h = host();
+    std::vector<std::string> d(dirs.begin(), dirs.end());
+    h.kind = [d](const std::string& p) {
+        return std::find(d.begin(), d.end(), p) != d.end() ? PathKind::Directory : PathKind::Missing;
+    };
+    return h;
+}
+
 // How many entries of env have this key, and the value of the last one.
 size_t env_count(const Strings& env, const std::string& key) {
     return static_cast<size_t>(std::count_if(env.begin(), env.end(), [&](const std::string& e) {
@@ -341,7 +351,7 @@ TEST_CASE("spec: home") {
 }
 
 TEST_CASE("spec: binds are parsed in order with home and cwd") {
-    HostInfo h = host();
+    HostInfo h = host_with({"/home/u/a", "/srv/proj/sub", "/x", "/y"});
     h.cwd = "/srv/proj";
     Options o;
     o.binds = {"~/a", "sub:/mnt", "/x:ro", "/y:/z"};
@@ -667,7 +677,7 @@ TEST_CASE("spec: kakuri config shows the rule and never a credential's value") {
 // ---- make_spec: working directory -----------------------------------------------------------
 
 TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
-    HostInfo h = host();
+    HostInfo h = host_with({"/srv/data", "/home/u/proj"});
     SUBCASE("under an overlaid system directory") {
         h.cwd = "/usr/share";
         ContainerSpec s = make_spec(Options{}, h);
@@ -691,7 +701,7 @@ TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
 }
 
 TEST_CASE("spec: the caller's cwd falls back to HOME where it is not visible") {
-    HostInfo h = host();
+    HostInfo h = host_with({"/srv/data", "/home/u/proj"});
     SUBCASE("under a bind whose source is elsewhere") {
         h.cwd = "/mnt/x";
         ContainerSpec s = make_spec(bind_opts({"/srv/data:/mnt"}), h);
@@ -1252,7 +1262,7 @@ TEST_CASE("spec: a bind's source is what it resolves to, its destination the nam
 
 TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
     Fs fs;
-    fs.dirs = {"/home/u/proj/v2", "/proc/sys/kernel", "/tmp/b"};
+    fs.dirs = {"/home/u/proj/v2", "/proc/sys/kernel", "/tmp/b", "/srv/x"};
     fs.files = {"/home/u/proj/v2/a.py", "/tmp/b/x.c", "/home/u/.local/kakuri/containers/c/x"};
     fs.links = {{"/home/u/proj/latest", "/home/u/proj/v2"},
                 {"/home/u/proj/out", "/proc/sys/kernel"},

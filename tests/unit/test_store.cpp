@@ -37,7 +37,7 @@ Record rec(const std::string& name) {
     Record r;
     r.name = name;
     r.created = 1700000000;
-    r.args = {"--allow-network", "--bind", "/a:/b:ro"};
+    r.spec = {{"share_net", "1"}, {"bind", "ro /a /b"}, {"hostname", "box"}};
     r.network = "host";
     r.cwd = "/home/u";
     return r;
@@ -60,12 +60,21 @@ TEST_CASE("store: record round trip and version") {
     Record back = parse_record(format_record(r));
     CHECK(back.name == "box");
     CHECK(back.created == 1700000000);
-    CHECK(back.args == r.args);
+    CHECK(back.spec == r.spec);
     CHECK(back.network == "host");
     CHECK(back.root == "host");
     CHECK(back.cwd == "/home/u");
-    CHECK(format_record(r).rfind("kakuri-container 1\n", 0) == 0);
-    CHECK_THROWS_AS(parse_record("kakuri-container 2\nname x\n"), Error);
+    CHECK(format_record(r).rfind("kakuri-container 2\n", 0) == 0);
+    CHECK_THROWS_WITH_AS(parse_record("kakuri-container 3\nname x\n"),
+                         "container record version 3 is newer than this kakuri (upgrade kakuri "
+                         "to use this container)",
+                         Error);
+    // kakuri 0.1's records: the run options as typed, read for conversion.
+    Record old = parse_record("kakuri-container 1\nname box\ncreated 5\nnetwork none\nroot host\n"
+                              "cwd /w\narg --allow-network\narg --bind\narg /a:/b\n");
+    CHECK(old.version == 1);
+    CHECK(old.args == std::vector<std::string>{"--allow-network", "--bind", "/a:/b"});
+    CHECK(old.spec.empty());
     CHECK_THROWS_AS(parse_record("something else\n"), Error);
     CHECK_THROWS_AS(parse_record("kakuri-container 1\nbogus 1\n"), Error);
     r.args.push_back("a\nb");
@@ -125,7 +134,7 @@ TEST_CASE("store: create, read back, refuse a second, remove everything") {
     st.create(rec("box"), {"home", "upper/usr", "upper/etc"});
     CHECK(st.exists("box"));
     CHECK(st.names() == std::vector<std::string>{"box"});
-    CHECK(st.record("box").args == rec("box").args);
+    CHECK(st.record("box").spec == rec("box").spec);
     CHECK(st.status("box") == Status::Created);
     CHECK_THROWS_WITH_AS(st.create(rec("box"), {}), "container 'box' already exists", Error);
     // A program inside left an unreadable directory and a link out.

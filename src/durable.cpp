@@ -1,0 +1,185 @@
+// durable: ContainerSpec <-> record fields. Every value is words split at single spaces, each
+// percent-encoded: no path, environment entry or helper path can add a line or a field.
+#include "durable.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "sys.hpp"
+
+namespace kakuri {
+
+std::string encode_word(const std::string& w) {
+    if (w.empty()) return "%";  // a word of its own: the empty one
+    std::string out;
+    for (unsigned char c : w) {
+        if (c == '%' || c == ' ' || c < 0x20 || c == 0x7f) {
+            char buf[4];
+            snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string decode_word(const std::string& w) {
+    if (w == "%") return "";
+    std::string out;
+    for (size_t i = 0; i < w.size(); ++i) {
+        if (w[i] != '%') {
+            out += w[i];
+            continue;
+        }
+        unsigned v = 0;
+        if (i + 2 >= w.size() || sscanf(w.substr(i + 1, 2).c_str(), "%2X", &v) != 1)
+            throw Error("bad escape in the container's record");
+        out += static_cast<char>(v);
+        i += 2;
+    }
+    return out;
+}
+
+namespace {
+
+std::string words(std::initializer_list<std::string> ws) {
+    std::string out;
+    for (const auto& w : ws) out += (out.empty() ? "" : " ") + encode_word(w);
+    return out;
+}
+
+std::vector<std::string> split_words(const std::string& v, size_t want, const std::string& key) {
+    std::vector<std::string> out;
+    std::istringstream in(v);
+    for (std::string w; std::getline(in, w, ' ');) out.push_back(decode_word(w));
+    if (out.size() != want) throw Error("bad field '" + key + "' in the container's record");
+    return out;
+}
+
+uint64_t number(const std::string& v, const std::string& key, int base = 10) {
+    try {
+        size_t used = 0;
+        unsigned long long n = std::stoull(v, &used, base);
+        if (used != v.size() || v.empty() || v[0] == '-') throw std::invalid_argument(v);
+        return n;
+    } catch (const std::exception&) {
+        throw Error("bad field '" + key + "' in the container's record");
+    }
+}
+
+bool flag(const std::string& v, const std::string& key) {
+    if (v != "0" && v != "1") throw Error("bad field '" + key + "' in the container's record");
+    return v == "1";
+}
+
+const char* writer_name(MapWriter w) {
+    switch (w) {
+    case MapWriter::Self: return "self";
+    case MapWriter::Parent: return "parent";
+    case MapWriter::Helpers: return "helpers";
+    }
+    return "self";
+}
+
+std::string hex(uint64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+}  // namespace
+
+Fields container_fields(const ContainerSpec& s) {
+    Fields f;
+    auto put = [&](const std::string& k, const std::string& v) { f.emplace_back(k, v); };
+    put("userns", s.userns ? "1" : "0");
+    for (const auto& m : s.uid_map)
+        put("uid_map", words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
+    for (const auto& m : s.gid_map)
+        put("gid_map", words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
+    put("map_writer", writer_name(s.map_writer));
+    if (!s.newuidmap.empty()) put("newuidmap", encode_word(s.newuidmap));
+    if (!s.newgidmap.empty()) put("newgidmap", encode_word(s.newgidmap));
+    put("uid", std::to_string(s.uid));
+    put("gid", std::to_string(s.gid));
+    put("user", s.user ? "1" : "0");
+    put("caller_uid", std::to_string(s.caller_uid));
+    put("caller_gid", std::to_string(s.caller_gid));
+    put("share_net", s.share_net ? "1" : "0");
+    put("hostname", encode_word(s.hostname));
+    if (!s.rootfs.empty()) put("rootfs", encode_word(s.rootfs));
+    for (const auto& d : s.system)
+        put("system", words({d.path, d.is_symlink ? "link" : d.read_only ? "ro" : "overlay",
+                             d.link_target}));
+    if (!s.home.empty()) put("home", encode_word(s.home));
+    for (const auto& b : s.binds) put("bind", words({b.ro ? "ro" : "rw", b.src, b.dst}));
+    for (const auto& l : s.links) put("link", words({l.path, l.target}));
+    put("seccomp", s.seccomp ? "1" : "0");
+    put("caps", hex(s.caps));
+    const ProcessRules& r = s.rules;
+    put("auto_mount", encode_word(r.auto_mount));
+    put("clearenv", r.clearenv ? "1" : "0");
+    for (const auto& v : r.env_unset) put("env_unset", encode_word(v));
+    for (const auto& v : r.env) put("env", encode_word(v));
+    for (const auto& v : r.env_set) put("env_set", encode_word(v));
+    for (const auto& v : r.env_drop) put("env_drop", encode_word(v));
+    for (const auto& v : r.env_keep) put("env_keep", encode_word(v));
+    return f;
+}
+
+ContainerSpec container_from_fields(const Fields& fields) {
+    ContainerSpec s;
+    s.binds.clear();
+    for (const auto& [k, v] : fields) {
+        auto map_line = [&]() {
+            auto w = split_words(v, 3, k);
+            return IdMapLine{static_cast<uint32_t>(number(w[0], k)), static_cast<uint32_t>(number(w[1], k)),
+                             static_cast<uint32_t>(number(w[2], k))};
+        };
+        if (k == "userns") s.userns = flag(v, k);
+        else if (k == "uid_map") s.uid_map.push_back(map_line());
+        else if (k == "gid_map") s.gid_map.push_back(map_line());
+        else if (k == "map_writer") {
+            if (v == "self") s.map_writer = MapWriter::Self;
+            else if (v == "parent") s.map_writer = MapWriter::Parent;
+            else if (v == "helpers") s.map_writer = MapWriter::Helpers;
+            else throw Error("bad field '" + k + "' in the container's record");
+        } else if (k == "newuidmap") s.newuidmap = decode_word(v);
+        else if (k == "newgidmap") s.newgidmap = decode_word(v);
+        else if (k == "uid") s.uid = static_cast<uint32_t>(number(v, k));
+        else if (k == "gid") s.gid = static_cast<uint32_t>(number(v, k));
+        else if (k == "user") s.user = flag(v, k);
+        else if (k == "caller_uid") s.caller_uid = static_cast<uid_t>(number(v, k));
+        else if (k == "caller_gid") s.caller_gid = static_cast<gid_t>(number(v, k));
+        else if (k == "share_net") s.share_net = flag(v, k);
+        else if (k == "hostname") s.hostname = decode_word(v);
+        else if (k == "rootfs") s.rootfs = decode_word(v);
+        else if (k == "system") {
+            auto w = split_words(v, 3, k);
+            if (w[1] != "link" && w[1] != "ro" && w[1] != "overlay")
+                throw Error("bad field '" + k + "' in the container's record");
+            s.system.push_back({w[0], w[1] == "link", w[2], w[1] == "ro"});
+        } else if (k == "home") s.home = decode_word(v);
+        else if (k == "bind") {
+            auto w = split_words(v, 3, k);
+            if (w[0] != "ro" && w[0] != "rw") throw Error("bad field '" + k + "' in the container's record");
+            s.binds.push_back({w[1], w[2], w[0] == "ro"});
+        } else if (k == "link") {
+            auto w = split_words(v, 2, k);
+            s.links.push_back({w[0], w[1]});
+        } else if (k == "seccomp") s.seccomp = flag(v, k);
+        else if (k == "caps") s.caps = number(v, k, 16);
+        else if (k == "auto_mount") s.rules.auto_mount = decode_word(v);
+        else if (k == "clearenv") s.rules.clearenv = flag(v, k);
+        else if (k == "env_unset") s.rules.env_unset.push_back(decode_word(v));
+        else if (k == "env") s.rules.env.push_back(decode_word(v));
+        else if (k == "env_set") s.rules.env_set.push_back(decode_word(v));
+        else if (k == "env_drop") s.rules.env_drop.push_back(decode_word(v));
+        else if (k == "env_keep") s.rules.env_keep.push_back(decode_word(v));
+        else throw Error("unknown field '" + k + "' in the container's record");
+    }
+    return s;
+}
+
+}  // namespace kakuri
