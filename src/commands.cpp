@@ -582,9 +582,10 @@ bool is_container_subcommand(const std::string& word) {
 
 std::string container_help(const std::string& sub) {
     if (sub == "create")
-        return "Usage: kakuri create [RUN-OPTIONS] NAME\nRecord RUN-OPTIONS (see kakuri --help) "
-               "and make a persistent container; its system directories' changes and its home "
-               "are kept under containers_dir. No environment is recorded: each start and exec "
+        return "Usage: kakuri create [RUN-OPTIONS] NAME\nResolve RUN-OPTIONS (see kakuri --help) "
+               "once, record what they decide and make a persistent container (--dry-run: print "
+               "the plan, make nothing); its system directories' changes and its home are kept "
+               "under containers_dir. No environment value is recorded: each start and exec "
                "passes its caller's, without the credentials; -e NAME records a name whose value "
                "they pass, and -e NAME=VALUE is refused for a credential.\n";
     if (sub == "start")
