@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -417,12 +418,21 @@ int init_memory(const std::string& which) {
         unsigned long lo, hi;
         char perms[8];
         if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r') continue;
-        std::string region(hi - lo, '\0');
-        ssize_t n = pread(fd, &region[0], region.size(), static_cast<off_t>(lo));
-        if (n <= 0) continue;  // [vvar] and the like
-        region.resize(static_cast<size_t>(n));
-        scanned += n;
-        search(region);
+        // A sanitizer's shadow memory spans terabytes of untouched pages: no environment
+        // copy lives there. Everything else is read in chunks that overlap by a needle.
+        if (hi - lo > (1UL << 30)) continue;
+        const size_t chunk = 1 << 20, overlap = 512;
+        std::string buf(chunk + overlap, '\0');
+        std::string carry;
+        for (unsigned long at = lo; at < hi; at += chunk) {
+            size_t want = std::min<unsigned long>(chunk, hi - at);
+            ssize_t n = pread(fd, &buf[0], want, static_cast<off_t>(at));
+            if (n <= 0) break;  // [vvar] and the like
+            scanned += n;
+            std::string text = carry + buf.substr(0, static_cast<size_t>(n));
+            search(text);
+            carry = text.substr(text.size() > overlap ? text.size() - overlap : 0);
+        }
     }
     if (maps) fclose(maps);
     if (fd >= 0) close(fd);
