@@ -63,6 +63,10 @@ class K:
         shutil.copy2(kakuri, self.kakuri)
         shutil.copy2(probe, self.probe_host)
         self.home = self.mkdir("home")
+        # A sanitizer's runtime keeps copies of the environment of its own (it reads
+        # /proc/self/environ at start): memory scans of kakuri's processes mean nothing there.
+        with open(kakuri, "rb") as f:
+            self.sanitized = b"__asan_init" in f.read()
         self.work = self.mkdir("work")
 
     def mkdir(self, name, mode=0o755):

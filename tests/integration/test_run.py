@@ -351,6 +351,8 @@ def test_init_memory_holds_no_credentials(k):
     # kakuri's init is a copy of kakuri, whose environment block held every variable of the
     # caller's: root inside with SYS_PTRACE reads init's memory (in a user namespace init is
     # dumpable; as real root, SYS_PTRACE is host root's own) and must find none of them.
+    if k.sanitized:
+        raise Skip("a sanitizer build: its runtime keeps its own copy of the environment")
     init_memory(k, k.probe_args([], ["--cap-add", "SYS_PTRACE", "-e", "PASSED_TOKEN"]),
                 {**CREDENTIALS, **PASSED})
 
