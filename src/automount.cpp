@@ -8,7 +8,7 @@
 #include <iterator>
 #include <string_view>
 
-#include "spec.hpp"
+#include "paths.hpp"
 
 namespace kakuri {
 
@@ -44,8 +44,7 @@ constexpr std::string_view kFileExtensions[] = {
 // clang-format on
 
 bool has_file_extension(const std::string& word) {
-    size_t slash = word.rfind('/');
-    std::string base = slash == std::string::npos ? word : word.substr(slash + 1);
+    const std::string base = base_name(word);
     size_t dot = base.rfind('.');
     // A leading dot is a hidden name (".bashrc"), not an extension.
     if (dot == std::string::npos || dot == 0 || dot + 1 == base.size()) return false;
@@ -54,11 +53,6 @@ bool has_file_extension(const std::string& word) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return std::find(std::begin(kFileExtensions), std::end(kFileExtensions), ext) !=
            std::end(kFileExtensions);
-}
-
-std::string parent_of(const std::string& p) {
-    size_t slash = p.rfind('/');
-    return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
 }
 
 // The absolute host path a word names, or "" when the word does not look like a path.
@@ -74,8 +68,8 @@ std::string path_of_word(const std::string& word, const HostView& h) {
     if (word[0] == '/') return normalize_path(word);
     if (word[0] == '~') {
         // `~user` would need the password database; it is left a plain word.
-        if (h.home.empty() || (word != "~" && word.compare(0, 2, "~/") != 0)) return "";
-        return normalize_path(h.home + word.substr(1));
+        if (h.home.empty() || !is_tilde_path(word)) return "";
+        return normalize_path(expand_tilde(word, h.home));
     }
     std::string abs = normalize_path(h.cwd + "/" + word);
     if (word.compare(0, 2, "./") == 0 || word.compare(0, 3, "../") == 0) return abs;
@@ -123,12 +117,12 @@ Target mount_target(const std::string& p, const std::string& r, const HostView& 
         case PathKind::File:
             // The parent, so siblings, imports and editors' write-temp-then-rename saves work; a
             // file directly in / or $HOME can only go alone.
-            target = too_wide(parent_of(r)) ? r : parent_of(r);
+            target = too_wide(parent_path(r)) ? r : parent_path(r);
             break;
         case PathKind::Missing: {
             // An output to be created needs its directory; one directly in / or $HOME gets
             // nothing.
-            std::string parent = parent_of(r);
+            std::string parent = parent_path(r);
             if (too_wide(parent)) return {"", "a new file directly in / or $HOME"};
             if (h.kind(parent) != PathKind::Directory)
                 return {"", parent + " is not an existing directory"};
@@ -148,31 +142,17 @@ Target mount_target(const std::string& p, const std::string& r, const HostView& 
 std::vector<PathLink> links_on_the_way(const std::string& p, const HostView& h) {
     std::vector<PathLink> out;
     std::string cur;  // resolved so far; "" is /
-    for (size_t i = 1; i < p.size();) {
-        size_t j = p.find('/', i);
-        if (j == std::string::npos) j = p.size();
-        std::string next = cur + "/" + p.substr(i, j - i);
+    for (const auto& name : path_components(p)) {
+        std::string next = cur + "/" + name;
         std::string r = h.resolve(next);
         if (r != next) out.push_back({next, r});
         cur = r == "/" ? "" : r;
-        i = j + 1;
     }
     return out;
 }
 
 void append_unique(std::vector<std::string>& v, const std::string& s) {
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-std::vector<std::string> split_path_var(const std::string& var) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    for (;;) {
-        size_t j = var.find(':', i);
-        out.push_back(var.substr(i, j == std::string::npos ? std::string::npos : j - i));
-        if (j == std::string::npos) return out;
-        i = j + 1;
-    }
 }
 
 }  // namespace
@@ -233,7 +213,7 @@ CommandResolution resolve_command(const std::string& name, const std::string& co
     // let a binary lying in whatever directory kakuri is started from be bound in and run (the
     // classic "." in PATH trap), so they are skipped; on the container's side execvp still
     // honours them, kakuri just does not claim to know what they hold.
-    for (const auto& dir : split_path_var(container_path)) {
+    for (const auto& dir : split(container_path)) {
         if (dir.empty() || dir[0] != '/') continue;
         // The file, not its directory, is asked about, so a file bound alone counts too.
         std::string file = normalize_path(dir + "/" + name);
@@ -243,7 +223,7 @@ CommandResolution resolve_command(const std::string& name, const std::string& co
             return r;
         }
     }
-    for (const auto& dir : split_path_var(caller_path)) {
+    for (const auto& dir : split(caller_path)) {
         if (dir.empty() || dir[0] != '/') continue;
         std::string file = normalize_path(dir + "/" + name);
         if (!executable(file)) continue;

@@ -16,6 +16,7 @@
 #include <initializer_list>
 
 #include "envrules.hpp"
+#include "paths.hpp"
 #include "sys.hpp"
 #include "trust.hpp"
 
@@ -377,19 +378,13 @@ private:
         const std::string& item = e.value.items[index];
         const std::string entry = "entry " + std::to_string(index + 1) + " of " + where;
         if (item.empty()) fail(e.line, entry + " is empty");
-        std::vector<std::string> parts;
-        for (size_t i = 0;;) {
-            size_t j = item.find(':', i);
-            parts.push_back(item.substr(i, j == std::string::npos ? j : j - i));
-            if (j == std::string::npos) break;
-            i = j + 1;
-        }
+        std::vector<std::string> parts = split(item, ':');
         if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) parts.pop_back();
         if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
             fail(e.line, "bad " + entry + ": expected SRC[:DST][:ro]");
         if (parts.size() == 2) {
             const std::string& dst = parts[1];
-            if (dst[0] != '/' && dst != "~" && dst.compare(0, 2, "~/") != 0)
+            if (dst[0] != '/' && !is_tilde_path(dst))
                 fail(e.line, "bad " + entry + ": DST must be an absolute path");
         }
     }

@@ -41,6 +41,14 @@ bool is_pattern(const std::string& p) {
     return p.find('*') != std::string::npos;
 }
 
+template <class Entry>
+std::optional<std::string> first_value(const std::vector<Entry>& env, std::string_view name) {
+    for (std::string_view e : env)
+        if (e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0)
+            return std::string(e.substr(name.size() + 1));
+    return std::nullopt;
+}
+
 bool any_match(const std::vector<std::string>& patterns, const std::string& name, bool globs) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
         return is_pattern(p) == globs && env_pattern_matches(p, name);
@@ -89,6 +97,15 @@ bool looks_like_credential(const std::string& name, const EnvFilter& f) {
     auto matches = [&](const std::string& p) { return env_pattern_matches(p, name); };
     return std::any_of(kCredentialRule.begin(), kCredentialRule.end(), matches) ||
            std::any_of(f.drop.begin(), f.drop.end(), matches);
+}
+
+std::optional<std::string> env_value(const std::vector<std::string_view>& env,
+                                     std::string_view name) {
+    return first_value(env, name);
+}
+
+std::optional<std::string> env_value(const std::vector<std::string>& env, std::string_view name) {
+    return first_value(env, name);
 }
 
 }  // namespace kakuri

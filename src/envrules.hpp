@@ -1,8 +1,11 @@
 // envrules: which of the caller's environment variables carry credentials and so stay outside
-// a container unless passed on purpose. Pure: it looks at names and patterns, never at values.
+// a container unless passed on purpose, and how a variable is found in an environment list.
+// Pure: the rules look at names and patterns, never at values.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kakuri {
@@ -39,5 +42,12 @@ bool env_dropped(const std::string& name, const EnvFilter& filter);
 // On the built-in rule or in env_drop, whatever env_keep says: kakuri never writes such a
 // variable's value into a container's record nor prints it (kakuri config shows "NAME=<hidden>").
 bool looks_like_credential(const std::string& name, const EnvFilter& filter);
+
+// The value of the first NAME=VALUE entry of an environment list, as getenv(3) finds it;
+// nothing when there is none (an entry without '=' has no value). The caller's environment
+// (HostInfo::environ, views) or a container's (ContainerSpec::env, Plan::env).
+std::optional<std::string> env_value(const std::vector<std::string_view>& env,
+                                     std::string_view name);
+std::optional<std::string> env_value(const std::vector<std::string>& env, std::string_view name);
 
 }  // namespace kakuri

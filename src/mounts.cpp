@@ -11,6 +11,7 @@
 
 #include <map>
 
+#include "paths.hpp"
 #include "sys.hpp"
 
 namespace kakuri {
@@ -26,13 +27,6 @@ const unsigned long long kResolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 enum class Create { None, Dir, File };
 
-std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
-
-std::string parent_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // Open a path of the new root, resolved inside it (symlinks cannot lead out),
 // creating the missing directories (and the last component as asked).
 UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode = 0755) {
@@ -40,7 +34,7 @@ UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t m
     int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
     if (errno != ENOENT || create == Create::None) throw Error("open " + path + " in the new root", errno);
-    UniqueFd parent = open_in_root(root, parent_of(path), Create::Dir);
+    UniqueFd parent = open_in_root(root, parent_path(path), Create::Dir);
     std::string name = base_name(path);
     if (create == Create::Dir) {
         if (mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST)
@@ -92,7 +86,7 @@ UniqueFd open_exact(int root, const std::string& path, bool make, mode_t mode = 
     if (errno != ENOENT && errno != ENOTDIR)
         throw Error("open " + path + " in the new root", errno);
     if (!make || errno == ENOTDIR) return UniqueFd();
-    UniqueFd parent = open_exact(root, parent_of(path), true, mode);
+    UniqueFd parent = open_exact(root, parent_path(path), true, mode);
     if (!parent) return UniqueFd();
     if (mkdirat(parent.get(), base_name(path).c_str(), mode) != 0 && errno != EEXIST) {
         if (errno == EACCES || errno == EPERM || errno == EROFS || errno == EOVERFLOW)
@@ -285,14 +279,14 @@ struct Apply {
     }
 
     void symlink(const Step& s) {
-        UniqueFd parent = open_in_root(root.get(), parent_of(s.target), Create::Dir);
+        UniqueFd parent = open_in_root(root.get(), parent_path(s.target), Create::Dir);
         if (symlinkat(s.source.c_str(), parent.get(), base_name(s.target).c_str()) != 0 &&
             errno != EEXIST)
             throw Error("create symlink " + s.target, errno);
     }
 
     void mkdir_step(const Step& s) {
-        UniqueFd parent = open_in_root(root.get(), parent_of(s.target), Create::Dir);
+        UniqueFd parent = open_in_root(root.get(), parent_path(s.target), Create::Dir);
         if (mkdirat(parent.get(), base_name(s.target).c_str(), s.mode) != 0 && errno != EEXIST)
             throw Error("create directory " + s.target, errno);
     }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "caps.hpp"
+#include "paths.hpp"
 
 namespace kakuri {
 
@@ -15,11 +16,6 @@ namespace {
 void add(Plan& p, StepKind k, std::string target, std::string source = "", mode_t mode = 0,
          bool ro = false) {
     p.steps.push_back({k, std::move(target), std::move(source), mode, ro});
-}
-
-std::string parent_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // The empty home: a directory of the root tmpfs (or of /tmp, where tests and
@@ -34,7 +30,7 @@ void add_home(Plan& p, const ContainerSpec& s) {
         }
     }
     std::vector<std::string> chain;
-    for (std::string d = s.home; d != "/" && d != "/home"; d = parent_of(d)) chain.push_back(d);
+    for (std::string d = s.home; d != "/" && d != "/home"; d = parent_path(d)) chain.push_back(d);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it)
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
 }
@@ -44,7 +40,7 @@ void add_home(Plan& p, const ContainerSpec& s) {
 void add_rootfs_home(Plan& p, const ContainerSpec& s) {
     if (s.home.empty()) return;
     std::vector<std::string> chain;
-    for (std::string d = s.home; d != "/"; d = parent_of(d)) chain.push_back(d);
+    for (std::string d = s.home; d != "/"; d = parent_path(d)) chain.push_back(d);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it)
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
 }
@@ -117,8 +113,8 @@ void add_hidden(Plan& p, const ContainerSpec& s) {
             if (!path_within(h.path, b.src) || h.path == b.src) continue;
             std::string place = normalize_path(b.dst + rel_of(h.path, b.src));
             if (hidden_by_later(place, i + 1)) continue;
-            for (std::string d = parent_of(place); d != b.dst && path_within(d, b.dst);
-                 d = parent_of(d)) {
+            for (std::string d = parent_path(place); d != b.dst && path_within(d, b.dst);
+                 d = parent_path(d)) {
                 auto pin = std::find_if(pins.begin(), pins.end(),
                                         [&](const Step& q) { return q.target == d; });
                 if (pin == pins.end()) {

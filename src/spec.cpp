@@ -61,12 +61,6 @@ void env_remove(std::vector<std::string>& env, const std::string& key) {
               env.end());
 }
 
-std::string env_value(const std::vector<std::string>& env, const std::string& key) {
-    for (const auto& e : env)
-        if (env_key(e) == key) return e.substr(key.size() + 1);
-    return "";
-}
-
 bool env_has(const std::vector<std::string>& env, const std::string& key) {
     return std::any_of(env.begin(), env.end(),
                        [&](const std::string& e) { return env_key(e) == key; });
@@ -86,35 +80,23 @@ void check_env_key(const std::string& key, const std::string& what) {
 std::string resolve_host_path(const std::string& path) {
     std::vector<std::string> todo;  // components still to walk, the next one last
     auto push_all = [&](const std::string& p) {
-        std::vector<std::string> parts;
-        for (size_t i = 0; i <= p.size();) {
-            size_t j = p.find('/', i);
-            if (j == std::string::npos) j = p.size();
-            if (j > i) parts.push_back(p.substr(i, j - i));
-            i = j + 1;
-        }
+        std::vector<std::string> parts = path_components(p);
         todo.insert(todo.end(), parts.rbegin(), parts.rend());
     };
     push_all(path);
     std::vector<std::string> done;
-    auto joined = [&] {
-        std::string out;
-        for (const auto& d : done) out += "/" + d;
-        return out.empty() ? std::string("/") : out;
-    };
     int links = 0;
     bool missing = false;
     while (!todo.empty()) {
         std::string part = std::move(todo.back());
         todo.pop_back();
-        if (part == ".") continue;
         if (part == "..") {
             if (!done.empty()) done.pop_back();
             continue;
         }
         done.push_back(part);
         if (missing) continue;
-        const std::string cur = joined();
+        const std::string cur = join_components(done);
         struct stat st;
         if (lstat(cur.c_str(), &st) != 0) {
             missing = true;
@@ -132,12 +114,7 @@ std::string resolve_host_path(const std::string& path) {
         if (!target.empty() && target[0] == '/') done.clear();
         push_all(target);
     }
-    return joined();
-}
-
-std::string parent_of(const std::string& p) {
-    size_t slash = p.rfind('/');
-    return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+    return join_components(done);
 }
 
 }  // namespace
@@ -162,12 +139,6 @@ bool valid_hostname(const std::string& name) {
         if (end == name.size()) return true;
         start = end + 1;
     }
-}
-
-std::string expand_tilde(const std::string& p, const std::string& home) {
-    if (p == "~") return home;
-    if (p.compare(0, 2, "~/") == 0) return home + p.substr(1);
-    return p;
 }
 
 HostInfo scan_host() {
@@ -234,42 +205,10 @@ HostInfo scan_host() {
     return h;
 }
 
-std::string normalize_path(const std::string& path) {
-    std::vector<std::string> parts;
-    size_t i = 0;
-    while (i <= path.size()) {
-        size_t j = path.find('/', i);
-        if (j == std::string::npos) j = path.size();
-        std::string part = path.substr(i, j - i);
-        if (part == "..") {
-            if (!parts.empty()) parts.pop_back();
-        } else if (!part.empty() && part != ".") {
-            parts.push_back(part);
-        }
-        i = j + 1;
-    }
-    std::string out;
-    for (const auto& p : parts) out += "/" + p;
-    return out.empty() ? "/" : out;
-}
-
-bool path_within(const std::string& path, const std::string& dir) {
-    if (dir == "/") return true;
-    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                           path[dir.size()] == '/');
-}
-
 Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
                      const std::string& cwd, const std::string& named) {
     const std::string bad = named.empty() ? "bad bind " + shown(text) : named;
-    std::vector<std::string> parts;
-    size_t i = 0;
-    for (;;) {
-        size_t j = text.find(':', i);
-        parts.push_back(text.substr(i, j == std::string::npos ? std::string::npos : j - i));
-        if (j == std::string::npos) break;
-        i = j + 1;
-    }
+    std::vector<std::string> parts = split(text, ':');
     Bind b;
     b.ro = force_ro;
     if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
@@ -374,18 +313,11 @@ std::string quoted(const std::string& v) { return "\"" + v + "\""; }
 
 // The first executable NAME on the caller's PATH (the default PATH when it has none).
 std::string find_on_path(const std::string& name, const HostInfo& h) {
-    std::string path = kDefaultPath;
-    for (const auto& e : h.environ)
-        if (env_key(e) == "PATH") path = std::string(e.substr(5));
-    size_t i = 0;
-    for (;;) {
-        size_t j = path.find(':', i);
-        std::string dir = path.substr(i, j == std::string::npos ? std::string::npos : j - i);
-        if (!dir.empty() && dir[0] == '/' && h.executable(normalize_path(dir + "/" + name)))
-            return normalize_path(dir + "/" + name);
-        if (j == std::string::npos) return "";
-        i = j + 1;
+    for (const auto& dir : split(env_value(h.environ, "PATH").value_or(kDefaultPath))) {
+        const std::string file = normalize_path(dir + "/" + name);
+        if (!dir.empty() && dir[0] == '/' && h.executable(file)) return file;
     }
+    return "";
 }
 
 // Who the container's root is (SPEC section 2, Identity) and who writes the id maps.
@@ -558,24 +490,18 @@ std::vector<HiddenPath> own_state(const std::string& config_path, const Config& 
     };
     // Private, as Store::create makes it; the config directories readable, as /etc's are.
     add(expand_tilde(cfg.containers_dir.value, h.home), true, 0700, "containers_dir");
-    auto env = [&](const char* key, std::string& value) -> const char* {
-        for (const auto& e : h.environ)
-            if (env_key(e) == key) {
-                value = e.substr(std::string(key).size() + 1);
-                return value.c_str();
-            }
-        return nullptr;
-    };
-    std::string kakuri_config, xdg;
-    const char* kakuri_config_env = env("KAKURI_CONFIG", kakuri_config);
-    const char* xdg_env = env("XDG_CONFIG_HOME", xdg);
+    // config_paths counts an empty variable as unset.
+    const std::string kakuri_config = env_value(h.environ, "KAKURI_CONFIG").value_or("");
+    const std::string xdg = env_value(h.environ, "XDG_CONFIG_HOME").value_or("");
+    const char* kakuri_config_env = kakuri_config.c_str();
+    const char* xdg_env = xdg.c_str();
     // The directories of the files this run reads and of the default ones, which a later run
     // reads: a file alone could be sidestepped by renaming the directory it lies in.
-    add(parent_of(config_paths(config_path, kakuri_config_env, xdg_env, h.home).system), true, 0755,
-        "config directory", false);
+    add(parent_path(config_paths(config_path, kakuri_config_env, xdg_env, h.home).system), true,
+        0755, "config directory", false);
     for (const char* x : {xdg_env, static_cast<const char*>(nullptr)}) {
         std::string user = config_paths("", nullptr, x, h.home).user;
-        if (!user.empty()) add(parent_of(user), true, 0755, "config directory");
+        if (!user.empty()) add(parent_path(user), true, 0755, "config directory");
     }
     // A file named by --config or $KAKURI_CONFIG lies among the user's own files: only it. A
     // pipe (`--config <(...)`) is nothing to hide.
@@ -813,13 +739,11 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     // cannot see (~/.local/bin), is bound read-only at its own path and run. Not
     // into a root filesystem: a host binary there would not find its libraries,
     // and the command is the tree's, found on PATH inside it.
-    std::string caller_path;
-    for (const auto& e : h.environ)
-        if (env_key(e) == "PATH") caller_path = std::string(e.substr(5));
+    const std::string caller_path = env_value(h.environ, "PATH").value_or("");
     CommandResolution r;
     if (s.rootfs.empty())
         r = resolve_command(
-            s.argv[0], env_value(s.env, "PATH"), caller_path,
+            s.argv[0], env_value(s.env, "PATH").value_or(""), caller_path,
             [&](const std::string& p) { return visible_inside(p, s); }, h.executable);
     if (r.kind == CommandResolution::FromHost) {
         s.binds.push_back({h.resolve(r.path), r.path, true});

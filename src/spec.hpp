@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "config.hpp"
 #include "envrules.hpp"
+#include "paths.hpp"  // what spec's callers (commands.cpp) expand and normalize with
 #include "userns.hpp"
 
 namespace kakuri {
@@ -71,14 +72,6 @@ Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& 
 // RFC 1123: dot-separated labels of 1-63 letters, digits and '-', none starting or ending
 // with '-'; at most 64 characters, the kernel's limit.
 bool valid_hostname(const std::string& name);
-
-// "~" and "~/x" relative to home; anything else unchanged.
-std::string expand_tilde(const std::string& path, const std::string& home);
-
-// Lexically clean an absolute path: no "." or ".." or doubled slashes.
-std::string normalize_path(const std::string& path);
-// Is path equal to or below dir (both normalized, absolute)?
-bool path_within(const std::string& path, const std::string& dir);
 
 struct SystemDir {
     std::string path;  // "/usr"

@@ -12,28 +12,11 @@
 #include <deque>
 #include <vector>
 
+#include "paths.hpp"
+
 namespace kakuri {
 
 namespace {
-
-std::vector<std::string> components(const std::string& path) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    while (i <= path.size()) {
-        size_t j = path.find('/', i);
-        if (j == std::string::npos) j = path.size();
-        std::string c = path.substr(i, j - i);
-        if (!c.empty() && c != ".") out.push_back(c);
-        i = j + 1;
-    }
-    return out;
-}
-
-std::string joined(const std::vector<std::string>& parts) {
-    std::string out;
-    for (const auto& p : parts) out += "/" + p;
-    return out.empty() ? "/" : out;
-}
 
 bool on_procfs(int fd) {
     struct statfs s;
@@ -47,10 +30,10 @@ Trusted walk(const std::string& given, uid_t caller, bool create) {
     if (given.empty() || given[0] != '/')
         throw Error("internal error: " + given + " is not an absolute path");
     std::deque<std::string> todo;
-    for (auto& c : components(given)) todo.push_back(std::move(c));
+    for (auto& c : path_components(given)) todo.push_back(std::move(c));
     std::vector<std::string> done;  // the path walked so far, symlinks resolved
     bool magic = false;             // a /proc magic link was followed: the walked path is unknown
-    auto here = [&] { return magic ? given : joined(done); };
+    auto here = [&] { return magic ? given : join_components(done); };
 
     // The first thing found that is not to be trusted. Refused once the path is known to exist:
     // nothing is followed behind it, and a path missing there is only missing.
@@ -87,7 +70,7 @@ Trusted walk(const std::string& given, uid_t caller, bool create) {
         }
         std::vector<std::string> next_done = done;
         next_done.push_back(c);
-        const std::string next_path = magic ? given : joined(next_done);
+        const std::string next_path = magic ? given : join_components(next_done);
         UniqueFd next(::openat(cur.get(), c.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         if (!next && errno == ENOENT && create) {
             if (!bad_why.empty()) throw refusal();
@@ -114,7 +97,7 @@ Trusted walk(const std::string& given, uid_t caller, bool create) {
                 ssize_t n = readlinkat(next.get(), "", buf, sizeof buf);
                 if (n < 0) return failed(errno);
                 std::string target(buf, static_cast<size_t>(n));
-                auto parts = components(target);
+                auto parts = path_components(target);
                 todo.insert(todo.begin(), parts.begin(), parts.end());
                 if (!target.empty() && target[0] == '/') {
                     cur.reset(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "paths.hpp"
 #include "sys.hpp"
 
 extern char** environ;
@@ -20,17 +21,6 @@ extern char** environ;
 namespace kakuri {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    for (;;) {
-        size_t j = s.find(sep, i);
-        out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
-        if (j == std::string::npos) return out;
-        i = j + 1;
-    }
-}
 
 // A plain decimal uint32: no sign, no spaces, no overflow.
 bool parse_u32(const std::string& s, uint32_t& out) {

@@ -200,3 +200,25 @@ TEST_CASE("envrules: looks_like_credential ignores env_keep") {
 }
 
 }  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE("envrules: env_value finds the first NAME=VALUE, as getenv does") {
+    const std::vector<std::string> env = {"PATH=/usr/bin:/bin", "EMPTY=",  "A=1=2",
+                                          "PATH=/second",       "NOVALUE", "PATHX=no"};
+    CHECK(env_value(env, "PATH") == std::optional<std::string>("/usr/bin:/bin"));
+    CHECK(env_value(env, "EMPTY") == std::optional<std::string>(""));
+    CHECK(env_value(env, "A") == std::optional<std::string>("1=2"));
+    CHECK(env_value(env, "PATHX") == std::optional<std::string>("no"));
+    // An entry without '=' has no value (and is no crash: "NOVALUE".substr(8) would throw).
+    CHECK_FALSE(env_value(env, "NOVALUE").has_value());
+    CHECK_FALSE(env_value(env, "PAT").has_value());
+    CHECK_FALSE(env_value(env, "path").has_value());  // names are compared exactly
+    CHECK_FALSE(env_value(std::vector<std::string>{}, "PATH").has_value());
+    // The caller's environment: views into its block.
+    const std::vector<std::string_view> caller = {"HOME=/home/u", "PATH", "PATH=/x"};
+    CHECK(env_value(caller, "HOME") == std::optional<std::string>("/home/u"));
+    CHECK(env_value(caller, "PATH") == std::optional<std::string>("/x"));
+}
+
+}  // namespace kakuri

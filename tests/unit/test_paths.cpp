@@ -1,0 +1,111 @@
+// Unit tests for paths: normalizing, within, ~, parent and base names, components, split.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "paths.hpp"
+#include "strings.hpp"
+
+namespace kakuri {
+
+using Strings = std::vector<std::string>;
+
+TEST_CASE("paths: normalize_path") {
+    CHECK(normalize_path("/") == "/");
+    CHECK(normalize_path("") == "/");
+    CHECK(normalize_path("/usr") == "/usr");
+    CHECK(normalize_path("/usr/") == "/usr");
+    CHECK(normalize_path("//usr///lib//") == "/usr/lib");
+    CHECK(normalize_path("/usr/./lib/.") == "/usr/lib");
+    CHECK(normalize_path("/usr/lib/../share") == "/usr/share");
+    CHECK(normalize_path("/a/b/c/../../d") == "/a/d");
+    CHECK(normalize_path("/..") == "/");
+    CHECK(normalize_path("/../../x") == "/x");
+    CHECK(normalize_path("/a/..") == "/");
+    CHECK(normalize_path("/.") == "/");
+    CHECK(normalize_path("/a/.../b") == "/a/.../b");  // "..." is a name
+    CHECK(normalize_path("/a/.b/..c") == "/a/.b/..c");
+}
+
+TEST_CASE("paths: path_within respects component boundaries") {
+    CHECK(path_within("/usr", "/usr"));
+    CHECK(path_within("/usr/lib", "/usr"));
+    CHECK(path_within("/usr/lib/x/y", "/usr"));
+    CHECK_FALSE(path_within("/usrx", "/usr"));
+    CHECK_FALSE(path_within("/usr2/lib", "/usr"));
+    CHECK_FALSE(path_within("/us", "/usr"));
+    CHECK_FALSE(path_within("/", "/usr"));
+    CHECK_FALSE(path_within("/usr", "/usr/lib"));
+    CHECK_FALSE(path_within("/opt/usr", "/usr"));
+    CHECK(path_within("/home/u/p", "/home/u"));
+    CHECK_FALSE(path_within("/home/user", "/home/u"));
+    // Everything is within /.
+    CHECK(path_within("/", "/"));
+    CHECK(path_within("/usr", "/"));
+    CHECK(path_within("/a/b/c", "/"));
+}
+
+TEST_CASE("paths: ~ is the caller's home, ~user is a word") {
+    CHECK(is_tilde_path("~"));
+    CHECK(is_tilde_path("~/"));
+    CHECK(is_tilde_path("~/x/y"));
+    CHECK_FALSE(is_tilde_path("~user"));
+    CHECK_FALSE(is_tilde_path("~user/x"));
+    CHECK_FALSE(is_tilde_path("/a/~/b"));
+    CHECK_FALSE(is_tilde_path(""));
+    CHECK(expand_tilde("~", "/home/u") == "/home/u");
+    CHECK(expand_tilde("~/x", "/home/u") == "/home/u/x");
+    CHECK(expand_tilde("~/", "/home/u") == "/home/u/");
+    CHECK(expand_tilde("~user/x", "/home/u") == "~user/x");
+    CHECK(expand_tilde("/a/~/b", "/home/u") == "/a/~/b");
+    CHECK(expand_tilde("rel", "/home/u") == "rel");
+    // Without a home, ~ stays the empty home's: the caller decides what that means.
+    CHECK(expand_tilde("~/x", "") == "/x");
+}
+
+TEST_CASE("paths: parent_path walks up to / and stops there") {
+    CHECK(parent_path("/a/b/c") == "/a/b");
+    CHECK(parent_path("/a/b") == "/a");
+    CHECK(parent_path("/a") == "/");
+    CHECK(parent_path("/") == "/");
+    // Without a slash (never a path kakuri makes): / as well, so a walk up always ends.
+    CHECK(parent_path("a") == "/");
+    CHECK(parent_path("") == "/");
+    CHECK(parent_path("a/b") == "a");
+    Strings walk;
+    for (std::string d = "/home/u/p"; d != "/"; d = parent_path(d)) walk.push_back(d);
+    CHECK(walk == Strings{"/home/u/p", "/home/u", "/home"});
+}
+
+TEST_CASE("paths: base_name") {
+    CHECK(base_name("/a/b") == "b");
+    CHECK(base_name("/a") == "a");
+    CHECK(base_name("/") == "");
+    CHECK(base_name("b") == "b");
+    CHECK(base_name("dir/file.tar.gz") == "file.tar.gz");
+}
+
+TEST_CASE("paths: components and joining them again") {
+    CHECK(path_components("/usr/lib") == Strings{"usr", "lib"});
+    CHECK(path_components("//usr/./lib/") == Strings{"usr", "lib"});
+    CHECK(path_components("/a/../b") == Strings{"a", "..", "b"});  // ".." is the caller's
+    CHECK(path_components("rel/x") == Strings{"rel", "x"});
+    CHECK(path_components("/").empty());
+    CHECK(path_components("").empty());
+    CHECK(join_components({}) == "/");
+    CHECK(join_components({"usr", "lib"}) == "/usr/lib");
+    CHECK(join_components(path_components("//a/./b/")) == "/a/b");
+}
+
+TEST_CASE("paths: split keeps every field, empty ones too") {
+    CHECK(split("/usr/bin:/bin") == Strings{"/usr/bin", "/bin"});
+    CHECK(split("") == Strings{""});
+    CHECK(split(":") == Strings{"", ""});
+    CHECK(split("a::b:") == Strings{"a", "", "b", ""});
+    CHECK(split("/a:/b:ro") == Strings{"/a", "/b", "ro"});
+    CHECK(split("alice:100000:65536\nbob:1:2", '\n') == Strings{"alice:100000:65536", "bob:1:2"});
+    CHECK(split("x", '\n') == Strings{"x"});
+}
+
+}  // namespace kakuri
