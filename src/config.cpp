@@ -507,6 +507,15 @@ Config default_config() {
     return c;
 }
 
+std::string config_string(const std::string& value) {
+    std::string out = "\"";
+    for (char c : value) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 void parse_config(const std::string& text, const std::string& filename, Config& cfg) {
     // Work on a copy so a file with an error changes nothing.
     Config work = cfg;

@@ -47,6 +47,10 @@ struct Config {
 
 Config default_config();
 
+// A string as the value syntax writes it, which parse_config reads back as it was: in double
+// quotes, '"' and '\' escaped (TOML's basic string; kakuri config prints values so).
+std::string config_string(const std::string& value);
+
 // Parse one file's text into cfg. Later files override earlier ones key by key (a list is
 // replaced, not appended to); a profile of the same name is replaced whole. Throws
 // Error("FILE:LINE: what is wrong") and then leaves cfg untouched.

@@ -174,7 +174,9 @@ std::string format_map(const std::vector<IdMapLine>& m) {
     return out;
 }
 
-std::string quote(const std::string& w) {
+// A word of the command as a shell would take it back (--dry-run prints a command line, not a
+// config: config_string is the config's quoting).
+std::string shell_word(const std::string& w) {
     if (!w.empty() && w.find_first_of(" \t\n'\"\\$`") == std::string::npos) return w;
     std::string out = "'";
     for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -307,7 +309,7 @@ std::string format_plan(const Plan& p) {
     s << "seccomp:    " << (p.seccomp ? "default filter" : "off") << "\n";
     s << "workdir:    " << p.cwd << "\n";
     s << "command:   ";
-    for (const auto& a : p.argv) s << " " << quote(a);
+    for (const auto& a : p.argv) s << " " << shell_word(a);
     s << "\n";
     return s.str();
 }

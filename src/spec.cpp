@@ -309,8 +309,6 @@ void add_profile(ContainerSpec& s, const Config& cfg, const std::string& name, c
     }
 }
 
-std::string quoted(const std::string& v) { return "\"" + v + "\""; }
-
 // The first executable NAME on the caller's PATH (the default PATH when it has none).
 std::string find_on_path(const std::string& name, const HostInfo& h) {
     for (const auto& dir : split(env_value(h.environ, "PATH").value_or(kDefaultPath))) {
@@ -387,7 +385,7 @@ void set_identity(ContainerSpec& s, const Options& opts, const Config& cfg, cons
 
 std::string list(const std::vector<std::string>& v) {
     std::string out = "[";
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quoted(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + config_string(v[i]);
     return out + "]";
 }
 
@@ -539,14 +537,14 @@ std::string format_config(const Config& c) {
     };
     auto b = [](bool v) { return std::string(v ? "true" : "false"); };
     out += "[storage]\n";
-    line("containers_dir", quoted(c.containers_dir.value), c.containers_dir.origin);
+    line("containers_dir", config_string(c.containers_dir.value), c.containers_dir.origin);
     out += "\n[defaults]\n";
-    line("network", quoted(c.network.value), c.network.origin);
+    line("network", config_string(c.network.value), c.network.origin);
     line("user", b(c.user.value), c.user.origin);
-    line("hostname", quoted(c.hostname.value.empty() ? "kakuri" : c.hostname.value),
+    line("hostname", config_string(c.hostname.value.empty() ? "kakuri" : c.hostname.value),
          c.hostname.origin);
-    line("auto_mount", quoted(c.auto_mount.value), c.auto_mount.origin);
-    line("seccomp", quoted(c.seccomp.value), c.seccomp.origin);
+    line("auto_mount", config_string(c.auto_mount.value), c.auto_mount.origin);
+    line("seccomp", config_string(c.seccomp.value), c.seccomp.origin);
     line("subids", b(c.subids.value), c.subids.origin);
     line("bind", list(c.bind.value), c.bind.origin);
     line("bind_profiles", list(c.bind_profiles.value), c.bind_profiles.origin);

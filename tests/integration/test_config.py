@@ -85,6 +85,20 @@ def test_kakuri_config_shows_origins(k):
     ok(lines["minimal"].startswith('minimal = ["~/.cache"]'), lines["minimal"])
 
 
+def test_kakuri_config_output_reads_back(k):
+    # A value holding '"' or a backslash is escaped, so what kakuri config prints is a config again.
+    path = user_config(k, '[storage]\ncontainers_dir = "~/a\\"b\\\\c"\n'
+                          '[bind_profiles]\nq = ["~/x\\"y"]\n')
+    p = k.run(["config", "--hostname", 'h"1'])
+    eq(p.returncode, 0, p.stderr)
+    ok('containers_dir = "~/a\\"b\\\\c"' in p.stdout, p.stdout)
+    printed = k.write(os.path.join(k.tmp, "printed.toml"), p.stdout)
+    again = k.run(["config", "--config", printed])
+    eq(again.returncode, 0, again.stderr)
+    values = [l.split("  # ")[0] for l in p.stdout.splitlines()]
+    eq([l.split("  # ")[0] for l in again.stdout.splitlines()], values, f"read back from {path}")
+
+
 def test_config_defaults_apply(k):
     data = k.mkdir("cfgbind")
     k.write(os.path.join(data, "f"), "from-config-bind\n")

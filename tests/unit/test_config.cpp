@@ -223,6 +223,21 @@ TEST_CASE("config: bare words are strings; quotes, escapes and special character
     CHECK(parse("[defaults]\nhostname = \"\"\n").hostname.set);
 }
 
+TEST_CASE("config: config_string writes what the parser reads back") {
+    CHECK(config_string("plain") == "\"plain\"");
+    CHECK(config_string("") == "\"\"");
+    CHECK(config_string("a\"b") == "\"a\\\"b\"");
+    CHECK(config_string("C:\\x\\") == "\"C:\\\\x\\\\\"");
+    for (const std::string v :
+         {"", "plain", "a\"b", "\\", "\\\"", "\"\\\"", "x # y; [z], w", "tab\there"}) {
+        CAPTURE(v);
+        CHECK(parse("[defaults]\nhostname = " + config_string(v) + "\n").hostname.value == v);
+        if (v.empty()) continue;  // an empty bind entry is refused
+        CHECK(parse("[defaults]\nbind = [" + config_string(v) + ", " + config_string(v) + "]\n")
+                  .bind.value == Strings{v, v});
+    }
+}
+
 TEST_CASE("config: comments and blank lines") {
     Config c = parse(
         "# a comment\n"

@@ -637,6 +637,29 @@ TEST_CASE("spec: kakuri config shows the rule and never a credential's value") {
     }
 }
 
+TEST_CASE("spec: kakuri config prints a configuration that reads back as it was") {
+    // A value holding '"' or a backslash was printed as it is, which no TOML reader takes.
+    Config c = default_config();
+    parse_config(
+        "[storage]\ncontainers_dir = \"/srv/a\\\"b\\\\c\"\n"
+        "[defaults]\nhostname = \"x\\\\\"\nenv = [\"Q=\\\"\", \"B=\\\\\"]\n"
+        "bind = [\"/a\\\"b:/c\"]\n[bind_profiles]\np = [\"/x\\\\y\", \"~/\\\"\"]\n",
+        "/c.toml", c);
+    REQUIRE(c.containers_dir.value == "/srv/a\"b\\c");
+    REQUIRE(c.env.value == Strings{"Q=\"", "B=\\"});
+    const std::string out = format_config(c);
+    CHECK(out.find("containers_dir = \"/srv/a\\\"b\\\\c\"") != std::string::npos);
+    Config back = default_config();
+    REQUIRE_NOTHROW(parse_config(out, "printed", back));
+    CHECK(back.containers_dir.value == c.containers_dir.value);
+    CHECK(back.hostname.value == c.hostname.value);
+    CHECK(back.env.value == c.env.value);
+    CHECK(back.bind.value == c.bind.value);
+    REQUIRE(back.profiles.count("p") == 1);
+    CHECK(back.profiles["p"].entries == c.profiles["p"].entries);
+    CHECK(format_config(back).substr(0, 40) == out.substr(0, 40));
+}
+
 // ---- make_spec: working directory -----------------------------------------------------------
 
 TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
