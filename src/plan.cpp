@@ -289,7 +289,7 @@ std::string format_step(const Step& st) {
     return line;
 }
 
-std::string format_plan(const Plan& p) {
+std::string format_plan(const Plan& p, bool filter_built) {
     std::ostringstream s;
     s << "namespaces: " << (p.userns ? "user " : "") << "mount pid "
       << ((p.clone_flags & CLONE_NEWNET) ? "net " : "") << "uts ipc cgroup\n";
@@ -306,7 +306,11 @@ std::string format_plan(const Plan& p) {
     s << "hostname:   " << p.hostname << "\n";
     for (const auto& st : p.steps) s << format_step(st) << "\n";
     s << "caps:       " << format_caps(p.caps) << "\n";
-    s << "seccomp:    " << (p.seccomp ? "default filter" : "off") << "\n";
+    s << "seccomp:    "
+      << (!p.seccomp     ? std::string("off")
+          : filter_built ? std::string("default filter")
+                         : std::string("none: ") + kNoFilterNote)
+      << "\n";
     s << "workdir:    " << p.cwd << "\n";
     s << "command:   ";
     for (const auto& a : p.argv) s << " " << shell_word(a);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "seccomp.hpp"
 #include "spec.hpp"
 
 namespace kakuri {
@@ -74,6 +75,7 @@ struct Plan {
 Plan make_plan(const ContainerSpec& spec);
 
 std::string format_step(const Step& s);
-std::string format_plan(const Plan& plan);
+// filter_built: whether this kakuri has the default seccomp filter (a test asks for either).
+std::string format_plan(const Plan& plan, bool filter_built = seccomp_available());
 
 }  // namespace kakuri

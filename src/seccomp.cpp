@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "sys.hpp"
 
@@ -11,7 +14,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 
 #ifdef KAKURI_SECCOMP_GENERATOR
 #include <seccomp.h>
@@ -148,9 +150,21 @@ bool seccomp_available() { return true; }
 
 #else
 
-void load_default_filter() { throw Error("this kakuri was built without seccomp support"); }
+// Said by the process that would have loaded it (a container's init, an exec's first process):
+// once per container or exec, on the stderr it shares with kakuri (a detached one's: its log).
+void load_default_filter() {
+    const std::string line = std::string("kakuri: warning: ") + kNoFilterNote +
+                             " (meson -Dseccomp=disabled): the container runs without it\n";
+    ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)n;
+}
+
 bool seccomp_available() { return false; }
 
+#endif
+
+#ifndef KAKURI_SECCOMP_GENERATOR
+const char* const kNoFilterNote = "this kakuri was built without the seccomp filter";
 #endif
 
 }  // namespace kakuri

@@ -528,7 +528,7 @@ Config effective_config(const Options& o, Config cfg) {
     return cfg;
 }
 
-std::string format_config(const Config& c) {
+std::string format_config(const Config& c, bool filter_built) {
     std::string out;
     auto line = [&](const std::string& key, const std::string& value, const Origin& o) {
         std::string l = key + " = " + value;
@@ -545,6 +545,8 @@ std::string format_config(const Config& c) {
          c.hostname.origin);
     line("auto_mount", config_string(c.auto_mount.value), c.auto_mount.origin);
     line("seccomp", config_string(c.seccomp.value), c.seccomp.origin);
+    if (!filter_built && c.seccomp.value != "off")
+        out += std::string("# ") + kNoFilterNote + ": none is loaded\n";
     line("subids", b(c.subids.value), c.subids.origin);
     line("bind", list(c.bind.value), c.bind.origin);
     line("bind_profiles", list(c.bind_profiles.value), c.bind_profiles.origin);

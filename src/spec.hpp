@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "envrules.hpp"
 #include "paths.hpp"  // what spec's callers (commands.cpp) expand and normalize with
+#include "seccomp.hpp"
 #include "userns.hpp"
 
 namespace kakuri {
@@ -190,8 +191,9 @@ struct ProcessRequest {
 void set_process(ContainerSpec& spec, const ProcessRequest& req, const HostInfo& host);
 ContainerSpec make_spec(const Options& opts, const HostInfo& host);  // built-in defaults
 
-// kakuri config: every value with where it came from.
-std::string format_config(const Config& cfg);
+// kakuri config: every value with where it came from. filter_built: whether this kakuri has the
+// default seccomp filter (a test asks for either).
+std::string format_config(const Config& cfg, bool filter_built = seccomp_available());
 
 // Would host path p be seen at the same path, with the same content, inside?
 bool visible_inside(const std::string& p, const ContainerSpec& spec);

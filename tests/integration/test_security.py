@@ -49,6 +49,32 @@ def test_seccomp_off_is_off(k):
     eq(k.probe(["status"], ["--seccomp=off"])["Seccomp"], "0")
 
 
+NO_FILTER = "this kakuri was built without the seccomp filter"
+
+
+def test_the_build_tells_whether_it_has_the_filter(k):
+    # -Dseccomp=disabled: --version, --dry-run and kakuri config say there is no filter, and a
+    # container runs (with one line of warning) instead of every run failing with 125.
+    built = "built without the seccomp filter" not in k.run(["--version"]).stdout
+    plan = k.run(["--dry-run", "true"]).stdout
+    config = k.run(["config"]).stdout
+    p = k.run(k.probe_args(["status"]))
+    eq(p.returncode, 0, p.stderr)
+    if built:
+        ok("\nseccomp:    default filter\n" in plan, plan)
+        ok(NO_FILTER not in config, config)
+        eq(parse_kv(p.stdout)["Seccomp"], "2", "filter mode")
+        eq(p.stderr, "")
+    else:
+        ok(f"\nseccomp:    none: {NO_FILTER}\n" in plan, plan)
+        ok(f"\n# {NO_FILTER}: none is loaded\n" in config, config)
+        eq(parse_kv(p.stdout)["Seccomp"], "0", "no filter to load")
+        eq(len(p.stderr.splitlines()), 1, p.stderr)
+        ok(p.stderr.startswith(f"kakuri: warning: {NO_FILTER}"), p.stderr)
+    off = k.run(k.probe_args(["status"], ["--seccomp=off"]))
+    eq((off.returncode, off.stderr), (0, ""), "--seccomp=off: nothing to say")
+
+
 DEFAULT_CAPS = "00000000a80425fb"
 
 

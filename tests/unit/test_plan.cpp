@@ -465,6 +465,20 @@ TEST_CASE("plan: format_plan") {
         CHECK_FALSE(contains(text, "gid map:"));
         CHECK(contains(text, "network:    host\n"));
     }
+    SUBCASE("the filter: what this build has, never more") {
+        ContainerSpec s = spec();
+        Plan p = make_plan(s);
+        CHECK(contains(format_plan(p, true), "\nseccomp:    default filter\n"));
+        // A build without it (-Dseccomp=disabled) says so instead of promising one.
+        const std::string none = format_plan(p, false);
+        CHECK(contains(none, std::string("\nseccomp:    none: ") + kNoFilterNote + "\n"));
+        CHECK_FALSE(contains(none, "default filter"));
+        CHECK(contains(format_plan(p), seccomp_available() ? "default filter" : kNoFilterNote));
+        s.seccomp = false;
+        p = make_plan(s);
+        CHECK(contains(format_plan(p, true), "\nseccomp:    off\n"));
+        CHECK(contains(format_plan(p, false), "\nseccomp:    off\n"));
+    }
     SUBCASE("command words are quoted for the shell") {
         ContainerSpec s = spec();
         s.argv = {"sh", "-c", "echo $HOME", "it's", ""};

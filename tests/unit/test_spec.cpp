@@ -660,6 +660,22 @@ TEST_CASE("spec: kakuri config prints a configuration that reads back as it was"
     CHECK(format_config(back).substr(0, 40) == out.substr(0, 40));
 }
 
+TEST_CASE("spec: kakuri config says when this kakuri has no filter to load") {
+    Config c = default_config();
+    const std::string note = std::string("\n# ") + kNoFilterNote + ": none is loaded\n";
+    CHECK(format_config(c, false).find("seccomp = \"default\"") != std::string::npos);
+    CHECK(format_config(c, false).find(note) != std::string::npos);
+    CHECK(format_config(c, true).find(kNoFilterNote) == std::string::npos);
+    CHECK((format_config(c).find(note) != std::string::npos) == !seccomp_available());
+    // Nothing is missing where none is asked for.
+    c.seccomp.value = "off";
+    CHECK(format_config(c, false).find(kNoFilterNote) == std::string::npos);
+    // A comment line that fits a terminal: what kakuri config prints is still a configuration.
+    CHECK(note.size() - 2 <= 72);
+    Config back = default_config();
+    CHECK_NOTHROW(parse_config(format_config(default_config(), false), "printed", back));
+}
+
 // ---- make_spec: working directory -----------------------------------------------------------
 
 TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
