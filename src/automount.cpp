@@ -1,6 +1,7 @@
-// automount: the SPEC §3 rules for turning argument words into same-path binds (decided on what
-// each path resolves to) and for finding a command on the container's or the caller's PATH. No
-// syscalls: the host is a HostView.
+// automount: the rules for turning argument words into same-path binds (decided on what each
+// path resolves to) and for finding a command on the container's or the caller's PATH, as
+// README's "Automatic path mounting and PATH resolution" (kakuri(1), AUTOMATIC PATH MOUNTING)
+// states them. No syscalls: the host is a HostView.
 #include "automount.hpp"
 
 #include <algorithm>

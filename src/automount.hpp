@@ -1,5 +1,6 @@
 // automount: which command arguments name host paths, what to bind for them, and where a
-// command comes from (SPEC §3). Pure: every file-system fact arrives through a callback.
+// command comes from (README, "Automatic path mounting and PATH resolution"). Pure: every
+// file-system fact arrives through a callback.
 #pragma once
 
 #include <functional>

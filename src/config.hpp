@@ -1,5 +1,6 @@
-// config: the config files (SPEC §4): where they are, their value syntax (strings, bools,
-// lists, multi-line lists) read through inih, and FILE:LINE errors. Pure but load_config_file().
+// config: the config files (README, "Configuration"; kakuri.conf(5)): where they are, their
+// value syntax (strings, bools, lists, multi-line lists) read through inih, and FILE:LINE
+// errors. Pure but load_config_file().
 #pragma once
 
 #include <map>

@@ -318,7 +318,8 @@ std::string find_on_path(const std::string& name, const HostInfo& h) {
     return "";
 }
 
-// Who the container's root is (SPEC section 2, Identity) and who writes the id maps.
+// Who the container's root is (README, "What a container sees": Identity) and who writes the id
+// maps.
 void set_identity(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h) {
     const bool user = cfg.user.value;
     s.uid = user ? h.uid : 0;

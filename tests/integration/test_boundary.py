@@ -161,7 +161,8 @@ def test_argument_under_tmp_mounts_only_that_file(k):
         ok(os.path.basename(marker) not in lines, f"the host's /tmp was mounted: {p.stdout}")
         ok("x.c" in lines, p.stdout)
         eq(lines[-1], d, "the working directory made for the mount is kept")
-        # The seed's example: an output directly in /tmp bound the host's whole /tmp.
+        # README's example (`kakuri cc -o /tmp/a.out x.c`): an output directly in /tmp once
+        # bound the host's whole /tmp.
         out = f"/tmp/{os.path.basename(marker)}.out"
         p = k.run(["--", "/bin/sh", "-c", 'ls -A /tmp; echo built > "$1"', "sh", out])
         eq(p.returncode, 0, p.stderr)

@@ -192,7 +192,7 @@ def test_hostname_in_rootfs_and_host_mode(k):
     ok(socket.gethostname() not in ("box7", "box8"), "host name untouched")
 
 
-def test_seeds_dkr_invocation(k):
+def test_readme_rootfs_invocation(k):
     # sudo kakuri --rootfs /alpine-root --hostname container /bin/sh
     root = tree(k)
     p = k.run(["--rootfs", root, "--hostname", "container", "/bin/sh"],

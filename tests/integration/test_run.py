@@ -200,7 +200,8 @@ def test_writes_never_reach_the_host(k):
     eq(k.probe(["write", path])["write"], "0" if k.mode == "root" else "EROFS", path)
     ok(not os.path.exists(path), f"{path} reached the host")
     # Root-owned files inside system directories: writable all the way down as
-    # real root, refused (EACCES) unprivileged, the kernel rule SPEC section 2 states.
+    # real root, refused (EACCES) unprivileged: the kernel rule README's "The unprivileged
+    # overlay limit" states (capabilities do not apply to files of an unmapped owner).
     deep = f"/etc/apt/{marker}"
     want = "0" if k.mode == "root" else "EACCES"
     eq(k.probe(["write", deep])["write"], want, deep)

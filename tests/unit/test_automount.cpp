@@ -143,7 +143,7 @@ struct FakeHost {
 
 }  // namespace
 
-// --- the examples from the seed ---------------------------------------------------------------
+// --- everyday command lines ------------------------------------------------------------------
 
 TEST_CASE("automount: absolute script mounts its directory") {
     FakeHost h;
@@ -522,7 +522,8 @@ TEST_CASE("resolve: a command on the container's PATH runs inside, name unchange
 }
 
 TEST_CASE("resolve: the container's PATH wins over a caller's shadowing copy") {
-    // ~/.local/bin/python3 comes first on the caller's PATH, but SPEC §3 looks inside first.
+    // ~/.local/bin/python3 comes first on the caller's PATH, but the container's PATH is looked
+    // at first (README, "Automatic path mounting and PATH resolution").
     FakeBins b;
     auto r = b.resolve("python3");
     CHECK(r.kind == CommandResolution::Inside);
