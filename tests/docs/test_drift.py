@@ -4,8 +4,8 @@
 Every run option (long and short) and every subcommand that `kakuri --help` lists must be
 in man/kakuri.1 (an entry under OPTIONS / SUBCOMMANDS) and in the three completion scripts;
 man/kakuri.1 must document no option kakuri does not have. Also: the overlay-limit text
-is README's, word for word; kakuri.conf(5) holds the sample configuration of the spec, its
-examples parse, and its `kakuri config` output is what kakuri prints.
+is README's, word for word; README and kakuri.conf(5) hold the sample configuration
+(tests/sample-config.toml), kakuri.conf(5)'s examples parse, and its `kakuri config` output is what kakuri prints.
 
 usage: test_drift.py SOURCE_ROOT KAKURI
 """
@@ -21,23 +21,10 @@ from docslib import (Tap, clean_env, help_options, help_subcommands, kakuri_help
                      option_tokens, read, roff_examples, roff_paragraph_text, roff_sections,
                      roff_tags, sh, subcommand_options)
 
-# SPEC §4: the seed's sample configuration, which must parse exactly as written.
-SPEC_SAMPLE = """\
-[storage]
-containers_dir = "~/.local/kakuri/containers"
-
-[defaults]
-allow_network = false
-
-[bind_profiles]
-dev = [
-    "~/.config",
-    "~/.local",
-    "~/.cache",
-    "~/.ssh"
-]
-minimal = ["~/.cache"]
-"""
+# README's sample configuration (Configuration), which must parse exactly as written; the unit
+# and integration tests read the same file.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sample-config.toml")) as f:
+    SAMPLE = f.read()
 
 
 def missing_text(wanted, have):
@@ -147,7 +134,7 @@ def main():
         t.ok(not missing, f"{path} has every subcommand's options ({len(sub_opts)} subcommands)",
              "missing: " + ", ".join(missing))
 
-    # The overlay limit: README's paragraphs, word for word (SPEC §2).
+    # The overlay limit: README's paragraphs, word for word.
     readme = read(os.path.join(root, "README.md"))
     m = re.search(r"^#+ The unprivileged overlay limit\s*\n(.*?)(?=^#|\Z)", readme, re.M | re.S)
     readme_paras = [re.sub(r"\s+", " ", p.replace("`", "")).strip()
@@ -173,9 +160,12 @@ def main():
     # kakuri.conf(5)
     man5 = read(os.path.join(root, "man/kakuri.5"))
     examples = roff_examples(man5)
-    t.ok(any(e.strip("\n") + "\n" == SPEC_SAMPLE for e in examples),
-         "man/kakuri.5 holds the sample configuration of SPEC §4 verbatim",
-         "no .EX block equals:\n" + SPEC_SAMPLE)
+    t.ok(any(e.strip("\n") + "\n" == SAMPLE for e in examples),
+         "man/kakuri.5 holds the sample configuration verbatim",
+         "no .EX block equals:\n" + SAMPLE)
+    t.ok(re.search(r"^```toml\n" + re.escape(SAMPLE) + "```$", readme, re.M) is not None,
+         "README holds the sample configuration verbatim",
+         "no ```toml block equals:\n" + SAMPLE)
     with tempfile.TemporaryDirectory() as tmp:
         home = os.path.join(tmp, "home")
         os.mkdir(home)
@@ -200,7 +190,7 @@ def main():
         else:
             first, *expected = shown[0].split("\n")
             with open(os.path.join(tmp, "my.toml"), "w") as f:
-                f.write(SPEC_SAMPLE)
+                f.write(SAMPLE)
             args = first[len("$ kakuri "):].split()
             r = sh([os.path.abspath(kakuri)] + args, env=env, cwd=tmp)
             got = r.stdout.rstrip("\n").split("\n")

@@ -4,21 +4,9 @@ import os
 from harness import eq, ok, parse_kv
 from test_run import CREDENTIALS, env_inside, no_fake
 
-SEED = """[storage]
-containers_dir = "~/.local/kakuri/containers"
-
-[defaults]
-allow_network = false
-
-[bind_profiles]
-dev = [
-    "~/.config",
-    "~/.local", 
-    "~/.cache",
-    "~/.ssh"
-]
-minimal = ["~/.cache"]
-"""
+# README's sample configuration (kakuri.conf(5) shows it too), as the unit and docs tests read it.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sample-config.toml")) as f:
+    SAMPLE = f.read()
 
 
 def user_config(k, text):
@@ -27,8 +15,8 @@ def user_config(k, text):
     return path
 
 
-def test_seed_config_and_minimal_profile(k):
-    user_config(k, SEED)
+def test_sample_config_and_minimal_profile(k):
+    user_config(k, SAMPLE)
     k.write(os.path.join(k.home, ".cache", "c.txt"), "cached\n")
     k.write(os.path.join(k.home, "private.txt"), "secret\n")
     p = k.sh('ls -A "$HOME"; cat "$HOME/.cache/c.txt"', ["--bind-profile", "minimal"])
@@ -41,7 +29,7 @@ def test_seed_config_and_minimal_profile(k):
 
 
 def test_unknown_profile_is_125(k):
-    user_config(k, SEED)
+    user_config(k, SAMPLE)
     p = k.run(["--bind-profile", "nope", "true"])
     eq(p.returncode, 125)
     ok("unknown bind profile 'nope'" in p.stderr, p.stderr)
@@ -75,7 +63,7 @@ def test_config_file_locations_and_overrides(k):
 
 
 def test_kakuri_config_shows_origins(k):
-    path = user_config(k, SEED.replace("allow_network = false", "allow_network = false\nuser = true"))
+    path = user_config(k, SAMPLE.replace("allow_network = false", "allow_network = false\nuser = true"))
     p = k.run(["config", "--hostname", "h1"])
     eq(p.returncode, 0, p.stderr)
     lines = {l.split("=")[0].strip(): l for l in p.stdout.splitlines() if "=" in l}
