@@ -6,11 +6,14 @@ entry, a HOME it owns and its own copies of the binaries, as a user who cannot
 reach the build tree would have). Prints TAP for `meson test`.
 """
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 TEST_UID = 64123
@@ -145,10 +148,117 @@ class K:
     def sh(self, script, opts=(), env=None, input=None):
         return self.run(list(opts) + ["--", "/bin/sh", "-c", script], env=env, input=input)
 
+    def terminal(self, argv, env=None):
+        """argv (kakuri's: self.argv(ARGS); or a shell that runs it) on a terminal of its own,
+        in the work directory, with this mode's environment."""
+        return Terminal(argv, self.env(env), self.work)
+
     def cleanup(self):
         # What a failed test left can be unreadable (chmod 000) or deeper than rmtree goes.
         subprocess.run(["chmod", "-R", "u+rwX", self.tmp], capture_output=True)
         subprocess.run(["rm", "-rf", "--one-file-system", self.tmp], capture_output=True)
+
+
+class Terminal:
+    """A program on a pseudo-terminal of its own, as a user at a terminal runs it: what it
+    writes is read as a screen (expect), what is sent is typed. A context manager: on the way
+    out the program is killed if it is still there, and the terminal closed."""
+
+    def __init__(self, argv, env, cwd):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.chdir(cwd)
+                os.execvpe(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.buf = b""  # what was read and not yet expected
+        self.status = None  # the exit code, once waited for
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def expect(self, text, timeout=20):
+        """Read until text appears; buf keeps what follows it."""
+        want = text.encode()
+        deadline = time.monotonic() + timeout
+        while want not in self.buf:
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([self.fd], [], [], max(left, 0))
+            if not r:
+                raise Fail(f"waited for {text!r}; screen: {self.buf[-400:]!r}")
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise Fail(f"EOF waiting for {text!r}; screen: {self.buf[-400:]!r}")
+            self.buf += chunk
+        self.buf = self.buf[self.buf.index(want) + len(want):]
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def wait(self):
+        """The program's exit code, once it is over; the terminal stays open."""
+        if self.status is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.status = os.waitstatus_to_exitcode(status)
+        return self.status
+
+    def finish(self, timeout=30):
+        """Read the terminal to its end (into buf), then the program's exit code."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r, _, _ = select.select([self.fd], [], [], max(deadline - time.monotonic(), 0))
+            if not r:
+                raise Fail(f"the terminal stayed open; processes: {process_tree()}")
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.buf += chunk
+        code = self.wait()
+        self.close()
+        return code
+
+    def kv(self):
+        """The key=value lines in buf (after finish: all the program printed but expected)."""
+        return parse_kv(self.buf.decode(errors="replace").replace("\r", ""))
+
+    def close(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.wait()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def process_tree():
+    """kakuri's and its usual programs' processes, for a message about what stayed."""
+    rows = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    st = f.read()
+                with open(f"/proc/{entry}/wchan") as f:
+                    wchan = f.read()
+            except OSError:
+                continue
+            name = st[st.index("(") + 1:st.rindex(")")]
+            if name in ("kakuri", "bash", "sleep", "sh", "probe"):
+                rows.append(f"{entry} {st.rsplit(')', 1)[1].split()[:6]} {name} {wchan}")
+    return "; ".join(rows)
 
 
 def host_mounts():

@@ -4,7 +4,6 @@ caller's terminal, and init as a way around the command's confinement."""
 import fcntl
 import hashlib
 import os
-import pty
 import shutil
 import struct
 import subprocess
@@ -12,7 +11,7 @@ import termios
 
 from harness import Skip, eq, ok, parse_kv
 from test_persist import kk, setup
-from test_process import PROMPT_ENV, RESUMABLE_JOB, Screen, finish, kill_quietly, spawn_pty
+from test_process import PROMPT_ENV, RESUMABLE_JOB
 
 
 def digest(path):
@@ -106,27 +105,16 @@ def test_a_process_inside_never_holds_the_callers_terminal(k):
             f"    open('{res}', 'w').write('read=' + got + '\\n')\n"
             "    os._exit(0)\n"
             "print('left-behind', flush=True)\n")
-        pid, fd = spawn_pty(k, ["exec", "tty1", "python3", "-c", leftover], env)
-        try:
-            s = Screen(fd)
+        with k.terminal(k.argv(["exec", "tty1", "python3", "-c", leftover]), env) as s:
             s.expect("left-behind")
-            # exec is over; the user types into the host shell's terminal.
-            eq(finish_keep(pid, fd, s), 0)
-            os.write(fd, b"secret-typed\r")
+            # exec is over (its terminal stays open); the user types into the host shell's.
+            eq(s.wait(), 0)
+            s.send("secret-typed\r")
             p = kk(k, env, "exec", "tty1", "sh", "-c", f"echo > {go}; cat {res}")
             ok("read=" in p.stdout, p.stdout + p.stderr)
             ok("secret" not in p.stdout, f"the terminal was read from inside: {p.stdout!r}")
-        finally:
-            kill_quietly(pid)
-            os.close(fd)
     finally:
         kk(k, env, "remove", "-f", "tty1")
-
-
-def finish_keep(pid, fd, s):
-    """Wait for pid to exit while its terminal stays open (the test still types into it)."""
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
 
 
 TIOCGPTN = 0x80045430  # <asm/ioctls.h>: the pty number of a master
@@ -138,33 +126,14 @@ def caller_pts_dev(master):
     return os.stat(f"/dev/pts/{n}").st_dev
 
 
-def screen_kv(pid, fd):
-    """Every key=value line a program under spawn_pty printed, once it is over."""
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return parse_kv(out.decode(errors="replace").replace("\r", "")), os.waitstatus_to_exitcode(status)
-
-
 def test_the_program_has_a_terminal_of_its_own(k):
     script = ("echo name=$(tty); echo dev=$(stat -L -c %d /proc/self/fd/0); "
               "echo size=$(stty size); test -t 0 && test -t 1 && test -t 2 && echo all=ttys")
-    pid, fd = spawn_pty(k, ["--", "/bin/sh", "-c", script])
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
-    host_dev = caller_pts_dev(fd)
-    try:
-        r, rc = screen_kv(pid, fd)
-    finally:
-        kill_quietly(pid)
-    eq(rc, 0)
+    with k.terminal(k.argv(["--", "/bin/sh", "-c", script])) as s:
+        fcntl.ioctl(s.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
+        host_dev = caller_pts_dev(s.fd)
+        eq(s.finish(), 0)
+        r = s.kv()
     ok(r["name"].startswith("/dev/pts/"), f"ttyname inside: {r}")
     ok(int(r["dev"]) != host_dev, "the program's terminal is the caller's own device")
     eq(r["size"], "33 99", "the window size crossed")
@@ -175,15 +144,7 @@ def test_ctrl_z_suspends_a_program_to_the_host_shell(k):
     # A host shell with job control runs `kakuri python3 ...`; Ctrl-Z returns to it,
     # `fg` resumes the program (it says so on SIGCONT), Ctrl-C ends it.
     cmd = " ".join(k.argv(["--", "python3", "-c", RESUMABLE_JOB.split("-c ", 1)[1].rstrip("\r")]))
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], k.env(PROMPT_ENV))
-        finally:
-            os._exit(127)
-    try:
-        s = Screen(fd)
+    with k.terminal(["/bin/bash", "--norc", "--noprofile", "-i"], PROMPT_ENV) as s:
         s.expect("KP$ ")
         s.send(cmd + "\r")
         s.expect("job-2")
@@ -198,19 +159,15 @@ def test_ctrl_z_suspends_a_program_to_the_host_shell(k):
         s.send("\x03")
         s.expect("KP$ ")
         s.send("exit 0\r")
-        eq(finish(pid, fd), 0)
-    finally:
-        kill_quietly(pid)
+        eq(s.finish(), 0)
 
 
 def test_init_is_as_confined_as_the_command(k):
     # --cap-add SYS_PTRACE lets the command trace init: init must then offer nothing more,
     # and hold no terminal but the container's.
-    pid, fd = spawn_pty(k, k.probe_args(["ptrace-init"], ["--cap-add", "SYS_PTRACE"]))
-    try:
-        r, rc = screen_kv(pid, fd)
-    finally:
-        kill_quietly(pid)
+    with k.terminal(k.argv(k.probe_args(["ptrace-init"], ["--cap-add", "SYS_PTRACE"]))) as s:
+        rc = s.finish()
+        r = s.kv()
     eq(rc, 0, str(r))
     for key in ("CapPrm", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp"):
         eq(r[f"init_{key}"], r[f"self_{key}"], f"init's {key}")
@@ -231,15 +188,7 @@ def test_tiocsti_cannot_reach_the_caller_even_without_the_filter(k):
         raise Skip("this kernel refuses TIOCSTI to everyone (dev.tty.legacy_tiocsti = 0)")
     run = " ".join(k.argv(k.probe_args(["tiocsti"], ["--seccomp=off"])))
     script = f"{run}; echo kakuri-done; read line; echo \"got=[$line]\""
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            os.execve("/bin/sh", ["sh", "-c", script], k.env())
-        finally:
-            os._exit(127)
-    try:
-        s = Screen(fd)
+    with k.terminal(["/bin/sh", "-c", script]) as s:
         s.expect("tiocsti=")
         pushed = s.buf.split(b"\r\n")[0]
         s.expect("kakuri-done")
@@ -249,6 +198,4 @@ def test_tiocsti_cannot_reach_the_caller_even_without_the_filter(k):
         s.expect("]")
         eq(pushed, b"0", "TIOCSTI on the program's own terminal (the attack was tried)")
         eq(rest.split(b"]")[0], b"typed", "input injected into the caller's terminal")
-        finish(pid, fd)
-    finally:
-        kill_quietly(pid)
+        s.finish()

@@ -3,14 +3,12 @@ and the store staying true under concurrency and kill -9."""
 import fcntl
 import json
 import os
-import pty
 import select
 import shutil
 import signal
 import subprocess
 
-from harness import TEST_UID, Fail, eq, ok, parse_kv
-from test_process import Screen, finish, kill_quietly
+from harness import TEST_UID, eq, ok, parse_kv
 from test_run import CREDENTIALS, PASSED, env_inside, init_memory, no_fake
 
 
@@ -239,22 +237,11 @@ def test_shell_starts_the_container(k):
     env, _ = setup(k)
     kk(k, env, "create", "sh1")
     env = dict(env, PS1="KP$ ", SHELL="/bin/bash")
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            argv = k.argv(["shell", "sh1"])
-            os.execvpe(argv[0], argv, k.env(env))
-        finally:
-            os._exit(127)
-    try:
-        s = Screen(fd)
+    with k.terminal(k.argv(["shell", "sh1"]), env) as s:
         s.send("echo in-$(hostname)\r")
         s.expect("in-sh1")
         s.send("exit 3\r")
-        eq(finish(pid, fd), 3)
-    finally:
-        kill_quietly(pid)
+        eq(s.finish(), 3)
     eq(listing(k, env)["sh1"]["status"], "running", "shell left the container running")
     kk(k, env, "rm", "-f", "sh1")
 
@@ -298,34 +285,11 @@ def wait_stopped(cdir, name):
 def leader_memory(k, env, needles):
     """init-memory of the probe's parent, run by an interactive exec in cred: under a
     terminal, exec's first process inside leads the pty session and is the probe's parent."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            argv = k.argv(["exec", "cred", "/probe", "init-memory", "parent"])
-            os.execvpe(argv[0], argv, k.env(env))
-        finally:
-            os._exit(127)
-    try:
-        s = Screen(fd)
+    with k.terminal(k.argv(["exec", "cred", "/probe", "init-memory", "parent"]), env) as s:
         s.expect("needles?")
         s.send("\n".join(needles) + "\n\x04")
-        out = s.buf
-        while True:
-            if not select.select([fd], [], [], 30)[0]:
-                raise Fail(f"the exec did not end: {out!r}")
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        _, status = os.waitpid(pid, 0)
-    finally:
-        kill_quietly(pid)
-    eq(os.waitstatus_to_exitcode(status), 0, out)
-    return parse_kv(out.decode().replace("\r", ""))
+        eq(s.finish(), 0, s.buf)
+        return s.kv()
 
 
 def test_credentials_stay_outside_persistent_containers(k):

@@ -1,15 +1,13 @@
 """Processes and the terminal: signals, kakuri's death, interactive shells."""
 import fcntl
 import os
-import pty
 import select
 import signal
 import subprocess
 import struct
 import termios
-import time
 
-from harness import Fail, eq, ok
+from harness import eq, ok
 
 
 def read_line(p, timeout=20):
@@ -70,78 +68,6 @@ def test_container_dies_with_kakuri(k):
         os.close(fd)
 
 
-def spawn_pty(k, args, env=None):
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            argv = k.argv(args)
-            os.execvpe(argv[0], argv, k.env(env))
-        finally:
-            os._exit(127)
-    return pid, fd
-
-
-class Screen:
-    def __init__(self, fd):
-        self.fd = fd
-        self.buf = b""
-
-    def expect(self, text, timeout=20):
-        want = text.encode()
-        deadline = time.monotonic() + timeout
-        while want not in self.buf:
-            left = deadline - time.monotonic()
-            r, _, _ = select.select([self.fd], [], [], max(left, 0))
-            if not r:
-                raise Fail(f"waited for {text!r}; screen: {self.buf[-400:]!r}")
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                raise Fail(f"EOF waiting for {text!r}; screen: {self.buf[-400:]!r}")
-            self.buf += chunk
-        self.buf = self.buf[self.buf.index(want) + len(want):]
-
-    def send(self, text):
-        os.write(self.fd, text.encode())
-
-
-def process_tree():
-    rows = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    st = f.read()
-                with open(f"/proc/{entry}/wchan") as f:
-                    wchan = f.read()
-            except OSError:
-                continue
-            name = st[st.index("(") + 1:st.rindex(")")]
-            if name in ("kakuri", "bash", "sleep", "sh", "probe"):
-                rows.append(f"{entry} {st.rsplit(')', 1)[1].split()[:6]} {name} {wchan}")
-    return "; ".join(rows)
-
-
-def finish(pid, fd, timeout=30):
-    """Read the terminal to its end and return the exit status of pid, or fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
-        if not r:
-            raise Fail(f"the terminal stayed open; processes: {process_tree()}")
-        try:
-            if not os.read(fd, 4096):
-                break
-        except OSError:
-            break
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status)
-
-
 BASH = ["--", "/bin/bash", "--norc", "--noprofile", "-i"]
 PROMPT_ENV = {"PS1": "KP$ "}
 
@@ -154,15 +80,13 @@ RESUMABLE_JOB = ("python3 -c 'import os, signal as s; s.signal(s.SIGCONT, lambda
 
 
 def test_interactive_shell_with_job_control(k):
-    pid, fd = spawn_pty(k, BASH, PROMPT_ENV)
-    try:
-        s = Screen(fd)
+    with k.terminal(k.argv(BASH), PROMPT_ENV) as s:
         s.expect("KP$ ")
         s.send("echo $((6*7))\r")
         s.expect("42")
         s.expect("KP$ ")
         # A window size change reaches the program inside (the terminal is shared).
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 101, 0, 0))
+        fcntl.ioctl(s.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 101, 0, 0))
         s.send("stty size\r")
         s.expect("37 101")
         s.expect("KP$ ")
@@ -183,43 +107,23 @@ def test_interactive_shell_with_job_control(k):
         s.send("\x03")
         s.expect("KP$ ")
         s.send("exit 7\r")
-        eq(finish(pid, fd), 7)
-    finally:
-        kill_quietly(pid)
-
-
-def kill_quietly(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
+        eq(s.finish(), 7)
 
 
 def test_terminal_is_handed_back_after_a_shell_dies(k):
     # sh (no job control) runs kakuri in its own process group; the shell inside
     # takes the terminal, turns echo off and dies of SIGKILL.
     script = f"{' '.join(k.argv(BASH))}; echo after=$?; read x"
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            os.execve("/bin/sh", ["sh", "-c", script], k.env(PROMPT_ENV))
-        finally:
-            os._exit(127)
-    try:
-        s = Screen(fd)
+    with k.terminal(["/bin/sh", "-c", script], PROMPT_ENV) as s:
         s.expect("KP$ ")
         s.send("stty -echo -icanon; kill -9 $$\r")
         s.expect("after=137")
-        eq(os.tcgetpgrp(fd), pid, "foreground process group handed back to the caller")
+        eq(os.tcgetpgrp(s.fd), s.pid, "foreground process group handed back to the caller")
         # The modes the terminal had when kakuri started: a new pty's defaults.
         m, sl = os.openpty()
         want = termios.tcgetattr(sl)[3]
         os.close(m)
         os.close(sl)
-        eq(termios.tcgetattr(fd)[3], want, "terminal modes restored")
+        eq(termios.tcgetattr(s.fd)[3], want, "terminal modes restored")
         s.send("\r")
-        eq(finish(pid, fd), 0)
-    finally:
-        kill_quietly(pid)
+        eq(s.finish(), 0)

@@ -2,13 +2,11 @@
 the terminal, /proc in real-root mode, the kakuri binary, setuid copies."""
 import hashlib
 import os
-import pty
 import shutil
 import struct
 import subprocess
 
 from harness import Skip, eq, ok, parse_kv
-from test_process import Screen, finish, kill_quietly
 
 BLOCKED_EPERM = ["keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
                  "open_by_handle_at", "kexec_load", "init_module", "finit_module", "delete_module",
@@ -130,15 +128,7 @@ def test_tiocsti_cannot_inject_into_the_terminal(k):
     # What is typed while kakuri runs goes to the container's terminal: type once it is over.
     script = (f"{' '.join(k.argv(k.probe_args(['tiocsti'])))}; echo kakuri-done; read line; "
               "echo \"got=[$line]\"")
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.chdir(k.work)
-            os.execve("/bin/sh", ["sh", "-c", script], k.env())
-        finally:
-            os._exit(127)
-    try:
-        s = Screen(fd)
+    with k.terminal(["/bin/sh", "-c", script]) as s:
         s.expect("tioclinux=")
         s.expect("kakuri-done")
         s.send("typed\r")
@@ -146,9 +136,7 @@ def test_tiocsti_cannot_inject_into_the_terminal(k):
         rest = s.buf
         s.expect("]")
         eq(rest.split(b"]")[0], b"typed", "injected input")
-        finish(pid, fd)
-    finally:
-        kill_quietly(pid)
+        s.finish()
     p = k.run(k.probe_args(["tiocsti"]))
     r = parse_kv(p.stdout)
     # Without a terminal the kernel answers ENOTTY; the filter answers first.
