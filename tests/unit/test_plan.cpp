@@ -117,6 +117,77 @@ TEST_CASE("plan: system directories follow the spec's order and kind") {
     }
 }
 
+TEST_CASE("plan: a read-only system directory is a read-only bind, never an overlay") {
+    // What make_spec decides for /usr in a user namespace (see "spec: unprivileged, /usr is a
+    // read-only bind").
+    ContainerSpec s = spec();
+    s.system = {{"/usr", false, "", true}, {"/bin", true, "usr/bin"}, {"/etc", false, ""}};
+    Plan p = make_plan(s);
+    CHECK(p.steps[1] == Step{StepKind::Bind, "/usr", "/usr", 0, true});
+    CHECK(p.steps[2] == Step{StepKind::Symlink, "/bin", "usr/bin", 0, false});
+    CHECK(p.steps[3] == Step{StepKind::Overlay, "/etc", "/etc", 0, false});
+    CHECK(index_of(p, StepKind::Overlay, "/usr") == npos);
+    CHECK(format_step(p.steps[1]) == "bind       /usr  (from /usr, ro)");
+    SUBCASE("a persistent container keeps no upper layer for it") {
+        s.persist_dir = "/store/box";
+        Plan q = make_plan(s);
+        CHECK(q.steps[1] == Step{StepKind::Bind, "/usr", "/usr", 0, true});
+        CHECK(q.steps[1].upper.empty());
+        CHECK(q.steps[1].work.empty());
+        CHECK(q.steps[3].upper == "/store/box/upper/etc");
+    }
+}
+
+TEST_CASE("plan: a persistent container: its upper layers and its home on disk") {
+    ContainerSpec s = spec();
+    s.persist_dir = "/store/box";
+    Plan p = make_plan(s);
+    // Every overlaid system directory: upper/NAME and work/NAME, side by side.
+    for (const char* d : {"/usr", "/etc", "/var"}) {
+        CAPTURE(d);
+        size_t at = index_of(p, StepKind::Overlay, d);
+        REQUIRE(at != npos);
+        CHECK(p.steps[at].upper == std::string("/store/box/upper") + d);
+        CHECK(p.steps[at].work == std::string("/store/box/work") + d);
+    }
+    // Links are links: nothing to keep.
+    for (const auto& st : p.steps)
+        if (st.kind == StepKind::Symlink) CHECK(st.upper.empty());
+    // The home: made, then its directory of the container bound over it, before /dev.
+    CHECK(home_steps(p) ==
+          std::vector<Step>{{StepKind::Mkdir, "/home/u", "", 0700, false},
+                            {StepKind::Bind, "/home/u", "/store/box/home", 0, false}});
+    // The fresh directories stay fresh.
+    CHECK(p.steps[index_of(p, StepKind::Tmpfs, "/tmp")].upper.empty());
+    SUBCASE("without a home, nothing is bound for it") {
+        s.home = "";
+        CHECK(home_steps(make_plan(s)).empty());
+    }
+    SUBCASE("a temporary container keeps nothing on disk") {
+        s.persist_dir = "";
+        Plan t = make_plan(s);
+        for (const auto& st : t.steps) {
+            CAPTURE(format_step(st));
+            CHECK(st.upper.empty());
+            CHECK(st.work.empty());
+            CHECK(st.source.find("/store/box") == std::string::npos);
+        }
+    }
+    SUBCASE("a root filesystem: its upper layer is upper/root; the home lies in it") {
+        s.rootfs = "/home/u/alpine";
+        s.system.clear();
+        Plan r = make_plan(s);
+        CHECK(r.steps[0].kind == StepKind::RootOverlay);
+        CHECK(r.steps[0].upper == "/store/box/upper/root");
+        CHECK(r.steps[0].work == "/store/box/work/root");
+        CHECK(format_step(r.steps[0]) ==
+              "root-overlay /  (lower /home/u/alpine, upper "
+              "/store/box/upper/root)");
+        CHECK(index_of(r, StepKind::Bind, "/home/u") == npos);
+        CHECK(index_of(r, StepKind::Mkdir, "/home/u") != npos);
+    }
+}
+
 TEST_CASE("plan: the home") {
     ContainerSpec s = spec();
     SUBCASE("directly under /home: one private directory") {

@@ -289,6 +289,34 @@ TEST_CASE("spec: system directories: /usr first, then its links, symlinks kept")
     CHECK(s.system[3].link_target.empty());
 }
 
+TEST_CASE("spec: unprivileged, /usr is a read-only bind; as real root an overlay") {
+    auto read_only = [](const ContainerSpec& s) {
+        Strings out;
+        for (const auto& d : s.system)
+            if (d.read_only) out.push_back(d.path);
+        return out;
+    };
+    // In a user namespace only /usr: an overlay there could add entries at its top only, yet
+    // would cost every container a fresh one (README, "What a container sees").
+    CHECK(read_only(make_spec(Options{}, host())) == Strings{"/usr"});
+    // Real root: writable all the way down, through an overlay.
+    HostInfo root = host();
+    root.uid = root.gid = 0;
+    root.real_root = true;
+    CHECK(read_only(make_spec(Options{}, root)).empty());
+    // Real root with --userns: a user namespace again.
+    Options userns;
+    userns.userns = true;
+    CHECK(read_only(make_spec(userns, root)) == Strings{"/usr"});
+    // A /usr that is a symlink stays a symlink.
+    HostInfo linked = host();
+    linked.root_entries = {{"usr", true, "/opt/usr"}, {"etc", false, ""}};
+    ContainerSpec l = make_spec(Options{}, linked);
+    CHECK(read_only(l).empty());
+    REQUIRE_FALSE(l.system.empty());
+    CHECK(l.system[0].is_symlink);
+}
+
 TEST_CASE("spec: system directories: the lib family sorts by name between sbin and etc") {
     HostInfo h = host();
     h.root_entries = {{"var", false, ""}, {"lib64", false, ""}, {"etc", false, ""},
