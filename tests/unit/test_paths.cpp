@@ -47,43 +47,51 @@ TEST_CASE("paths: path_within respects component boundaries") {
 }
 
 TEST_CASE("paths: ~ is the caller's home, ~user is a word") {
-    CHECK(is_tilde_path("~"));
-    CHECK(is_tilde_path("~/"));
-    CHECK(is_tilde_path("~/x/y"));
-    CHECK_FALSE(is_tilde_path("~user"));
-    CHECK_FALSE(is_tilde_path("~user/x"));
-    CHECK_FALSE(is_tilde_path("/a/~/b"));
-    CHECK_FALSE(is_tilde_path(""));
-    CHECK(expand_tilde("~", "/home/u") == "/home/u");
-    CHECK(expand_tilde("~/x", "/home/u") == "/home/u/x");
-    CHECK(expand_tilde("~/", "/home/u") == "/home/u/");
-    CHECK(expand_tilde("~user/x", "/home/u") == "~user/x");
-    CHECK(expand_tilde("/a/~/b", "/home/u") == "/a/~/b");
-    CHECK(expand_tilde("rel", "/home/u") == "rel");
+    struct Row {
+        const char* word;
+        bool tilde;
+        const char* expanded;  // with home /home/u
+    };
+    const Row rows[] = {
+        {"~", true, "/home/u"},         {"~/", true, "/home/u/"},
+        {"~/x/y", true, "/home/u/x/y"}, {"~user", false, "~user"},
+        {"~user/x", false, "~user/x"},  {"/a/~/b", false, "/a/~/b"},
+        {"rel", false, "rel"},          {"", false, ""},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.word);
+        CHECK(is_tilde_path(r.word) == r.tilde);
+        CHECK(expand_tilde(r.word, "/home/u") == r.expanded);
+    }
     // Without a home, ~ stays the empty home's: the caller decides what that means.
     CHECK(expand_tilde("~/x", "") == "/x");
 }
 
-TEST_CASE("paths: parent_path walks up to / and stops there") {
-    CHECK(parent_path("/a/b/c") == "/a/b");
-    CHECK(parent_path("/a/b") == "/a");
-    CHECK(parent_path("/a") == "/");
-    CHECK(parent_path("/") == "/");
-    // Without a slash (never a path kakuri makes): / as well, so a walk up always ends.
-    CHECK(parent_path("a") == "/");
-    CHECK(parent_path("") == "/");
-    CHECK(parent_path("a/b") == "a");
+TEST_CASE("paths: parent_path walks up to / and stops there; base_name") {
+    struct Row {
+        const char* path;
+        const char* parent;
+        const char* base;
+    };
+    const Row rows[] = {
+        {"/a/b/c", "/a/b", "c"},
+        {"/a/b", "/a", "b"},
+        {"/a", "/", "a"},
+        {"/", "/", ""},
+        // Without a slash (never a path kakuri makes): / as well, so a walk up always ends.
+        {"a", "/", "a"},
+        {"", "/", ""},
+        {"a/b", "a", "b"},
+        {"dir/file.tar.gz", "dir", "file.tar.gz"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.path);
+        CHECK(parent_path(r.path) == r.parent);
+        CHECK(base_name(r.path) == r.base);
+    }
     Strings walk;
     for (std::string d = "/home/u/p"; d != "/"; d = parent_path(d)) walk.push_back(d);
     CHECK(walk == Strings{"/home/u/p", "/home/u", "/home"});
-}
-
-TEST_CASE("paths: base_name") {
-    CHECK(base_name("/a/b") == "b");
-    CHECK(base_name("/a") == "a");
-    CHECK(base_name("/") == "");
-    CHECK(base_name("b") == "b");
-    CHECK(base_name("dir/file.tar.gz") == "file.tar.gz");
 }
 
 TEST_CASE("paths: components and joining them again") {
