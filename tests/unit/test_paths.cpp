@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "paths.hpp"
@@ -12,38 +13,56 @@ namespace kakuri {
 using Strings = std::vector<std::string>;
 
 TEST_CASE("paths: normalize_path") {
-    CHECK(normalize_path("/") == "/");
-    CHECK(normalize_path("") == "/");
-    CHECK(normalize_path("/usr") == "/usr");
-    CHECK(normalize_path("/usr/") == "/usr");
-    CHECK(normalize_path("//usr///lib//") == "/usr/lib");
-    CHECK(normalize_path("/usr/./lib/.") == "/usr/lib");
-    CHECK(normalize_path("/usr/lib/../share") == "/usr/share");
-    CHECK(normalize_path("/a/b/c/../../d") == "/a/d");
-    CHECK(normalize_path("/..") == "/");
-    CHECK(normalize_path("/../../x") == "/x");
-    CHECK(normalize_path("/a/..") == "/");
-    CHECK(normalize_path("/.") == "/");
-    CHECK(normalize_path("/a/.../b") == "/a/.../b");  // "..." is a name
-    CHECK(normalize_path("/a/.b/..c") == "/a/.b/..c");
+    const std::pair<const char*, const char*> rows[] = {
+        {"/", "/"},
+        {"", "/"},
+        {"/usr", "/usr"},
+        {"/usr/", "/usr"},
+        {"//usr///lib//", "/usr/lib"},
+        {"/usr/./lib/.", "/usr/lib"},
+        {"/usr/lib/../share", "/usr/share"},
+        {"/a/b/c/../../d", "/a/d"},
+        {"/..", "/"},
+        {"/../../x", "/x"},
+        {"/a/..", "/"},
+        {"/.", "/"},
+        {"/a/.../b", "/a/.../b"},  // "..." is a name
+        {"/a/.b/..c", "/a/.b/..c"},
+    };
+    for (const auto& [path, normal] : rows) {
+        CAPTURE(path);
+        CHECK(normalize_path(path) == normal);
+    }
 }
 
 TEST_CASE("paths: path_within respects component boundaries") {
-    CHECK(path_within("/usr", "/usr"));
-    CHECK(path_within("/usr/lib", "/usr"));
-    CHECK(path_within("/usr/lib/x/y", "/usr"));
-    CHECK_FALSE(path_within("/usrx", "/usr"));
-    CHECK_FALSE(path_within("/usr2/lib", "/usr"));
-    CHECK_FALSE(path_within("/us", "/usr"));
-    CHECK_FALSE(path_within("/", "/usr"));
-    CHECK_FALSE(path_within("/usr", "/usr/lib"));
-    CHECK_FALSE(path_within("/opt/usr", "/usr"));
-    CHECK(path_within("/home/u/p", "/home/u"));
-    CHECK_FALSE(path_within("/home/user", "/home/u"));
-    // Everything is within /.
-    CHECK(path_within("/", "/"));
-    CHECK(path_within("/usr", "/"));
-    CHECK(path_within("/a/b/c", "/"));
+    struct Row {
+        const char* path;
+        const char* dir;
+        bool within;
+    };
+    const Row rows[] = {
+        {"/usr", "/usr", true},
+        {"/usr/lib", "/usr", true},
+        {"/usr/lib/x/y", "/usr", true},
+        {"/usrx", "/usr", false},
+        {"/usr2/lib", "/usr", false},
+        {"/us", "/usr", false},
+        {"/", "/usr", false},
+        {"/usr", "/usr/lib", false},
+        {"/opt/usr", "/usr", false},
+        {"/home/u/p", "/home/u", true},
+        {"/home/user", "/home/u", false},
+        // Everything is within /.
+        {"/", "/", true},
+        {"/usr", "/", true},
+        {"/a/b/c", "/", true},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.path);
+        CAPTURE(r.dir);
+        CHECK(path_within(r.path, r.dir) == r.within);
+    }
 }
 
 TEST_CASE("paths: ~ is the caller's home, ~user is a word") {
