@@ -8,7 +8,7 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list ls remove rm config help"
+_kakuri_subcommands="create start exec shell stop list remove config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= --bind --ro-bind --bind-profile --auto-mount= --hostname
@@ -131,8 +131,8 @@ _kakuri() {
             exec) value_opts="-w --workdir -e --env" flag_opts="-u --user" operands="name command" ;;
             shell) value_opts="" flag_opts="" operands=name ;;
             stop) value_opts="-t --time" flag_opts="" operands=names ;;
-            list | ls) value_opts="--format=" flag_opts="--json -q --quiet" operands=none ;;
-            remove | rm) value_opts="" flag_opts="-f --force" operands=names ;;
+            list) value_opts="--format=" flag_opts="--json -q --quiet" operands=none ;;
+            remove) value_opts="" flag_opts="-f --force" operands=names ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;
         esac
         [[ $sub == config || $sub == create ]] || flag_opts+=" -h --help"

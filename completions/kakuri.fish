@@ -9,9 +9,7 @@ set -g __kakuri_subcommands \
     shell\t'a login shell in a container, starting it if needed' \
     stop\t'stop containers' \
     list\t'list the containers' \
-    ls\t'list the containers' \
     remove\t'delete containers and everything they wrote' \
-    rm\t'delete containers and everything they wrote' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
 
@@ -21,7 +19,7 @@ set -g __kakuri_value_opts --network --bind --ro-bind --bind-profile --auto-moun
 
 # Where the words before the cursor stand, one of:
 #   run N         kakuri's own run options; N operands so far (0: the command is next)
-#   SUB N         after the subcommand SUB (list for ls, remove for rm), N operands so far
+#   SUB N         after the subcommand SUB, N operands so far
 #   args I        word I is the contained command: complete its arguments
 function __kakuri_state
     set -l tokens (commandline -opc)
@@ -32,12 +30,6 @@ function __kakuri_state
     if test $n -ge 2; and contains -- $tokens[2] (string replace -r -- '\t.*' '' $__kakuri_subcommands)
         set sub $tokens[2]
         set i 3
-        switch $sub
-            case ls
-                set sub list
-            case rm
-                set sub remove
-        end
         switch $sub
             case exec
                 set vals -w --workdir -e --env

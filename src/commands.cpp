@@ -33,8 +33,8 @@ namespace kakuri {
 
 namespace {
 
-const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop",
-                                    "list",   "ls",    "remove", "rm"};
+// No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
+const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop", "list", "remove"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -600,7 +600,7 @@ std::string container_help(const std::string& sub) {
     if (sub == "stop")
         return "Usage: kakuri stop [-t SECONDS] NAME...\nSIGTERM to everything inside, SIGKILL "
                "after SECONDS (default 10).\n";
-    if (sub == "list" || sub == "ls")
+    if (sub == "list")
         return "Usage: kakuri list [--json|--format=json | -q|--quiet]\nNAME, STATUS, NETWORK, "
                "ROOT, CREATED of every container.\n";
     return "Usage: kakuri remove [-f|--force] NAME...\nDelete containers and everything they "
@@ -614,7 +614,7 @@ int run_container_subcommand(int argc, char* argv[]) {
     if (sub == "exec") return cmd_exec(argc, argv);
     if (sub == "shell") return cmd_shell(argc, argv);
     if (sub == "stop") return cmd_stop(argc, argv);
-    if (sub == "list" || sub == "ls") return cmd_list(argc, argv);
+    if (sub == "list") return cmd_list(argc, argv);
     return cmd_remove(argc, argv);
 }
 

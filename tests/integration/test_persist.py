@@ -69,7 +69,7 @@ def test_life_cycle_and_persistence(k):
     eq(p.returncode, 125)
     eq(p.stderr, "kakuri: container 'box' is not running (start it with: kakuri start -d box)\n")
     eq(kk(k, env, "list", "-q").stdout, "box\n")
-    eq(kk(k, env, "rm", "box").returncode, 0)
+    eq(kk(k, env, "remove", "box").returncode, 0)
     eq(listing(k, env), {})
     eq(os.listdir(cdir), [])
 
@@ -77,11 +77,33 @@ def test_life_cycle_and_persistence(k):
 def test_table_listing(k):
     env, _ = setup(k)
     kk(k, env, "create", "--allow-network", "t1")
-    lines = kk(k, env, "ls").stdout.splitlines()
+    lines = kk(k, env, "list").stdout.splitlines()
     eq(lines[0].split(), ["NAME", "STATUS", "NETWORK", "ROOT", "CREATED"])
     eq(lines[1].split()[:4], ["t1", "created", "host", "host"])
     eq(json.loads(kk(k, env, "list", "--format=json").stdout)[0]["network"], "host")
-    kk(k, env, "rm", "t1")
+    kk(k, env, "remove", "t1")
+
+
+def test_ls_and_rm_are_programs(k):
+    # No aliases: a temporary container's first word may be any program.
+    # (In a directory of $HOME, whose argument mounts its directory: not /tmp's rule.)
+    here = k.mkdirs(os.path.join(k.home, "ls-here"))
+    marker = k.write(os.path.join(here, "ls-marker"), "x\n")
+    p = k.run(["ls", "ls-marker"], cwd=here)
+    eq((p.returncode, p.stdout), (0, "ls-marker\n"), p.stderr)
+    p = k.run(["rm", "ls-marker"], cwd=here)
+    eq(p.returncode, 0, p.stderr)
+    ok(not os.path.exists(marker), "kakuri rm did not run rm")
+    # A program named like a subcommand runs after --.
+    bindir = k.mkdir("subcommand-bin")
+    k.write(os.path.join(bindir, "list"), "#!/bin/sh\necho a program called list\n", 0o755)
+    path = {"PATH": f"{bindir}:/usr/bin:/bin"}
+    p = k.run(["--bind", bindir, "--", "list"], env=path)
+    eq((p.returncode, p.stdout), (0, "a program called list\n"), p.stderr)
+    env, _ = setup(k, "ls-store")
+    p = k.run(["list"], env={**env, **path})
+    eq((p.returncode, p.stdout.split()), (0, ["NAME", "STATUS", "NETWORK", "ROOT", "CREATED"]),
+       p.stderr)
 
 
 def test_bad_names_and_duplicates(k):
@@ -95,7 +117,7 @@ def test_bad_names_and_duplicates(k):
     p = kk(k, env, "create", "--network=bogus", "d2")
     eq(p.returncode, 125)
     eq(sorted(os.listdir(cdir)), ["d1"], "a failed create left something behind")
-    kk(k, env, "rm", "d1")
+    kk(k, env, "remove", "d1")
 
 
 def test_concurrent_creates_one_wins(k):
@@ -106,7 +128,7 @@ def test_concurrent_creates_one_wins(k):
     eq(sum(1 for rc, _ in results if rc == 0), 1, str(results))
     ok(all(err == "kakuri: container 'same' already exists\n" for rc, err in results if rc), str(results))
     eq(sorted(os.listdir(cdir)), ["same"])
-    kk(k, env, "rm", "same")
+    kk(k, env, "remove", "same")
 
 
 def test_concurrent_starts_one_container(k):
@@ -118,7 +140,7 @@ def test_concurrent_starts_one_container(k):
     eq(rcs, [0, 125])
     r = parse_kv(kk(k, env, "exec", "two", "/probe", "pids").stdout)
     eq(r["processes"], "2", "one init and the probe: one container")
-    kk(k, env, "rm", "-f", "two")
+    kk(k, env, "remove", "-f", "two")
 
 
 def test_kill_9_leaves_the_store_true(k):
@@ -152,7 +174,7 @@ def test_kill_9_leaves_the_store_true(k):
         p = kk(k, env, "exec", "k9", "true")
         eq(p.returncode, 125)
     eq(kk(k, env, "start", "k9", "true").returncode, 0, "the next start works")
-    kk(k, env, "rm", "-f", "k9")
+    kk(k, env, "remove", "-f", "k9")
 
 
 def _ppid(pid):
@@ -172,7 +194,7 @@ def test_remove_deletes_unreadable_and_foreign_files(k):
         script += " && touch ~/other && chown 1234:1234 ~/other"
     p = kk(k, env, "start", "rmme", "sh", "-c", script)
     eq(p.returncode, 0, p.stderr)
-    p = kk(k, env, "rm", "rmme")
+    p = kk(k, env, "remove", "rmme")
     eq(p.returncode, 0, p.stderr)
     eq(os.listdir(cdir), [])
 
@@ -181,11 +203,11 @@ def test_remove_refuses_running_without_force(k):
     env, _ = setup(k)
     kk(k, env, "create", "busy")
     kk(k, env, "start", "-d", "busy")
-    p = kk(k, env, "rm", "busy")
+    p = kk(k, env, "remove", "busy")
     eq(p.returncode, 125)
     ok("running" in p.stderr, p.stderr)
     eq(listing(k, env)["busy"]["status"], "running")
-    eq(kk(k, env, "rm", "-f", "busy").returncode, 0)
+    eq(kk(k, env, "remove", "-f", "busy").returncode, 0)
     eq(listing(k, env), {})
 
 
@@ -201,7 +223,7 @@ def test_planted_symlinks_do_not_lead_out(k):
     eq(p.returncode, 0, p.stderr)
     p = kk(k, env, "start", "sym", "true")
     eq(os.listdir(target), ["keep"], "a mount point was made on the host")
-    eq(kk(k, env, "rm", "sym").returncode, 0)
+    eq(kk(k, env, "remove", "sym").returncode, 0)
     eq(os.listdir(target), ["keep"], "remove followed a planted link")
 
 
@@ -256,7 +278,7 @@ def test_shell_starts_the_container(k):
     finally:
         kill_quietly(pid)
     eq(listing(k, env)["sh1"]["status"], "running", "shell left the container running")
-    kk(k, env, "rm", "-f", "sh1")
+    kk(k, env, "remove", "-f", "sh1")
 
 
 def test_remove_with_subordinate_ids(k):
@@ -276,7 +298,7 @@ def test_remove_with_subordinate_ids(k):
         eq(p.returncode, 0, p.stderr)
         owned = os.stat(os.path.join(cdir, "sub", "home", "d")).st_uid
         eq(owned, 4100000 + 999, "a file owned by a subordinate id on the host")
-        p = kk(k, env, "rm", "sub")
+        p = kk(k, env, "remove", "sub")
         eq(p.returncode, 0, p.stderr)
         eq(os.listdir(cdir), [])
 
@@ -535,7 +557,7 @@ def test_root_refuses_a_store_below_a_users_directory(k):
     cdir = os.path.join(home, ".local", "kakuri", "containers")
     ok(os.path.isdir(os.path.join(cdir, "box")), "the user made a container")
     for args in (["start", "box", "/bin/echo", "ran"], ["start", "-d", "box"], ["exec", "box", "true"],
-                 ["shell", "box"], ["stop", "box"], ["list"], ["list", "-q"], ["rm", "-f", "box"],
+                 ["shell", "box"], ["stop", "box"], ["list"], ["list", "-q"], ["remove", "-f", "box"],
                  ["create", "mine"]):
         p = kk(k, uenv, *args)
         refused(p, cdir, f"{home} is owned by uid {TEST_UID}, not by you or root")
@@ -551,7 +573,7 @@ def test_root_refuses_a_store_below_a_users_directory(k):
         os.chown(d, TEST_UID, TEST_UID)
     os.chown(cfg, TEST_UID, TEST_UID)
     refused(kk(k, uenv, "true"), cfg, f"{home} is owned by uid {TEST_UID}")
-    eq(as_test_user(k, ["rm", "box"], uenv).returncode, 0)
+    eq(as_test_user(k, ["remove", "box"], uenv).returncode, 0)
 
 
 def test_open_containers_dir_is_refused(k):
@@ -593,13 +615,13 @@ def test_untrusted_container_or_record_is_refused(k):
             os.chown(path, arg, arg)
         try:
             for args in (["start", "t1", "/probe", "ids"], ["exec", "t1", "true"], ["list"],
-                         ["rm", "t1"]):
+                         ["remove", "t1"]):
                 refused(kk(k, env, *args), path, why)
         finally:
             os.chmod(path, st.st_mode & 0o7777)
             os.chown(path, st.st_uid, st.st_gid)
     eq(parse_kv(kk(k, env, "start", "t1", "/probe", "ids").stdout).get("uid"), "0", "t1 runs")
-    eq(kk(k, env, "rm", "t1").returncode, 0)
+    eq(kk(k, env, "remove", "t1").returncode, 0)
 
 
 def test_symlinked_container_is_refused(k):
@@ -612,12 +634,12 @@ def test_symlinked_container_is_refused(k):
     os.symlink(real, link)
     if k.drop:
         os.lchown(link, k.uid, k.gid)
-    for args in (["start", "evil", "true"], ["exec", "evil", "true"], ["rm", "evil"], ["list"]):
+    for args in (["start", "evil", "true"], ["exec", "evil", "true"], ["remove", "evil"], ["list"]):
         refused(kk(k, env, *args), link, "a symlink, not a container's directory")
     ok(os.path.isdir(real), "remove followed the link")
     os.unlink(link)
-    eq(kk(k, env, "rm", "mine").returncode, 0)
-    eq(kk(k, env2, "rm", "real").returncode, 0)
+    eq(kk(k, env, "remove", "mine").returncode, 0)
+    eq(kk(k, env2, "remove", "real").returncode, 0)
 
 
 # --- What remove deletes, and what an interrupted create or remove leaves. ---
@@ -651,7 +673,7 @@ def test_remove_takes_any_tree_with_few_fds(k):
     p = k.run(["start", "deep", "python3", "-c", "import os; os.mkdir('/etc/t'); os.chdir('/etc/t');" +
                DEEP.replace("range(5000)", "range(1200)") + "os.chmod('/etc/t', 0)"], env=penv)
     eq(p.returncode, 0, p.stderr)
-    p = subprocess.run(["prlimit", "--nofile=64", "--"] + k.argv(["rm", "deep"]), env=k.env(env),
+    p = subprocess.run(["prlimit", "--nofile=64", "--"] + k.argv(["remove", "deep"]), env=k.env(env),
                        cwd=k.work, capture_output=True, text=True)
     eq((p.returncode, p.stderr), (0, ""))
     eq(os.listdir(cdir), [])
@@ -707,5 +729,5 @@ def test_leftovers_of_interrupted_commands_are_cleaned(k):
     eq(len(left), 1, "the killed create left its directory")
     eq(kk(k, env, "create", "boom").returncode, 0, "the next command cleans up, then creates")
     eq(sorted(os.listdir(cdir)), ["boom", "keep"])
-    eq(kk(k, env, "rm", "boom", "keep").returncode, 0)
+    eq(kk(k, env, "remove", "boom", "keep").returncode, 0)
     eq(os.listdir(cdir), [])
