@@ -17,19 +17,57 @@ set -g __kakuri_subcommands \
 set -g __kakuri_value_opts --network --bind --ro-bind --bind-profile --auto-mount --hostname \
     --rootfs -e --env --unsetenv -w --workdir --seccomp --cap-add --cap-drop --config
 
+# The index of the first word after kakuri's global options (--config FILE before a
+# subcommand), among the words before the cursor.
+function __kakuri_global_end
+    set -l tokens (commandline -opc)
+    set -l n (count $tokens)
+    set -l i 2
+    while test $i -le $n
+        if test "$tokens[$i]" = --config; and test (math $i + 1) -le $n
+            set i (math $i + 2)
+        else if string match -q -- '--config=*' $tokens[$i]
+            set i (math $i + 1)
+        else
+            break
+        end
+    end
+    echo $i
+end
+
+# --config FILE as the line gives it (global or a run option), ~ expanded; nothing without.
+function __kakuri_config
+    set -l tokens (commandline -opc)
+    set -l cfg
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case --config
+                set cfg --config $tokens[(math $i + 1)]
+            case '--config=*'
+                set cfg --config (string replace -- --config= '' $tokens[$i])
+        end
+    end
+    string replace -r -- '^~/' "$HOME/" $cfg
+end
+
 # Where the words before the cursor stand, one of:
 #   run N         kakuri's own run options; N operands so far (0: the command is next)
 #   SUB N         after the subcommand SUB, N operands so far
 #   args I        word I is the contained command: complete its arguments
+#   first         the first word (after a global --config FILE): a subcommand or the command
 function __kakuri_state
     set -l tokens (commandline -opc)
     set -l n (count $tokens)
     set -l sub run
     set -l vals $__kakuri_value_opts
-    set -l i 2
-    if test $n -ge 2; and contains -- $tokens[2] (string replace -r -- '\t.*' '' $__kakuri_subcommands)
-        set sub $tokens[2]
-        set i 3
+    set -l i (__kakuri_global_end)
+    if test $i -gt $n
+        echo first
+        return
+    end
+    if contains -- $tokens[$i] (string replace -r -- '\t.*' '' $__kakuri_subcommands)
+        set sub $tokens[$i]
+        set i (math $i + 1)
         switch $sub
             case exec
                 set vals -w --workdir -e --env
@@ -41,6 +79,8 @@ function __kakuri_state
             case '*'
                 set vals
         end
+    else
+        set i 2
     end
     set -l operands 0
     set -l options 1
@@ -114,17 +154,7 @@ end
 # Profile names: the lines after the [bind_profiles] header of `kakuri config`,
 # read with the --config FILE given on the line, if any.
 function __kakuri_profiles
-    set -l tokens (commandline -opc)
-    set -l cfg
-    for i in (seq 2 (count $tokens))
-        switch $tokens[$i]
-            case --config
-                set cfg --config $tokens[(math $i + 1)]
-            case '--config=*'
-                set cfg --config (string replace -- --config= '' $tokens[$i])
-        end
-    end
-    set cfg (string replace -r -- '^~/' "$HOME/" $cfg)
+    set -l cfg (__kakuri_config)
     set -l in_profiles 0
     set -l kakuri (__kakuri_bin)
     command $kakuri config $cfg 2>/dev/null | while read -l line
@@ -139,7 +169,7 @@ end
 
 function __kakuri_containers
     set -l kakuri (__kakuri_bin)
-    command $kakuri list -q 2>/dev/null
+    command $kakuri (__kakuri_config) list -q 2>/dev/null
 end
 
 set -l caps ALL AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF \
@@ -152,7 +182,7 @@ set -l caps ALL AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF \
 complete -c kakuri -f
 
 # Run options: before the command, after `config`, after `create` before NAME.
-set -l opt complete -c kakuri -n "__kakuri_at 'run 0' 'config *' 'create 0'"
+set -l opt complete -c kakuri -n "__kakuri_at first 'run 0' 'config *' 'create 0'"
 $opt -l allow-network -d "share the host's network (same as --network=host)"
 $opt -l network -x -a 'none host' -d "none: private network with only lo; host: the host's"
 $opt -l bind -r -F -d 'bind-mount SRC[:DST][:ro] at DST (default: the same path)'
@@ -179,8 +209,8 @@ $opt -s h -l help -d 'show the help'
 $opt -l version -d 'show the version'
 
 # The first word: a subcommand or the command; after `--`: the command.
-complete -c kakuri -n "test (count (commandline -opc)) -eq 1" -a '(string join \n -- $__kakuri_subcommands)'
-complete -c kakuri -n "__kakuri_at 'run 0' 'run command' 'start 1' 'exec 1'" -a '(__fish_complete_command)'
+complete -c kakuri -n "__kakuri_at first" -a '(string join \n -- $__kakuri_subcommands)'
+complete -c kakuri -n "__kakuri_at first 'run 0' 'run command' 'start 1' 'exec 1'" -a '(__fish_complete_command)'
 complete -c kakuri -n "__kakuri_at 'args *'" -a '(__kakuri_complete_args)'
 
 # Persistent containers.

@@ -95,7 +95,7 @@ struct Loaded {
     HostInfo host;
     Config cfg;
     Store store;
-    std::string config_path;  // --config's file, if any
+    std::string config_path;  // the file --config names (before the subcommand, or create's)
 };
 
 void delete_taken(const Loaded& l, const std::string& entry, const Record* rec);
@@ -112,7 +112,9 @@ void clean_leftovers(const Loaded& l) {
     }
 }
 
-Loaded load(const std::string& config_path = "") {
+// Every subcommand finds the store the same way: the file --config names (before the
+// subcommand, or create's run option), else $KAKURI_CONFIG, else the default files.
+Loaded load(const std::string& config_path) {
     HostInfo host = scan_host();
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
@@ -203,7 +205,7 @@ bool wait_exit(int pidfd, int timeout_s) {
     }
 }
 
-int cmd_create(int argc, char* argv[]) {
+int cmd_create(int argc, char* argv[], const std::string& config) {
     // kakuri create [RUN-OPTIONS] NAME
     std::vector<std::string> words = {"kakuri"};
     for (int i = 1; i < argc; ++i) words.emplace_back(argv[i]);
@@ -216,6 +218,11 @@ int cmd_create(int argc, char* argv[]) {
     if (opts.command.size() != 1) usage("create", "create takes one NAME after the run options");
     std::string name = opts.command[0];
     check_container_name(name);
+    // create's own --config (a run option) and the one before the subcommand are one setting.
+    if (!config.empty() && !opts.config.empty() && opts.config != config)
+        usage("create",
+              "--config is given twice, as " + shown(config) + " and " + shown(opts.config));
+    if (opts.config.empty()) opts.config = config;
     Loaded l = load(opts.config);
     // The record is a file on disk: a credential's value never goes into it (-e NAME, which
     // copies the caller's value at each start and exec, does the same without).
@@ -295,7 +302,7 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     return r.code;
 }
 
-int cmd_start(int argc, char* argv[]) {
+int cmd_start(int argc, char* argv[], const std::string& config) {
     bool detach = false;
     int first = parse_sub("start", argc, argv, {{"detach", 'd', false}},
                           [&](char c, const std::string&) { detach = c == 'd'; });
@@ -305,7 +312,7 @@ int cmd_start(int argc, char* argv[]) {
     std::vector<std::string> command(argv + first + 1, argv + argc);
     if (!detach && command.empty()) usage("start", "start NAME needs a COMMAND, or -d");
     ensure_sealed_self();
-    Loaded l = load();
+    Loaded l = load(config);
     return start_container(l, name, command, detach);
 }
 
@@ -347,7 +354,7 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     return r.code;
 }
 
-int cmd_exec(int argc, char* argv[]) {
+int cmd_exec(int argc, char* argv[], const std::string& config) {
     bool as_user = false;
     std::string workdir;
     std::vector<std::string> env;
@@ -365,17 +372,17 @@ int cmd_exec(int argc, char* argv[]) {
     if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
     std::string name = argv[first];
     ensure_sealed_self();
-    Loaded l = load();
+    Loaded l = load(config);
     return exec_into(l, name, {argv + first + 1, argv + argc}, as_user, workdir, env);
 }
 
-int cmd_shell(int argc, char* argv[]) {
+int cmd_shell(int argc, char* argv[], const std::string& config) {
     int first = parse_sub("shell", argc, argv, {}, [](char, const std::string&) {});
     if (first < 0) return 0;
     if (argc - first != 1) usage("shell", "shell takes one container NAME");
     std::string name = argv[first];
     ensure_sealed_self();
-    Loaded l = load();
+    Loaded l = load(config);
     if (l.store.status(name) != Status::Running) {
         try {
             start_container(l, name, {}, true);
@@ -388,7 +395,7 @@ int cmd_shell(int argc, char* argv[]) {
     return exec_into(l, name, {sh, "-l"}, false, "", {});
 }
 
-int cmd_stop(int argc, char* argv[]) {
+int cmd_stop(int argc, char* argv[], const std::string& config) {
     int timeout = 10;
     int first = parse_sub("stop", argc, argv, {{"time", 't', true}}, [&](char, const std::string& v) {
         char* end = nullptr;
@@ -398,7 +405,7 @@ int cmd_stop(int argc, char* argv[]) {
     });
     if (first < 0) return 0;
     if (first >= argc) usage("stop", "stop needs at least one container NAME");
-    Loaded l = load();
+    Loaded l = load(config);
     int rc = 0;
     for (int i = first; i < argc; ++i) {
         std::string name = argv[i];
@@ -420,7 +427,7 @@ int cmd_stop(int argc, char* argv[]) {
     return rc;
 }
 
-int cmd_list(int argc, char* argv[]) {
+int cmd_list(int argc, char* argv[], const std::string& config) {
     bool json = false, quiet = false;
     int first = parse_sub("list", argc, argv, {{"json", 'j', false}, {"quiet", 'q', false}, {"format", 'f', true}},
                           [&](char c, const std::string& v) {
@@ -434,7 +441,7 @@ int cmd_list(int argc, char* argv[]) {
                           });
     if (first < 0) return 0;
     if (first != argc) usage("list", "list takes no NAME");
-    Loaded l = load();
+    Loaded l = load(config);
     std::vector<ListEntry> entries;
     for (const auto& name : l.store.names()) {
         if (quiet) {
@@ -535,13 +542,13 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
     remove_tree_at(l.store.fd(), entry);
 }
 
-int cmd_remove(int argc, char* argv[]) {
+int cmd_remove(int argc, char* argv[], const std::string& config) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
                           [&](char, const std::string&) { force = true; });
     if (first < 0) return 0;
     if (first >= argc) usage("remove", "remove needs at least one container NAME");
-    Loaded l = load();
+    Loaded l = load(config);
     for (int i = first; i < argc; ++i) {
         std::string name = argv[i];
         check_container_name(name);
@@ -607,15 +614,15 @@ std::string container_help(const std::string& sub) {
            "wrote; -f stops a running one first.\n";
 }
 
-int run_container_subcommand(int argc, char* argv[]) {
+int run_container_subcommand(int argc, char* argv[], const std::string& config) {
     std::string sub = argv[0];
-    if (sub == "create") return cmd_create(argc, argv);
-    if (sub == "start") return cmd_start(argc, argv);
-    if (sub == "exec") return cmd_exec(argc, argv);
-    if (sub == "shell") return cmd_shell(argc, argv);
-    if (sub == "stop") return cmd_stop(argc, argv);
-    if (sub == "list") return cmd_list(argc, argv);
-    return cmd_remove(argc, argv);
+    if (sub == "create") return cmd_create(argc, argv, config);
+    if (sub == "start") return cmd_start(argc, argv, config);
+    if (sub == "exec") return cmd_exec(argc, argv, config);
+    if (sub == "shell") return cmd_shell(argc, argv, config);
+    if (sub == "stop") return cmd_stop(argc, argv, config);
+    if (sub == "list") return cmd_list(argc, argv, config);
+    return cmd_remove(argc, argv, config);
 }
 
 }  // namespace kakuri

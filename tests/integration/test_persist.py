@@ -106,6 +106,48 @@ def test_ls_and_rm_are_programs(k):
        p.stderr)
 
 
+def test_config_finds_the_store_for_every_subcommand(k):
+    # No KAKURI_CONFIG: the store is the one the named file gives, for every subcommand.
+    cdir = os.path.join(k.mkdir("named-store"), "containers")
+    proj = k.mkdirs(os.path.join(k.home, "named-cfg"))
+    cfg = k.write(os.path.join(proj, "k.toml"), f'[storage]\ncontainers_dir = "{cdir}"\n')
+    g = ["--config", cfg]
+    probe = f"{k.probe_host}:/probe"
+    try:
+        p = k.run(g + ["create", "--ro-bind", probe, "--bind", proj, "x"])
+        eq(p.returncode, 0, p.stderr)
+        eq(os.listdir(cdir), ["x"])
+        eq(json.loads(k.run(g + ["list", "--json"]).stdout)[0]["name"], "x")
+        eq(json.loads(k.run(["list", "--json"]).stdout), [], "the default store")
+        p = k.run([f"--config={cfg}", "config"])
+        ok(f'containers_dir = "{cdir}"' in p.stdout, p.stdout + p.stderr)
+        # The same file named by KAKURI_CONFIG finds it too.
+        p = k.run(["start", "x", "/probe", "ids"], env={"KAKURI_CONFIG": cfg})
+        eq(parse_kv(p.stdout).get("uid"), "0", p.stderr)
+        # The file read now is hidden inside, as a run's --config is.
+        p = k.run(g + ["start", "x", "/probe", "stat", cfg, os.path.join(proj, "other")])
+        eq(parse_kv(p.stdout).get(cfg), "chr", p.stderr)
+        eq(k.run(g + ["start", "-d", "x"]).returncode, 0)
+        eq(k.run(g + ["exec", "x", "true"]).returncode, 0)
+        eq(k.run(g + ["stop", "x"]).returncode, 0)
+        # create --config (the run option) is the same setting: found again with it.
+        eq(k.run(["create", "--config", cfg, "y"]).returncode, 0)
+        eq(sorted(os.listdir(cdir)), ["x", "y"])
+        p = k.run(g + ["start", "y", "hostname"])
+        eq((p.returncode, p.stdout), (0, "y\n"), p.stderr)
+        # Given twice, it must be one file.
+        other = k.write(os.path.join(k.tmp, "other.toml"), "")
+        for args in (g + ["create", "--config", other, "z"], g + ["config", "--config", other]):
+            p = k.run(args)
+            eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+            ok("--config is given twice" in p.stderr, p.stderr)
+        eq(k.run(g + ["create", "--config", cfg, "z"]).returncode, 0, "the same file twice")
+    finally:
+        for name in os.listdir(cdir) if os.path.isdir(cdir) else []:
+            eq(k.run(g + ["remove", "-f", name]).returncode, 0)
+    eq(os.listdir(cdir), [])
+
+
 def test_bad_names_and_duplicates(k):
     env, cdir = setup(k)
     for bad in ["../x", "a/b", "", "-x", "x" * 65, ".hidden"]:
