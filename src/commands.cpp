@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "durable.hpp"
 #include "envrules.hpp"
 #include "launch.hpp"
+#include "logfile.hpp"
 #include "plan.hpp"
 #include "sealed.hpp"
 #include "spec.hpp"
@@ -34,7 +36,8 @@ namespace kakuri {
 namespace {
 
 // No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
-const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop", "list", "remove"};
+const char* const kSubcommands[] = {"create", "start", "exec", "shell",
+                                    "stop",   "list",  "logs", "remove"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -271,6 +274,27 @@ int cmd_create(int argc, char* argv[], const std::string& config) {
     return 0;
 }
 
+// How the run ran ended, unless the container was started again (or removed) meanwhile.
+// Best effort: the run's own status is what the caller gets either way.
+void record_exit(Loaded& l, const std::string& name, const State& ran, int code) {
+    try {
+        UniqueFd lock = l.store.lock(name);
+        State cur = l.store.state(name);
+        if (cur.pid != ran.pid || cur.start_time != ran.start_time) return;
+        ExitRecord e;
+        if (l.store.exit_record(name, e)) return;  // said first (by stop: killed)
+        const int64_t now = time(nullptr);
+        l.store.write_exit(name, {code, now});
+        // Its init, killed, could not end its section of the log: the same line, from here.
+        if (ran.detached) {
+            Store::RunFiles f = l.store.open_run_files(name, true);
+            log_append({f.log.get(), f.prev.get(), -1, l.cfg.log_max_size.value},
+                       log_exited_line(code, now));
+        }
+    } catch (const Error&) {
+    }
+}
+
 int start_container(Loaded& l, const std::string& name, const std::vector<std::string>& command,
                     bool detach) {
     Record rec = l.store.record(name);
@@ -284,8 +308,13 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     Plan plan = make_plan(spec);
     LaunchHooks hooks;
     hooks.detach = detach;
-    hooks.log_path = l.store.path(name) + "/log";
+    // Detached, the container's output goes to its log, which its init keeps within
+    // log_max_size and ends with how the run ended (see logfile.hpp).
+    Store::RunFiles files = l.store.open_run_files(name, detach);
+    const LogFds log{files.log.get(), files.prev.get(), files.exit.get(), l.cfg.log_max_size.value};
+    if (detach) hooks.log = log;
     bool userns = plan.userns;
+    State ran;
     hooks.on_ready = [&](pid_t pid) {
         State st;
         st.pid = pid;
@@ -294,10 +323,18 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
         st.pidns = st.ns.ino[2];
         st.userns = userns;
         st.started = true;
+        st.started_at = time(nullptr);
+        st.detached = detach;
+        // Running: the last run's exit record goes (this one's comes when it ends).
+        check(ftruncate(files.exit.get(), 0), "reset " + l.store.path(name) + "/exit");
         l.store.write_state(name, st);
+        // A section of the log per start, before anything the command writes.
+        if (detach) log_append(log, log_started_line(st.started_at));
+        ran = st;
         lock.reset();  // others may look now: the state says running
     };
     RunResult r = run_container(plan, hooks);
+    if (!detach && ran.pid) record_exit(l, name, ran, r.code);
     if (!r.error.empty()) throw Error(r.error, 0, r.code ? r.code : 125);
     return r.code;
 }
@@ -418,6 +455,8 @@ int cmd_stop(int argc, char* argv[], const std::string& config) {
         if (!wait_exit(pidfd.get(), timeout)) {
             syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
             wait_exit(pidfd.get(), 10);
+            // Killed, its init wrote nothing: the record says so (128 + SIGKILL).
+            if (!pidfd_pid_alive(pidfd.get())) record_exit(l, name, st, 128 + SIGKILL);
         }
         if (pidfd_pid_alive(pidfd.get())) {
             std::fprintf(stderr, "kakuri: container '%s' did not stop\n", name.c_str());
@@ -450,7 +489,12 @@ int cmd_list(int argc, char* argv[], const std::string& config) {
         }
         try {
             Record r = l.store.record(name);
-            entries.push_back({name, l.store.status(name), r.network, r.root, r.created});
+            ListEntry e{name, Status::Created, r.network, r.root, r.created, 0, {}};
+            State st = l.store.state(name);
+            e.status = l.store.status(name);
+            e.started = st.started_at;
+            if (e.status == Status::Stopped) l.store.exit_record(name, e.exit);
+            entries.push_back(std::move(e));
         } catch (const Refusal&) {
             throw;
         } catch (const Error&) {
@@ -458,7 +502,55 @@ int cmd_list(int argc, char* argv[], const std::string& config) {
         }
     }
     if (quiet) return 0;
-    std::fputs((json ? format_list_json(entries) : format_list_table(entries)).c_str(), stdout);
+    const int64_t now = time(nullptr);
+    std::fputs((json ? format_list_json(entries) : format_list_table(entries, now)).c_str(),
+               stdout);
+    return 0;
+}
+
+int cmd_logs(int argc, char* argv[], const std::string& config) {
+    bool follow = false;
+    int first = parse_sub("logs", argc, argv, {{"follow", 'f', false}},
+                          [&](char, const std::string&) { follow = true; });
+    if (first < 0) return 0;
+    if (argc - first != 1) usage("logs", "logs takes one container NAME");
+    std::string name = argv[first];
+    Loaded l = load(config);
+    l.store.record(name);
+    // Following: init pinned before the log is read, so that its end is the log's end.
+    UniqueFd pidfd;
+    State st;
+    if (follow && l.store.status(name, &st) == Status::Running) {
+        pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
+        if (pidfd && process_start_time(st.pid) != st.start_time) pidfd.reset();
+    }
+    Store::LogFiles f = l.store.open_log(name);
+    // Woken by each write to the log (inotify on the file opened, never a name looked up
+    // again); without inotify (no instances left), a look every quarter second.
+    UniqueFd changes;
+    if (pidfd && f.log) {
+        changes.reset(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+        if (changes &&
+            inotify_add_watch(changes.get(), fd_path(f.log.get()).c_str(), IN_MODIFY) < 0)
+            changes.reset();
+    }
+    LogCursor c;
+    std::fflush(stdout);
+    if (!log_catch_up(f.log.get(), f.prev.get(), c, STDOUT_FILENO)) return 0;
+    while (pidfd) {
+        struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {changes.get(), POLLIN, 0}};
+        if (!changes) p[1].fd = -1;
+        int r = poll(p, 2, changes || !f.log ? -1 : 250);
+        if (r < 0 && errno != EINTR) throw Error("poll", errno);
+        if (p[1].revents) {
+            char buf[4096];
+            while (::read(changes.get(), buf, sizeof buf) > 0) {
+            }
+        }
+        // Ended: init wrote its last line before it exited; this is the rest.
+        if (p[0].revents) pidfd.reset();
+        if (!log_catch_up(f.log.get(), f.prev.get(), c, STDOUT_FILENO)) return 0;
+    }
     return 0;
 }
 
@@ -609,7 +701,12 @@ std::string container_help(const std::string& sub) {
                "after SECONDS (default 10).\n";
     if (sub == "list")
         return "Usage: kakuri list [--json|--format=json | -q|--quiet]\nNAME, STATUS, NETWORK, "
-               "ROOT, CREATED of every container.\n";
+               "ROOT, CREATED of every container; STATUS of a stopped one says how it ended: "
+               "exited (N) 3 minutes ago.\n";
+    if (sub == "logs")
+        return "Usage: kakuri logs [-f|--follow] NAME\nWhat the container's detached runs "
+               "(start -d) wrote, log.1 then log, each run a section from a 'started' line to an "
+               "'exited (N)' line; -f then follows until the container stops.\n";
     return "Usage: kakuri remove [-f|--force] NAME...\nDelete containers and everything they "
            "wrote; -f stops a running one first.\n";
 }
@@ -622,6 +719,7 @@ int run_container_subcommand(int argc, char* argv[], const std::string& config) 
     if (sub == "shell") return cmd_shell(argc, argv, config);
     if (sub == "stop") return cmd_stop(argc, argv, config);
     if (sub == "list") return cmd_list(argc, argv, config);
+    if (sub == "logs") return cmd_logs(argc, argv, config);
     return cmd_remove(argc, argv, config);
 }
 

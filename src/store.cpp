@@ -26,6 +26,9 @@ namespace {
 const char* const kRecordFile = "container";
 const char* const kStateFile = "state";
 const char* const kLockFile = "lock";
+const char* const kLogFile = "log";
+const char* const kPrevLogFile = "log.1";
+const char* const kExitFile = "exit";
 
 // Values in the record are one per line: a newline would split one in two.
 void check_line(const std::string& v, const std::string& what) {
@@ -176,15 +179,6 @@ std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
-std::string iso_time(int64_t t) {
-    time_t tt = static_cast<time_t>(t);
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 }  // namespace
 
 bool valid_container_name(const std::string& n) {
@@ -261,7 +255,8 @@ std::string format_state(const State& s) {
     return "kakuri-state " + std::to_string(s.version) + "\npid " + std::to_string(s.pid) +
            "\nstart_time " + std::to_string(s.start_time) + "\npidns " + std::to_string(s.pidns) +
            "\nuserns " + (s.userns ? "1" : "0") + "\nstarted " + (s.started ? "1" : "0") + "\n" +
-           format_namespaces(s.ns);
+           (s.started_at ? "started_at " + std::to_string(s.started_at) + "\n" : "") +
+           (s.detached ? "detached 1\n" : "") + format_namespaces(s.ns);
 }
 
 State parse_state(const std::string& text) {
@@ -277,12 +272,66 @@ State parse_state(const std::string& text) {
         else if (k == "pidns") s.pidns = to_uint(v, "pidns");
         else if (k == "userns") s.userns = v == "1";
         else if (k == "started") s.started = v == "1";
+        else if (k == "started_at")
+            s.started_at = to_int(v, "started_at");
+        else if (k == "detached")
+            s.detached = v == "1";
         else if (k.compare(0, 3, "ns_") == 0) {
             for (int n = 0; n < Namespaces::kCount; ++n)
                 if (k.substr(3) == Namespaces::kNames[n]) s.ns.ino[n] = to_uint(v, k);
         }
     }
     return s;
+}
+
+std::string format_exit(const ExitRecord& e) {
+    return "kakuri-exit 1\nstatus " + std::to_string(e.status) + "\nfinished " +
+           std::to_string(e.finished) + "\n";
+}
+
+bool parse_exit(const std::string& text, ExitRecord& out) {
+    ExitRecord e;
+    bool status = false, finished = false;
+    try {
+        auto kv = key_values(text);
+        if (kv.empty() || kv[0] != std::make_pair(std::string("kakuri-exit"), std::string("1")))
+            return false;
+        for (size_t i = 1; i < kv.size(); ++i) {
+            const auto& [k, v] = kv[i];
+            if (k == "status") {
+                int64_t n = to_int(v, "status");
+                if (n < 0 || n > 255) return false;
+                e.status = static_cast<int>(n);
+                status = true;
+            } else if (k == "finished") {
+                e.finished = to_int(v, "finished");
+                finished = e.finished >= 0;
+            }
+        }
+    } catch (const Error&) {
+        return false;
+    }
+    if (!status || !finished) return false;
+    out = e;
+    return true;
+}
+
+std::string time_ago(int64_t then, int64_t now) {
+    int64_t d = now > then ? now - then : 0;
+    struct Unit {
+        int64_t seconds;
+        const char* name;
+    };
+    const Unit units[] = {{365 * 86400, "year"}, {30 * 86400, "month"}, {7 * 86400, "week"},
+                          {86400, "day"},        {3600, "hour"},        {60, "minute"},
+                          {1, "second"}};
+    for (const auto& u : units) {
+        if (d >= u.seconds || u.seconds == 1) {
+            int64_t n = d / u.seconds;
+            return std::to_string(n) + " " + u.name + (n == 1 ? "" : "s") + " ago";
+        }
+    }
+    return "";
 }
 
 const char* status_name(Status s) {
@@ -294,10 +343,21 @@ const char* status_name(Status s) {
     return "?";
 }
 
-std::string format_list_table(const std::vector<ListEntry>& entries) {
+namespace {
+
+// The STATUS column: how a stopped container ended, as `podman ps -a` says it.
+std::string status_text(const ListEntry& e, int64_t now) {
+    if (e.status == Status::Stopped && e.exit.status >= 0)
+        return "exited (" + std::to_string(e.exit.status) + ") " + time_ago(e.exit.finished, now);
+    return status_name(e.status);
+}
+
+}  // namespace
+
+std::string format_list_table(const std::vector<ListEntry>& entries, int64_t now) {
     std::vector<std::vector<std::string>> rows = {{"NAME", "STATUS", "NETWORK", "ROOT", "CREATED"}};
     for (const auto& e : entries)
-        rows.push_back({e.name, status_name(e.status), e.network, e.root, iso_time(e.created)});
+        rows.push_back({e.name, status_text(e, now), e.network, e.root, iso_time(e.created)});
     std::vector<size_t> width(5, 0);
     for (const auto& r : rows)
         for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
@@ -318,9 +378,14 @@ std::string format_list_json(const std::vector<ListEntry>& entries) {
     for (size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         out += i ? ",\n  " : "\n  ";
+        const bool ended = e.status == Status::Stopped && e.exit.status >= 0;
         out += "{\"name\": " + json_string(e.name) + ", \"status\": \"" + status_name(e.status) +
                "\", \"network\": " + json_string(e.network) + ", \"root\": " + json_string(e.root) +
-               ", \"created\": \"" + iso_time(e.created) + "\"}";
+               ", \"created\": \"" + iso_time(e.created) + "\", \"started\": " +
+               (e.started ? "\"" + iso_time(e.started) + "\"" : std::string("null")) +
+               ", \"exit_code\": " + (ended ? std::to_string(e.exit.status) : "null") +
+               ", \"finished\": " +
+               (ended ? "\"" + iso_time(e.exit.finished) + "\"" : std::string("null")) + "}";
     }
     return out + (entries.empty() ? "]\n" : "\n]\n");
 }
@@ -510,6 +575,67 @@ Status Store::status(const std::string& name, State* live) const {
         return Status::Running;
     }
     return s.started ? Status::Stopped : Status::Created;
+}
+
+namespace {
+
+// A file of kakuri's in a container's directory, checked as opened (see open_checked), made
+// (mode 0600, never through a link) when missing.
+UniqueFd open_or_make(int dirfd, const char* name, const std::string& path, uid_t caller,
+                      int flags) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        UniqueFd fd = open_checked(dirfd, name, path, caller, flags);
+        if (fd) return fd;
+        fd.reset(::openat(dirfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (fd) return fd;
+        if (errno != EEXIST) throw Error("create " + path, errno);
+    }
+    throw Error("create " + path, EEXIST);
+}
+
+}  // namespace
+
+Store::RunFiles Store::open_run_files(const std::string& name, bool with_log) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    const std::string dir = path(name) + "/";
+    RunFiles f;
+    if (with_log) {
+        f.log = open_or_make(d.get(), kLogFile, dir + kLogFile, caller_, O_RDWR | O_APPEND);
+        f.prev = open_or_make(d.get(), kPrevLogFile, dir + kPrevLogFile, caller_, O_RDWR);
+    }
+    f.exit = open_or_make(d.get(), kExitFile, dir + kExitFile, caller_, O_RDWR);
+    return f;
+}
+
+Store::LogFiles Store::open_log(const std::string& name) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    const std::string dir = path(name) + "/";
+    LogFiles f;
+    f.log = open_checked(d.get(), kLogFile, dir + kLogFile, caller_, O_RDONLY);
+    f.prev = open_checked(d.get(), kPrevLogFile, dir + kPrevLogFile, caller_, O_RDONLY);
+    return f;
+}
+
+bool Store::exit_record(const std::string& name, ExitRecord& out) const {
+    UniqueFd d = open_container(name);
+    if (!d) return false;
+    UniqueFd fd = open_checked(d.get(), kExitFile, path(name) + "/" + kExitFile, caller_, O_RDONLY);
+    if (!fd) return false;
+    // Init's file, so possibly written from inside: a record is small, the rest is not read.
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) < 0 && errno == EINTR) {
+    }
+    if (n <= 0 || static_cast<size_t>(n) == sizeof buf) return false;
+    return parse_exit(std::string(buf, static_cast<size_t>(n)), out);
+}
+
+void Store::write_exit(const std::string& name, const ExitRecord& e) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    write_atomically(d.get(), path(name), kExitFile, format_exit(e));
 }
 
 Store::Taken Store::take(const std::string& name) const {

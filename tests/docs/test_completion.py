@@ -135,6 +135,8 @@ def common_cases(fx, opts, subs, sub_opts):
         ("kakuri rm ", "lacks", boxes),
         ("kakuri remove -f b", "eq", boxes),
         ("kakuri list --format=", "eq", {"json", "table"}),
+        ("kakuri logs ", "eq", boxes),
+        ("kakuri logs -f b", "eq", boxes),
         # The global --config: a subcommand after it, its store's containers, its profiles.
         (f"kakuri --config {fx.other} con", "has", {"config"}),
         (f"kakuri --config {fx.store2} start ", "eq", {"box3"}),
@@ -146,7 +148,7 @@ def common_cases(fx, opts, subs, sub_opts):
     ]
     for sub, sopts in sub_opts.items():
         cases.append((f"kakuri {sub} -", "has", set(sopts) | {"-h", "--help"}))
-        if sub in ("start", "exec", "shell", "stop", "remove"):
+        if sub in ("start", "exec", "shell", "stop", "logs", "remove"):
             cases.append((f"kakuri {sub} -", "lacks", {"--bind-profile", "--dry-run"}))
     return cases
 

@@ -4,6 +4,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -773,3 +774,164 @@ def test_leftovers_of_interrupted_commands_are_cleaned(k):
     eq(sorted(os.listdir(cdir)), ["boom", "keep"])
     eq(kk(k, env, "remove", "boom", "keep").returncode, 0)
     eq(os.listdir(cdir), [])
+
+
+# --- What a run left: its log, how it ended, the record as inspect shows it. ---
+
+STARTED = re.compile(r"^--- kakuri: started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ---$")
+
+
+def exited(n):
+    return re.compile(rf"^--- kakuri: exited \({n}\) \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ ---$")
+
+
+def check_lines(got, want):
+    """got: text; want: a list of exact strings and compiled patterns, line for line."""
+    lines = got.splitlines()
+    ok(len(lines) == len(want), f"{len(lines)} lines, want {len(want)}: {got!r}")
+    for line, w in zip(lines, want):
+        ok(w.match(line) if hasattr(w, "match") else line == w, f"{line!r} is not {w}: {got!r}")
+
+
+def start_detached_and_wait(k, env, cdir, name, *command):
+    p = kk(k, env, "start", "-d", name, *command)
+    eq(p.returncode, 0, p.stderr)
+    wait_stopped(cdir, name)
+
+
+def test_logs_have_a_section_per_detached_run_with_its_exit_status(k):
+    env, cdir = setup(k, "logs-store")
+    try:
+        eq(kk(k, env, "create", "lg").returncode, 0)
+        p = kk(k, env, "logs", "lg")
+        eq((p.returncode, p.stdout), (0, ""), "never started: an empty log")
+        start_detached_and_wait(k, env, cdir, "lg", "sh", "-c", "echo first; exit 3")
+        check_lines(kk(k, env, "logs", "lg").stdout, [STARTED, "first", exited(3)])
+        c = listing(k, env)["lg"]
+        eq((c["status"], c["exit_code"]), ("stopped", 3))
+        ok(c["finished"] and c["started"], str(c))
+        start_detached_and_wait(k, env, cdir, "lg", "sh", "-c", "echo second >&2; kill -9 $$")
+        check_lines(kk(k, env, "logs", "lg").stdout,
+                    [STARTED, "first", exited(3), STARTED, "second", exited(137)])
+        row = kk(k, env, "list").stdout.splitlines()[1]
+        ok(re.match(r"^lg +exited \(137\) \d+ seconds? ago +none +host ", row), row)
+        # The foreground's status is recorded too (its output is the caller's, not logged).
+        eq(kk(k, env, "start", "lg", "sh", "-c", "exit 4").returncode, 4)
+        eq(listing(k, env)["lg"]["exit_code"], 4)
+        eq(len(kk(k, env, "logs", "lg").stdout.splitlines()), 6)
+        # Running: no exit code; an idle one stopped ends its section with 0; one killed by
+        # stop (it ignored SIGTERM) with 137, said by stop.
+        eq(kk(k, env, "start", "-d", "lg").returncode, 0)
+        c = listing(k, env)["lg"]
+        eq((c["status"], c["exit_code"], c["finished"]), ("running", None, None))
+        ok(re.match(r"^lg +running +none", kk(k, env, "list").stdout.splitlines()[1]), "table")
+        eq(kk(k, env, "stop", "lg").returncode, 0)
+        eq(listing(k, env)["lg"]["exit_code"], 0)
+        eq(kk(k, env, "start", "-d", "lg", "sh", "-c",
+              "trap '' TERM; echo stubborn; exec tail -f /dev/null").returncode, 0)
+        follow = k.popen(["logs", "-f", "lg"], env=env, stdout=subprocess.PIPE)
+        try:
+            Lines(follow.stdout.fileno()).until("stubborn")  # it ignores SIGTERM from here on
+            eq(kk(k, env, "stop", "-t", "1", "lg").returncode, 0)
+            eq(follow.wait(timeout=30), 0)
+        finally:
+            kill_quietly(follow.pid)
+        eq(listing(k, env)["lg"]["exit_code"], 137)
+        check_lines("\n".join(kk(k, env, "logs", "lg").stdout.splitlines()[-3:]),
+                    [STARTED, "stubborn", exited(137)])
+    finally:
+        kk(k, env, "remove", "-f", "lg")
+
+
+class Lines:
+    """What a process writes to a pipe, a line at a time, read without Python's buffering (so
+    that select() says whether more is there)."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, b""
+
+    def until(self, want, timeout=30):
+        """Read until the line want; the lines before it."""
+        seen = []
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if line.decode() == want:
+                    return seen
+                seen.append(line.decode())
+            ok(select.select([self.fd], [], [], timeout)[0], f"no line {want!r} after {seen}")
+            chunk = os.read(self.fd, 65536)
+            ok(chunk, f"end of output before {want!r}: {seen}")
+            self.buf += chunk
+
+    def rest(self):
+        while True:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return self.buf.decode()
+            self.buf += chunk
+
+
+def test_logs_follow_returns_once_the_container_stops(k):
+    env, cdir = setup(k, "follow-store")
+    try:
+        eq(kk(k, env, "create", "fl").returncode, 0)
+        eq(kk(k, env, "start", "-d", "fl", "sh", "-c",
+              "mkfifo /tmp/go; echo one; read x < /tmp/go; echo two; exit 5").returncode, 0)
+        p = k.popen(["logs", "-f", "fl"], env=env, stdout=subprocess.PIPE)
+        try:
+            out = Lines(p.stdout.fileno())
+            check_lines("\n".join(out.until("one")), [STARTED])
+            # Following now: the container goes on, then ends; logs -f with it.
+            # (The container ends as soon as it has read: the exec may end with it, killed.)
+            ok(kk(k, env, "exec", "fl", "sh", "-c", "echo go > /tmp/go").returncode in (0, 137),
+               "exec")
+            eq(p.wait(timeout=30), 0)
+            check_lines(out.rest(), ["two", exited(5)])
+        finally:
+            kill_quietly(p.pid)
+        # A stopped container's log is shown, and logs -f returns at once.
+        p = kk(k, env, "logs", "-f", "fl", timeout=30)
+        check_lines(p.stdout, [STARTED, "one", "two", exited(5)])
+        p = kk(k, env, "logs", "nosuch")
+        eq((p.returncode, p.stderr), (125, "kakuri: no container named 'nosuch' (see: kakuri list)\n"))
+        p = kk(k, env, "logs", "fl", "extra")
+        eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    finally:
+        kk(k, env, "remove", "-f", "fl")
+
+
+def test_log_rotates_at_log_max_size(k):
+    env, cdir = setup(k, "rotate-store")
+    with open(env["KAKURI_CONFIG"], "a") as f:
+        f.write('log_max_size = "2K"\n')
+    box = os.path.join(cdir, "rot")
+    try:
+        eq(kk(k, env, "create", "rot").returncode, 0)
+        # A chatty container: 100000 lines, 600 KB, all of them through the log.
+        start_detached_and_wait(k, env, cdir, "rot", "seq", "100000")
+        sizes = [os.stat(os.path.join(box, f)).st_size for f in ("log", "log.1")]
+        ok(all(0 < s <= 2048 for s in sizes), f"log, log.1: {sizes} bytes")
+        # What is kept is the end of what it wrote, whole from log.1 to log, then how it ended.
+        out = kk(k, env, "logs", "rot").stdout
+        with open(os.path.join(box, "log.1")) as a, open(os.path.join(box, "log")) as b:
+            eq(out, a.read() + b.read())
+        lines = out.splitlines()
+        ok(exited(0).match(lines[-1]), lines[-1])
+        numbers = lines[1:-1]  # the first may be cut by the rotation
+        eq(numbers, [str(n) for n in range(100001 - len(numbers), 100001)])
+        ok(len(numbers) > 300, f"{len(numbers)} lines kept")
+        # The next run starts its section in the same bound.
+        start_detached_and_wait(k, env, cdir, "rot", "echo", "again")
+        check_lines("\n".join(kk(k, env, "logs", "rot").stdout.splitlines()[-3:]),
+                    [STARTED, "again", exited(0)])
+    finally:
+        kk(k, env, "remove", "-f", "rot")
+    # A bad size is one line, exit 125.
+    with open(env["KAKURI_CONFIG"], "a") as f:
+        f.write('[storage]\n')
+    k.write(env["KAKURI_CONFIG"], '[storage]\nlog_max_size = "12"\n')
+    p = kk(k, env, "list")
+    eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    ok("log_max_size takes a size of at least 1K" in p.stderr, p.stderr)
+
