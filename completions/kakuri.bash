@@ -8,7 +8,7 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list logs remove config help"
+_kakuri_subcommands="create start exec shell stop list inspect logs remove config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= --bind --ro-bind --bind-profile --auto-mount= --hostname
@@ -142,6 +142,7 @@ _kakuri() {
             shell) value_opts="" flag_opts="" operands=name ;;
             stop) value_opts="-t --time" flag_opts="" operands=names ;;
             list) value_opts="--format=" flag_opts="--json -q --quiet" operands=none ;;
+            inspect) value_opts="" flag_opts="--json" operands=name ;;
             logs) value_opts="" flag_opts="-f --follow" operands=name ;;
             remove) value_opts="" flag_opts="-f --force" operands=names ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;

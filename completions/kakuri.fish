@@ -9,6 +9,7 @@ set -g __kakuri_subcommands \
     shell\t'a login shell in a container, starting it if needed' \
     stop\t'stop containers' \
     list\t'list the containers' \
+    inspect\t"show a container's record and state" \
     logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
     config\t'print the effective configuration and where each value came from' \
@@ -215,8 +216,8 @@ complete -c kakuri -n "__kakuri_at first 'run 0' 'run command' 'start 1' 'exec 1
 complete -c kakuri -n "__kakuri_at 'args *'" -a '(__kakuri_complete_args)'
 
 # Persistent containers.
-complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop *' 'logs 0' 'remove *'" -a '(__kakuri_containers)' -d container
-complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop 0' 'list 0' 'logs 0' 'remove 0'" -s h -l help -d 'show the help'
+complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop *' 'inspect 0' 'logs 0' 'remove *'" -a '(__kakuri_containers)' -d container
+complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop 0' 'list 0' 'inspect 0' 'logs 0' 'remove 0'" -s h -l help -d 'show the help'
 complete -c kakuri -n "__kakuri_at 'start 0'" -s d -l detach -d 'run in the background'
 complete -c kakuri -n "__kakuri_at 'exec 0'" -s u -l user -d 'run as yourself'
 complete -c kakuri -n "__kakuri_at 'exec 0'" -s w -l workdir -x -a '(__fish_complete_directories (commandline -ct))' -d 'working directory'
@@ -225,6 +226,7 @@ complete -c kakuri -n "__kakuri_at 'stop 0'" -s t -l time -x -d 'seconds before 
 complete -c kakuri -n "__kakuri_at 'list 0'" -l json -d 'as JSON'
 complete -c kakuri -n "__kakuri_at 'list 0'" -l format -x -a 'json table' -d 'output format'
 complete -c kakuri -n "__kakuri_at 'list 0'" -s q -l quiet -d 'names only'
+complete -c kakuri -n "__kakuri_at 'inspect 0'" -l json -d 'as one JSON object'
 complete -c kakuri -n "__kakuri_at 'logs 0'" -s f -l follow -d 'follow until the container stops'
 complete -c kakuri -n "__kakuri_at 'remove 0'" -s f -l force -d 'stop a running container first'
 complete -c kakuri -n "__kakuri_at 'help 0'" -a '(string join \n -- $__kakuri_subcommands)'

@@ -267,6 +267,7 @@ std::string run_help_text() {
          "  kakuri shell NAME                                 a login shell, starting NAME if needed\n"
          "  kakuri stop [-t SECONDS] NAME...\n"
          "  kakuri list [--json | -q|--quiet]                 how each ended: exited (N) ... ago\n"
+         "  kakuri inspect [--json] NAME                      its record and state\n"
          "  kakuri logs [-f|--follow] NAME                    what its detached runs wrote\n"
          "  kakuri remove [-f|--force] NAME...\n"
          "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came from\n"

@@ -36,8 +36,8 @@ namespace kakuri {
 namespace {
 
 // No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
-const char* const kSubcommands[] = {"create", "start", "exec", "shell",
-                                    "stop",   "list",  "logs", "remove"};
+const char* const kSubcommands[] = {"create", "start",   "exec", "shell", "stop",
+                                    "list",   "inspect", "logs", "remove"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -508,6 +508,33 @@ int cmd_list(int argc, char* argv[], const std::string& config) {
     return 0;
 }
 
+int cmd_inspect(int argc, char* argv[], const std::string& config) {
+    bool json = false;
+    int first = parse_sub("inspect", argc, argv, {{"json", 'j', false}},
+                          [&](char, const std::string&) { json = true; });
+    if (first < 0) return 0;
+    if (argc - first != 1) usage("inspect", "inspect takes one container NAME");
+    std::string name = argv[first];
+    Loaded l = load(config);
+    Record rec = l.store.record(name);
+    State st = l.store.state(name);
+    Status status = l.store.status(name);
+    // The record as create decided it (never an environment value), then its state now.
+    Fields f = record_fields(rec);
+    f.emplace_back("status", status_name(status));
+    if (status == Status::Running) f.emplace_back("pid", std::to_string(st.pid));
+    if (st.started_at) f.emplace_back("started", iso_time(st.started_at));
+    ExitRecord e;
+    if (status == Status::Stopped && l.store.exit_record(name, e)) {
+        f.emplace_back("exit_status", std::to_string(e.status));
+        f.emplace_back("finished", iso_time(e.finished));
+    }
+    f.emplace_back("directory", l.store.path(name));
+    f.emplace_back("log", l.store.path(name) + "/log");
+    std::fputs((json ? format_fields_json(f) : format_fields_text(f)).c_str(), stdout);
+    return 0;
+}
+
 int cmd_logs(int argc, char* argv[], const std::string& config) {
     bool follow = false;
     int first = parse_sub("logs", argc, argv, {{"follow", 'f', false}},
@@ -703,6 +730,10 @@ std::string container_help(const std::string& sub) {
         return "Usage: kakuri list [--json|--format=json | -q|--quiet]\nNAME, STATUS, NETWORK, "
                "ROOT, CREATED of every container; STATUS of a stopped one says how it ended: "
                "exited (N) 3 minutes ago.\n";
+    if (sub == "inspect")
+        return "Usage: kakuri inspect [--json] NAME\nThe container's record and state as "
+               "key: value lines, or one JSON object: options, network, root, created, status, "
+               "pid when running, last started, last exit status. Never an environment value.\n";
     if (sub == "logs")
         return "Usage: kakuri logs [-f|--follow] NAME\nWhat the container's detached runs "
                "(start -d) wrote, log.1 then log, each run a section from a 'started' line to an "
@@ -719,6 +750,7 @@ int run_container_subcommand(int argc, char* argv[], const std::string& config) 
     if (sub == "shell") return cmd_shell(argc, argv, config);
     if (sub == "stop") return cmd_stop(argc, argv, config);
     if (sub == "list") return cmd_list(argc, argv, config);
+    if (sub == "inspect") return cmd_inspect(argc, argv, config);
     if (sub == "logs") return cmd_logs(argc, argv, config);
     return cmd_remove(argc, argv, config);
 }

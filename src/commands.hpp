@@ -1,5 +1,5 @@
 // commands: the persistent-container subcommands (create, start, exec, shell,
-// stop, list, logs, remove): argv in, exit status out; errors thrown as Error.
+// stop, list, inspect, logs, remove): argv in, exit status out; errors thrown as Error.
 #pragma once
 
 #include <string>

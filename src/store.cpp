@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <map>
 #include <sstream>
 
 #include "trust.hpp"
@@ -215,6 +217,110 @@ std::string format_record(const Record& r) {
         out += k + " " + v + "\n";
     }
     return out;
+}
+
+namespace {
+
+// The recorded option words, each variable's value hidden: -e K=V, --env=K=V, -qeK=V and a
+// bare K=V (the value of -e, or of --env and its abbreviations) show as K=... . Any other
+// operand with a '=' is hidden the same way: over-hiding a path is better than showing a value.
+std::vector<std::string> options_shown(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    auto hide_after = [](const std::string& w, size_t eq) {
+        return eq == std::string::npos ? w : w.substr(0, eq + 1) + "...";
+    };
+    for (const auto& w : args) {
+        if (w.rfind("--", 0) == 0) {
+            size_t eq = w.find('=');
+            std::string name = w.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+            bool env = !name.empty() && std::string("env").rfind(name, 0) == 0;
+            out.push_back(env && eq != std::string::npos ? hide_after(w, w.find('=', eq + 1)) : w);
+        } else if (w.size() > 1 && w[0] == '-') {
+            // Short options bundled: flags, then -e or -w, whose value may follow in the word.
+            size_t i = 1;
+            while (i < w.size() && (w[i] == 'v' || w[i] == 'q' || w[i] == 'h')) ++i;
+            out.push_back(i < w.size() && w[i] == 'e' ? hide_after(w, w.find('=', i)) : w);
+        } else {
+            out.push_back(hide_after(w, w.find('=')));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Fields record_fields(const Record& r) {
+    Fields f = {{"name", r.name},
+                {"created", iso_time(r.created)},
+                {"network", r.network},
+                {"root", r.root},
+                {"cwd", r.cwd}};
+    for (const auto& w : options_shown(r.args)) f.emplace_back("options[]", w);
+    return f;
+}
+
+namespace {
+
+bool is_list_key(const std::string& k) {
+    return k.size() > 2 && k.compare(k.size() - 2, 2, "[]") == 0;
+}
+
+// A list item as a shell word: as it is when it needs no quoting, else in single quotes.
+std::string shell_word(const std::string& w) {
+    bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::strchr("_@%+=:,./-~", c);
+    });
+    if (plain) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+}  // namespace
+
+std::string format_fields_text(const Fields& f) {
+    std::string out;
+    for (size_t i = 0; i < f.size();) {
+        const std::string& k = f[i].first;
+        std::string value;
+        if (is_list_key(k)) {
+            // The items of a list on one line, as words.
+            for (size_t j = i; j < f.size() && f[j].first == k; ++j, ++i)
+                value += (value.empty() ? "" : " ") + shell_word(f[j].second);
+        } else {
+            value = f[i++].second;
+        }
+        out += (is_list_key(k) ? k.substr(0, k.size() - 2) : k) + ": " +
+               (has_control(value) ? shown(value) : value) + "\n";
+    }
+    return out;
+}
+
+std::string format_fields_json(const Fields& f) {
+    std::vector<std::string> keys;
+    std::map<std::string, std::vector<std::string>> values;
+    for (const auto& [k, v] : f) {
+        if (!values.count(k)) keys.push_back(k);
+        values[k].push_back(v);
+    }
+    std::string out = "{";
+    for (size_t i = 0; i < keys.size(); ++i) {
+        const std::string& k = keys[i];
+        const bool list = is_list_key(k);
+        const bool number = k == "pid" || k == "exit_status";
+        out += std::string(i ? ",\n  " : "\n  ") +
+               json_string(list ? k.substr(0, k.size() - 2) : k) + ": ";
+        std::vector<std::string> items;
+        for (const auto& v : values[k]) items.push_back(number ? v : json_string(v));
+        if (list) {
+            out += "[";
+            for (size_t j = 0; j < items.size(); ++j) out += (j ? ", " : "") + items[j];
+            out += "]";
+        } else {
+            out += items.back();
+        }
+    }
+    return out + "\n}\n";
 }
 
 Record parse_record(const std::string& text) {

@@ -33,6 +33,16 @@ struct Record {
     std::vector<std::pair<std::string, std::string>> spec;  // version 2: durable.hpp's fields
 };
 std::string format_record(const Record& r);
+
+// What `inspect` shows of a record, in order: (key, value), a key ending in "[]" once per item
+// of a list (the JSON form makes it an array). Never an environment variable's value: a
+// recorded -e K=V shows as K=... .
+using Fields = std::vector<std::pair<std::string, std::string>>;
+Fields record_fields(const Record& r);
+// "key: value" lines; one JSON object ("[]" keys as arrays without the "[]", pid and
+// exit_status as numbers, every other value a string).
+std::string format_fields_text(const Fields& f);
+std::string format_fields_json(const Fields& f);
 Record parse_record(const std::string& text);  // throws Error on a bad or newer file
 
 // Who runs a container now: init's host pid and its start time (to tell it from

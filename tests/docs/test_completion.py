@@ -135,6 +135,8 @@ def common_cases(fx, opts, subs, sub_opts):
         ("kakuri rm ", "lacks", boxes),
         ("kakuri remove -f b", "eq", boxes),
         ("kakuri list --format=", "eq", {"json", "table"}),
+        ("kakuri inspect ", "eq", boxes),
+        ("kakuri inspect --json b", "eq", boxes),
         ("kakuri logs ", "eq", boxes),
         ("kakuri logs -f b", "eq", boxes),
         # The global --config: a subcommand after it, its store's containers, its profiles.
@@ -148,7 +150,7 @@ def common_cases(fx, opts, subs, sub_opts):
     ]
     for sub, sopts in sub_opts.items():
         cases.append((f"kakuri {sub} -", "has", set(sopts) | {"-h", "--help"}))
-        if sub in ("start", "exec", "shell", "stop", "logs", "remove"):
+        if sub in ("start", "exec", "shell", "stop", "inspect", "logs", "remove"):
             cases.append((f"kakuri {sub} -", "lacks", {"--bind-profile", "--dry-run"}))
     return cases
 

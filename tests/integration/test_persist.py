@@ -935,3 +935,43 @@ def test_log_rotates_at_log_max_size(k):
     eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
     ok("log_max_size takes a size of at least 1K" in p.stderr, p.stderr)
 
+
+def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
+    env, cdir = setup(k, "inspect-store")
+    env = {**env, **CREDENTIALS, **PASSED}
+    said = []
+
+    def run(*args):
+        p = kk(k, env, *args)
+        said.append(p.stdout + p.stderr)
+        return p
+
+    def fields(p):
+        eq(p.returncode, 0, p.stderr)
+        return dict(l.split(": ", 1) for l in p.stdout.splitlines())
+
+    try:
+        eq(run("create", "--allow-network", "--ro-bind", f"{k.probe_host}:/probe", "-e",
+               "MY_API_KEY", "-e", "PLAIN=plain-value-7", "--env=OTHER=other-value-8",
+               "ins").returncode, 0)
+        f = fields(run("inspect", "ins"))
+        eq((f["name"], f["status"], f["network"], f["root"]), ("ins", "created", "host", "host"))
+        eq(f["directory"], os.path.join(cdir, "ins"))
+        ok("pid" not in f and "exit_status" not in f and "started" not in f, str(f))
+        ok("-e MY_API_KEY -e PLAIN=... --env=OTHER=..." in f["options"], f["options"])
+        eq(run("start", "-d", "ins").returncode, 0)
+        j = json.loads(run("inspect", "--json", "ins").stdout)
+        eq((j["status"], j["pid"]), ("running", init_pid(cdir, "ins")))
+        ok(j["started"] and "-e" in j["options"] and "exit_status" not in j, str(j))
+        eq(run("stop", "ins").returncode, 0)
+        j = json.loads(run("inspect", "--json", "ins").stdout)
+        eq((j["status"], j["exit_status"]), ("stopped", 0))
+        ok(j["finished"] >= j["started"] >= j["created"], str(j))
+        p = run("inspect", "nosuch")
+        eq((p.returncode, p.stderr.count("\n")), (125, 1))
+        for text in said:
+            for value in ("plain-value-7", "other-value-8", "passed-on-purpose-42"):
+                ok(value not in text, f"{value} shown: {text}")
+        no_fake("inspect", *said)
+    finally:
+        kk(k, env, "remove", "-f", "ins")

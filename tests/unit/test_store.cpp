@@ -393,6 +393,35 @@ TEST_CASE("store: a container that is not to be trusted is refused, never follow
     REQUIRE(chown(st.path("box").c_str(), 0, 0) == 0);
 }
 
+TEST_CASE("store: inspect's fields of a record never show an environment value") {
+    Record r = rec("box");
+    r.args = {"-e",        "FOO=bar",   "--env=X=secret1", "--en=Y=secret2", "-eZ=secret3",
+              "-ve",       "W=secret4", "--env",           "V=secret5",      "-e",
+              "NAME_ONLY", "--env=N",   "--bind=/a=b:/c",  "--hostname",     "h",
+              "-w",        "/x",        "--user"};
+    Fields f = record_fields(r);
+    std::string text = format_fields_text(f), json = format_fields_json(f);
+    for (const char* v : {"bar", "secret1", "secret2", "secret3", "secret4", "secret5"}) {
+        CHECK_MESSAGE(text.find(v) == std::string::npos, text);
+        CHECK_MESSAGE(json.find(v) == std::string::npos, json);
+    }
+    CHECK(text.find("\noptions: -e FOO=... --env=X=... --en=Y=... -eZ=... -ve W=... --env V=... -e "
+                    "NAME_ONLY --env=N --bind=/a=b:/c --hostname h -w /x --user\n") !=
+          std::string::npos);
+    CHECK(text.rfind("name: box\ncreated: 2023-11-14T22:13:20Z\nnetwork: host\n", 0) == 0);
+    CHECK(json.find("\"options\": [\"-e\", \"FOO=...\", \"--env=X=...\"") != std::string::npos);
+}
+
+TEST_CASE("store: fields as text and as one JSON object") {
+    Fields f = {{"name", "a b"},  {"pid", "42"},     {"exit_status", "3"},
+                {"xs[]", "it's"}, {"xs[]", "plain"}, {"odd", "tab\there"}};
+    CHECK(format_fields_text(f) ==
+          "name: a b\npid: 42\nexit_status: 3\nxs: 'it'\\''s' plain\nodd: 'tab\\there'\n");
+    CHECK(format_fields_json(f) ==
+          "{\n  \"name\": \"a b\",\n  \"pid\": 42,\n  \"exit_status\": 3,\n  \"xs\": [\"it's\", "
+          "\"plain\"],\n  \"odd\": \"tab\\u0009here\"\n}\n");
+}
+
 TEST_CASE("store: a run's files are made private, checked, and the exit record read back") {
     Scratch s;
     Store st(s.dir + "/containers");
