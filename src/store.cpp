@@ -685,12 +685,19 @@ Status Store::status(const std::string& name, State* live) const {
 
 namespace {
 
-// A file of kakuri's in a container's directory, checked as opened (see open_checked), made
-// (mode 0600, never through a link) when missing.
+// A run's file in a container's directory, checked as opened (see open_checked), made (mode
+// 0600, never through a link) when missing. Its init holds these files, so a program inside
+// may have changed one (chmod, chown through /proc/1/fd): such a one is replaced, not refused,
+// so that a container cannot keep itself from being started.
 UniqueFd open_or_make(int dirfd, const char* name, const std::string& path, uid_t caller,
                       int flags) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-        UniqueFd fd = open_checked(dirfd, name, path, caller, flags);
+        UniqueFd fd;
+        try {
+            fd = open_checked(dirfd, name, path, caller, flags);
+        } catch (const Refusal&) {
+            if (unlinkat(dirfd, name, 0) != 0) throw;
+        }
         if (fd) return fd;
         fd.reset(::openat(dirfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (fd) return fd;
@@ -727,7 +734,14 @@ Store::LogFiles Store::open_log(const std::string& name) const {
 bool Store::exit_record(const std::string& name, ExitRecord& out) const {
     UniqueFd d = open_container(name);
     if (!d) return false;
-    UniqueFd fd = open_checked(d.get(), kExitFile, path(name) + "/" + kExitFile, caller_, O_RDONLY);
+    // A file a program inside may have changed (see open_or_make): one it made untrusted is
+    // no record, never a reason for list or inspect to refuse the whole store.
+    UniqueFd fd;
+    try {
+        fd = open_checked(d.get(), kExitFile, path(name) + "/" + kExitFile, caller_, O_RDONLY);
+    } catch (const Error&) {
+        return false;
+    }
     if (!fd) return false;
     // Init's file, so possibly written from inside: a record is small, the rest is not read.
     char buf[256];

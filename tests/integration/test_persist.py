@@ -975,3 +975,30 @@ def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
         no_fake("inspect", *said)
     finally:
         kk(k, env, "remove", "-f", "ins")
+
+
+def test_a_container_cannot_break_the_store_through_its_inits_files(k):
+    # Unprivileged, init is dumpable (exec joins it): a program inside reaches the log's files
+    # through /proc/1/fd and makes them untrusted. That is no reason for list to refuse the
+    # store, nor for the container not to start again.
+    env, cdir = setup(k, "tamper-store")
+    try:
+        eq(kk(k, env, "create", "tam").returncode, 0)
+        eq(kk(k, env, "start", "-d", "tam").returncode, 0)
+        p = kk(k, env, "exec", "tam", "sh", "-c", "chmod 666 /proc/1/fd/5 /proc/1/fd/7")
+        if k.mode == "root":
+            ok(p.returncode != 0, "as real root init is not dumpable")
+        else:
+            eq(p.returncode, 0, p.stderr)
+            eq(os.stat(os.path.join(cdir, "tam", "exit")).st_mode & 0o777, 0o666)
+        eq(kk(k, env, "stop", "tam").returncode, 0)
+        p = kk(k, env, "list", "--json")
+        eq(p.returncode, 0, p.stderr)
+        eq(json.loads(p.stdout)[0]["status"], "stopped")
+        start_detached_and_wait(k, env, cdir, "tam", "echo", "again")
+        for f in ("log", "exit"):
+            eq(os.stat(os.path.join(cdir, "tam", f)).st_mode & 0o777, 0o600, f)
+        eq(listing(k, env)["tam"]["exit_code"], 0)
+        ok("again" in kk(k, env, "logs", "tam").stdout, "logs")
+    finally:
+        kk(k, env, "remove", "-f", "tam")

@@ -447,10 +447,27 @@ TEST_CASE("store: a run's files are made private, checked, and the exit record r
     REQUIRE(st.exit_record("box", e));
     Store::LogFiles l = st.open_log("box");
     CHECK((l.log && l.prev));
-    // A link put in the log's place is refused, never followed.
-    const std::string log = s.dir + "/containers/box/log";
-    REQUIRE(unlink(log.c_str()) == 0);
-    REQUIRE(symlink("/etc/passwd", log.c_str()) == 0);
-    CHECK_THROWS_AS(st.open_run_files("box", true), Refusal);
+    // Changed from inside (through init's fd): logs refuses it; list and inspect see no
+    // record; the next run replaces it, never following a link.
+    const std::string box = s.dir + "/containers/box/";
+    REQUIRE(chmod((box + "log").c_str(), 0666) == 0);
+    REQUIRE(chmod((box + "exit").c_str(), 0666) == 0);
     CHECK_THROWS_AS(st.open_log("box"), Refusal);
+    CHECK_FALSE(st.exit_record("box", e));
+    REQUIRE(unlink((box + "log.1").c_str()) == 0);
+    REQUIRE(symlink((box + "container").c_str(), (box + "log.1").c_str()) == 0);
+    std::string record;
+    REQUIRE(read_file(box + "container", record));
+    Store::RunFiles next = st.open_run_files("box", true);
+    REQUIRE((next.log && next.prev && next.exit));
+    for (const char* f : {"log", "log.1", "exit"}) {
+        struct stat fs;
+        REQUIRE(lstat((box + f).c_str(), &fs) == 0);
+        CHECK_MESSAGE((S_ISREG(fs.st_mode) && (fs.st_mode & 07777) == 0600), f);
+    }
+    CHECK(::write(next.prev.get(), "x", 1) == 1);
+    std::string after;
+    REQUIRE(read_file(box + "container", after));
+    CHECK(after == record);
+    CHECK(st.open_log("box").log);
 }
