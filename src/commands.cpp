@@ -732,8 +732,9 @@ std::string container_help(const std::string& sub) {
                "exited (N) 3 minutes ago.\n";
     if (sub == "inspect")
         return "Usage: kakuri inspect [--json] NAME\nThe container's record and state as "
-               "key: value lines, or one JSON object: options, network, root, created, status, "
-               "pid when running, last started, last exit status. Never an environment value.\n";
+               "key: value lines, or one JSON object: what create decided (identity, network, "
+               "hostname, root, binds, capabilities, filter, environment rules), status, pid when "
+               "running, last started, last exit status. Never an environment value.\n";
     if (sub == "logs")
         return "Usage: kakuri logs [-f|--follow] NAME\nWhat the container's detached runs "
                "(start -d) wrote, log.1 then log, each run a section from a 'started' line to an "

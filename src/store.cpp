@@ -19,6 +19,7 @@
 #include <map>
 #include <sstream>
 
+#include "durable.hpp"
 #include "trust.hpp"
 
 namespace kakuri {
@@ -249,23 +250,9 @@ std::vector<std::string> options_shown(const std::vector<std::string>& args) {
 
 }  // namespace
 
-Fields record_fields(const Record& r) {
-    Fields f = {{"name", r.name},
-                {"created", iso_time(r.created)},
-                {"network", r.network},
-                {"root", r.root},
-                {"cwd", r.cwd}};
-    for (const auto& w : options_shown(r.args)) f.emplace_back("options[]", w);
-    return f;
-}
-
 namespace {
 
-bool is_list_key(const std::string& k) {
-    return k.size() > 2 && k.compare(k.size() - 2, 2, "[]") == 0;
-}
-
-// A list item as a shell word: as it is when it needs no quoting, else in single quotes.
+// A word as a shell would need it: as it is when it needs no quoting, else in single quotes.
 std::string shell_word(const std::string& w) {
     bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
         return std::isalnum(c) || std::strchr("_@%+=:,./-~", c);
@@ -276,23 +263,38 @@ std::string shell_word(const std::string& w) {
     return out + "'";
 }
 
+bool is_list_key(const std::string& k) {
+    return k.size() > 2 && k.compare(k.size() - 2, 2, "[]") == 0;
+}
+
 }  // namespace
+
+Fields record_fields(const Record& r) {
+    Fields f = {{"name", r.name},
+                {"created", iso_time(r.created)},
+                {"network", r.network},
+                {"root", r.root},
+                {"cwd", r.cwd}};
+    if (r.version == 1) {
+        // kakuri 0.1's record: the run options as typed (converted at the next start).
+        std::string words;
+        for (const auto& w : options_shown(r.args))
+            words += (words.empty() ? "" : " ") + shell_word(w);
+        f.emplace_back("options", words);
+        return f;
+    }
+    // What create decided: identity and id maps, network, hostname, root, system directories,
+    // home, binds, capabilities, filter, the environment rules (durable.hpp).
+    Fields decided = shown_fields(r.spec);
+    f.insert(f.end(), decided.begin(), decided.end());
+    return f;
+}
 
 std::string format_fields_text(const Fields& f) {
     std::string out;
-    for (size_t i = 0; i < f.size();) {
-        const std::string& k = f[i].first;
-        std::string value;
-        if (is_list_key(k)) {
-            // The items of a list on one line, as words.
-            for (size_t j = i; j < f.size() && f[j].first == k; ++j, ++i)
-                value += (value.empty() ? "" : " ") + shell_word(f[j].second);
-        } else {
-            value = f[i++].second;
-        }
+    for (const auto& [k, v] : f)  // a list: a line per item
         out += (is_list_key(k) ? k.substr(0, k.size() - 2) : k) + ": " +
-               (has_control(value) ? shown(value) : value) + "\n";
-    }
+               (has_control(v) ? shown(v) : v) + "\n";
     return out;
 }
 

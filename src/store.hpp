@@ -35,12 +35,13 @@ struct Record {
 std::string format_record(const Record& r);
 
 // What `inspect` shows of a record, in order: (key, value), a key ending in "[]" once per item
-// of a list (the JSON form makes it an array). Never an environment variable's value: a
-// recorded -e K=V shows as K=... .
+// of a list (the JSON form makes it an array): what create decided (durable.hpp's fields,
+// decoded; a version 1 record: its option words). Never an environment variable's value: a
+// recorded -e K=V or a config's env K=V shows as K=... .
 using Fields = std::vector<std::pair<std::string, std::string>>;
 Fields record_fields(const Record& r);
-// "key: value" lines; one JSON object ("[]" keys as arrays without the "[]", pid and
-// exit_status as numbers, every other value a string).
+// "key: value" lines (a list: a line per item); one JSON object ("[]" keys as arrays without
+// the "[]", pid and exit_status as numbers, every other value a string).
 std::string format_fields_text(const Fields& f);
 std::string format_fields_json(const Fields& f);
 Record parse_record(const std::string& text);  // throws Error on a bad or newer file

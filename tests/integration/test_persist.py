@@ -938,6 +938,8 @@ def test_log_rotates_at_log_max_size(k):
 
 def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
     env, cdir = setup(k, "inspect-store")
+    with open(env["KAKURI_CONFIG"], "a") as f:
+        f.write('[defaults]\nenv = ["CFG_VAR=cfg-value-9"]\n')
     env = {**env, **CREDENTIALS, **PASSED}
     said = []
 
@@ -947,22 +949,35 @@ def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
         return p
 
     def fields(p):
+        """key: value lines; a key on several lines (a list) gives its values in order."""
         eq(p.returncode, 0, p.stderr)
-        return dict(l.split(": ", 1) for l in p.stdout.splitlines())
+        out = {}
+        for line in p.stdout.splitlines():
+            key, value = line.split(": ", 1)
+            out.setdefault(key, []).append(value)
+        return out
 
     try:
         eq(run("create", "--allow-network", "--ro-bind", f"{k.probe_host}:/probe", "-e",
                "MY_API_KEY", "-e", "PLAIN=plain-value-7", "--env=OTHER=other-value-8",
                "ins").returncode, 0)
         f = fields(run("inspect", "ins"))
-        eq((f["name"], f["status"], f["network"], f["root"]), ("ins", "created", "host", "host"))
-        eq(f["directory"], os.path.join(cdir, "ins"))
+        eq([f[key] for key in ("name", "status", "network", "root", "hostname")],
+           [["ins"], ["created"], ["host"], ["host"], ["ins"]])
+        eq(f["directory"], [os.path.join(cdir, "ins")])
         ok("pid" not in f and "exit_status" not in f and "started" not in f, str(f))
-        ok("-e MY_API_KEY -e PLAIN=... --env=OTHER=..." in f["options"], f["options"])
+        # What create decided: binds, identity, the environment rules (names only).
+        ok(f"ro {k.probe_host} /probe" in f["bind"], str(f["bind"]))
+        eq(f["env_set"], ["MY_API_KEY", "PLAIN=...", "OTHER=..."])
+        eq(f["env"], ["CFG_VAR=..."])
+        eq((f["uid"], f["share_net"]), (["0"], ["1"]))
+        if k.mode == "user":
+            eq(f["uid_map"], [f"0 {k.uid} 1"])
         eq(run("start", "-d", "ins").returncode, 0)
         j = json.loads(run("inspect", "--json", "ins").stdout)
         eq((j["status"], j["pid"]), ("running", init_pid(cdir, "ins")))
-        ok(j["started"] and "-e" in j["options"] and "exit_status" not in j, str(j))
+        ok(j["started"] and "exit_status" not in j, str(j))
+        eq(j["env_set"], ["MY_API_KEY", "PLAIN=...", "OTHER=..."])
         eq(run("stop", "ins").returncode, 0)
         j = json.loads(run("inspect", "--json", "ins").stdout)
         eq((j["status"], j["exit_status"]), ("stopped", 0))
@@ -970,7 +985,7 @@ def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
         p = run("inspect", "nosuch")
         eq((p.returncode, p.stderr.count("\n")), (125, 1))
         for text in said:
-            for value in ("plain-value-7", "other-value-8", "passed-on-purpose-42"):
+            for value in ("plain-value-7", "other-value-8", "cfg-value-9", "passed-on-purpose-42"):
                 ok(value not in text, f"{value} shown: {text}")
         no_fake("inspect", *said)
     finally:

@@ -393,8 +393,9 @@ TEST_CASE("store: a container that is not to be trusted is refused, never follow
     REQUIRE(chown(st.path("box").c_str(), 0, 0) == 0);
 }
 
-TEST_CASE("store: inspect's fields of a record never show an environment value") {
+TEST_CASE("store: inspect's fields of a 0.1 record never show an environment value") {
     Record r = rec("box");
+    r.version = 1;
     r.args = {"-e",        "FOO=bar",   "--env=X=secret1", "--en=Y=secret2", "-eZ=secret3",
               "-ve",       "W=secret4", "--env",           "V=secret5",      "-e",
               "NAME_ONLY", "--env=N",   "--bind=/a=b:/c",  "--hostname",     "h",
@@ -409,14 +410,35 @@ TEST_CASE("store: inspect's fields of a record never show an environment value")
                     "NAME_ONLY --env=N --bind=/a=b:/c --hostname h -w /x --user\n") !=
           std::string::npos);
     CHECK(text.rfind("name: box\ncreated: 2023-11-14T22:13:20Z\nnetwork: host\n", 0) == 0);
-    CHECK(json.find("\"options\": [\"-e\", \"FOO=...\", \"--env=X=...\"") != std::string::npos);
+    CHECK(json.find("\"options\": \"-e FOO=... --env=X=...") != std::string::npos);
+}
+
+TEST_CASE("store: inspect's fields of a record: what create decided, never an environment value") {
+    Record r = rec("box");
+    r.args.clear();
+    r.spec = {
+        {"userns", "1"},           {"uid_map", "0 1000 1"},          {"uid", "0"},
+        {"hostname", "box"},       {"system", "/usr overlay %"},     {"bind", "rw /my%20src /src"},
+        {"env", "EDITOR=vi%20-x"}, {"env_set", "PLAIN=plain-value"}, {"env_set", "MY_API_KEY"},
+        {"env_keep", "AWS_*"}};
+    Fields f = record_fields(r);
+    std::string text = format_fields_text(f), json = format_fields_json(f);
+    CHECK(text.find("value") == std::string::npos);
+    CHECK(text.find("vi") == std::string::npos);
+    CHECK(text.find(
+              "\nuserns: 1\nuid_map: 0 1000 1\nuid: 0\nhostname: box\nsystem: /usr overlay\n"
+              "bind: rw /my src /src\nenv: EDITOR=...\nenv_set: PLAIN=...\nenv_set: MY_API_KEY\n"
+              "env_keep: AWS_*\n") != std::string::npos);
+    CHECK(json.find("\"uid_map\": [\"0 1000 1\"]") != std::string::npos);
+    CHECK(json.find("\"env_set\": [\"PLAIN=...\", \"MY_API_KEY\"]") != std::string::npos);
+    CHECK(json.find("\"hostname\": \"box\"") != std::string::npos);
 }
 
 TEST_CASE("store: fields as text and as one JSON object") {
     Fields f = {{"name", "a b"},  {"pid", "42"},     {"exit_status", "3"},
                 {"xs[]", "it's"}, {"xs[]", "plain"}, {"odd", "tab\there"}};
     CHECK(format_fields_text(f) ==
-          "name: a b\npid: 42\nexit_status: 3\nxs: 'it'\\''s' plain\nodd: 'tab\\there'\n");
+          "name: a b\npid: 42\nexit_status: 3\nxs: it's\nxs: plain\nodd: 'tab\\there'\n");
     CHECK(format_fields_json(f) ==
           "{\n  \"name\": \"a b\",\n  \"pid\": 42,\n  \"exit_status\": 3,\n  \"xs\": [\"it's\", "
           "\"plain\"],\n  \"odd\": \"tab\\u0009here\"\n}\n");
