@@ -106,37 +106,43 @@ bool log_catch_up(int log, int prev, LogCursor& c, int out) {
     std::vector<char> buf;
     // A few rounds at most: each one that saw a rotation starts over from log.1.
     for (int round = 0; round < 8; ++round) {
-        struct stat before {};
-        bool have_prev = prev >= 0 && fstat(prev, &before) == 0;
+        struct stat before {
+        }, ls{};
+        const bool have_prev = prev >= 0 && fstat(prev, &before) == 0;
+        const bool have_log = log >= 0 && fstat(log, &ls) == 0;
         if (!c.seen_prev) {
             if (have_prev && !copy_from(prev, 0, out)) return false;
             c.offset = 0;
-        } else if (have_prev && !same(c.prev, before)) {
-            // Rotated since the last look: log.1 holds the log read so far; its rest first.
-            if (!copy_from(prev, c.offset, out)) return false;
+        } else if ((have_prev && !same(c.prev, before)) ||
+                   (have_log && static_cast<uint64_t>(ls.st_size) < c.offset)) {
+            // Rotated since the last look (log.1 rewritten; the log, which only init empties,
+            // shorter than what was read of it): log.1 holds the log read so far, its rest
+            // first. (log.1's times may be too coarse to tell two rotations apart: the log's
+            // size tells it unless it grew past the offset again, more than log_max_size later.)
+            if (have_prev && !copy_from(prev, c.offset, out)) return false;
             c.offset = 0;
         }
         c.seen_prev = true;
         c.prev = before;
-        if (log < 0) return true;
-        struct stat ls;
-        if (fstat(log, &ls) == 0 && static_cast<uint64_t>(ls.st_size) < c.offset)
-            c.offset = 0;  // emptied without a rotation (by hand): from its start
-        // The log, a chunk at a time, each kept only if log.1 did not change meanwhile: if it
-        // did, the log was emptied as it was read, and the next round reads it from log.1.
+        if (!have_log) return true;
+        // The log, a chunk at a time, each kept only if it was not rotated meanwhile: if it
+        // was, the chunk may be of the emptied log, and the next round reads from log.1.
         bool rotated = false;
         for (;;) {
             buf.resize(kChunk);
             ssize_t r = pread(log, buf.data(), kChunk, static_cast<off_t>(c.offset));
             if (r < 0 && errno == EINTR) continue;
-            struct stat after {};
-            if (have_prev && (fstat(prev, &after) != 0 || !same(before, after))) {
+            struct stat after {
+            }, now{};
+            const uint64_t end = c.offset + static_cast<uint64_t>(r > 0 ? r : 0);
+            if ((have_prev && (fstat(prev, &after) != 0 || !same(before, after))) ||
+                (fstat(log, &now) == 0 && static_cast<uint64_t>(now.st_size) < end)) {
                 rotated = true;
                 break;
             }
             if (r <= 0) return true;
             if (!write_all(out, buf.data(), static_cast<size_t>(r))) return false;
-            c.offset += static_cast<uint64_t>(r);
+            c.offset = end;
         }
         if (!rotated) return true;
     }

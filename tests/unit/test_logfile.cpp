@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include "logfile.hpp"
@@ -111,4 +112,30 @@ TEST_CASE("logfile: a reader's first look shows log.1 then the log; missing file
     LogCursor none;
     CHECK(log_catch_up(-1, -1, none, f.out.get()));
     CHECK(f.shown() == shown);
+}
+
+TEST_CASE("logfile: a rotation is seen even when log.1 looks the same (coarse times, one size)") {
+    Files f;
+    const LogFds fds = f.fds(1024);
+    // Lines of one length: every rotation leaves log.1 of the same size, within one tick.
+    std::string all;
+    LogCursor c;
+    int n = 0;
+    auto write_lines = [&](int count) {
+        for (int i = 0; i < count; ++i, ++n) {
+            char line[16];
+            snprintf(line, sizeof line, "line %04d\n", n);
+            log_append(fds, line);
+            all += line;
+        }
+    };
+    write_lines(150);  // a rotation: log.1 of 1020 bytes
+    REQUIRE(log_catch_up(f.log.get(), f.prev.get(), c, f.out.get()));
+    // Another rotation, log.1 as large again; then a write or two: the log is shorter than
+    // what was read of it.
+    write_lines(100);
+    REQUIRE(log_catch_up(f.log.get(), f.prev.get(), c, f.out.get()));
+    write_lines(100);
+    REQUIRE(log_catch_up(f.log.get(), f.prev.get(), c, f.out.get()));
+    CHECK(f.shown() == all);
 }
