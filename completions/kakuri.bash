@@ -8,7 +8,7 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list ls remove rm config help"
+_kakuri_subcommands="create start exec shell stop list inspect logs remove config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= --bind --ro-bind --bind-profile --auto-mount= --hostname
@@ -122,8 +122,18 @@ _kakuri() {
     # operands are ("names": containers, "name command": a container, then a
     # command; "run": the command of a temporary container).
     local sub="" value_opts=$_kakuri_opts_value flag_opts=$_kakuri_opts_flag operands=run
-    if ((n > 1)) && [[ " $_kakuri_subcommands " == *" ${words[1]} "* ]]; then
-        sub=${words[1]}
+    # `kakuri --config FILE SUBCOMMAND`: the global option, then the subcommand at words[at].
+    local -a cfg=()
+    local at=1
+    while ((at + 1 < n)); do
+        case ${words[at]} in
+            --config) cfg=(--config "${words[at + 1]/#\~\//$HOME/}"); at=$((at + 2)) ;;
+            --config=*) w=${words[at]#--config=}; cfg=(--config "${w/#\~\//$HOME/}"); at=$((at + 1)) ;;
+            *) break ;;
+        esac
+    done
+    if ((n > at)) && [[ " $_kakuri_subcommands " == *" ${words[at]} "* ]]; then
+        sub=${words[at]}
         case $sub in
             create) operands=new ;;
             config) operands=none ;;
@@ -131,17 +141,18 @@ _kakuri() {
             exec) value_opts="-w --workdir -e --env" flag_opts="-u --user" operands="name command" ;;
             shell) value_opts="" flag_opts="" operands=name ;;
             stop) value_opts="-t --time" flag_opts="" operands=names ;;
-            list | ls) value_opts="--format=" flag_opts="--json -q --quiet" operands=none ;;
-            remove | rm) value_opts="" flag_opts="-f --force" operands=names ;;
+            list) value_opts="--format=" flag_opts="--json -q --quiet" operands=none ;;
+            inspect) value_opts="" flag_opts="--json" operands=name ;;
+            logs) value_opts="" flag_opts="-f --follow" operands=name ;;
+            remove) value_opts="" flag_opts="-f --force" operands=names ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;
         esac
         [[ $sub == config || $sub == create ]] || flag_opts+=" -h --help"
     fi
 
     # Walk the words before the cursor: options (with their values), then operands.
-    local -a cfg=()
     local pending="" count=0 dashdash=0 from=1
-    [[ -n $sub ]] && from=2
+    [[ -n $sub ]] && from=$((at + 1)) || cfg=()
     for ((i = from; i < n; i++)); do
         w=${words[i]}
         if [[ -n $pending ]]; then
@@ -185,11 +196,11 @@ _kakuri() {
         case "$operands:$count" in
             run:0)
                 COMPREPLY=($(compgen -c -- "$cur"))
-                # A subcommand only as the very first word.
-                ((n == 1)) && COMPREPLY+=($(compgen -W "$_kakuri_subcommands" -- "$cur"))
+                # A subcommand only as the very first word (after --config FILE).
+                ((n == at)) && COMPREPLY+=($(compgen -W "$_kakuri_subcommands" -- "$cur"))
                 ;;
             name:0 | names:* | "name command":0)
-                COMPREPLY=($(compgen -W "$("$kakuri" list -q 2>/dev/null)" -- "$cur"))
+                COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
             "name command":1) _kakuri_command "$n" ;;
             subcommand:0) COMPREPLY=($(compgen -W "$_kakuri_subcommands" -- "$cur")) ;;

@@ -9,9 +9,9 @@ set -g __kakuri_subcommands \
     shell\t'a login shell in a container, starting it if needed' \
     stop\t'stop containers' \
     list\t'list the containers' \
-    ls\t'list the containers' \
+    inspect\t"show a container's record and state" \
+    logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
-    rm\t'delete containers and everything they wrote' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
 
@@ -19,25 +19,57 @@ set -g __kakuri_subcommands \
 set -g __kakuri_value_opts --network --bind --ro-bind --bind-profile --auto-mount --hostname \
     --rootfs -e --env --unsetenv -w --workdir --seccomp --cap-add --cap-drop --config
 
+# The index of the first word after kakuri's global options (--config FILE before a
+# subcommand), among the words before the cursor.
+function __kakuri_global_end
+    set -l tokens (commandline -opc)
+    set -l n (count $tokens)
+    set -l i 2
+    while test $i -le $n
+        if test "$tokens[$i]" = --config; and test (math $i + 1) -le $n
+            set i (math $i + 2)
+        else if string match -q -- '--config=*' $tokens[$i]
+            set i (math $i + 1)
+        else
+            break
+        end
+    end
+    echo $i
+end
+
+# --config FILE as the line gives it (global or a run option), ~ expanded; nothing without.
+function __kakuri_config
+    set -l tokens (commandline -opc)
+    set -l cfg
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case --config
+                set cfg --config $tokens[(math $i + 1)]
+            case '--config=*'
+                set cfg --config (string replace -- --config= '' $tokens[$i])
+        end
+    end
+    string replace -r -- '^~/' "$HOME/" $cfg
+end
+
 # Where the words before the cursor stand, one of:
 #   run N         kakuri's own run options; N operands so far (0: the command is next)
-#   SUB N         after the subcommand SUB (list for ls, remove for rm), N operands so far
+#   SUB N         after the subcommand SUB, N operands so far
 #   args I        word I is the contained command: complete its arguments
+#   first         the first word (after a global --config FILE): a subcommand or the command
 function __kakuri_state
     set -l tokens (commandline -opc)
     set -l n (count $tokens)
     set -l sub run
     set -l vals $__kakuri_value_opts
-    set -l i 2
-    if test $n -ge 2; and contains -- $tokens[2] (string replace -r -- '\t.*' '' $__kakuri_subcommands)
-        set sub $tokens[2]
-        set i 3
-        switch $sub
-            case ls
-                set sub list
-            case rm
-                set sub remove
-        end
+    set -l i (__kakuri_global_end)
+    if test $i -gt $n
+        echo first
+        return
+    end
+    if contains -- $tokens[$i] (string replace -r -- '\t.*' '' $__kakuri_subcommands)
+        set sub $tokens[$i]
+        set i (math $i + 1)
         switch $sub
             case exec
                 set vals -w --workdir -e --env
@@ -49,6 +81,8 @@ function __kakuri_state
             case '*'
                 set vals
         end
+    else
+        set i 2
     end
     set -l operands 0
     set -l options 1
@@ -122,17 +156,7 @@ end
 # Profile names: the lines after the [bind_profiles] header of `kakuri config`,
 # read with the --config FILE given on the line, if any.
 function __kakuri_profiles
-    set -l tokens (commandline -opc)
-    set -l cfg
-    for i in (seq 2 (count $tokens))
-        switch $tokens[$i]
-            case --config
-                set cfg --config $tokens[(math $i + 1)]
-            case '--config=*'
-                set cfg --config (string replace -- --config= '' $tokens[$i])
-        end
-    end
-    set cfg (string replace -r -- '^~/' "$HOME/" $cfg)
+    set -l cfg (__kakuri_config)
     set -l in_profiles 0
     set -l kakuri (__kakuri_bin)
     command $kakuri config $cfg 2>/dev/null | while read -l line
@@ -147,7 +171,7 @@ end
 
 function __kakuri_containers
     set -l kakuri (__kakuri_bin)
-    command $kakuri list -q 2>/dev/null
+    command $kakuri (__kakuri_config) list -q 2>/dev/null
 end
 
 set -l caps ALL AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF \
@@ -160,7 +184,7 @@ set -l caps ALL AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF \
 complete -c kakuri -f
 
 # Run options: before the command, after `config`, after `create` before NAME.
-set -l opt complete -c kakuri -n "__kakuri_at 'run 0' 'config *' 'create 0'"
+set -l opt complete -c kakuri -n "__kakuri_at first 'run 0' 'config *' 'create 0'"
 $opt -l allow-network -d "share the host's network (same as --network=host)"
 $opt -l network -x -a 'none host' -d "none: private network with only lo; host: the host's"
 $opt -l bind -r -F -d 'bind-mount SRC[:DST][:ro] at DST (default: the same path)'
@@ -187,13 +211,13 @@ $opt -s h -l help -d 'show the help'
 $opt -l version -d 'show the version'
 
 # The first word: a subcommand or the command; after `--`: the command.
-complete -c kakuri -n "test (count (commandline -opc)) -eq 1" -a '(string join \n -- $__kakuri_subcommands)'
-complete -c kakuri -n "__kakuri_at 'run 0' 'run command' 'start 1' 'exec 1'" -a '(__fish_complete_command)'
+complete -c kakuri -n "__kakuri_at first" -a '(string join \n -- $__kakuri_subcommands)'
+complete -c kakuri -n "__kakuri_at first 'run 0' 'run command' 'start 1' 'exec 1'" -a '(__fish_complete_command)'
 complete -c kakuri -n "__kakuri_at 'args *'" -a '(__kakuri_complete_args)'
 
 # Persistent containers.
-complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop *' 'remove *'" -a '(__kakuri_containers)' -d container
-complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop 0' 'list 0' 'remove 0'" -s h -l help -d 'show the help'
+complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop *' 'inspect 0' 'logs 0' 'remove *'" -a '(__kakuri_containers)' -d container
+complete -c kakuri -n "__kakuri_at 'start 0' 'exec 0' 'shell 0' 'stop 0' 'list 0' 'inspect 0' 'logs 0' 'remove 0'" -s h -l help -d 'show the help'
 complete -c kakuri -n "__kakuri_at 'start 0'" -s d -l detach -d 'run in the background'
 complete -c kakuri -n "__kakuri_at 'exec 0'" -s u -l user -d 'run as yourself'
 complete -c kakuri -n "__kakuri_at 'exec 0'" -s w -l workdir -x -a '(__fish_complete_directories (commandline -ct))' -d 'working directory'
@@ -202,5 +226,7 @@ complete -c kakuri -n "__kakuri_at 'stop 0'" -s t -l time -x -d 'seconds before 
 complete -c kakuri -n "__kakuri_at 'list 0'" -l json -d 'as JSON'
 complete -c kakuri -n "__kakuri_at 'list 0'" -l format -x -a 'json table' -d 'output format'
 complete -c kakuri -n "__kakuri_at 'list 0'" -s q -l quiet -d 'names only'
+complete -c kakuri -n "__kakuri_at 'inspect 0'" -l json -d 'as one JSON object'
+complete -c kakuri -n "__kakuri_at 'logs 0'" -s f -l follow -d 'follow until the container stops'
 complete -c kakuri -n "__kakuri_at 'remove 0'" -s f -l force -d 'stop a running container first'
 complete -c kakuri -n "__kakuri_at 'help 0'" -a '(string join \n -- $__kakuri_subcommands)'

@@ -96,7 +96,7 @@ const std::vector<TableEntry>& table() {
           "take this capability from root inside (repeatable; ALL for every one)"},
          kOptCapDrop},
         {{"config", 0, ArgKind::Required, "FILE", nullptr,
-          "read this config file instead of the default one"},
+          "read this config file instead of the default one (also before a subcommand)"},
          kOptConfig},
         {{"dry-run", 0, ArgKind::None, nullptr, nullptr, "print the container plan and exit"},
          kOptDryRun},
@@ -223,9 +223,27 @@ Options parse_run_options(int argc, char* const argv[]) {
     return o;
 }
 
+int parse_global_options(int argc, char* const argv[], std::string& config) {
+    int i = 1;
+    while (i < argc) {
+        std::string w = argv[i];
+        if (w == "--config" && i + 1 < argc) {
+            config = path_arg("--config", argv[i + 1]);
+            i += 2;
+        } else if (w.rfind("--config=", 0) == 0) {
+            config = path_arg("--config", w.substr(9));
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
 std::string run_help_text() {
     std::ostringstream s;
     s << "Usage: kakuri [RUN-OPTIONS] [--] [COMMAND [ARG...]]\n"
+         "       kakuri [--config FILE] SUBCOMMAND ...\n"
          "Run COMMAND (default: your shell) in a temporary container: its own user, mount,\n"
          "PID, network, UTS and IPC namespaces, the host's system directories under a\n"
          "throw-away overlay, an empty home, fresh /tmp. Nothing it writes reaches the host\n"
@@ -241,14 +259,17 @@ std::string run_help_text() {
         else left += "\n" + std::string(30, ' ');
         s << left << o.help << "\n";
     }
-    s << "\nSubcommands (kakuri help SUBCOMMAND for each):\n"
+    s << "\nSubcommands (kakuri help SUBCOMMAND for each); --config FILE before one names the\n"
+         "config file for it, where its containers_dir is (as $KAKURI_CONFIG does):\n"
          "  kakuri create [RUN-OPTIONS] NAME                  a persistent container\n"
          "  kakuri start [-d|--detach] NAME [COMMAND [ARG...]]\n"
          "  kakuri exec [-u|--user] [-w DIR] [-e K[=V]]... NAME COMMAND [ARG...]\n"
          "  kakuri shell NAME                                 a login shell, starting NAME if needed\n"
          "  kakuri stop [-t SECONDS] NAME...\n"
-         "  kakuri list [--json | -q|--quiet]                 (alias: ls)\n"
-         "  kakuri remove [-f|--force] NAME...                (alias: rm)\n"
+         "  kakuri list [--json | -q|--quiet]                 how each ended: exited (N) ... ago\n"
+         "  kakuri inspect [--json] NAME                      its record and state\n"
+         "  kakuri logs [-f|--follow] NAME                    what its detached runs wrote\n"
+         "  kakuri remove [-f|--force] NAME...\n"
          "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came from\n"
          "  kakuri help [SUBCOMMAND]\n"
          "\nAutomatic path mounting: arguments that look like paths (absolute, ~/..., ./...,\n"

@@ -54,6 +54,11 @@ const std::vector<OptionInfo>& run_option_table();
 // Throws Error (exit 125) naming the bad word.
 Options parse_run_options(int argc, char* const argv[]);
 
+// The options before a subcommand (kakuri [--config FILE] SUBCOMMAND ...): --config FILE or
+// --config=FILE, the last one winning. Returns the index of the first other word; argv[0] is
+// skipped. Whether that word is a subcommand is the caller's to decide.
+int parse_global_options(int argc, char* const argv[], std::string& config);
+
 std::string run_help_text();
 std::string version_text();
 

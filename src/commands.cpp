@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "durable.hpp"
 #include "envrules.hpp"
 #include "launch.hpp"
+#include "logfile.hpp"
 #include "plan.hpp"
 #include "sealed.hpp"
 #include "spec.hpp"
@@ -33,8 +35,9 @@ namespace kakuri {
 
 namespace {
 
-const char* const kSubcommands[] = {"create", "start", "exec", "shell", "stop",
-                                    "list",   "ls",    "remove", "rm"};
+// No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
+const char* const kSubcommands[] = {"create", "start",   "exec", "shell", "stop",
+                                    "list",   "inspect", "logs", "remove"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -95,7 +98,7 @@ struct Loaded {
     HostInfo host;
     Config cfg;
     Store store;
-    std::string config_path;  // --config's file, if any
+    std::string config_path;  // the file --config names (before the subcommand, or create's)
 };
 
 void delete_taken(const Loaded& l, const std::string& entry, const Record* rec);
@@ -112,7 +115,9 @@ void clean_leftovers(const Loaded& l) {
     }
 }
 
-Loaded load(const std::string& config_path = "") {
+// Every subcommand finds the store the same way: the file --config names (before the
+// subcommand, or create's run option), else $KAKURI_CONFIG, else the default files.
+Loaded load(const std::string& config_path) {
     HostInfo host = scan_host();
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
@@ -203,7 +208,7 @@ bool wait_exit(int pidfd, int timeout_s) {
     }
 }
 
-int cmd_create(int argc, char* argv[]) {
+int cmd_create(int argc, char* argv[], const std::string& config) {
     // kakuri create [RUN-OPTIONS] NAME
     std::vector<std::string> words = {"kakuri"};
     for (int i = 1; i < argc; ++i) words.emplace_back(argv[i]);
@@ -216,6 +221,11 @@ int cmd_create(int argc, char* argv[]) {
     if (opts.command.size() != 1) usage("create", "create takes one NAME after the run options");
     std::string name = opts.command[0];
     check_container_name(name);
+    // create's own --config (a run option) and the one before the subcommand are one setting.
+    if (!config.empty() && !opts.config.empty() && opts.config != config)
+        usage("create",
+              "--config is given twice, as " + shown(config) + " and " + shown(opts.config));
+    if (opts.config.empty()) opts.config = config;
     Loaded l = load(opts.config);
     // The record is a file on disk: a credential's value never goes into it (-e NAME, which
     // copies the caller's value at each start and exec, does the same without).
@@ -264,6 +274,27 @@ int cmd_create(int argc, char* argv[]) {
     return 0;
 }
 
+// How the run ran ended, unless the container was started again (or removed) meanwhile.
+// Best effort: the run's own status is what the caller gets either way.
+void record_exit(Loaded& l, const std::string& name, const State& ran, int code) {
+    try {
+        UniqueFd lock = l.store.lock(name);
+        State cur = l.store.state(name);
+        if (cur.pid != ran.pid || cur.start_time != ran.start_time) return;
+        ExitRecord e;
+        if (l.store.exit_record(name, e)) return;  // said first (by stop: killed)
+        const int64_t now = time(nullptr);
+        l.store.write_exit(name, {code, now});
+        // Its init, killed, could not end its section of the log: the same line, from here.
+        if (ran.detached) {
+            Store::RunFiles f = l.store.open_run_files(name, true);
+            log_append({f.log.get(), f.prev.get(), -1, l.cfg.log_max_size.value},
+                       log_exited_line(code, now));
+        }
+    } catch (const Error&) {
+    }
+}
+
 int start_container(Loaded& l, const std::string& name, const std::vector<std::string>& command,
                     bool detach) {
     Record rec = l.store.record(name);
@@ -277,8 +308,13 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     Plan plan = make_plan(spec);
     LaunchHooks hooks;
     hooks.detach = detach;
-    hooks.log_path = l.store.path(name) + "/log";
+    // Detached, the container's output goes to its log, which its init keeps within
+    // log_max_size and ends with how the run ended (see logfile.hpp).
+    Store::RunFiles files = l.store.open_run_files(name, detach);
+    const LogFds log{files.log.get(), files.prev.get(), files.exit.get(), l.cfg.log_max_size.value};
+    if (detach) hooks.log = log;
     bool userns = plan.userns;
+    State ran;
     hooks.on_ready = [&](pid_t pid) {
         State st;
         st.pid = pid;
@@ -287,15 +323,23 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
         st.pidns = st.ns.ino[2];
         st.userns = userns;
         st.started = true;
+        st.started_at = time(nullptr);
+        st.detached = detach;
+        // Running: the last run's exit record goes (this one's comes when it ends).
+        check(ftruncate(files.exit.get(), 0), "reset " + l.store.path(name) + "/exit");
         l.store.write_state(name, st);
+        // A section of the log per start, before anything the command writes.
+        if (detach) log_append(log, log_started_line(st.started_at));
+        ran = st;
         lock.reset();  // others may look now: the state says running
     };
     RunResult r = run_container(plan, hooks);
+    if (!detach && ran.pid) record_exit(l, name, ran, r.code);
     if (!r.error.empty()) throw Error(r.error, 0, r.code ? r.code : 125);
     return r.code;
 }
 
-int cmd_start(int argc, char* argv[]) {
+int cmd_start(int argc, char* argv[], const std::string& config) {
     bool detach = false;
     int first = parse_sub("start", argc, argv, {{"detach", 'd', false}},
                           [&](char c, const std::string&) { detach = c == 'd'; });
@@ -305,7 +349,7 @@ int cmd_start(int argc, char* argv[]) {
     std::vector<std::string> command(argv + first + 1, argv + argc);
     if (!detach && command.empty()) usage("start", "start NAME needs a COMMAND, or -d");
     ensure_sealed_self();
-    Loaded l = load();
+    Loaded l = load(config);
     return start_container(l, name, command, detach);
 }
 
@@ -347,7 +391,7 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     return r.code;
 }
 
-int cmd_exec(int argc, char* argv[]) {
+int cmd_exec(int argc, char* argv[], const std::string& config) {
     bool as_user = false;
     std::string workdir;
     std::vector<std::string> env;
@@ -365,17 +409,17 @@ int cmd_exec(int argc, char* argv[]) {
     if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
     std::string name = argv[first];
     ensure_sealed_self();
-    Loaded l = load();
+    Loaded l = load(config);
     return exec_into(l, name, {argv + first + 1, argv + argc}, as_user, workdir, env);
 }
 
-int cmd_shell(int argc, char* argv[]) {
+int cmd_shell(int argc, char* argv[], const std::string& config) {
     int first = parse_sub("shell", argc, argv, {}, [](char, const std::string&) {});
     if (first < 0) return 0;
     if (argc - first != 1) usage("shell", "shell takes one container NAME");
     std::string name = argv[first];
     ensure_sealed_self();
-    Loaded l = load();
+    Loaded l = load(config);
     if (l.store.status(name) != Status::Running) {
         try {
             start_container(l, name, {}, true);
@@ -388,7 +432,7 @@ int cmd_shell(int argc, char* argv[]) {
     return exec_into(l, name, {sh, "-l"}, false, "", {});
 }
 
-int cmd_stop(int argc, char* argv[]) {
+int cmd_stop(int argc, char* argv[], const std::string& config) {
     int timeout = 10;
     int first = parse_sub("stop", argc, argv, {{"time", 't', true}}, [&](char, const std::string& v) {
         char* end = nullptr;
@@ -398,7 +442,7 @@ int cmd_stop(int argc, char* argv[]) {
     });
     if (first < 0) return 0;
     if (first >= argc) usage("stop", "stop needs at least one container NAME");
-    Loaded l = load();
+    Loaded l = load(config);
     int rc = 0;
     for (int i = first; i < argc; ++i) {
         std::string name = argv[i];
@@ -411,6 +455,8 @@ int cmd_stop(int argc, char* argv[]) {
         if (!wait_exit(pidfd.get(), timeout)) {
             syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
             wait_exit(pidfd.get(), 10);
+            // Killed, its init wrote nothing: the record says so (128 + SIGKILL).
+            if (!pidfd_pid_alive(pidfd.get())) record_exit(l, name, st, 128 + SIGKILL);
         }
         if (pidfd_pid_alive(pidfd.get())) {
             std::fprintf(stderr, "kakuri: container '%s' did not stop\n", name.c_str());
@@ -420,7 +466,7 @@ int cmd_stop(int argc, char* argv[]) {
     return rc;
 }
 
-int cmd_list(int argc, char* argv[]) {
+int cmd_list(int argc, char* argv[], const std::string& config) {
     bool json = false, quiet = false;
     int first = parse_sub("list", argc, argv, {{"json", 'j', false}, {"quiet", 'q', false}, {"format", 'f', true}},
                           [&](char c, const std::string& v) {
@@ -434,7 +480,7 @@ int cmd_list(int argc, char* argv[]) {
                           });
     if (first < 0) return 0;
     if (first != argc) usage("list", "list takes no NAME");
-    Loaded l = load();
+    Loaded l = load(config);
     std::vector<ListEntry> entries;
     for (const auto& name : l.store.names()) {
         if (quiet) {
@@ -443,7 +489,12 @@ int cmd_list(int argc, char* argv[]) {
         }
         try {
             Record r = l.store.record(name);
-            entries.push_back({name, l.store.status(name), r.network, r.root, r.created});
+            ListEntry e{name, Status::Created, r.network, r.root, r.created, 0, {}};
+            State st = l.store.state(name);
+            e.status = l.store.status(name);
+            e.started = st.started_at;
+            if (e.status == Status::Stopped) l.store.exit_record(name, e.exit);
+            entries.push_back(std::move(e));
         } catch (const Refusal&) {
             throw;
         } catch (const Error&) {
@@ -451,7 +502,82 @@ int cmd_list(int argc, char* argv[]) {
         }
     }
     if (quiet) return 0;
-    std::fputs((json ? format_list_json(entries) : format_list_table(entries)).c_str(), stdout);
+    const int64_t now = time(nullptr);
+    std::fputs((json ? format_list_json(entries) : format_list_table(entries, now)).c_str(),
+               stdout);
+    return 0;
+}
+
+int cmd_inspect(int argc, char* argv[], const std::string& config) {
+    bool json = false;
+    int first = parse_sub("inspect", argc, argv, {{"json", 'j', false}},
+                          [&](char, const std::string&) { json = true; });
+    if (first < 0) return 0;
+    if (argc - first != 1) usage("inspect", "inspect takes one container NAME");
+    std::string name = argv[first];
+    Loaded l = load(config);
+    Record rec = l.store.record(name);
+    State st = l.store.state(name);
+    Status status = l.store.status(name);
+    // The record as create decided it (never an environment value), then its state now.
+    Fields f = record_fields(rec);
+    f.emplace_back("status", status_name(status));
+    if (status == Status::Running) f.emplace_back("pid", std::to_string(st.pid));
+    if (st.started_at) f.emplace_back("started", iso_time(st.started_at));
+    ExitRecord e;
+    if (status == Status::Stopped && l.store.exit_record(name, e)) {
+        f.emplace_back("exit_status", std::to_string(e.status));
+        f.emplace_back("finished", iso_time(e.finished));
+    }
+    f.emplace_back("directory", l.store.path(name));
+    f.emplace_back("log", l.store.path(name) + "/log");
+    std::fputs((json ? format_fields_json(f) : format_fields_text(f)).c_str(), stdout);
+    return 0;
+}
+
+int cmd_logs(int argc, char* argv[], const std::string& config) {
+    bool follow = false;
+    int first = parse_sub("logs", argc, argv, {{"follow", 'f', false}},
+                          [&](char, const std::string&) { follow = true; });
+    if (first < 0) return 0;
+    if (argc - first != 1) usage("logs", "logs takes one container NAME");
+    std::string name = argv[first];
+    Loaded l = load(config);
+    l.store.record(name);
+    // Following: init pinned before the log is read, so that its end is the log's end.
+    UniqueFd pidfd;
+    State st;
+    if (follow && l.store.status(name, &st) == Status::Running) {
+        pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
+        if (pidfd && process_start_time(st.pid) != st.start_time) pidfd.reset();
+    }
+    Store::LogFiles f = l.store.open_log(name);
+    // Woken by each write to the log (inotify on the file opened, never a name looked up
+    // again); without inotify (no instances left), a look every quarter second.
+    UniqueFd changes;
+    if (pidfd && f.log) {
+        changes.reset(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+        if (changes &&
+            inotify_add_watch(changes.get(), fd_path(f.log.get()).c_str(), IN_MODIFY) < 0)
+            changes.reset();
+    }
+    LogCursor c;
+    std::fflush(stdout);
+    if (!log_catch_up(f.log.get(), f.prev.get(), c, STDOUT_FILENO)) return 0;
+    while (pidfd) {
+        struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {changes.get(), POLLIN, 0}};
+        if (!changes) p[1].fd = -1;
+        int r = poll(p, 2, changes || !f.log ? -1 : 250);
+        if (r < 0 && errno != EINTR) throw Error("poll", errno);
+        if (p[1].revents) {
+            char buf[4096];
+            while (::read(changes.get(), buf, sizeof buf) > 0) {
+            }
+        }
+        // Ended: init wrote its last line before it exited; this is the rest.
+        if (p[0].revents) pidfd.reset();
+        if (!log_catch_up(f.log.get(), f.prev.get(), c, STDOUT_FILENO)) return 0;
+    }
     return 0;
 }
 
@@ -535,13 +661,13 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
     remove_tree_at(l.store.fd(), entry);
 }
 
-int cmd_remove(int argc, char* argv[]) {
+int cmd_remove(int argc, char* argv[], const std::string& config) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
                           [&](char, const std::string&) { force = true; });
     if (first < 0) return 0;
     if (first >= argc) usage("remove", "remove needs at least one container NAME");
-    Loaded l = load();
+    Loaded l = load(config);
     for (int i = first; i < argc; ++i) {
         std::string name = argv[i];
         check_container_name(name);
@@ -600,22 +726,34 @@ std::string container_help(const std::string& sub) {
     if (sub == "stop")
         return "Usage: kakuri stop [-t SECONDS] NAME...\nSIGTERM to everything inside, SIGKILL "
                "after SECONDS (default 10).\n";
-    if (sub == "list" || sub == "ls")
+    if (sub == "list")
         return "Usage: kakuri list [--json|--format=json | -q|--quiet]\nNAME, STATUS, NETWORK, "
-               "ROOT, CREATED of every container.\n";
+               "ROOT, CREATED of every container; STATUS of a stopped one says how it ended: "
+               "exited (N) 3 minutes ago.\n";
+    if (sub == "inspect")
+        return "Usage: kakuri inspect [--json] NAME\nThe container's record and state as "
+               "key: value lines, or one JSON object: what create decided (identity, network, "
+               "hostname, root, binds, capabilities, filter, environment rules), status, pid when "
+               "running, last started, last exit status. Never an environment value.\n";
+    if (sub == "logs")
+        return "Usage: kakuri logs [-f|--follow] NAME\nWhat the container's detached runs "
+               "(start -d) wrote, log.1 then log, each run a section from a 'started' line to an "
+               "'exited (N)' line; -f then follows until the container stops.\n";
     return "Usage: kakuri remove [-f|--force] NAME...\nDelete containers and everything they "
            "wrote; -f stops a running one first.\n";
 }
 
-int run_container_subcommand(int argc, char* argv[]) {
+int run_container_subcommand(int argc, char* argv[], const std::string& config) {
     std::string sub = argv[0];
-    if (sub == "create") return cmd_create(argc, argv);
-    if (sub == "start") return cmd_start(argc, argv);
-    if (sub == "exec") return cmd_exec(argc, argv);
-    if (sub == "shell") return cmd_shell(argc, argv);
-    if (sub == "stop") return cmd_stop(argc, argv);
-    if (sub == "list" || sub == "ls") return cmd_list(argc, argv);
-    return cmd_remove(argc, argv);
+    if (sub == "create") return cmd_create(argc, argv, config);
+    if (sub == "start") return cmd_start(argc, argv, config);
+    if (sub == "exec") return cmd_exec(argc, argv, config);
+    if (sub == "shell") return cmd_shell(argc, argv, config);
+    if (sub == "stop") return cmd_stop(argc, argv, config);
+    if (sub == "list") return cmd_list(argc, argv, config);
+    if (sub == "inspect") return cmd_inspect(argc, argv, config);
+    if (sub == "logs") return cmd_logs(argc, argv, config);
+    return cmd_remove(argc, argv, config);
 }
 
 }  // namespace kakuri

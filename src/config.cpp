@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
@@ -25,7 +26,7 @@ namespace kakuri {
 namespace {
 
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
-const char* const kStorageKeys[] = {"containers_dir"};
+const char* const kStorageKeys[] = {"containers_dir", "log_max_size"};
 const char* const kDefaultsKeys[] = {"allow_network", "network", "user",     "hostname",
                                      "auto_mount",    "seccomp", "subids",   "bind",
                                      "bind_profiles", "env",     "env_drop", "env_keep"};
@@ -417,7 +418,15 @@ private:
             fail(e.line, "duplicate key " + name_of(k) + " in [" + section +
                              "] (first set on line " + std::to_string(first.first->second) + ")");
 
-        if (section == "storage") {
+        if (section == "storage" && k == "log_max_size") {
+            uint64_t n = 0;
+            if (!parse_size(as_string(e), n) || n < kMinLogMaxSize)
+                fail(e.line,
+                     "log_max_size takes a size of at least 1K, like \"4M\" (bytes, or "
+                     "K, M, G for KiB, MiB, GiB)" +
+                         not_kind(e.value));
+            set(cfg_.log_max_size, n, e);
+        } else if (section == "storage") {
             std::string dir = as_string(e);
             if (dir.empty()) fail(e.line, "containers_dir must not be empty");
             set(cfg_.containers_dir, dir, e);
@@ -498,9 +507,36 @@ private:
 
 }  // namespace
 
+bool parse_size(const std::string& text, uint64_t& out) {
+    size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == 0 || i > 15) return false;
+    uint64_t n = std::stoull(text.substr(0, i));
+    std::string unit = text.substr(i);
+    int shift = unit.empty()                 ? 0
+                : unit == "K" || unit == "k" ? 10
+                : unit == "M" || unit == "m" ? 20
+                : unit == "G" || unit == "g" ? 30
+                                             : -1;
+    if (shift < 0 || n > (UINT64_MAX >> 31)) return false;
+    out = n << shift;
+    return true;
+}
+
+std::string format_size(uint64_t n) {
+    const char* units[] = {"", "K", "M", "G"};
+    int u = 0;
+    while (u < 3 && n != 0 && n % 1024 == 0) {
+        n /= 1024;
+        ++u;
+    }
+    return std::to_string(n) + units[u];
+}
+
 Config default_config() {
     Config c;
     c.containers_dir.value = "~/.local/kakuri/containers";
+    c.log_max_size.value = 4 << 20;
     c.network.value = "none";
     c.auto_mount.value = "rw";
     c.seccomp.value = "default";

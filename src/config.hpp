@@ -3,6 +3,7 @@
 // errors. Pure but load_config_file().
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ struct Profile {
 // Strings are kept as written: `~` is expanded by the caller, which knows HOME.
 struct Config {
     Setting<std::string> containers_dir;  // [storage]; default "~/.local/kakuri/containers"
+    Setting<uint64_t> log_max_size;       // [storage]; bytes a detached container's log keeps
     Setting<bool> allow_network;          // [defaults] from here on; default false
     Setting<std::string> network;         // "none" (default) or "host"
     Setting<bool> user;
@@ -51,6 +53,12 @@ Config default_config();
 // A string as the value syntax writes it, which parse_config reads back as it was: in double
 // quotes, '"' and '\' escaped (TOML's basic string; kakuri config prints values so).
 std::string config_string(const std::string& value);
+// [storage] log_max_size: at least this, so that a section line fits.
+constexpr uint64_t kMinLogMaxSize = 1024;
+// A size as a config writes it: digits, then optionally K, M or G (powers of 1024; k, m, g
+// too). False when it is not one.
+bool parse_size(const std::string& text, uint64_t& out);
+std::string format_size(uint64_t n);  // the shortest exact form: 4194304 -> "4M"
 
 // Parse one file's text into cfg. Later files override earlier ones key by key (a list is
 // replaced, not appended to); a profile of the same name is replaced whole. Throws

@@ -128,6 +128,33 @@ Fields container_fields(const ContainerSpec& s) {
     return f;
 }
 
+Fields shown_fields(const Fields& recorded) {
+    static const char* const kLists[] = {"uid_map", "system", "bind",    "link",     "env_unset",
+                                         "gid_map", "env",    "env_set", "env_drop", "env_keep"};
+    Fields out;
+    for (const auto& [k, v] : recorded) {
+        std::string shown;
+        std::istringstream in(v);
+        for (std::string w; std::getline(in, w, ' ');) {
+            try {
+                w = decode_word(w);
+            } catch (const Error&) {
+            }
+            if (!w.empty()) shown += (shown.empty() ? "" : " ") + w;
+        }
+        // Never a variable's value: the config's env and -e K=V keep their name only.
+        if ((k == "env" || k == "env_set") && shown.find('=') != std::string::npos)
+            shown = shown.substr(0, shown.find('=')) + "=...";
+        // A list: a key that may repeat, or (one this kakuri does not know) does.
+        int seen = 0;
+        for (const auto& other : recorded) seen += other.first == k;
+        bool list = seen > 1;
+        for (const char* l : kLists) list = list || k == l;
+        out.emplace_back(list ? k + "[]" : k, shown);
+    }
+    return out;
+}
+
 ContainerSpec container_from_fields(const Fields& fields) {
     ContainerSpec s;
     s.binds.clear();

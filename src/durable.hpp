@@ -19,6 +19,11 @@ Fields container_fields(const ContainerSpec& spec);
 // Throws Error naming the field on anything unknown or malformed.
 ContainerSpec container_from_fields(const Fields& fields);
 
+// The recorded fields as `inspect` shows them: each value's words decoded and joined by
+// spaces, an environment entry's value hidden (env K=V and env_set K=V show as K=...), and
+// the key of a field that may repeat marked with "[]" (a list: store.hpp's Fields).
+Fields shown_fields(const Fields& recorded);
+
 // One word of a field's value: '%', spaces and control characters percent-encoded, so that
 // a value is one line and its words split at single spaces.
 std::string encode_word(const std::string& w);

@@ -9,27 +9,28 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-
-#include <algorithm>
+#include <time.h>
 #include <unistd.h>
 
-#include <linux/close_range.h>
+#include <algorithm>
 
 #include "caps.hpp"
+#include "logfile.hpp"
 #include "mounts.hpp"
-#include "store.hpp"
-#include "seccomp.hpp"
 #include "net.hpp"
+#include "seccomp.hpp"
+#include "store.hpp"
 #include "sys.hpp"
 #include "tty.hpp"
 #include "userns.hpp"
@@ -169,6 +170,42 @@ struct CommandSetup {
     exec_command(plan, err_fd);
 }
 
+// A detached container's output, relayed by its init from the command's pipe to the log
+// (which init alone writes, within its bound), and how the run ended.
+struct LogRelay {
+    int pipe = -1;  // read end (non-blocking); -1: nothing to relay (an idle init)
+    LogFds log;     // !log.open(): not detached
+
+    void pump() {
+        char buf[65536];
+        for (;;) {
+            ssize_t n = ::read(pipe, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                // Every writer gone: nothing more will come.
+                if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) pipe = -1;
+                return;
+            }
+            log_append(log, buf, static_cast<size_t>(n));
+        }
+    }
+
+    // Init's last act: what is left in the pipe, the end line, the exit record; then exit.
+    [[noreturn]] void finish(int code) {
+        if (log.open()) {
+            if (pipe >= 0) pump();
+            const int64_t now = time(nullptr);
+            log_append(log, log_exited_line(code, now));
+            if (log.exit >= 0) {
+                std::string rec = format_exit({code, now});
+                if (pwrite(log.exit, rec.data(), rec.size(), 0) == static_cast<ssize_t>(rec.size()))
+                    (void)!ftruncate(log.exit, static_cast<off_t>(rec.size()));
+            }
+        }
+        _exit(code);
+    }
+};
+
 // PID 1 of the container: reap, forward, and exit with the command's status.
 // Without a command (command < 0, a detached idle container) it waits until
 // told to stop; SIGTERM from outside goes to everything inside (kakuri stop).
@@ -176,18 +213,21 @@ struct CommandSetup {
 // kakuri, which stops in turn, and is continued when kakuri says so.
 // An `exec` session's leader runs the same loop for its one command (whole = false):
 // what it is sent goes to that command only, never to the whole container.
-[[noreturn]] void init_loop(pid_t command, int pty_sock, bool whole = true) {
+// Detached, it relays the command's output to the log (see LogRelay).
+[[noreturn]] void init_loop(pid_t command, int pty_sock, bool whole = true, LogRelay relay = {}) {
     sigset_t all;
     sigfillset(&all);
     int sfd = signalfd(-1, &all, SFD_CLOEXEC);
-    if (sfd < 0) _exit(125);
+    if (sfd < 0) relay.finish(125);
     bool stopping = false;
     for (;;) {
         // An idle init that was told to stop leaves once the others are gone
         // (they are not its children: it can only look).
-        if (stopping && command < 0 && !others_alive()) _exit(0);
-        struct pollfd pfd[2] = {{sfd, POLLIN, 0}, {pty_sock, POLLIN, 0}};
-        if (poll(pfd, pty_sock >= 0 ? 2 : 1, stopping && command < 0 ? 20 : -1) <= 0) continue;
+        if (stopping && command < 0 && !others_alive()) relay.finish(0);
+        struct pollfd pfd[3] = {{sfd, POLLIN, 0}, {pty_sock, POLLIN, 0}, {relay.pipe, POLLIN, 0}};
+        if (pty_sock < 0) pfd[1].fd = -1;
+        if (poll(pfd, 3, stopping && command < 0 ? 20 : -1) <= 0) continue;
+        if (relay.pipe >= 0 && pfd[2].revents) relay.pump();
         if (pty_sock >= 0 && pfd[1].revents) {
             int fd;
             int tag = recv_msg(pty_sock, &fd);
@@ -204,7 +244,7 @@ struct CommandSetup {
         ssize_t n = ::read(sfd, &si, sizeof si);
         if (n != sizeof si) {
             if (n < 0 && errno == EINTR) continue;
-            _exit(125);
+            relay.finish(125);
         }
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) {
@@ -218,7 +258,7 @@ struct CommandSetup {
                     (void)w;
                     continue;
                 }
-                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                relay.finish(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
             }
         } else if (si.ssi_code != SI_KERNEL) {
             if (whole && (sig == SIGTERM || (command < 0 && (sig == SIGINT || sig == SIGHUP)))) {
@@ -231,10 +271,13 @@ struct CommandSetup {
     }
 }
 
+// Where a detached init keeps the log's files: log, log.1, exit record, then the pipe.
+constexpr int kLogFds = 5;
+
 // Everything about init that the caller's side decided before the clone.
 struct InitSetup {
     int err_fd, alive_fd, maps_fd;
-    int log_fd;             // a detached container's log, or -1
+    LogFds log;             // a detached container's log (see LogRelay); not open: not detached
     int pty_sock;           // kakuri's end for the pty and job control, or -1 (no terminal)
     unsigned tty_mask;      // which of fds 0-2 are the caller's terminal
     bool ack;               // wait for kakuri's word before the command runs
@@ -247,6 +290,7 @@ struct InitSetup {
     // block.
     forget_environment();
     int err_fd = in.err_fd, alive_fd = in.alive_fd, pty_sock = in.pty_sock;
+    LogRelay relay;  // the log as init holds it, once its fds are in place
     try {
         if (in.maps_fd >= 0) {
             // kakuri writes our maps (as real root, or through newuidmap): wait for its word.
@@ -265,30 +309,43 @@ struct InitSetup {
         check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
         struct pollfd pfd = {alive_fd, POLLIN, 0};
         if (poll(&pfd, 1, 0) != 0) _exit(125);
-        const bool detach = in.log_fd >= 0;
+        const bool detach = in.log.open();
         if (detach) {
-            // A background container: no terminal, output to its log.
+            // A background container: no terminal, output to its log (the command's through
+            // init, below).
             UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
             if (!null) throw Error("open /dev/null", errno);
             dup2(null.get(), STDIN_FILENO);
-            dup2(in.log_fd, STDOUT_FILENO);
-            dup2(in.log_fd, STDERR_FILENO);
+            dup2(in.log.log, STDOUT_FILENO);
+            dup2(in.log.log, STDERR_FILENO);
         }
         // Its own session, so that no terminal of the caller's is the container's
         // controlling terminal (/dev/tty inside would open it).
         check(setsid(), "start the container's session");
         // Drop every fd the caller passed us, before any of them could be used
-        // (a directory fd is a way out of the new root); keep ours as 3, 4 and 5.
+        // (a directory fd is a way out of the new root); keep ours as 3, 4 and 5 (the pty
+        // socket; detached, there is none: the log's files are 5, 6 and 7).
         int e = check(fcntl(err_fd, F_DUPFD_CLOEXEC, 10), "move the error pipe");
         int a = check(fcntl(alive_fd, F_DUPFD_CLOEXEC, 10), "move the alive pipe");
         int t = pty_sock >= 0 ? check(fcntl(pty_sock, F_DUPFD_CLOEXEC, 10), "move the pty socket") : -1;
+        int logs[3] = {in.log.log, in.log.prev, in.log.exit};
+        for (int& f : logs)
+            if (f >= 0) f = check(fcntl(f, F_DUPFD_CLOEXEC, 10), "move the log");
         check(dup3(e, 3, O_CLOEXEC), "move the error pipe");
         check(dup3(a, 4, O_CLOEXEC), "move the alive pipe");
         if (t >= 0) check(dup3(t, 5, O_CLOEXEC), "move the pty socket");
         err_fd = 3;
         alive_fd = 4;
         pty_sock = t >= 0 ? 5 : -1;
-        sys_close_range(pty_sock >= 0 ? 6 : 5, ~0U, 0);
+        int keep = pty_sock >= 0 ? 6 : 5;
+        if (detach) {
+            for (int i = 0; i < 3; ++i)
+                if (logs[i] >= 0) check(dup3(logs[i], kLogFds + i, O_CLOEXEC), "move the log");
+            relay.log = {kLogFds, logs[1] >= 0 ? kLogFds + 1 : -1, logs[2] >= 0 ? kLogFds + 2 : -1,
+                         in.log.max};
+            keep = kLogFds + 3;
+        }
+        sys_close_range(keep, ~0U, 0);
 
         mode_t caller_umask = umask(0);
         sigset_t all;
@@ -351,20 +408,49 @@ struct InitSetup {
 
         pid_t cmd = -1;
         if (!plan.argv.empty()) {
+            // Detached, the command writes to a pipe that init relays to the log: the
+            // command and what it starts never hold the log itself, so init alone decides
+            // how much of it is kept (see LogRelay). The pipe's read end is fd kLogFds + 3.
+            if (detach) {
+                int p[2];
+                check(pipe2(p, O_CLOEXEC), "create the log's pipe");
+                check(dup2(p[1], STDOUT_FILENO), "give the command the log's pipe");
+                check(dup2(p[1], STDERR_FILENO), "give the command the log's pipe");
+                ::close(p[1]);
+                check(dup3(p[0], kLogFds + 3, O_CLOEXEC), "move the log's pipe");
+                if (p[0] != kLogFds + 3) ::close(p[0]);
+                relay.pipe = kLogFds + 3;
+                check(fcntl(relay.pipe, F_SETFL, O_NONBLOCK), "make the log's pipe non-blocking");
+            }
             cmd = fork();
             if (cmd < 0) throw Error("fork the command", errno);
             if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask, cs);
+            if (detach) {
+                // Init's own messages go to the log; it holds no writer of the pipe.
+                dup2(kLogFds, STDOUT_FILENO);
+                dup2(kLogFds, STDERR_FILENO);
+            }
         }
         if (err_fd >= 0) ::close(err_fd);
-        // Keep no fd but the standard ones (and kakuri's socket while it relays).
+        // Keep no fd but the standard ones (and kakuri's socket while it relays, or the log).
         slave.reset();
-        sys_close_range(pty_sock >= 0 ? 6 : 3, ~0U, 0);
-        if (pty_sock >= 0) sys_close_range(3, 4, 0);
-        init_loop(cmd, cmd > 0 ? pty_sock : -1);
-    } catch (const Error& e) {
-        fail(err_fd, e.what(), e.exit_code());
+        if (detach) {
+            sys_close_range(3, 4, 0);
+            sys_close_range(kLogFds + 4, ~0U, 0);
+        } else {
+            sys_close_range(pty_sock >= 0 ? 6 : 3, ~0U, 0);
+            if (pty_sock >= 0) sys_close_range(3, 4, 0);
+        }
+        init_loop(cmd, cmd > 0 ? pty_sock : -1, true, relay);
     } catch (const std::exception& e) {
-        fail(err_fd, e.what(), 125);
+        const Error* err = dynamic_cast<const Error*>(&e);
+        int code = err ? err->exit_code() : 125;
+        // Detached and released: nobody reads the error pipe; the log says it, and how it ended.
+        if (err_fd < 0 && relay.log.open()) {
+            log_append(relay.log, "kakuri: " + one_line(e.what()) + "\n");
+            relay.finish(code);
+        }
+        fail(err_fd, e.what(), code);
     }
 }
 
@@ -425,12 +511,7 @@ void session_message(UniqueFd& sock, CallerTerminal& term, Relay& relay) {
 }  // namespace
 
 RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
-    UniqueFd log;
-    if (hooks.detach) {
-        log.reset(::open(hooks.log_path.c_str(),
-                         O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!log) throw Error("open the container's log " + hooks.log_path, errno);
-    }
+    if (hooks.detach && !hooks.log.open()) throw Error("a detached container needs its log");
     int err_pipe[2], alive_pipe[2];
     check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
     UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
@@ -469,8 +550,12 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         alive_w.reset();
         maps_w.reset();
         sock.reset();
-        InitSetup in{err_w.release(), alive_r.release(), maps_r.release(),
-                     hooks.detach ? log.get() : -1, sock_child.release(), tty_mask,
+        InitSetup in{err_w.release(),
+                     alive_r.release(),
+                     maps_r.release(),
+                     hooks.detach ? hooks.log : LogFds{},
+                     sock_child.release(),
+                     tty_mask,
                      hooks.detach || bool(hooks.on_ready)};
         init_main(plan, in, caller_mask);
     }

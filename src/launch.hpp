@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "logfile.hpp"
 #include "plan.hpp"
 #include "sys.hpp"
 
@@ -20,8 +21,8 @@ struct RunResult {
 
 // What a persistent container's start adds to a run.
 struct LaunchHooks {
-    bool detach = false;   // return once the container is ready; it outlives kakuri
-    std::string log_path;  // detach: the container's stdout and stderr go here
+    bool detach = false;  // return once the container is ready; it outlives kakuri
+    LogFds log;           // detach: where the container's stdout and stderr go, and how it ended
     // Called once the container is set up, with init's host pid (write the state).
     std::function<void(pid_t)> on_ready;
 };

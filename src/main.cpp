@@ -22,21 +22,32 @@ int run(int argc, char* argv[]) {
     if (getuid() != geteuid() || getgid() != getegid())
         throw Error("refusing to run setuid or setgid: kakuri needs no privileges of its own");
 
-    if (argc > 1 && strcmp(argv[1], "help") == 0) {
-        if (argc > 2 && is_container_subcommand(argv[2]))
-            std::fputs(container_help(argv[2]).c_str(), stdout);
+    // `kakuri --config FILE SUBCOMMAND`: the file every subcommand finds its store by. Before
+    // anything else (`kakuri --config F echo`), --config is one of the run options.
+    std::string global_config;
+    int sub = parse_global_options(argc, argv, global_config);
+    const char* word = sub < argc ? argv[sub] : nullptr;
+    if (word && strcmp(word, "help") == 0) {
+        if (sub + 1 < argc && is_container_subcommand(argv[sub + 1]))
+            std::fputs(container_help(argv[sub + 1]).c_str(), stdout);
         else
             std::fputs(run_help_text().c_str(), stdout);
         return 0;
     }
-    if (argc > 1 && is_container_subcommand(argv[1]))
-        return run_container_subcommand(argc - 1, argv + 1);
-    bool show_config = argc > 1 && strcmp(argv[1], "config") == 0;
+    if (word && is_container_subcommand(word))
+        return run_container_subcommand(argc - sub, argv + sub, global_config);
+    bool show_config = word && strcmp(word, "config") == 0;
     if (show_config) {
-        --argc;
-        ++argv;
+        argc -= sub;
+        argv += sub;
     }
     Options opts = parse_run_options(argc, argv);
+    if (show_config && !global_config.empty()) {
+        if (!opts.config.empty() && opts.config != global_config)
+            throw Error("--config is given twice, as " + shown(global_config) + " and " +
+                        shown(opts.config) + " (see 'kakuri --help')");
+        opts.config = global_config;
+    }
     if (opts.help) {
         std::fputs(run_help_text().c_str(), stdout);
         return 0;

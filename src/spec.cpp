@@ -539,6 +539,7 @@ std::string format_config(const Config& c, bool filter_built) {
     auto b = [](bool v) { return std::string(v ? "true" : "false"); };
     out += "[storage]\n";
     line("containers_dir", config_string(c.containers_dir.value), c.containers_dir.origin);
+    line("log_max_size", config_string(format_size(c.log_max_size.value)), c.log_max_size.origin);
     out += "\n[defaults]\n";
     line("network", config_string(c.network.value), c.network.origin);
     line("user", b(c.user.value), c.user.origin);

@@ -15,8 +15,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <map>
 #include <sstream>
 
+#include "durable.hpp"
 #include "trust.hpp"
 
 namespace kakuri {
@@ -26,6 +29,9 @@ namespace {
 const char* const kRecordFile = "container";
 const char* const kStateFile = "state";
 const char* const kLockFile = "lock";
+const char* const kLogFile = "log";
+const char* const kPrevLogFile = "log.1";
+const char* const kExitFile = "exit";
 
 // Values in the record are one per line: a newline would split one in two.
 void check_line(const std::string& v, const std::string& what) {
@@ -176,15 +182,6 @@ std::string json_string(const std::string& s) {
     return out + "\"";
 }
 
-std::string iso_time(int64_t t) {
-    time_t tt = static_cast<time_t>(t);
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 }  // namespace
 
 bool valid_container_name(const std::string& n) {
@@ -221,6 +218,111 @@ std::string format_record(const Record& r) {
         out += k + " " + v + "\n";
     }
     return out;
+}
+
+namespace {
+
+// The recorded option words, each variable's value hidden: -e K=V, --env=K=V, -qeK=V and a
+// bare K=V (the value of -e, or of --env and its abbreviations) show as K=... . Any other
+// operand with a '=' is hidden the same way: over-hiding a path is better than showing a value.
+std::vector<std::string> options_shown(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    auto hide_after = [](const std::string& w, size_t eq) {
+        return eq == std::string::npos ? w : w.substr(0, eq + 1) + "...";
+    };
+    for (const auto& w : args) {
+        if (w.rfind("--", 0) == 0) {
+            size_t eq = w.find('=');
+            std::string name = w.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+            bool env = !name.empty() && std::string("env").rfind(name, 0) == 0;
+            out.push_back(env && eq != std::string::npos ? hide_after(w, w.find('=', eq + 1)) : w);
+        } else if (w.size() > 1 && w[0] == '-') {
+            // Short options bundled: flags, then -e or -w, whose value may follow in the word.
+            size_t i = 1;
+            while (i < w.size() && (w[i] == 'v' || w[i] == 'q' || w[i] == 'h')) ++i;
+            out.push_back(i < w.size() && w[i] == 'e' ? hide_after(w, w.find('=', i)) : w);
+        } else {
+            out.push_back(hide_after(w, w.find('=')));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+namespace {
+
+// A word as a shell would need it: as it is when it needs no quoting, else in single quotes.
+std::string shell_word(const std::string& w) {
+    bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::strchr("_@%+=:,./-~", c);
+    });
+    if (plain) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+bool is_list_key(const std::string& k) {
+    return k.size() > 2 && k.compare(k.size() - 2, 2, "[]") == 0;
+}
+
+}  // namespace
+
+Fields record_fields(const Record& r) {
+    Fields f = {{"name", r.name},
+                {"created", iso_time(r.created)},
+                {"network", r.network},
+                {"root", r.root},
+                {"cwd", r.cwd}};
+    if (r.version == 1) {
+        // kakuri 0.1's record: the run options as typed (converted at the next start).
+        std::string words;
+        for (const auto& w : options_shown(r.args))
+            words += (words.empty() ? "" : " ") + shell_word(w);
+        f.emplace_back("options", words);
+        return f;
+    }
+    // What create decided: identity and id maps, network, hostname, root, system directories,
+    // home, binds, capabilities, filter, the environment rules (durable.hpp).
+    Fields decided = shown_fields(r.spec);
+    f.insert(f.end(), decided.begin(), decided.end());
+    return f;
+}
+
+std::string format_fields_text(const Fields& f) {
+    std::string out;
+    for (const auto& [k, v] : f)  // a list: a line per item
+        out += (is_list_key(k) ? k.substr(0, k.size() - 2) : k) + ": " +
+               (has_control(v) ? shown(v) : v) + "\n";
+    return out;
+}
+
+std::string format_fields_json(const Fields& f) {
+    std::vector<std::string> keys;
+    std::map<std::string, std::vector<std::string>> values;
+    for (const auto& [k, v] : f) {
+        if (!values.count(k)) keys.push_back(k);
+        values[k].push_back(v);
+    }
+    std::string out = "{";
+    for (size_t i = 0; i < keys.size(); ++i) {
+        const std::string& k = keys[i];
+        const bool list = is_list_key(k);
+        const bool number = k == "pid" || k == "exit_status";
+        out += std::string(i ? ",\n  " : "\n  ") +
+               json_string(list ? k.substr(0, k.size() - 2) : k) + ": ";
+        std::vector<std::string> items;
+        for (const auto& v : values[k]) items.push_back(number ? v : json_string(v));
+        if (list) {
+            out += "[";
+            for (size_t j = 0; j < items.size(); ++j) out += (j ? ", " : "") + items[j];
+            out += "]";
+        } else {
+            out += items.back();
+        }
+    }
+    return out + "\n}\n";
 }
 
 Record parse_record(const std::string& text) {
@@ -261,7 +363,8 @@ std::string format_state(const State& s) {
     return "kakuri-state " + std::to_string(s.version) + "\npid " + std::to_string(s.pid) +
            "\nstart_time " + std::to_string(s.start_time) + "\npidns " + std::to_string(s.pidns) +
            "\nuserns " + (s.userns ? "1" : "0") + "\nstarted " + (s.started ? "1" : "0") + "\n" +
-           format_namespaces(s.ns);
+           (s.started_at ? "started_at " + std::to_string(s.started_at) + "\n" : "") +
+           (s.detached ? "detached 1\n" : "") + format_namespaces(s.ns);
 }
 
 State parse_state(const std::string& text) {
@@ -277,12 +380,66 @@ State parse_state(const std::string& text) {
         else if (k == "pidns") s.pidns = to_uint(v, "pidns");
         else if (k == "userns") s.userns = v == "1";
         else if (k == "started") s.started = v == "1";
+        else if (k == "started_at")
+            s.started_at = to_int(v, "started_at");
+        else if (k == "detached")
+            s.detached = v == "1";
         else if (k.compare(0, 3, "ns_") == 0) {
             for (int n = 0; n < Namespaces::kCount; ++n)
                 if (k.substr(3) == Namespaces::kNames[n]) s.ns.ino[n] = to_uint(v, k);
         }
     }
     return s;
+}
+
+std::string format_exit(const ExitRecord& e) {
+    return "kakuri-exit 1\nstatus " + std::to_string(e.status) + "\nfinished " +
+           std::to_string(e.finished) + "\n";
+}
+
+bool parse_exit(const std::string& text, ExitRecord& out) {
+    ExitRecord e;
+    bool status = false, finished = false;
+    try {
+        auto kv = key_values(text);
+        if (kv.empty() || kv[0] != std::make_pair(std::string("kakuri-exit"), std::string("1")))
+            return false;
+        for (size_t i = 1; i < kv.size(); ++i) {
+            const auto& [k, v] = kv[i];
+            if (k == "status") {
+                int64_t n = to_int(v, "status");
+                if (n < 0 || n > 255) return false;
+                e.status = static_cast<int>(n);
+                status = true;
+            } else if (k == "finished") {
+                e.finished = to_int(v, "finished");
+                finished = e.finished >= 0;
+            }
+        }
+    } catch (const Error&) {
+        return false;
+    }
+    if (!status || !finished) return false;
+    out = e;
+    return true;
+}
+
+std::string time_ago(int64_t then, int64_t now) {
+    int64_t d = now > then ? now - then : 0;
+    struct Unit {
+        int64_t seconds;
+        const char* name;
+    };
+    const Unit units[] = {{365 * 86400, "year"}, {30 * 86400, "month"}, {7 * 86400, "week"},
+                          {86400, "day"},        {3600, "hour"},        {60, "minute"},
+                          {1, "second"}};
+    for (const auto& u : units) {
+        if (d >= u.seconds || u.seconds == 1) {
+            int64_t n = d / u.seconds;
+            return std::to_string(n) + " " + u.name + (n == 1 ? "" : "s") + " ago";
+        }
+    }
+    return "";
 }
 
 const char* status_name(Status s) {
@@ -294,10 +451,21 @@ const char* status_name(Status s) {
     return "?";
 }
 
-std::string format_list_table(const std::vector<ListEntry>& entries) {
+namespace {
+
+// The STATUS column: how a stopped container ended, as `podman ps -a` says it.
+std::string status_text(const ListEntry& e, int64_t now) {
+    if (e.status == Status::Stopped && e.exit.status >= 0)
+        return "exited (" + std::to_string(e.exit.status) + ") " + time_ago(e.exit.finished, now);
+    return status_name(e.status);
+}
+
+}  // namespace
+
+std::string format_list_table(const std::vector<ListEntry>& entries, int64_t now) {
     std::vector<std::vector<std::string>> rows = {{"NAME", "STATUS", "NETWORK", "ROOT", "CREATED"}};
     for (const auto& e : entries)
-        rows.push_back({e.name, status_name(e.status), e.network, e.root, iso_time(e.created)});
+        rows.push_back({e.name, status_text(e, now), e.network, e.root, iso_time(e.created)});
     std::vector<size_t> width(5, 0);
     for (const auto& r : rows)
         for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
@@ -318,9 +486,14 @@ std::string format_list_json(const std::vector<ListEntry>& entries) {
     for (size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         out += i ? ",\n  " : "\n  ";
+        const bool ended = e.status == Status::Stopped && e.exit.status >= 0;
         out += "{\"name\": " + json_string(e.name) + ", \"status\": \"" + status_name(e.status) +
                "\", \"network\": " + json_string(e.network) + ", \"root\": " + json_string(e.root) +
-               ", \"created\": \"" + iso_time(e.created) + "\"}";
+               ", \"created\": \"" + iso_time(e.created) + "\", \"started\": " +
+               (e.started ? "\"" + iso_time(e.started) + "\"" : std::string("null")) +
+               ", \"exit_code\": " + (ended ? std::to_string(e.exit.status) : "null") +
+               ", \"finished\": " +
+               (ended ? "\"" + iso_time(e.exit.finished) + "\"" : std::string("null")) + "}";
     }
     return out + (entries.empty() ? "]\n" : "\n]\n");
 }
@@ -510,6 +683,81 @@ Status Store::status(const std::string& name, State* live) const {
         return Status::Running;
     }
     return s.started ? Status::Stopped : Status::Created;
+}
+
+namespace {
+
+// A run's file in a container's directory, checked as opened (see open_checked), made (mode
+// 0600, never through a link) when missing. Its init holds these files, so a program inside
+// may have changed one (chmod, chown through /proc/1/fd): such a one is replaced, not refused,
+// so that a container cannot keep itself from being started.
+UniqueFd open_or_make(int dirfd, const char* name, const std::string& path, uid_t caller,
+                      int flags) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        UniqueFd fd;
+        try {
+            fd = open_checked(dirfd, name, path, caller, flags);
+        } catch (const Refusal&) {
+            if (unlinkat(dirfd, name, 0) != 0) throw;
+        }
+        if (fd) return fd;
+        fd.reset(::openat(dirfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (fd) return fd;
+        if (errno != EEXIST) throw Error("create " + path, errno);
+    }
+    throw Error("create " + path, EEXIST);
+}
+
+}  // namespace
+
+Store::RunFiles Store::open_run_files(const std::string& name, bool with_log) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    const std::string dir = path(name) + "/";
+    RunFiles f;
+    if (with_log) {
+        f.log = open_or_make(d.get(), kLogFile, dir + kLogFile, caller_, O_RDWR | O_APPEND);
+        f.prev = open_or_make(d.get(), kPrevLogFile, dir + kPrevLogFile, caller_, O_RDWR);
+    }
+    f.exit = open_or_make(d.get(), kExitFile, dir + kExitFile, caller_, O_RDWR);
+    return f;
+}
+
+Store::LogFiles Store::open_log(const std::string& name) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    const std::string dir = path(name) + "/";
+    LogFiles f;
+    f.log = open_checked(d.get(), kLogFile, dir + kLogFile, caller_, O_RDONLY);
+    f.prev = open_checked(d.get(), kPrevLogFile, dir + kPrevLogFile, caller_, O_RDONLY);
+    return f;
+}
+
+bool Store::exit_record(const std::string& name, ExitRecord& out) const {
+    UniqueFd d = open_container(name);
+    if (!d) return false;
+    // A file a program inside may have changed (see open_or_make): one it made untrusted is
+    // no record, never a reason for list or inspect to refuse the whole store.
+    UniqueFd fd;
+    try {
+        fd = open_checked(d.get(), kExitFile, path(name) + "/" + kExitFile, caller_, O_RDONLY);
+    } catch (const Error&) {
+        return false;
+    }
+    if (!fd) return false;
+    // Init's file, so possibly written from inside: a record is small, the rest is not read.
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) < 0 && errno == EINTR) {
+    }
+    if (n <= 0 || static_cast<size_t>(n) == sizeof buf) return false;
+    return parse_exit(std::string(buf, static_cast<size_t>(n)), out);
+}
+
+void Store::write_exit(const std::string& name, const ExitRecord& e) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    write_atomically(d.get(), path(name), kExitFile, format_exit(e));
 }
 
 Store::Taken Store::take(const std::string& name) const {

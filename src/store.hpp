@@ -33,6 +33,17 @@ struct Record {
     std::vector<std::pair<std::string, std::string>> spec;  // version 2: durable.hpp's fields
 };
 std::string format_record(const Record& r);
+
+// What `inspect` shows of a record, in order: (key, value), a key ending in "[]" once per item
+// of a list (the JSON form makes it an array): what create decided (durable.hpp's fields,
+// decoded; a version 1 record: its option words). Never an environment variable's value: a
+// recorded -e K=V or a config's env K=V shows as K=... .
+using Fields = std::vector<std::pair<std::string, std::string>>;
+Fields record_fields(const Record& r);
+// "key: value" lines (a list: a line per item); one JSON object ("[]" keys as arrays without
+// the "[]", pid and exit_status as numbers, every other value a string).
+std::string format_fields_text(const Fields& f);
+std::string format_fields_json(const Fields& f);
 Record parse_record(const std::string& text);  // throws Error on a bad or newer file
 
 // Who runs a container now: init's host pid and its start time (to tell it from
@@ -45,9 +56,21 @@ struct State {
     Namespaces ns;            // all seven (states written since 0.2; zeros before)
     bool userns = false;      // joined first when set
     bool started = false;     // has run at least once (stopped, not created)
+    int64_t started_at = 0;   // when it last started, seconds since the epoch (0: unknown)
+    bool detached = false;    // started with -d: its output goes to the log
 };
 std::string format_state(const State& s);
 State parse_state(const std::string& text);
+
+// How the last run ended: written by kakuri for a foreground start (and by stop when it had
+// to kill), by the container's init for a detached one, through a file kakuri opened for it.
+// What a container can reach, it can write: a claim about itself, parsed as such.
+struct ExitRecord {
+    int status = -1;       // kakuri's exit status for it: N, or 128+N for signal N
+    int64_t finished = 0;  // seconds since the epoch
+};
+std::string format_exit(const ExitRecord& e);
+bool parse_exit(const std::string& text, ExitRecord& out);  // false: not a whole record
 
 enum class Status { Created, Running, Stopped };
 const char* status_name(Status s);
@@ -58,9 +81,15 @@ struct ListEntry {
     std::string network;
     std::string root;
     int64_t created = 0;
+    int64_t started = 0;  // 0: never, or unknown
+    ExitRecord exit;      // stopped: how, when known (status -1: not known)
 };
-std::string format_list_table(const std::vector<ListEntry>& entries);
+// STATUS is "created", "running", "exited (N) 3 minutes ago" (as of now), or "stopped" when
+// how it ended is not known.
+std::string format_list_table(const std::vector<ListEntry>& entries, int64_t now);
 std::string format_list_json(const std::vector<ListEntry>& entries);
+// "3 minutes ago": the largest whole unit (seconds to years) between then and now.
+std::string time_ago(int64_t then, int64_t now);
 
 // The store itself: containers_dir, opened once and trusted (see trust.hpp); everything in it
 // is reached from that fd, and a container's directory and files are checked as opened.
@@ -85,6 +114,24 @@ public:
 
     // Exclusive lock on one container (flock), held while the fd lives.
     UniqueFd lock(const std::string& name) const;
+
+    // A run's files in the container's directory, each made (mode 0600) when missing and
+    // checked like the record: the log (append), log.1 (see logfile.hpp) and the exit record
+    // (read-write, as it is: emptied once the run is under way). Without with_log only the
+    // exit record.
+    struct RunFiles {
+        UniqueFd log, prev, exit;
+    };
+    RunFiles open_run_files(const std::string& name, bool with_log) const;
+    // For reading: the log and log.1, each invalid when there is none.
+    struct LogFiles {
+        UniqueFd log, prev;
+    };
+    LogFiles open_log(const std::string& name) const;
+    // The last run's exit record; false when there is no whole one (running, killed, never
+    // started).
+    bool exit_record(const std::string& name, ExitRecord& out) const;
+    void write_exit(const std::string& name, const ExitRecord& e) const;
 
     // State: written atomically; a missing file is a never-started container.
     State state(const std::string& name) const;

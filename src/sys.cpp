@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -72,6 +73,15 @@ std::string one_line(const std::string& message) {
 
 std::string shown(const std::string& value) {
     return "'" + escaped(value, true) + "'";
+}
+
+std::string iso_time(int64_t t) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 bool has_control(const std::string& s) {

@@ -64,6 +64,8 @@ private:
 std::string shown(const std::string& value);
 // A whole message with its control characters escaped (backslashes kept as they are).
 std::string one_line(const std::string& message);
+// Seconds since the epoch as UTC, "2026-12-01T01:23:45Z".
+std::string iso_time(int64_t t);
 // Does s hold a control character (0x00-0x1f, 0x7f)?
 bool has_control(const std::string& s);
 

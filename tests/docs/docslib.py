@@ -74,8 +74,7 @@ RUN_OPTION_SUBCOMMANDS = ("config", "create", "help")
 
 def subcommand_options(kakuri, subs):
     """{SUB: [options in the usage line of `kakuri help SUB`]} for the subcommands with
-    options of their own; an alias (ls, rm) has the same usage line as its command and is
-    listed once, under the name its usage line gives."""
+    options of their own, under the name its usage line gives."""
     out = {}
     for sub in subs:
         if sub in RUN_OPTION_SUBCOMMANDS:

@@ -69,6 +69,14 @@ class Fixture:
             r = sh([kakuri, "create", "-q", name], env=self.env, cwd=self.work)
             if r.returncode != 0:
                 self.errors += f"kakuri create {name}: exit {r.returncode}: {r.stderr}"
+        # Another store, named by the global --config: box3 is there alone.
+        self.store2 = os.path.join(self.tmp, "store2.toml")
+        with open(self.store2, "w") as f:
+            f.write(CONFIG.format(containers=os.path.join(self.tmp, "containers2")))
+        r = sh([kakuri, "--config", self.store2, "create", "-q", "box3"], env=self.env,
+               cwd=self.work)
+        if r.returncode != 0:
+            self.errors += f"kakuri --config ... create box3: exit {r.returncode}: {r.stderr}"
 
     def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -123,14 +131,26 @@ def common_cases(fx, opts, subs, sub_opts):
         ("kakuri exec box1 cat al", "eq", {"alpha.txt"}),
         ("kakuri shell ", "eq", boxes),
         ("kakuri stop box1 b", "eq", boxes),
-        ("kakuri rm ", "eq", boxes),
+        ("kakuri remove ", "eq", boxes),
+        ("kakuri rm ", "lacks", boxes),
         ("kakuri remove -f b", "eq", boxes),
         ("kakuri list --format=", "eq", {"json", "table"}),
+        ("kakuri inspect ", "eq", boxes),
+        ("kakuri inspect --json b", "eq", boxes),
+        ("kakuri logs ", "eq", boxes),
+        ("kakuri logs -f b", "eq", boxes),
+        # The global --config: a subcommand after it, its store's containers, its profiles.
+        (f"kakuri --config {fx.other} con", "has", {"config"}),
+        (f"kakuri --config {fx.store2} start ", "eq", {"box3"}),
+        (f"kakuri --config {fx.store2} remove -f b", "eq", {"box3"}),
+        (f"kakuri --config {fx.store2} exec box3 ech", "has", {"echo"}),
+        (f"kakuri --config {fx.other} config --bind-profile ", prof, {"other"}),
+        (f"kakuri --config {fx.other} --bind-pro", "eq", {"--bind-profile"}),
         ("kakuri ls ", "lacks", boxes),
     ]
     for sub, sopts in sub_opts.items():
         cases.append((f"kakuri {sub} -", "has", set(sopts) | {"-h", "--help"}))
-        if sub in ("start", "exec", "shell", "stop", "remove"):
+        if sub in ("start", "exec", "shell", "stop", "inspect", "logs", "remove"):
             cases.append((f"kakuri {sub} -", "lacks", {"--bind-profile", "--dry-run"}))
     return cases
 
@@ -380,7 +400,7 @@ def main():
     opts = (help_options(help_text), subs, subcommand_options(kakuri, subs))
     fx = Fixture(kakuri)
     t = Tap()
-    if not t.ok(not fx.errors, "two persistent containers made for the cases", fx.errors):
+    if not t.ok(not fx.errors, "three persistent containers made for the cases", fx.errors):
         fx.cleanup()
         t.done()
     try:

@@ -249,7 +249,7 @@ def test_containers_dir_is_hidden_under_every_bind_that_shows_it(k):
     ok(os.path.isdir(cdir), "containers_dir moved")
     # Only a directory a program could make itself is made (under /:/host, not /etc/kakuri).
     eq(os.path.exists("/etc/kakuri"), etc_before, "/etc/kakuri made on the host")
-    eq(k.run(["rm", "victim"]).returncode, 0)
+    eq(k.run(["remove", "victim"]).returncode, 0)
 
 
 def test_missing_containers_dir_is_made_and_hidden(k):
@@ -313,7 +313,7 @@ def test_bind_inside_the_state_is_refused(k):
     ok("kakuri's own state" in p.stderr, p.stderr)
     # An argument naming it mounts nothing either.
     eq(seen(k, [rec], [rec])[rec], "ENOENT")
-    eq(k.run(["rm", "inner"]).returncode, 0)
+    eq(k.run(["remove", "inner"]).returncode, 0)
 
 
 def test_persistent_container_does_not_see_its_record(k):
@@ -333,4 +333,4 @@ def test_persistent_container_does_not_see_its_record(k):
         eq(p.stdout, "mine\n", p.stderr)
         ok(os.path.isfile(os.path.join(cdir, "self", "home", "f")), "the home is kept")
     finally:
-        eq(k.run(["rm", "self"]).returncode, 0)
+        eq(k.run(["remove", "self"]).returncode, 0)

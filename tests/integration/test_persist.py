@@ -3,6 +3,8 @@ and the store staying true under concurrency and kill -9."""
 import fcntl
 import json
 import os
+import pty
+import re
 import select
 import shutil
 import signal
@@ -67,7 +69,7 @@ def test_life_cycle_and_persistence(k):
     eq(p.returncode, 125)
     eq(p.stderr, "kakuri: container 'box' is not running (start it with: kakuri start -d box)\n")
     eq(kk(k, env, "list", "-q").stdout, "box\n")
-    eq(kk(k, env, "rm", "box").returncode, 0)
+    eq(kk(k, env, "remove", "box").returncode, 0)
     eq(listing(k, env), {})
     eq(os.listdir(cdir), [])
 
@@ -75,11 +77,75 @@ def test_life_cycle_and_persistence(k):
 def test_table_listing(k):
     env, _ = setup(k)
     kk(k, env, "create", "--allow-network", "t1")
-    lines = kk(k, env, "ls").stdout.splitlines()
+    lines = kk(k, env, "list").stdout.splitlines()
     eq(lines[0].split(), ["NAME", "STATUS", "NETWORK", "ROOT", "CREATED"])
     eq(lines[1].split()[:4], ["t1", "created", "host", "host"])
     eq(json.loads(kk(k, env, "list", "--format=json").stdout)[0]["network"], "host")
-    kk(k, env, "rm", "t1")
+    kk(k, env, "remove", "t1")
+
+
+def test_ls_and_rm_are_programs(k):
+    # No aliases: a temporary container's first word may be any program.
+    # (In a directory of $HOME, whose argument mounts its directory: not /tmp's rule.)
+    here = k.mkdirs(os.path.join(k.home, "ls-here"))
+    marker = k.write(os.path.join(here, "ls-marker"), "x\n")
+    p = k.run(["ls", "ls-marker"], cwd=here)
+    eq((p.returncode, p.stdout), (0, "ls-marker\n"), p.stderr)
+    p = k.run(["rm", "ls-marker"], cwd=here)
+    eq(p.returncode, 0, p.stderr)
+    ok(not os.path.exists(marker), "kakuri rm did not run rm")
+    # A program named like a subcommand runs after --.
+    bindir = k.mkdir("subcommand-bin")
+    k.write(os.path.join(bindir, "list"), "#!/bin/sh\necho a program called list\n", 0o755)
+    path = {"PATH": f"{bindir}:/usr/bin:/bin"}
+    p = k.run(["--bind", bindir, "--", "list"], env=path)
+    eq((p.returncode, p.stdout), (0, "a program called list\n"), p.stderr)
+    env, _ = setup(k, "ls-store")
+    p = k.run(["list"], env={**env, **path})
+    eq((p.returncode, p.stdout.split()), (0, ["NAME", "STATUS", "NETWORK", "ROOT", "CREATED"]),
+       p.stderr)
+
+
+def test_config_finds_the_store_for_every_subcommand(k):
+    # No KAKURI_CONFIG: the store is the one the named file gives, for every subcommand.
+    cdir = os.path.join(k.mkdir("named-store"), "containers")
+    proj = k.mkdirs(os.path.join(k.home, "named-cfg"))
+    cfg = k.write(os.path.join(proj, "k.toml"), f'[storage]\ncontainers_dir = "{cdir}"\n')
+    g = ["--config", cfg]
+    probe = f"{k.probe_host}:/probe"
+    try:
+        p = k.run(g + ["create", "--ro-bind", probe, "--bind", proj, "x"])
+        eq(p.returncode, 0, p.stderr)
+        eq(os.listdir(cdir), ["x"])
+        eq(json.loads(k.run(g + ["list", "--json"]).stdout)[0]["name"], "x")
+        eq(json.loads(k.run(["list", "--json"]).stdout), [], "the default store")
+        p = k.run([f"--config={cfg}", "config"])
+        ok(f'containers_dir = "{cdir}"' in p.stdout, p.stdout + p.stderr)
+        # The same file named by KAKURI_CONFIG finds it too.
+        p = k.run(["start", "x", "/probe", "ids"], env={"KAKURI_CONFIG": cfg})
+        eq(parse_kv(p.stdout).get("uid"), "0", p.stderr)
+        # The file read now is hidden inside, as a run's --config is.
+        p = k.run(g + ["start", "x", "/probe", "stat", cfg, os.path.join(proj, "other")])
+        eq(parse_kv(p.stdout).get(cfg), "chr", p.stderr)
+        eq(k.run(g + ["start", "-d", "x"]).returncode, 0)
+        eq(k.run(g + ["exec", "x", "true"]).returncode, 0)
+        eq(k.run(g + ["stop", "x"]).returncode, 0)
+        # create --config (the run option) is the same setting: found again with it.
+        eq(k.run(["create", "--config", cfg, "y"]).returncode, 0)
+        eq(sorted(os.listdir(cdir)), ["x", "y"])
+        p = k.run(g + ["start", "y", "hostname"])
+        eq((p.returncode, p.stdout), (0, "y\n"), p.stderr)
+        # Given twice, it must be one file.
+        other = k.write(os.path.join(k.tmp, "other.toml"), "")
+        for args in (g + ["create", "--config", other, "z"], g + ["config", "--config", other]):
+            p = k.run(args)
+            eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+            ok("--config is given twice" in p.stderr, p.stderr)
+        eq(k.run(g + ["create", "--config", cfg, "z"]).returncode, 0, "the same file twice")
+    finally:
+        for name in os.listdir(cdir) if os.path.isdir(cdir) else []:
+            eq(k.run(g + ["remove", "-f", name]).returncode, 0)
+    eq(os.listdir(cdir), [])
 
 
 def test_bad_names_and_duplicates(k):
@@ -93,7 +159,7 @@ def test_bad_names_and_duplicates(k):
     p = kk(k, env, "create", "--network=bogus", "d2")
     eq(p.returncode, 125)
     eq(sorted(os.listdir(cdir)), ["d1"], "a failed create left something behind")
-    kk(k, env, "rm", "d1")
+    kk(k, env, "remove", "d1")
 
 
 def test_concurrent_creates_one_wins(k):
@@ -104,7 +170,7 @@ def test_concurrent_creates_one_wins(k):
     eq(sum(1 for rc, _ in results if rc == 0), 1, str(results))
     ok(all(err == "kakuri: container 'same' already exists\n" for rc, err in results if rc), str(results))
     eq(sorted(os.listdir(cdir)), ["same"])
-    kk(k, env, "rm", "same")
+    kk(k, env, "remove", "same")
 
 
 def test_concurrent_starts_one_container(k):
@@ -116,7 +182,7 @@ def test_concurrent_starts_one_container(k):
     eq(rcs, [0, 125])
     r = parse_kv(kk(k, env, "exec", "two", "/probe", "pids").stdout)
     eq(r["processes"], "2", "one init and the probe: one container")
-    kk(k, env, "rm", "-f", "two")
+    kk(k, env, "remove", "-f", "two")
 
 
 def test_kill_9_leaves_the_store_true(k):
@@ -150,7 +216,7 @@ def test_kill_9_leaves_the_store_true(k):
         p = kk(k, env, "exec", "k9", "true")
         eq(p.returncode, 125)
     eq(kk(k, env, "start", "k9", "true").returncode, 0, "the next start works")
-    kk(k, env, "rm", "-f", "k9")
+    kk(k, env, "remove", "-f", "k9")
 
 
 def _ppid(pid):
@@ -170,7 +236,7 @@ def test_remove_deletes_unreadable_and_foreign_files(k):
         script += " && touch ~/other && chown 1234:1234 ~/other"
     p = kk(k, env, "start", "rmme", "sh", "-c", script)
     eq(p.returncode, 0, p.stderr)
-    p = kk(k, env, "rm", "rmme")
+    p = kk(k, env, "remove", "rmme")
     eq(p.returncode, 0, p.stderr)
     eq(os.listdir(cdir), [])
 
@@ -179,11 +245,11 @@ def test_remove_refuses_running_without_force(k):
     env, _ = setup(k)
     kk(k, env, "create", "busy")
     kk(k, env, "start", "-d", "busy")
-    p = kk(k, env, "rm", "busy")
+    p = kk(k, env, "remove", "busy")
     eq(p.returncode, 125)
     ok("running" in p.stderr, p.stderr)
     eq(listing(k, env)["busy"]["status"], "running")
-    eq(kk(k, env, "rm", "-f", "busy").returncode, 0)
+    eq(kk(k, env, "remove", "-f", "busy").returncode, 0)
     eq(listing(k, env), {})
 
 
@@ -199,7 +265,7 @@ def test_planted_symlinks_do_not_lead_out(k):
     eq(p.returncode, 0, p.stderr)
     p = kk(k, env, "start", "sym", "true")
     eq(os.listdir(target), ["keep"], "a mount point was made on the host")
-    eq(kk(k, env, "rm", "sym").returncode, 0)
+    eq(kk(k, env, "remove", "sym").returncode, 0)
     eq(os.listdir(target), ["keep"], "remove followed a planted link")
 
 
@@ -243,7 +309,7 @@ def test_shell_starts_the_container(k):
         s.send("exit 3\r")
         eq(s.finish(), 3)
     eq(listing(k, env)["sh1"]["status"], "running", "shell left the container running")
-    kk(k, env, "rm", "-f", "sh1")
+    kk(k, env, "remove", "-f", "sh1")
 
 
 def test_remove_with_subordinate_ids(k):
@@ -263,7 +329,7 @@ def test_remove_with_subordinate_ids(k):
         eq(p.returncode, 0, p.stderr)
         owned = os.stat(os.path.join(cdir, "sub", "home", "d")).st_uid
         eq(owned, 4100000 + 999, "a file owned by a subordinate id on the host")
-        p = kk(k, env, "rm", "sub")
+        p = kk(k, env, "remove", "sub")
         eq(p.returncode, 0, p.stderr)
         eq(os.listdir(cdir), [])
 
@@ -499,7 +565,7 @@ def test_root_refuses_a_store_below_a_users_directory(k):
     cdir = os.path.join(home, ".local", "kakuri", "containers")
     ok(os.path.isdir(os.path.join(cdir, "box")), "the user made a container")
     for args in (["start", "box", "/bin/echo", "ran"], ["start", "-d", "box"], ["exec", "box", "true"],
-                 ["shell", "box"], ["stop", "box"], ["list"], ["list", "-q"], ["rm", "-f", "box"],
+                 ["shell", "box"], ["stop", "box"], ["list"], ["list", "-q"], ["remove", "-f", "box"],
                  ["create", "mine"]):
         p = kk(k, uenv, *args)
         refused(p, cdir, f"{home} is owned by uid {TEST_UID}, not by you or root")
@@ -515,7 +581,7 @@ def test_root_refuses_a_store_below_a_users_directory(k):
         os.chown(d, TEST_UID, TEST_UID)
     os.chown(cfg, TEST_UID, TEST_UID)
     refused(kk(k, uenv, "true"), cfg, f"{home} is owned by uid {TEST_UID}")
-    eq(as_test_user(k, ["rm", "box"], uenv).returncode, 0)
+    eq(as_test_user(k, ["remove", "box"], uenv).returncode, 0)
 
 
 def test_open_containers_dir_is_refused(k):
@@ -557,13 +623,13 @@ def test_untrusted_container_or_record_is_refused(k):
             os.chown(path, arg, arg)
         try:
             for args in (["start", "t1", "/probe", "ids"], ["exec", "t1", "true"], ["list"],
-                         ["rm", "t1"]):
+                         ["remove", "t1"]):
                 refused(kk(k, env, *args), path, why)
         finally:
             os.chmod(path, st.st_mode & 0o7777)
             os.chown(path, st.st_uid, st.st_gid)
     eq(parse_kv(kk(k, env, "start", "t1", "/probe", "ids").stdout).get("uid"), "0", "t1 runs")
-    eq(kk(k, env, "rm", "t1").returncode, 0)
+    eq(kk(k, env, "remove", "t1").returncode, 0)
 
 
 def test_symlinked_container_is_refused(k):
@@ -576,12 +642,12 @@ def test_symlinked_container_is_refused(k):
     os.symlink(real, link)
     if k.drop:
         os.lchown(link, k.uid, k.gid)
-    for args in (["start", "evil", "true"], ["exec", "evil", "true"], ["rm", "evil"], ["list"]):
+    for args in (["start", "evil", "true"], ["exec", "evil", "true"], ["remove", "evil"], ["list"]):
         refused(kk(k, env, *args), link, "a symlink, not a container's directory")
     ok(os.path.isdir(real), "remove followed the link")
     os.unlink(link)
-    eq(kk(k, env, "rm", "mine").returncode, 0)
-    eq(kk(k, env2, "rm", "real").returncode, 0)
+    eq(kk(k, env, "remove", "mine").returncode, 0)
+    eq(kk(k, env2, "remove", "real").returncode, 0)
 
 
 # --- What remove deletes, and what an interrupted create or remove leaves. ---
@@ -615,7 +681,7 @@ def test_remove_takes_any_tree_with_few_fds(k):
     p = k.run(["start", "deep", "python3", "-c", "import os; os.mkdir('/etc/t'); os.chdir('/etc/t');" +
                DEEP.replace("range(5000)", "range(1200)") + "os.chmod('/etc/t', 0)"], env=penv)
     eq(p.returncode, 0, p.stderr)
-    p = subprocess.run(["prlimit", "--nofile=64", "--"] + k.argv(["rm", "deep"]), env=k.env(env),
+    p = subprocess.run(["prlimit", "--nofile=64", "--"] + k.argv(["remove", "deep"]), env=k.env(env),
                        cwd=k.work, capture_output=True, text=True)
     eq((p.returncode, p.stderr), (0, ""))
     eq(os.listdir(cdir), [])
@@ -671,5 +737,252 @@ def test_leftovers_of_interrupted_commands_are_cleaned(k):
     eq(len(left), 1, "the killed create left its directory")
     eq(kk(k, env, "create", "boom").returncode, 0, "the next command cleans up, then creates")
     eq(sorted(os.listdir(cdir)), ["boom", "keep"])
-    eq(kk(k, env, "rm", "boom", "keep").returncode, 0)
+    eq(kk(k, env, "remove", "boom", "keep").returncode, 0)
     eq(os.listdir(cdir), [])
+
+
+# --- What a run left: its log, how it ended, the record as inspect shows it. ---
+
+STARTED = re.compile(r"^--- kakuri: started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ---$")
+
+
+def exited(n):
+    return re.compile(rf"^--- kakuri: exited \({n}\) \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ ---$")
+
+
+def check_lines(got, want):
+    """got: text; want: a list of exact strings and compiled patterns, line for line."""
+    lines = got.splitlines()
+    ok(len(lines) == len(want), f"{len(lines)} lines, want {len(want)}: {got!r}")
+    for line, w in zip(lines, want):
+        ok(w.match(line) if hasattr(w, "match") else line == w, f"{line!r} is not {w}: {got!r}")
+
+
+def start_detached_and_wait(k, env, cdir, name, *command):
+    p = kk(k, env, "start", "-d", name, *command)
+    eq(p.returncode, 0, p.stderr)
+    wait_stopped(cdir, name)
+
+
+def test_logs_have_a_section_per_detached_run_with_its_exit_status(k):
+    env, cdir = setup(k, "logs-store")
+    try:
+        eq(kk(k, env, "create", "lg").returncode, 0)
+        p = kk(k, env, "logs", "lg")
+        eq((p.returncode, p.stdout), (0, ""), "never started: an empty log")
+        start_detached_and_wait(k, env, cdir, "lg", "sh", "-c", "echo first; exit 3")
+        check_lines(kk(k, env, "logs", "lg").stdout, [STARTED, "first", exited(3)])
+        c = listing(k, env)["lg"]
+        eq((c["status"], c["exit_code"]), ("stopped", 3))
+        ok(c["finished"] and c["started"], str(c))
+        start_detached_and_wait(k, env, cdir, "lg", "sh", "-c", "echo second >&2; kill -9 $$")
+        check_lines(kk(k, env, "logs", "lg").stdout,
+                    [STARTED, "first", exited(3), STARTED, "second", exited(137)])
+        row = kk(k, env, "list").stdout.splitlines()[1]
+        ok(re.match(r"^lg +exited \(137\) \d+ seconds? ago +none +host ", row), row)
+        # The foreground's status is recorded too (its output is the caller's, not logged).
+        eq(kk(k, env, "start", "lg", "sh", "-c", "exit 4").returncode, 4)
+        eq(listing(k, env)["lg"]["exit_code"], 4)
+        eq(len(kk(k, env, "logs", "lg").stdout.splitlines()), 6)
+        # Running: no exit code; an idle one stopped ends its section with 0; one killed by
+        # stop (it ignored SIGTERM) with 137, said by stop.
+        eq(kk(k, env, "start", "-d", "lg").returncode, 0)
+        c = listing(k, env)["lg"]
+        eq((c["status"], c["exit_code"], c["finished"]), ("running", None, None))
+        ok(re.match(r"^lg +running +none", kk(k, env, "list").stdout.splitlines()[1]), "table")
+        eq(kk(k, env, "stop", "lg").returncode, 0)
+        eq(listing(k, env)["lg"]["exit_code"], 0)
+        eq(kk(k, env, "start", "-d", "lg", "sh", "-c",
+              "trap '' TERM; echo stubborn; exec tail -f /dev/null").returncode, 0)
+        follow = k.popen(["logs", "-f", "lg"], env=env, stdout=subprocess.PIPE)
+        try:
+            Lines(follow.stdout.fileno()).until("stubborn")  # it ignores SIGTERM from here on
+            eq(kk(k, env, "stop", "-t", "1", "lg").returncode, 0)
+            eq(follow.wait(timeout=30), 0)
+        finally:
+            if follow.poll() is None:
+                follow.kill()
+                follow.wait()
+        eq(listing(k, env)["lg"]["exit_code"], 137)
+        check_lines("\n".join(kk(k, env, "logs", "lg").stdout.splitlines()[-3:]),
+                    [STARTED, "stubborn", exited(137)])
+    finally:
+        kk(k, env, "remove", "-f", "lg")
+
+
+class Lines:
+    """What a process writes to a pipe, a line at a time, read without Python's buffering (so
+    that select() says whether more is there)."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, b""
+
+    def until(self, want, timeout=30):
+        """Read until the line want; the lines before it."""
+        seen = []
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if line.decode() == want:
+                    return seen
+                seen.append(line.decode())
+            ok(select.select([self.fd], [], [], timeout)[0], f"no line {want!r} after {seen}")
+            chunk = os.read(self.fd, 65536)
+            ok(chunk, f"end of output before {want!r}: {seen}")
+            self.buf += chunk
+
+    def rest(self):
+        while True:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return self.buf.decode()
+            self.buf += chunk
+
+
+def test_logs_follow_returns_once_the_container_stops(k):
+    env, cdir = setup(k, "follow-store")
+    try:
+        eq(kk(k, env, "create", "fl").returncode, 0)
+        eq(kk(k, env, "start", "-d", "fl", "sh", "-c",
+              "mkfifo /tmp/go; echo one; read x < /tmp/go; echo two; exit 5").returncode, 0)
+        p = k.popen(["logs", "-f", "fl"], env=env, stdout=subprocess.PIPE)
+        try:
+            out = Lines(p.stdout.fileno())
+            check_lines("\n".join(out.until("one")), [STARTED])
+            # Following now: the container goes on, then ends; logs -f with it.
+            # (The container ends as soon as it has read: the exec may end with it, killed.)
+            ok(kk(k, env, "exec", "fl", "sh", "-c", "echo go > /tmp/go").returncode in (0, 137),
+               "exec")
+            eq(p.wait(timeout=30), 0)
+            check_lines(out.rest(), ["two", exited(5)])
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        # A stopped container's log is shown, and logs -f returns at once.
+        p = kk(k, env, "logs", "-f", "fl", timeout=30)
+        check_lines(p.stdout, [STARTED, "one", "two", exited(5)])
+        p = kk(k, env, "logs", "nosuch")
+        eq((p.returncode, p.stderr), (125, "kakuri: no container named 'nosuch' (see: kakuri list)\n"))
+        p = kk(k, env, "logs", "fl", "extra")
+        eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    finally:
+        kk(k, env, "remove", "-f", "fl")
+
+
+def test_log_rotates_at_log_max_size(k):
+    env, cdir = setup(k, "rotate-store")
+    with open(env["KAKURI_CONFIG"], "a") as f:
+        f.write('log_max_size = "2K"\n')
+    box = os.path.join(cdir, "rot")
+    try:
+        eq(kk(k, env, "create", "rot").returncode, 0)
+        # A chatty container: 100000 lines, 600 KB, all of them through the log.
+        start_detached_and_wait(k, env, cdir, "rot", "seq", "100000")
+        sizes = [os.stat(os.path.join(box, f)).st_size for f in ("log", "log.1")]
+        ok(all(0 < s <= 2048 for s in sizes), f"log, log.1: {sizes} bytes")
+        # What is kept is the end of what it wrote, whole from log.1 to log, then how it ended.
+        out = kk(k, env, "logs", "rot").stdout
+        with open(os.path.join(box, "log.1")) as a, open(os.path.join(box, "log")) as b:
+            eq(out, a.read() + b.read())
+        lines = out.splitlines()
+        ok(exited(0).match(lines[-1]), lines[-1])
+        numbers = lines[1:-1]  # the first may be cut by the rotation
+        eq(numbers, [str(n) for n in range(100001 - len(numbers), 100001)])
+        ok(len(numbers) > 300, f"{len(numbers)} lines kept")
+        # The next run starts its section in the same bound.
+        start_detached_and_wait(k, env, cdir, "rot", "echo", "again")
+        check_lines("\n".join(kk(k, env, "logs", "rot").stdout.splitlines()[-3:]),
+                    [STARTED, "again", exited(0)])
+    finally:
+        kk(k, env, "remove", "-f", "rot")
+    # A bad size is one line, exit 125.
+    with open(env["KAKURI_CONFIG"], "a") as f:
+        f.write('[storage]\n')
+    k.write(env["KAKURI_CONFIG"], '[storage]\nlog_max_size = "12"\n')
+    p = kk(k, env, "list")
+    eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    ok("log_max_size takes a size of at least 1K" in p.stderr, p.stderr)
+
+
+def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
+    env, cdir = setup(k, "inspect-store")
+    with open(env["KAKURI_CONFIG"], "a") as f:
+        f.write('[defaults]\nenv = ["CFG_VAR=cfg-value-9"]\n')
+    env = {**env, **CREDENTIALS, **PASSED}
+    said = []
+
+    def run(*args):
+        p = kk(k, env, *args)
+        said.append(p.stdout + p.stderr)
+        return p
+
+    def fields(p):
+        """key: value lines; a key on several lines (a list) gives its values in order."""
+        eq(p.returncode, 0, p.stderr)
+        out = {}
+        for line in p.stdout.splitlines():
+            key, value = line.split(": ", 1)
+            out.setdefault(key, []).append(value)
+        return out
+
+    try:
+        eq(run("create", "--allow-network", "--ro-bind", f"{k.probe_host}:/probe", "-e",
+               "MY_API_KEY", "-e", "PLAIN=plain-value-7", "--env=OTHER=other-value-8",
+               "ins").returncode, 0)
+        f = fields(run("inspect", "ins"))
+        eq([f[key] for key in ("name", "status", "network", "root", "hostname")],
+           [["ins"], ["created"], ["host"], ["host"], ["ins"]])
+        eq(f["directory"], [os.path.join(cdir, "ins")])
+        ok("pid" not in f and "exit_status" not in f and "started" not in f, str(f))
+        # What create decided: binds, identity, the environment rules (names only).
+        ok(f"ro {k.probe_host} /probe" in f["bind"], str(f["bind"]))
+        eq(f["env_set"], ["MY_API_KEY", "PLAIN=...", "OTHER=..."])
+        eq(f["env"], ["CFG_VAR=..."])
+        eq((f["uid"], f["share_net"]), (["0"], ["1"]))
+        if k.mode == "user":
+            eq(f["uid_map"], [f"0 {k.uid} 1"])
+        eq(run("start", "-d", "ins").returncode, 0)
+        j = json.loads(run("inspect", "--json", "ins").stdout)
+        eq((j["status"], j["pid"]), ("running", init_pid(cdir, "ins")))
+        ok(j["started"] and "exit_status" not in j, str(j))
+        eq(j["env_set"], ["MY_API_KEY", "PLAIN=...", "OTHER=..."])
+        eq(run("stop", "ins").returncode, 0)
+        j = json.loads(run("inspect", "--json", "ins").stdout)
+        eq((j["status"], j["exit_status"]), ("stopped", 0))
+        ok(j["finished"] >= j["started"] >= j["created"], str(j))
+        p = run("inspect", "nosuch")
+        eq((p.returncode, p.stderr.count("\n")), (125, 1))
+        for text in said:
+            for value in ("plain-value-7", "other-value-8", "cfg-value-9", "passed-on-purpose-42"):
+                ok(value not in text, f"{value} shown: {text}")
+        no_fake("inspect", *said)
+    finally:
+        kk(k, env, "remove", "-f", "ins")
+
+
+def test_a_container_cannot_break_the_store_through_its_inits_files(k):
+    # Unprivileged, init is dumpable (exec joins it): a program inside reaches the log's files
+    # through /proc/1/fd and makes them untrusted. That is no reason for list to refuse the
+    # store, nor for the container not to start again.
+    env, cdir = setup(k, "tamper-store")
+    try:
+        eq(kk(k, env, "create", "tam").returncode, 0)
+        eq(kk(k, env, "start", "-d", "tam").returncode, 0)
+        p = kk(k, env, "exec", "tam", "sh", "-c", "chmod 666 /proc/1/fd/5 /proc/1/fd/7")
+        if k.mode == "root":
+            ok(p.returncode != 0, "as real root init is not dumpable")
+        else:
+            eq(p.returncode, 0, p.stderr)
+            eq(os.stat(os.path.join(cdir, "tam", "exit")).st_mode & 0o777, 0o666)
+        eq(kk(k, env, "stop", "tam").returncode, 0)
+        p = kk(k, env, "list", "--json")
+        eq(p.returncode, 0, p.stderr)
+        eq(json.loads(p.stdout)[0]["status"], "stopped")
+        start_detached_and_wait(k, env, cdir, "tam", "echo", "again")
+        for f in ("log", "exit"):
+            eq(os.stat(os.path.join(cdir, "tam", f)).st_mode & 0o777, 0o600, f)
+        eq(listing(k, env)["tam"]["exit_code"], 0)
+        ok("again" in kk(k, env, "logs", "tam").stdout, "logs")
+    finally:
+        kk(k, env, "remove", "-f", "tam")

@@ -410,3 +410,35 @@ TEST_CASE("cli: control characters in paths are refused, the value escaped on on
 }
 
 }  // namespace kakuri
+
+namespace kakuri {
+
+namespace {
+
+// parse_global_options on "kakuri WORDS...": the index of the first other word and the config.
+std::pair<int, std::string> global(std::initializer_list<const char*> words) {
+    std::vector<std::string> storage{"kakuri"};
+    for (const char* w : words) storage.emplace_back(w);
+    std::vector<char*> argv;
+    for (auto& s : storage) argv.push_back(&s[0]);
+    argv.push_back(nullptr);
+    std::string config;
+    int first = parse_global_options(static_cast<int>(storage.size()), argv.data(), config);
+    return {first, config};
+}
+
+}  // namespace
+
+TEST_CASE("cli: --config before a subcommand is a global option") {
+    CHECK(global({"list"}) == std::pair<int, std::string>{1, ""});
+    CHECK(global({"--config", "a.toml", "list"}) == std::pair<int, std::string>{3, "a.toml"});
+    CHECK(global({"--config=a.toml", "create", "x"}) == std::pair<int, std::string>{2, "a.toml"});
+    // The last one wins; anything else ends them (a run's options are parse_run_options').
+    CHECK(global({"--config", "a", "--config=b", "ls"}) == std::pair<int, std::string>{4, "b"});
+    CHECK(global({"--user", "--config", "a", "list"}) == std::pair<int, std::string>{1, ""});
+    // Without its value: left to the run options, which say so.
+    CHECK(global({"--config"}) == std::pair<int, std::string>{1, ""});
+    CHECK_THROWS_AS(global({"--config", "a\nb", "list"}), Error);
+}
+
+}  // namespace kakuri

@@ -647,4 +647,29 @@ TEST_CASE("config: load_config_file") {
     }
 }
 
+TEST_CASE("config: [storage] log_max_size") {
+    CHECK(default_config().log_max_size.value == 4u << 20);
+    Config c = parse("[storage]\nlog_max_size = \"512K\"\n");
+    CHECK(c.log_max_size.value == 512u << 10);
+    CHECK(c.log_max_size.origin.line == 2);
+    CHECK(parse("[storage]\nlog_max_size = 2M\n").log_max_size.value == 2u << 20);
+    CHECK(parse("[storage]\nlog_max_size = \"1024\"\n").log_max_size.value == 1024);
+    CHECK(parse("[storage]\nlog_max_size = 1G\n").log_max_size.value == 1ull << 30);
+    CHECK(parse("[storage]\nlog_max_size = 8m\n").log_max_size.value == 8u << 20);
+    for (const char* bad : {"\"1023\"", "\"\"", "\"4 M\"", "\"4MB\"", "\"-1\"", "\"0x10\"",
+                            "\"99999999999999999999\"", "\"4mb\""}) {
+        std::string err = error_of(std::string("[storage]\nlog_max_size = ") + bad + "\n");
+        CHECK_MESSAGE(err.rfind("c.toml:2: log_max_size takes a size of at least 1K", 0) == 0,
+                      (std::string(bad) + ": " + err));
+    }
+    CHECK(error_of("[storage]\nlog_max_size = [\"4M\"]\n") ==
+          "c.toml:2: log_max_size takes a string, not a list");
+    uint64_t n = 0;
+    CHECK((parse_size("3G", n) && n == 3ull << 30));
+    CHECK(format_size(4u << 20) == "4M");
+    CHECK(format_size(1536) == "1536");
+    CHECK(format_size(3ull << 30) == "3G");
+    CHECK(format_size(1u << 10) == "1K");
+}
+
 }  // namespace kakuri

@@ -88,8 +88,10 @@ TEST_CASE("store: state round trip") {
     s.pidns = 4026531836;
     s.userns = true;
     s.started = true;
+    s.started_at = 1700000000;
     for (int i = 0; i < Namespaces::kCount; ++i) s.ns.ino[i] = 4026531840 + i;
     State b = parse_state(format_state(s));
+    CHECK(b.started_at == 1700000000);
     CHECK(b.ns == s.ns);
     CHECK(b.pid == 4242);
     CHECK(b.start_time == 123456789);
@@ -116,16 +118,55 @@ TEST_CASE("store: liveness needs the same start time") {
 }
 
 TEST_CASE("store: list table and json") {
-    std::vector<ListEntry> e = {{"web", Status::Running, "host", "host", 0},
-                                {"b\"x", Status::Created, "none", "/srv/root", 1700000000}};
-    std::string t = format_list_table(e);
-    CHECK(t.rfind("NAME  STATUS   NETWORK  ROOT       CREATED\n", 0) == 0);
-    CHECK(t.find("web   running  host     host       1970-01-01T00:00:00Z\n") != std::string::npos);
+    const int64_t now = 1700000000 + 3 * 60 + 5;
+    std::vector<ListEntry> e = {
+        {"web", Status::Running, "host", "host", 0, 1700000000, {}},
+        {"b\"x", Status::Created, "none", "/srv/root", 1700000000, 0, {}},
+        {"done", Status::Stopped, "none", "host", 0, 1700000000, {3, 1700000000}},
+        {"gone", Status::Stopped, "none", "host", 0, 1700000000, {}}};
+    std::string t = format_list_table(e, now);
+    CHECK(t.rfind("NAME  STATUS                    NETWORK  ROOT       CREATED\n", 0) == 0);
+    CHECK(t.find("web   running                   host     host       1970-01-01T00:00:00Z\n") !=
+          std::string::npos);
+    // How a stopped container ended, as `podman ps -a` says it; "stopped" when not known.
+    CHECK(t.find("\ndone  exited (3) 3 minutes ago  none") != std::string::npos);
+    CHECK(t.find("\ngone  stopped ") != std::string::npos);
     std::string j = format_list_json(e);
     CHECK(j.find("{\"name\": \"web\", \"status\": \"running\", \"network\": \"host\", \"root\": "
-                 "\"host\", \"created\": \"1970-01-01T00:00:00Z\"}") != std::string::npos);
+                 "\"host\", \"created\": \"1970-01-01T00:00:00Z\", \"started\": "
+                 "\"2023-11-14T22:13:20Z\", \"exit_code\": null, \"finished\": null}") !=
+          std::string::npos);
+    CHECK(j.find("\"name\": \"done\", \"status\": \"stopped\"") != std::string::npos);
+    CHECK(j.find("\"exit_code\": 3, \"finished\": \"2023-11-14T22:13:20Z\"}") != std::string::npos);
     CHECK(j.find("\"b\\\"x\"") != std::string::npos);
     CHECK(format_list_json({}) == "[]\n");
+}
+
+TEST_CASE("store: time ago") {
+    CHECK(time_ago(100, 100) == "0 seconds ago");
+    CHECK(time_ago(100, 101) == "1 second ago");
+    CHECK(time_ago(100, 159) == "59 seconds ago");
+    CHECK(time_ago(100, 160) == "1 minute ago");
+    CHECK(time_ago(0, 3 * 3600 + 59) == "3 hours ago");
+    CHECK(time_ago(0, 2 * 86400) == "2 days ago");
+    CHECK(time_ago(0, 15 * 86400) == "2 weeks ago");
+    CHECK(time_ago(0, 400 * 86400) == "1 year ago");
+    CHECK(time_ago(200, 100) == "0 seconds ago");  // a clock set back
+}
+
+TEST_CASE("store: exit record round trip; anything else from inside is no record") {
+    ExitRecord e{137, 1700000000}, b;
+    REQUIRE(parse_exit(format_exit(e), b));
+    CHECK((b.status == 137 && b.finished == 1700000000));
+    for (const char* junk :
+         {"", "kakuri-exit 1\n", "kakuri-exit 1\nstatus 3\n",
+          "kakuri-exit 2\nstatus 3\nfinished 1\n", "status 3\nfinished 1\n",
+          "kakuri-exit 1\nstatus 300\nfinished 1\n", "kakuri-exit 1\nstatus x\nfinished 1\n",
+          "kakuri-exit 1\nstatus -1\nfinished 1\n"}) {
+        ExitRecord out;
+        CHECK_FALSE(parse_exit(junk, out));
+        CHECK(out.status == -1);
+    }
 }
 
 TEST_CASE("store: create, read back, refuse a second, remove everything") {
@@ -350,4 +391,105 @@ TEST_CASE("store: a container that is not to be trusted is refused, never follow
         ("refusing " + st.path("box") + ": owned by uid 4321, not by you or root").c_str(),
         Refusal);
     REQUIRE(chown(st.path("box").c_str(), 0, 0) == 0);
+}
+
+TEST_CASE("store: inspect's fields of a 0.1 record never show an environment value") {
+    Record r = rec("box");
+    r.version = 1;
+    r.args = {"-e",        "FOO=bar",   "--env=X=secret1", "--en=Y=secret2", "-eZ=secret3",
+              "-ve",       "W=secret4", "--env",           "V=secret5",      "-e",
+              "NAME_ONLY", "--env=N",   "--bind=/a=b:/c",  "--hostname",     "h",
+              "-w",        "/x",        "--user"};
+    Fields f = record_fields(r);
+    std::string text = format_fields_text(f), json = format_fields_json(f);
+    for (const char* v : {"bar", "secret1", "secret2", "secret3", "secret4", "secret5"}) {
+        CHECK_MESSAGE(text.find(v) == std::string::npos, text);
+        CHECK_MESSAGE(json.find(v) == std::string::npos, json);
+    }
+    CHECK(text.find("\noptions: -e FOO=... --env=X=... --en=Y=... -eZ=... -ve W=... --env V=... -e "
+                    "NAME_ONLY --env=N --bind=/a=b:/c --hostname h -w /x --user\n") !=
+          std::string::npos);
+    CHECK(text.rfind("name: box\ncreated: 2023-11-14T22:13:20Z\nnetwork: host\n", 0) == 0);
+    CHECK(json.find("\"options\": \"-e FOO=... --env=X=...") != std::string::npos);
+}
+
+TEST_CASE("store: inspect's fields of a record: what create decided, never an environment value") {
+    Record r = rec("box");
+    r.args.clear();
+    r.spec = {
+        {"userns", "1"},           {"uid_map", "0 1000 1"},          {"uid", "0"},
+        {"hostname", "box"},       {"system", "/usr overlay %"},     {"bind", "rw /my%20src /src"},
+        {"env", "EDITOR=vi%20-x"}, {"env_set", "PLAIN=plain-value"}, {"env_set", "MY_API_KEY"},
+        {"env_keep", "AWS_*"}};
+    Fields f = record_fields(r);
+    std::string text = format_fields_text(f), json = format_fields_json(f);
+    CHECK(text.find("value") == std::string::npos);
+    CHECK(text.find("vi") == std::string::npos);
+    CHECK(text.find(
+              "\nuserns: 1\nuid_map: 0 1000 1\nuid: 0\nhostname: box\nsystem: /usr overlay\n"
+              "bind: rw /my src /src\nenv: EDITOR=...\nenv_set: PLAIN=...\nenv_set: MY_API_KEY\n"
+              "env_keep: AWS_*\n") != std::string::npos);
+    CHECK(json.find("\"uid_map\": [\"0 1000 1\"]") != std::string::npos);
+    CHECK(json.find("\"env_set\": [\"PLAIN=...\", \"MY_API_KEY\"]") != std::string::npos);
+    CHECK(json.find("\"hostname\": \"box\"") != std::string::npos);
+}
+
+TEST_CASE("store: fields as text and as one JSON object") {
+    Fields f = {{"name", "a b"},  {"pid", "42"},     {"exit_status", "3"},
+                {"xs[]", "it's"}, {"xs[]", "plain"}, {"odd", "tab\there"}};
+    CHECK(format_fields_text(f) ==
+          "name: a b\npid: 42\nexit_status: 3\nxs: it's\nxs: plain\nodd: 'tab\\there'\n");
+    CHECK(format_fields_json(f) ==
+          "{\n  \"name\": \"a b\",\n  \"pid\": 42,\n  \"exit_status\": 3,\n  \"xs\": [\"it's\", "
+          "\"plain\"],\n  \"odd\": \"tab\\u0009here\"\n}\n");
+}
+
+TEST_CASE("store: a run's files are made private, checked, and the exit record read back") {
+    Scratch s;
+    Store st(s.dir + "/containers");
+    st.create(rec("box"), {"home"});
+    ExitRecord e;
+    CHECK_FALSE(st.exit_record("box", e));
+    Store::RunFiles f = st.open_run_files("box", true);
+    REQUIRE((f.log && f.prev && f.exit));
+    struct stat sb;
+    REQUIRE(fstat(f.log.get(), &sb) == 0);
+    CHECK((sb.st_mode & 07777) == 0600);
+    CHECK((fcntl(f.log.get(), F_GETFL) & O_APPEND) != 0);
+    // What init writes through its fd; junk written there (from inside) is no record.
+    std::string junk = "kakuri-exit 1\nstatus 3\n";
+    REQUIRE(::write(f.exit.get(), junk.data(), junk.size()) == static_cast<ssize_t>(junk.size()));
+    CHECK_FALSE(st.exit_record("box", e));
+    st.write_exit("box", {3, 1700000000});
+    REQUIRE(st.exit_record("box", e));
+    CHECK((e.status == 3 && e.finished == 1700000000));
+    // Opened again for the next run: the record stays until the run is under way.
+    Store::RunFiles again = st.open_run_files("box", false);
+    CHECK_FALSE(again.log);
+    REQUIRE(st.exit_record("box", e));
+    Store::LogFiles l = st.open_log("box");
+    CHECK((l.log && l.prev));
+    // Changed from inside (through init's fd): logs refuses it; list and inspect see no
+    // record; the next run replaces it, never following a link.
+    const std::string box = s.dir + "/containers/box/";
+    REQUIRE(chmod((box + "log").c_str(), 0666) == 0);
+    REQUIRE(chmod((box + "exit").c_str(), 0666) == 0);
+    CHECK_THROWS_AS(st.open_log("box"), Refusal);
+    CHECK_FALSE(st.exit_record("box", e));
+    REQUIRE(unlink((box + "log.1").c_str()) == 0);
+    REQUIRE(symlink((box + "container").c_str(), (box + "log.1").c_str()) == 0);
+    std::string record;
+    REQUIRE(read_file(box + "container", record));
+    Store::RunFiles next = st.open_run_files("box", true);
+    REQUIRE((next.log && next.prev && next.exit));
+    for (const char* f : {"log", "log.1", "exit"}) {
+        struct stat fs;
+        REQUIRE(lstat((box + f).c_str(), &fs) == 0);
+        CHECK_MESSAGE((S_ISREG(fs.st_mode) && (fs.st_mode & 07777) == 0600), f);
+    }
+    CHECK(::write(next.prev.get(), "x", 1) == 1);
+    std::string after;
+    REQUIRE(read_file(box + "container", after));
+    CHECK(after == record);
+    CHECK(st.open_log("box").log);
 }
