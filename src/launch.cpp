@@ -26,9 +26,11 @@
 #include <algorithm>
 
 #include "caps.hpp"
+#include "envrules.hpp"
 #include "logfile.hpp"
 #include "mounts.hpp"
 #include "net.hpp"
+#include "paths.hpp"
 #include "seccomp.hpp"
 #include "store.hpp"
 #include "sys.hpp"
@@ -83,12 +85,6 @@ bool others_alive() {
     return found;
 }
 
-std::string env_get(const std::vector<std::string>& env, const std::string& key) {
-    for (const auto& e : env)
-        if (e.compare(0, key.size() + 1, key + "=") == 0) return e.substr(key.size() + 1);
-    return "";
-}
-
 // execve with a PATH search that tells "not found" (127) from "cannot execute" (126).
 [[noreturn]] void exec_command(const Plan& plan, int err_fd) {
     std::vector<char*> argv, envp;
@@ -113,19 +109,13 @@ std::string env_get(const std::vector<std::string>& env, const std::string& key)
         if (err == ENOENT) fail(err_fd, name + ": no such file or directory", 127);
         fail(err_fd, name + ": cannot execute: " + strerror(err), 126);
     }
-    std::string path = env_get(plan.env, "PATH");
     bool denied = false;
-    size_t i = 0;
-    for (;;) {
-        size_t j = path.find(':', i);
-        std::string dir = path.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    for (const auto& dir : split(env_value(plan.env, "PATH").value_or(""))) {
         int err = try_exec((dir.empty() ? "." : dir) + "/" + name);
         if (err == EACCES)
             denied = true;
         else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG)
             fail(err_fd, name + ": cannot execute: " + strerror(err), 126);
-        if (j == std::string::npos) break;
-        i = j + 1;
     }
     if (denied) fail(err_fd, name + ": cannot execute: " + strerror(EACCES), 126);
     fail(err_fd, name + ": command not found", 127);

@@ -113,15 +113,8 @@ bool read_checked(int dirfd, const char* name, const std::string& path, uid_t ca
                   std::string& out) {
     UniqueFd fd = open_checked(dirfd, name, path, caller, O_RDONLY);
     if (!fd) return false;
-    out.clear();
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw Error("read " + path, errno);
-        if (n == 0) return true;
-        out.append(buf, static_cast<size_t>(n));
-    }
+    if (!read_all(fd.get(), out)) throw Error("read " + path, errno);
+    return true;
 }
 
 Error no_such(const std::string& name) {

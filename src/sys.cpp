@@ -107,11 +107,14 @@ void write_file(const std::string& path, const std::string& data) {
 
 bool read_file(const std::string& path, std::string& out) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return false;
+    return fd && read_all(fd.get(), out);
+}
+
+bool read_all(int fd, std::string& out) {
     out.clear();
     char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return false;
         if (n == 0) return true;

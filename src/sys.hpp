@@ -80,6 +80,8 @@ long check(long rc, const std::string& what);
 void write_file(const std::string& path, const std::string& data);
 // Read a small file whole; empty optional-like result signalled by ok=false.
 bool read_file(const std::string& path, std::string& out);
+// The rest of an open file, whole; false on a read error (errno says which).
+bool read_all(int fd, std::string& out);
 
 // Overwrite every string of this process's environment block with zeros (/proc/self/environ
 // then shows none of it). kakuri keeps no other copy of the caller's environment (HostInfo
