@@ -158,7 +158,10 @@ Fields shown_fields(const Fields& recorded) {
 ContainerSpec container_from_fields(const Fields& fields) {
     ContainerSpec s;
     s.binds.clear();
-    for (const auto& [k, v] : fields) {
+    for (const auto& field : fields) {
+        // Named copies, not a structured binding: C++17 lambdas cannot capture those.
+        const std::string& k = field.first;
+        const std::string& v = field.second;
         auto map_line = [&]() {
             auto w = split_words(v, 3, k);
             return IdMapLine{static_cast<uint32_t>(number(w[0], k)), static_cast<uint32_t>(number(w[1], k)),
