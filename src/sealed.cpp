@@ -58,13 +58,6 @@ UniqueFd make_memfd() {
 
 void remember_argv(char** argv) { g_argv = argv; }
 
-bool running_sealed() {
-    UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
-    if (!self) return false;
-    int seals = fcntl(self.get(), F_GET_SEALS);
-    return seals >= 0 && (seals & kSeals) == kSeals;
-}
-
 void ensure_sealed_self() {
     struct stat st;
     if (stat("/proc/self/exe", &st) != 0) throw Error("stat /proc/self/exe", errno);

@@ -14,7 +14,4 @@ void remember_argv(char** argv);
 // memfd copy, and does not return. Throws Error when that cannot be done.
 void ensure_sealed_self();
 
-// Is this process running from a sealed copy? (for -v and the tests)
-bool running_sealed();
-
 }  // namespace kakuri
