@@ -169,8 +169,9 @@ int Relay::poll_fds(struct pollfd* out) {
     if (!master_) return 0;
     int n = 0;
     out[n++] = {master_.get(), static_cast<short>(POLLIN | (pending_in_.empty() ? 0 : POLLOUT)), 0};
-    reading_ = term_.reads_input() && !input_eof_ && pending_in_.size() < 65536 && term_.update();
-    if (reading_) out[n++] = {term_.in_fd(), POLLIN, 0};
+    // The caller's input only while there is room for it and kakuri has the terminal.
+    if (term_.reads_input() && !input_eof_ && pending_in_.size() < 65536 && term_.update())
+        out[n++] = {term_.in_fd(), POLLIN, 0};
     return n;
 }
 

@@ -31,7 +31,8 @@ void join_pty_foreground(int slave, unsigned mask);
 
 // One fd over a unix socket (SCM_RIGHTS), with a one-byte message.
 void send_fd(int sock, int fd, char tag);
-// The byte of the next message; fd (if any came along) in *fd, else -1 there. -1 at EOF.
+// The byte of the next message; fd (if any came along) in *fd, else -1 there. -1 at EOF (or
+// on an error), -2 when no message is waiting.
 int recv_msg(int sock, int* fd);
 
 // The caller's terminal, put in raw mode while kakuri relays and restored on every way out.
@@ -79,7 +80,6 @@ private:
     UniqueFd master_;
     std::string pending_in_;  // typed, not yet taken by the pty
     bool input_eof_ = false;
-    bool reading_ = false;
 };
 
 }  // namespace kakuri
