@@ -7,14 +7,22 @@
 // root, or when the binary belongs to the caller (a build tree, ~/.local/bin), the next
 // user of that binary would run the attacker's code. A memfd copy with every seal set
 // cannot be written by anyone, root included, and is gone with the last process using it.
+// As real root a cheaper equivalent exists (runc's other answer): execute the binary
+// through a detached, read-only bind mount of itself. /proc/PID/exe then names a file on a
+// mount no namespace holds and nobody can make writable again (mount_setattr needs
+// CAP_SYS_ADMIN over the mount's namespace, which is host root's): a reopen for writing is
+// EROFS, and no page is copied.
 #include "sealed.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -47,6 +55,34 @@ bool binary_reachable(const struct stat& st) {
     return st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
 
+// Is this binary already out of every writer's reach: a sealed memfd, or a file on a
+// read-only mount (the detached clone below, or a read-only /usr)?
+bool runs_sealed(int self) {
+    int seals = fcntl(self, F_GET_SEALS);
+    if (seals >= 0 && (seals & kSeals) == kSeals) return true;
+    struct statvfs vfs;
+    return fstatvfs(self, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+}
+
+// The process was started from an fd (its name is the fd's number): give it its name back.
+void restore_name() {
+    if (!g_argv || !g_argv[0]) return;
+    const char* base = strrchr(g_argv[0], '/');
+    prctl(PR_SET_NAME, base ? base + 1 : g_argv[0], 0, 0, 0);
+}
+
+// As real root: re-execute through a detached read-only clone of the binary's mount.
+// Returns only when the kernel refuses (no new mount API, no CAP_SYS_ADMIN over this
+// mount namespace); the memfd copy is the fallback.
+void exec_read_only_clone(int self) {
+    UniqueFd clone(sys_open_tree(self, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+    if (!clone) return;
+    if (sys_mount_setattr(clone.get(), "", AT_EMPTY_PATH,
+                          MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) != 0)
+        return;
+    syscall(SYS_execveat, clone.get(), "", g_argv, environ, AT_EMPTY_PATH);
+}
+
 UniqueFd make_memfd() {
     int fd = memfd_create("kakuri", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
     if (fd < 0 && errno == EINVAL) fd = memfd_create("kakuri", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -64,16 +100,12 @@ void ensure_sealed_self() {
     if (!binary_reachable(st)) return;
     UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
     if (!self) throw Error("open /proc/self/exe to make a sealed copy", errno);
-    int seals = fcntl(self.get(), F_GET_SEALS);
-    if (seals >= 0 && (seals & kSeals) == kSeals) {
-        // The copy runs: give the process its name back (exec from an fd names it "3").
-        if (g_argv && g_argv[0]) {
-            const char* base = strrchr(g_argv[0], '/');
-            prctl(PR_SET_NAME, base ? base + 1 : g_argv[0], 0, 0, 0);
-        }
+    if (runs_sealed(self.get())) {
+        restore_name();
         return;
     }
     if (!g_argv) throw Error("internal: kakuri's arguments were not recorded");
+    if (getuid() == 0 || geteuid() == 0) exec_read_only_clone(self.get());
     if (fstat(self.get(), &st) != 0) throw Error("stat /proc/self/exe", errno);
 
     UniqueFd copy = make_memfd();

@@ -1,4 +1,5 @@
-// sealed: kakuri runs from a sealed in-memory copy of itself whenever a process it
+// sealed: kakuri runs from a sealed in-memory copy of itself (or, as real root, from a
+// read-only mount of itself) whenever a process it
 // puts inside a container could otherwise reach a writable kakuri binary (CVE-2019-5736).
 #pragma once
 
@@ -8,9 +9,10 @@ namespace kakuri {
 void remember_argv(char** argv);
 
 // Before the first process enters a container. Returns at once when kakuri already
-// runs from a sealed copy, or when no identity a container can have may write the
-// binary (unprivileged, binary owned by host root and writable by nobody else);
-// otherwise re-executes kakuri, same arguments and environment, from a sealed
+// runs from a sealed copy or a read-only mount, or when no identity a container can
+// have may write the binary (unprivileged, binary owned by host root and writable by
+// nobody else); otherwise re-executes kakuri, same arguments and environment, as real
+// root through a detached read-only clone of the binary's mount, else from a sealed
 // memfd copy, and does not return. Throws Error when that cannot be done.
 void ensure_sealed_self();
 

@@ -299,7 +299,9 @@ int status_line(const char* key, const char* pid = "self", const char* prefix = 
 // The CVE-2019-5736 attack on whatever kakuri runs inside: the FIFO is a file the
 // next kakuri started inside will read (its config); once kakuri blocks on it, every
 // process but us and init is a kakuri: hold each one's /proc/PID/exe, let kakuri go,
-// wait until it is gone (no longer busy) and try to write what it ran.
+// wait until it is gone, then until the test says the user's kakuri is gone too (it
+// opens FIFO.done for writing: the binary is no longer busy anywhere), and try to write
+// what it ran.
 int exe_grab(const char* fifo) {
     alarm(60);  // a safety net only: the test fails on a missing "grabbed" line
     int w = open(fifo, O_WRONLY | O_CLOEXEC);  // blocks until kakuri opens it
@@ -322,9 +324,14 @@ int exe_grab(const char* fifo) {
     }
     close(w);  // kakuri reads an empty config and goes on
     printf("grabbed=%zu\n", held.size());
+    fflush(stdout);
     for (const auto& h : held) {
         struct pollfd pfd = {h.pidfd, POLLIN, 0};
         if (h.pidfd >= 0) poll(&pfd, 1, -1);
+    }
+    int done = open((std::string(fifo) + ".done").c_str(), O_RDONLY | O_CLOEXEC);  // blocks until the test opens it
+    if (done >= 0) close(done);
+    for (const auto& h : held) {
         struct stat st;
         fstat(h.exe, &st);
         printf("exe_ino=%lu\n", static_cast<unsigned long>(st.st_ino));

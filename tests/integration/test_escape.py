@@ -40,7 +40,7 @@ def trap_exec(k, kakuri, name):
         fifo = os.path.join(k.home, "trap.toml")
         trap = os.path.join(k.home, "trap")
         p = kk(k, env, "exec", name, "sh", "-c",
-               f"mkfifo {fifo} && printf '#!/proc/self/exe --config={fifo}\\n' > {trap} && "
+               f"mkfifo {fifo} {fifo}.done && printf '#!/proc/self/exe --config={fifo}\\n' > {trap} && "
                f"chmod +x {trap}")
         eq(p.returncode, 0, p.stderr)
         attacker = k.popen(["exec", name, "/probe", "exe-grab", fifo], env=env,
@@ -51,23 +51,29 @@ def trap_exec(k, kakuri, name):
             argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
                     "--inh-caps=-all", "--"] + argv
         subprocess.run(argv, env=k.env(env), cwd=k.work, capture_output=True, timeout=60)
+        # That kakuri is gone: the copy is busy nowhere (no ETXTBSY to hide behind).
+        eq(kk(k, env, "exec", name, "sh", "-c", f": > {fifo}.done").returncode, 0)
         out, err = attacker.communicate(timeout=60)
         r = parse_kv(out)
         ok(int(r.get("grabbed", "0")) >= 1, f"the attack never held kakuri's exe: {out!r} {err!r}")
-        return out
+        return out, err
     finally:
         kk(k, env, "remove", "-f", name)
 
 
 def test_exec_trap_cannot_rewrite_a_second_copy(k):
     # A copy the caller owns (a build tree, ~/.local/bin), or any copy run as real root:
-    # what runs inside is a sealed in-memory copy, never the file.
+    # what runs inside is a sealed in-memory copy, or (as real root) the file through a
+    # read-only mount of its own that no one can make writable.
     copy = second_copy(k, k.uid)
     before, ino = digest(copy), os.stat(copy).st_ino
-    out = trap_exec(k, copy, "trap1")
+    out, err = trap_exec(k, copy, "trap1")
     eq(digest(copy), before, "the kakuri binary changed")
-    ok(f"exe_ino={ino}\n" not in out, f"a process inside ran the binary's own inode: {out!r}")
     ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
+    if k.mode == "root":
+        ok(f"exe_ino={ino}\nreopen=EROFS\n" in out, f"not the read-only clone: {out!r} {err!r}")
+    else:
+        ok(f"exe_ino={ino}\n" not in out, f"a process inside ran the binary's own inode: {out!r}")
 
 
 def test_exec_trap_cannot_rewrite_an_installed_binary(k):
@@ -79,7 +85,7 @@ def test_exec_trap_cannot_rewrite_an_installed_binary(k):
         copy = k.kakuri  # the harness's copy is host root's, mode 0755
         ok(os.stat(copy).st_uid == 0, "the unprivileged suite's kakuri should be root's")
     before = digest(copy)
-    out = trap_exec(k, copy, "trap2")
+    out, _ = trap_exec(k, copy, "trap2")
     eq(digest(copy), before, "the kakuri binary changed")
     ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
 
