@@ -5,6 +5,7 @@ mode: "root" (as real root) or "user" (unprivileged: an id with no passwd
 entry, a HOME it owns and its own copies of the binaries, as a user who cannot
 reach the build tree would have). Prints TAP for `meson test`.
 """
+import contextlib
 import os
 import pty
 import select
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import traceback
 
@@ -159,20 +161,80 @@ class K:
         subprocess.run(["rm", "-rf", "--one-file-system", self.tmp], capture_output=True)
 
 
-class Terminal:
+class Output:
+    """What a process writes to a pipe or a terminal (fd), read as it comes and without
+    Python's buffering, so that select() says whether more is there. buf holds what was read
+    and not yet taken."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b""
+
+    def _read(self, deadline, late):
+        """One chunk into buf, waiting until deadline (then Fail(late())); False at the end."""
+        r, _, _ = select.select([self.fd], [], [], max(deadline - time.monotonic(), 0))
+        if not r:
+            raise Fail(late())
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:  # EIO: a terminal whose other side is closed
+            chunk = b""
+        self.buf += chunk
+        return bool(chunk)
+
+    def expect(self, text, timeout=20):
+        """Read until text appears; buf keeps what follows it."""
+        want = text.encode()
+        deadline = time.monotonic() + timeout
+        def screen():
+            return f"{text!r}; screen: {self.buf[-400:]!r}"
+
+        while want not in self.buf:
+            if not self._read(deadline, lambda: "waited for " + screen()):
+                raise Fail("EOF waiting for " + screen())
+        self.buf = self.buf[self.buf.index(want) + len(want):]
+
+    def line(self, want, timeout=30):
+        """Read until a line that is want; the lines before it (buf keeps what follows)."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if line.decode() == want:
+                    return seen
+                seen.append(line.decode())
+            ok(self._read(deadline, lambda: f"no line {want!r} after {seen}"),
+               f"end of output before {want!r}: {seen}")
+
+    def rest(self, timeout=30, late=None):
+        """Read to the end (into buf); all of buf, as text."""
+        deadline = time.monotonic() + timeout
+        while self._read(deadline, late or (lambda: f"no end of output after {timeout}s")):
+            pass
+        return self.buf.decode(errors="replace")
+
+    def drain(self):
+        """Read and drop what is there already, without waiting."""
+        while select.select([self.fd], [], [], 0)[0] and self._read(time.monotonic(), str):
+            self.buf = b""
+
+
+class Terminal(Output):
     """A program on a pseudo-terminal of its own, as a user at a terminal runs it: what it
     writes is read as a screen (expect), what is sent is typed. A context manager: on the way
     out the program is killed if it is still there, and the terminal closed."""
 
     def __init__(self, argv, env, cwd):
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
+        pid, fd = pty.fork()
+        if pid == 0:
             try:
                 os.chdir(cwd)
                 os.execvpe(argv[0], argv, env)
             finally:
                 os._exit(127)
-        self.buf = b""  # what was read and not yet expected
+        super().__init__(fd)
+        self.pid = pid
         self.status = None  # the exit code, once waited for
 
     def __enter__(self):
@@ -180,24 +242,6 @@ class Terminal:
 
     def __exit__(self, *exc):
         self.close()
-
-    def expect(self, text, timeout=20):
-        """Read until text appears; buf keeps what follows it."""
-        want = text.encode()
-        deadline = time.monotonic() + timeout
-        while want not in self.buf:
-            left = deadline - time.monotonic()
-            r, _, _ = select.select([self.fd], [], [], max(left, 0))
-            if not r:
-                raise Fail(f"waited for {text!r}; screen: {self.buf[-400:]!r}")
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                raise Fail(f"EOF waiting for {text!r}; screen: {self.buf[-400:]!r}")
-            self.buf += chunk
-        self.buf = self.buf[self.buf.index(want) + len(want):]
 
     def send(self, text):
         os.write(self.fd, text.encode())
@@ -211,18 +255,7 @@ class Terminal:
 
     def finish(self, timeout=30):
         """Read the terminal to its end (into buf), then the program's exit code."""
-        deadline = time.monotonic() + timeout
-        while True:
-            r, _, _ = select.select([self.fd], [], [], max(deadline - time.monotonic(), 0))
-            if not r:
-                raise Fail(f"the terminal stayed open; processes: {process_tree()}")
-            try:
-                chunk = os.read(self.fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.buf += chunk
+        self.rest(timeout, lambda: f"the terminal stayed open; processes: {process_tree()}")
         code = self.wait()
         self.close()
         return code
@@ -241,6 +274,71 @@ class Terminal:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+@contextlib.contextmanager
+def running(p):
+    """A Popen for the with block: killed and reaped on the way out if it is still there."""
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def fresh_terminal_lflag():
+    """The local modes (termios c_lflag) a new pseudo-terminal starts with."""
+    master, peer = os.openpty()
+    try:
+        return termios.tcgetattr(peer)[3]
+    finally:
+        os.close(master)
+        os.close(peer)
+
+
+def read_line(stream, timeout=20):
+    """The next line of a Popen's text stream, failing after timeout instead of hanging."""
+    r, _, _ = select.select([stream], [], [], timeout)
+    ok(r, "no output from the container")
+    return stream.readline()
+
+
+def ppid(pid):
+    """The parent of pid, or -1 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
+def children(pid):
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and ppid(e) == pid]
+
+
+def descendants(pid):
+    out = []
+    for child in children(pid):
+        out += [child] + descendants(child)
+    return out
+
+
+def pidfds(pids):
+    """{pid: pidfd}, opened now: a wait on them later is about these processes, whatever
+    reuses their numbers."""
+    return {pid: os.pidfd_open(pid) for pid in pids}
+
+
+def wait_exited(fds, what, timeout=30):
+    """Wait until every process of pidfds() has exited (closing the fds); a Fail naming what
+    and the pid when one is still there after timeout."""
+    try:
+        for pid, fd in fds.items():
+            ok(select.select([fd], [], [], timeout)[0], f"{what}: process {pid} still there")
+    finally:
+        for fd in fds.values():
+            os.close(fd)
 
 
 def process_tree():

@@ -10,7 +10,7 @@ import subprocess
 import termios
 
 from harness import Skip, eq, ok, parse_kv
-from test_persist import kk, setup
+from test_persist import kk, removed, setup
 from test_process import PROMPT_ENV, RESUMABLE_JOB
 
 
@@ -36,7 +36,7 @@ def trap_exec(k, kakuri, name):
     probe = f"{k.probe_host}:/probe"
     eq(kk(k, env, "create", "--ro-bind", probe, name).returncode, 0)
     eq(kk(k, env, "start", "-d", name).returncode, 0)
-    try:
+    with removed(k, env, name):
         fifo = os.path.join(k.home, "trap.toml")
         trap = os.path.join(k.home, "trap")
         p = kk(k, env, "exec", name, "sh", "-c",
@@ -57,8 +57,6 @@ def trap_exec(k, kakuri, name):
         r = parse_kv(out)
         ok(int(r.get("grabbed", "0")) >= 1, f"the attack never held kakuri's exe: {out!r} {err!r}")
         return out, err
-    finally:
-        kk(k, env, "remove", "-f", name)
 
 
 def test_exec_trap_cannot_rewrite_a_second_copy(k):
@@ -96,7 +94,7 @@ def test_a_process_inside_never_holds_the_callers_terminal(k):
     env, _ = setup(k)
     eq(kk(k, env, "create", "tty1").returncode, 0)
     eq(kk(k, env, "start", "-d", "tty1").returncode, 0)
-    try:
+    with removed(k, env, "tty1"):
         go, res = os.path.join(k.home, "go"), os.path.join(k.home, "res")
         eq(kk(k, env, "exec", "tty1", "mkfifo", go, res).returncode, 0)
         leftover = (
@@ -119,8 +117,6 @@ def test_a_process_inside_never_holds_the_callers_terminal(k):
             p = kk(k, env, "exec", "tty1", "sh", "-c", f"echo > {go}; cat {res}")
             ok("read=" in p.stdout, p.stdout + p.stderr)
             ok("secret" not in p.stdout, f"the terminal was read from inside: {p.stdout!r}")
-    finally:
-        kk(k, env, "remove", "-f", "tty1")
 
 
 TIOCGPTN = 0x80045430  # <asm/ioctls.h>: the pty number of a master

@@ -1,16 +1,16 @@
 """Persistent containers: life cycle, persistence, exec, stop, list, remove,
 and the store staying true under concurrency and kill -9."""
+import contextlib
 import fcntl
 import json
 import os
-import pty
 import re
-import select
 import shutil
 import signal
 import subprocess
 
-from harness import TEST_UID, eq, ok, parse_kv
+from harness import (TEST_UID, Output, children, eq, ok, parse_kv, pidfds, read_line, running,
+                     wait_exited)
 from test_run import CREDENTIALS, PASSED, env_inside, init_memory, no_fake
 
 
@@ -22,6 +22,16 @@ def setup(k, store="store"):
 
 def kk(k, env, *args, **kw):
     return k.run(list(args), env=env, **kw)
+
+
+@contextlib.contextmanager
+def removed(k, env, *names):
+    """The with block; then the containers named are removed (-f), whatever happened."""
+    try:
+        yield
+    finally:
+        for name in names:
+            kk(k, env, "remove", "-f", name)
 
 
 def listing(k, env):
@@ -191,15 +201,11 @@ def test_kill_9_leaves_the_store_true(k):
     # Foreground start killed while its command runs: the container dies with it.
     p = k.popen(["start", "k9", "/probe", "wait-default"], env=env, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True)
-    r, _, _ = select.select([p.stdout], [], [], 30)
-    eq(p.stdout.readline(), "ready\n")
-    inside = [pid for pid in os.listdir("/proc") if pid.isdigit() and _ppid(pid) == p.pid]
-    fds = [os.pidfd_open(int(x)) for x in inside]
+    eq(read_line(p.stdout, 30), "ready\n")
+    fds = pidfds(children(p.pid))
     p.kill()
     p.wait()
-    for fd in fds:
-        ok(select.select([fd], [], [], 30)[0], "container outlived kakuri")
-        os.close(fd)
+    wait_exited(fds, "container outlived kakuri")
     eq(listing(k, env)["k9"]["status"], "stopped")
     # kill -9 at any moment of a detached start: afterwards list tells the truth.
     for i in range(12):
@@ -217,14 +223,6 @@ def test_kill_9_leaves_the_store_true(k):
         eq(p.returncode, 125)
     eq(kk(k, env, "start", "k9", "true").returncode, 0, "the next start works")
     kk(k, env, "remove", "-f", "k9")
-
-
-def _ppid(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return -1
 
 
 def test_remove_deletes_unreadable_and_foreign_files(k):
@@ -277,7 +275,7 @@ def test_exec_user_needs_a_user_container(k):
     eq(r["uid"], str(k.uid))
     kk(k, env, "create", "--ro-bind", f"{k.probe_host}:/probe", "rootonly")
     kk(k, env, "start", "-d", "rootonly")
-    try:
+    with removed(k, env, "mine", "rootonly"):
         if k.mode == "user":
             p = kk(k, env, "exec", "-u", "rootonly", "true")
             eq(p.returncode, 125)
@@ -295,8 +293,6 @@ def test_exec_user_needs_a_user_container(k):
         p = kk(k, env, "exec", "-w", "/etc", "-e", "PATH=/x:/usr/bin:/bin", "rootonly", "/bin/sh",
                "-c", 'echo "$PWD $(pwd) $PATH"; env | grep -c "^PATH="')
         eq(p.stdout, "/etc /etc /x:/usr/bin:/bin\n1\n", p.stderr)
-    finally:
-        kk(k, env, "remove", "-f", "mine", "rootonly")
 
 
 def test_shell_starts_the_container(k):
@@ -339,13 +335,10 @@ def wait_stopped(cdir, name):
     with open(os.path.join(cdir, name, "state")) as f:
         pid = int(parse_kv(f.read().replace(" ", "="))["pid"])
     try:
-        fd = os.pidfd_open(pid)
+        fds = pidfds([pid])
     except ProcessLookupError:
         return
-    try:
-        ok(select.select([fd], [], [], 30)[0], f"container {name} did not stop")
-    finally:
-        os.close(fd)
+    wait_exited(fds, f"container {name} did not stop")
 
 
 def leader_memory(k, env, needles):
@@ -360,11 +353,8 @@ def leader_memory(k, env, needles):
 
 def test_credentials_stay_outside_persistent_containers(k):
     env, cdir = setup(k)
-    try:
+    with removed(k, env, "cred", "quiet", "ruled"):
         credentials_in_persistent_containers(k, env, cdir)
-    finally:
-        for name in ("cred", "quiet", "ruled"):
-            kk(k, env, "remove", "-f", name)
 
 
 def credentials_in_persistent_containers(k, env, cdir):
@@ -477,7 +467,7 @@ def test_exec_joins_exactly_inits_namespaces(k):
     probe = f"{k.probe_host}:/probe"
     eq(kk(k, env, "create", "--ro-bind", probe, "ns1").returncode, 0)
     eq(kk(k, env, "start", "-d", "ns1").returncode, 0)
-    try:
+    with removed(k, env, "ns1"):
         with open(env["KAKURI_CONFIG"], "a") as f:
             f.write('\n[defaults]\nnetwork = "host"\n')
         pid = init_pid(cdir, "ns1")
@@ -492,8 +482,6 @@ def test_exec_joins_exactly_inits_namespaces(k):
         eq(kk(k, env, "stop", "ns1").returncode, 0)
         r = parse_kv(kk(k, env, "start", "ns1", "/probe", "netifs").stdout)
         eq(r["netifs"], "lo", "a start after the config changed")
-    finally:
-        kk(k, env, "remove", "-f", "ns1")
 
 
 def test_create_checks_everything_and_dry_run_makes_nothing(k):
@@ -766,7 +754,7 @@ def start_detached_and_wait(k, env, cdir, name, *command):
 
 def test_logs_have_a_section_per_detached_run_with_its_exit_status(k):
     env, cdir = setup(k, "logs-store")
-    try:
+    with removed(k, env, "lg"):
         eq(kk(k, env, "create", "lg").returncode, 0)
         p = kk(k, env, "logs", "lg")
         eq((p.returncode, p.stdout), (0, ""), "never started: an empty log")
@@ -794,71 +782,30 @@ def test_logs_have_a_section_per_detached_run_with_its_exit_status(k):
         eq(listing(k, env)["lg"]["exit_code"], 0)
         eq(kk(k, env, "start", "-d", "lg", "sh", "-c",
               "trap '' TERM; echo stubborn; exec tail -f /dev/null").returncode, 0)
-        follow = k.popen(["logs", "-f", "lg"], env=env, stdout=subprocess.PIPE)
-        try:
-            Lines(follow.stdout.fileno()).until("stubborn")  # it ignores SIGTERM from here on
+        with running(k.popen(["logs", "-f", "lg"], env=env, stdout=subprocess.PIPE)) as follow:
+            Output(follow.stdout.fileno()).line("stubborn")  # it ignores SIGTERM from here on
             eq(kk(k, env, "stop", "-t", "1", "lg").returncode, 0)
             eq(follow.wait(timeout=30), 0)
-        finally:
-            if follow.poll() is None:
-                follow.kill()
-                follow.wait()
         eq(listing(k, env)["lg"]["exit_code"], 137)
         check_lines("\n".join(kk(k, env, "logs", "lg").stdout.splitlines()[-3:]),
                     [STARTED, "stubborn", exited(137)])
-    finally:
-        kk(k, env, "remove", "-f", "lg")
-
-
-class Lines:
-    """What a process writes to a pipe, a line at a time, read without Python's buffering (so
-    that select() says whether more is there)."""
-
-    def __init__(self, fd):
-        self.fd, self.buf = fd, b""
-
-    def until(self, want, timeout=30):
-        """Read until the line want; the lines before it."""
-        seen = []
-        while True:
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                if line.decode() == want:
-                    return seen
-                seen.append(line.decode())
-            ok(select.select([self.fd], [], [], timeout)[0], f"no line {want!r} after {seen}")
-            chunk = os.read(self.fd, 65536)
-            ok(chunk, f"end of output before {want!r}: {seen}")
-            self.buf += chunk
-
-    def rest(self):
-        while True:
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return self.buf.decode()
-            self.buf += chunk
 
 
 def test_logs_follow_returns_once_the_container_stops(k):
     env, cdir = setup(k, "follow-store")
-    try:
+    with removed(k, env, "fl"):
         eq(kk(k, env, "create", "fl").returncode, 0)
         eq(kk(k, env, "start", "-d", "fl", "sh", "-c",
               "mkfifo /tmp/go; echo one; read x < /tmp/go; echo two; exit 5").returncode, 0)
-        p = k.popen(["logs", "-f", "fl"], env=env, stdout=subprocess.PIPE)
-        try:
-            out = Lines(p.stdout.fileno())
-            check_lines("\n".join(out.until("one")), [STARTED])
+        with running(k.popen(["logs", "-f", "fl"], env=env, stdout=subprocess.PIPE)) as p:
+            out = Output(p.stdout.fileno())
+            check_lines("\n".join(out.line("one")), [STARTED])
             # Following now: the container goes on, then ends; logs -f with it.
             # (The container ends as soon as it has read: the exec may end with it, killed.)
             ok(kk(k, env, "exec", "fl", "sh", "-c", "echo go > /tmp/go").returncode in (0, 137),
                "exec")
             eq(p.wait(timeout=30), 0)
             check_lines(out.rest(), ["two", exited(5)])
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         # A stopped container's log is shown, and logs -f returns at once.
         p = kk(k, env, "logs", "-f", "fl", timeout=30)
         check_lines(p.stdout, [STARTED, "one", "two", exited(5)])
@@ -866,8 +813,6 @@ def test_logs_follow_returns_once_the_container_stops(k):
         eq((p.returncode, p.stderr), (125, "kakuri: no container named 'nosuch' (see: kakuri list)\n"))
         p = kk(k, env, "logs", "fl", "extra")
         eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
-    finally:
-        kk(k, env, "remove", "-f", "fl")
 
 
 def test_log_rotates_at_log_max_size(k):
@@ -875,7 +820,7 @@ def test_log_rotates_at_log_max_size(k):
     with open(env["KAKURI_CONFIG"], "a") as f:
         f.write('log_max_size = "2K"\n')
     box = os.path.join(cdir, "rot")
-    try:
+    with removed(k, env, "rot"):
         eq(kk(k, env, "create", "rot").returncode, 0)
         # A chatty container: 100000 lines, 600 KB, all of them through the log.
         start_detached_and_wait(k, env, cdir, "rot", "seq", "100000")
@@ -894,8 +839,6 @@ def test_log_rotates_at_log_max_size(k):
         start_detached_and_wait(k, env, cdir, "rot", "echo", "again")
         check_lines("\n".join(kk(k, env, "logs", "rot").stdout.splitlines()[-3:]),
                     [STARTED, "again", exited(0)])
-    finally:
-        kk(k, env, "remove", "-f", "rot")
     # A bad size is one line, exit 125.
     with open(env["KAKURI_CONFIG"], "a") as f:
         f.write('[storage]\n')
@@ -926,7 +869,7 @@ def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
             out.setdefault(key, []).append(value)
         return out
 
-    try:
+    with removed(k, env, "ins"):
         eq(run("create", "--allow-network", "--ro-bind", f"{k.probe_host}:/probe", "-e",
                "MY_API_KEY", "-e", "PLAIN=plain-value-7", "--env=OTHER=other-value-8",
                "ins").returncode, 0)
@@ -957,8 +900,6 @@ def test_inspect_shows_the_record_and_state_never_an_environment_value(k):
             for value in ("plain-value-7", "other-value-8", "cfg-value-9", "passed-on-purpose-42"):
                 ok(value not in text, f"{value} shown: {text}")
         no_fake("inspect", *said)
-    finally:
-        kk(k, env, "remove", "-f", "ins")
 
 
 def test_a_container_cannot_break_the_store_through_its_inits_files(k):
@@ -966,7 +907,7 @@ def test_a_container_cannot_break_the_store_through_its_inits_files(k):
     # through /proc/1/fd and makes them untrusted. That is no reason for list to refuse the
     # store, nor for the container not to start again.
     env, cdir = setup(k, "tamper-store")
-    try:
+    with removed(k, env, "tam"):
         eq(kk(k, env, "create", "tam").returncode, 0)
         eq(kk(k, env, "start", "-d", "tam").returncode, 0)
         p = kk(k, env, "exec", "tam", "sh", "-c", "chmod 666 /proc/1/fd/5 /proc/1/fd/7")
@@ -984,5 +925,3 @@ def test_a_container_cannot_break_the_store_through_its_inits_files(k):
             eq(os.stat(os.path.join(cdir, "tam", f)).st_mode & 0o777, 0o600, f)
         eq(listing(k, env)["tam"]["exit_code"], 0)
         ok("again" in kk(k, env, "logs", "tam").stdout, "logs")
-    finally:
-        kk(k, env, "remove", "-f", "tam")

@@ -1,24 +1,18 @@
 """Processes and the terminal: signals, kakuri's death, interactive shells."""
 import fcntl
 import os
-import select
 import signal
 import subprocess
 import struct
 import termios
 
-from harness import eq, ok
-
-
-def read_line(p, timeout=20):
-    r, _, _ = select.select([p.stdout], [], [], timeout)
-    ok(r, "no output from the container")
-    return p.stdout.readline()
+from harness import (descendants, eq, fresh_terminal_lflag, ok, pidfds, read_line,
+                     wait_exited)
 
 
 def start_waiting(k, what="wait-signal"):
     p = k.popen(k.probe_args([what]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    eq(read_line(p), "ready\n")
+    eq(read_line(p.stdout), "ready\n")
     return p
 
 
@@ -39,33 +33,14 @@ def test_death_by_signal_is_128_plus_n(k):
     eq(p.returncode, 143)
 
 
-def descendants(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        if ppid == pid:
-            out.append(int(entry))
-            out.extend(descendants(int(entry)))
-    return out
-
-
 def test_container_dies_with_kakuri(k):
     p = start_waiting(k, "wait-default")
     inside = descendants(p.pid)
     ok(len(inside) >= 2, f"init and command expected, found {inside}")
-    fds = [os.pidfd_open(pid) for pid in inside]
+    fds = pidfds(inside)
     p.kill()
     p.wait(timeout=20)
-    for fd, pid in zip(fds, inside):
-        r, _, _ = select.select([fd], [], [], 20)
-        ok(r, f"process {pid} outlived kakuri")
-        os.close(fd)
+    wait_exited(fds, "outlived kakuri", timeout=20)
 
 
 BASH = ["--", "/bin/bash", "--norc", "--noprofile", "-i"]
@@ -120,10 +95,6 @@ def test_terminal_is_handed_back_after_a_shell_dies(k):
         s.expect("after=137")
         eq(os.tcgetpgrp(s.fd), s.pid, "foreground process group handed back to the caller")
         # The modes the terminal had when kakuri started: a new pty's defaults.
-        m, sl = os.openpty()
-        want = termios.tcgetattr(sl)[3]
-        os.close(m)
-        os.close(sl)
-        eq(termios.tcgetattr(s.fd)[3], want, "terminal modes restored")
+        eq(termios.tcgetattr(s.fd)[3], fresh_terminal_lflag(), "terminal modes restored")
         s.send("\r")
         eq(s.finish(), 0)
