@@ -17,17 +17,16 @@ usage: test_completion.py bash|zsh|fish SOURCE_ROOT KAKURI
 """
 
 import os
-import pty
-import select
 import shutil
-import signal
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "integration")]
 from docslib import (Tap, clean_env, help_options, help_subcommands, kakuri_help,  # noqa: E402
                      sh, skip_all, subcommand_options)
+from harness import Terminal  # noqa: E402
 
 CONFIG = """\
 [storage]
@@ -328,27 +327,19 @@ class Zsh:
     def __init__(self, fx, compdir):
         self.capture = os.path.join(fx.tmp, "zsh-capture")
         open(self.capture, "w").close()
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:
-            os.chdir(fx.work)
-            os.execve(shutil.which("zsh"), ["zsh", "-f", "-i"], dict(fx.env, TERM="dumb"))
-        self.send(ZSH_SETUP.format(compdir=compdir, capture=self.capture))
-        self.wait_for("--ready--")
-
-    def send(self, text):
-        os.write(self.fd, text.encode())
-
-    def drain(self):
-        while select.select([self.fd], [], [], 0)[0]:
-            try:
-                os.read(self.fd, 65536)
-            except OSError:
-                return
+        self.term = Terminal([shutil.which("zsh"), "-f", "-i"], dict(fx.env, TERM="dumb"),
+                             fx.work)
+        try:
+            self.term.send(ZSH_SETUP.format(compdir=compdir, capture=self.capture))
+            self.wait_for("--ready--")
+        except BaseException:
+            self.term.close()
+            raise
 
     def wait_for(self, marker, timeout=10):
         end = time.time() + timeout
         while time.time() < end:
-            self.drain()
+            self.term.drain()
             with open(self.capture) as f:
                 lines = f.read().split("\n")
             if marker in lines:
@@ -358,14 +349,13 @@ class Zsh:
 
     def complete(self, line):
         open(self.capture, "w").close()
-        self.send(line + "\t")
+        self.term.send(line + "\t")
         got = self.wait_for("--done--")
-        self.send("\x15")  # kill the line
+        self.term.send("\x15")  # kill the line
         return [w for w in got if w]
 
     def close(self):
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
+        self.term.close()
 
 
 def test_zsh(t, fx, root, opts):
