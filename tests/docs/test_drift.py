@@ -4,8 +4,9 @@
 Every run option (long and short) and every subcommand that `kakuri --help` lists must be
 in man/kakuri.1 (an entry under OPTIONS / SUBCOMMANDS) and in the three completion scripts;
 man/kakuri.1 must document no option kakuri does not have. Also: the overlay-limit text
-is README's, word for word; README and kakuri.conf(5) hold the sample configuration
-(tests/sample-config.toml), kakuri.conf(5)'s examples parse, and its `kakuri config` output is what kakuri prints.
+is README's, word for word; README, kakuri.conf(5) and `kakuri --help` hold the sample
+configuration (tests/sample-config.toml), kakuri.conf(5)'s examples parse, and its
+`kakuri config` output is what kakuri prints.
 
 usage: test_drift.py SOURCE_ROOT KAKURI
 """
@@ -166,6 +167,12 @@ def main():
     t.ok(re.search(r"^```toml\n" + re.escape(SAMPLE) + "```$", readme, re.M) is not None,
          "README holds the sample configuration verbatim",
          "no ```toml block equals:\n" + SAMPLE)
+    # kakuri --help shows it too, indented, without its blank lines.
+    m = re.search(r"Example:\n((?:  .*\n)+)", help_text)
+    shown = m.group(1) if m else ""
+    want = "".join(f"  {line}\n" for line in SAMPLE.splitlines() if line.strip())
+    t.ok(shown == want, "kakuri --help shows the sample configuration",
+         f"its example:\n{shown}\nnot:\n{want}")
     with tempfile.TemporaryDirectory() as tmp:
         home = os.path.join(tmp, "home")
         os.mkdir(home)
