@@ -1,7 +1,7 @@
 """Config file, bind profiles, automatic path mounting, PATH resolution."""
 import os
 
-from harness import eq, ok, parse_kv
+from harness import eq, ok
 from test_run import CREDENTIALS, env_inside, no_fake
 
 # README's sample configuration (kakuri.conf(5) shows it too), as the unit and docs tests read it.

@@ -2,7 +2,7 @@
 import os
 import socket
 
-from harness import Fail, Skip, eq, ok, parse_kv
+from harness import Skip, eq, ok, parse_kv
 
 
 def test_exit_status_is_the_commands(k):
