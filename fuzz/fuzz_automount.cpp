@@ -99,11 +99,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& l : am.links) FUZZ_CHECK(resolve(l.path) == l.target);
 
     if (words.size() >= 3) {
-        auto visible = [&](const std::string& p) { return h.visible(p); };
         auto executable = [](const std::string& p) { return hash(p) % 4 == 0; };
-        auto r = kakuri::resolve_command(words[0], words[1], words[2], visible, executable);
-        if (r.kind == kakuri::CommandResolution::FromHost)
-            FUZZ_CHECK(is_absolute_normal(r.path) && executable(r.path) && !visible(r.path));
+        auto r = kakuri::resolve_command(words[0], words[1], words[2], h, executable);
+        if (r.kind == kakuri::CommandResolution::FromHost) {
+            FUZZ_CHECK(is_absolute_normal(r.path) && executable(r.path) && !h.visible(r.path));
+            // What is bound holds the command, and is never / or $HOME, nor refused.
+            FUZZ_CHECK(kakuri::path_within(r.path, r.bind) && r.bind != "/" && r.bind != h.home);
+            FUZZ_CHECK(!refused(resolve(r.bind)));
+        }
         if (r.kind != kakuri::CommandResolution::NotFound) FUZZ_CHECK(!r.path.empty());
     }
     return 0;

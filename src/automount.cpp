@@ -167,15 +167,24 @@ std::vector<std::string> detect_paths(const std::vector<std::string>& args, cons
     return out;
 }
 
-AutoMounts plan_auto_mounts(const std::vector<std::string>& args, const HostView& h) {
+AutoMounts plan_auto_mounts(const std::vector<std::string>& args, const HostView& h,
+                            const std::string& workdir) {
     AutoMounts out;
     std::vector<std::string> targets;
-    for (const auto& p : detect_paths(args, h)) {
+    std::vector<std::string> paths = detect_paths(args, h);
+    if (!workdir.empty()) append_unique(paths, normalize_path(workdir));
+    const std::string home = h.home.empty() ? "" : h.resolve(h.home);
+    for (const auto& p : paths) {
         const std::string r = h.resolve(p);
+        const bool cwd = p == normalize_path(workdir);
+        // Standing in /, $HOME, a directory the container shows anyway (/etc, a bind) or one that
+        // vanished is the common case, not worth a note.
+        if (cwd && (r == "/" || r == home || h.kind(r) != PathKind::Directory || h.visible(r)))
+            continue;
         Target t = mount_target(p, r, h);
         if (t.path.empty()) {
-            out.notes.push_back("not mounted: " + p + (p == r ? "" : " (-> " + r + ")") + ": " +
-                                t.why);
+            out.notes.push_back("not mounted: " + std::string(cwd ? "working directory " : "") +
+                                p + (p == r ? "" : " (-> " + r + ")") + ": " + t.why);
             continue;
         }
         append_unique(targets, t.path);
@@ -198,41 +207,79 @@ std::vector<std::string> auto_mounts(const std::vector<std::string>& args, const
     return plan_auto_mounts(args, h).mounts;
 }
 
+namespace {
+
+// What to bind so that the host file `file` (absolute, as named) runs inside: see
+// CommandResolution::bind. "" when nothing may be bound.
+std::string command_bind(const std::string& file, bool named_with_slash, const HostView& h) {
+    const std::string home = h.home.empty() ? "" : h.resolve(h.home);
+    auto too_wide = [&](const std::string& d) {
+        const std::string r = h.resolve(d);
+        return r == "/" || (!home.empty() && r == home);
+    };
+    // A shared fresh directory (/tmp) goes in only as far as the command names it: the file.
+    auto in_fresh = [&](const std::string& d) {
+        const std::string r = h.resolve(d);
+        for (const auto& f : h.fresh)
+            if (path_within(r, f) && !(!home.empty() && path_within(r, home))) return true;
+        return false;
+    };
+    if (!h.refused(h.resolve(file)).empty()) return "";
+    const std::string bin = parent_path(file);
+    const std::string venv = parent_path(bin);
+    if (base_name(bin) == "bin" && h.kind(venv + "/pyvenv.cfg") == PathKind::File &&
+        !too_wide(venv) && !in_fresh(venv) && h.refused(h.resolve(venv)).empty())
+        return venv;
+    if (named_with_slash && !too_wide(bin) && !in_fresh(bin) && h.refused(h.resolve(bin)).empty())
+        return bin;
+    return file;
+}
+
+// The first absolute entry of `path` holding an executable `name` that `usable` accepts.
+std::string first_on_path(const std::string& name, const std::string& path,
+                          const std::function<bool(const std::string&)>& usable) {
+    // Empty and relative PATH entries mean "relative to the cwd". On the caller's side that would
+    // let a binary lying in whatever directory kakuri is started from be bound in and run (the
+    // classic "." in PATH trap), so they are skipped; on the container's side execvp still
+    // honours them, kakuri just does not claim to know what they hold.
+    for (const auto& dir : split(path)) {
+        if (dir.empty() || dir[0] != '/') continue;
+        std::string file = normalize_path(dir + "/" + name);
+        if (usable(file)) return file;
+    }
+    return "";
+}
+
+}  // namespace
+
 CommandResolution resolve_command(const std::string& name, const std::string& container_path,
-                                  const std::string& caller_path,
-                                  const std::function<bool(const std::string&)>& visible,
+                                  const std::string& caller_path, const HostView& h,
                                   const std::function<bool(const std::string&)>& executable) {
     CommandResolution r;
     if (name.find('/') != std::string::npos) {
         // Like execvp: a name with a slash is a path and is never searched for.
         r.kind = CommandResolution::Inside;
         r.path = name;
+        const std::string file = normalize_path(name[0] == '/' ? name : h.cwd + "/" + name);
+        if (h.visible(file) || !executable(file)) return r;
+        const std::string bind = command_bind(file, true, h);
+        if (!bind.empty()) r = {CommandResolution::FromHost, file, bind};
         return r;
     }
     if (name.empty() || name == "." || name == "..") return r;
-    // Empty and relative PATH entries mean "relative to the cwd". On the caller's side that would
-    // let a binary lying in whatever directory kakuri is started from be bound in and run (the
-    // classic "." in PATH trap), so they are skipped; on the container's side execvp still
-    // honours them, kakuri just does not claim to know what they hold.
-    for (const auto& dir : split(container_path)) {
-        if (dir.empty() || dir[0] != '/') continue;
-        // The file, not its directory, is asked about, so a file bound alone counts too.
-        std::string file = normalize_path(dir + "/" + name);
-        if (visible(file) && executable(file)) {
-            r.kind = CommandResolution::Inside;
-            r.path = name;
-            return r;
-        }
-    }
-    for (const auto& dir : split(caller_path)) {
-        if (dir.empty() || dir[0] != '/') continue;
-        std::string file = normalize_path(dir + "/" + name);
-        if (!executable(file)) continue;
-        // Visible but not on the container's PATH (e.g. /usr/games): it runs as it is.
-        r.kind = visible(file) ? CommandResolution::Inside : CommandResolution::FromHost;
-        r.path = file;
-        return r;
-    }
+    // The file, not its directory, is asked about, so a file bound alone counts too.
+    auto inside = [&](const std::string& f) { return h.visible(f) && executable(f); };
+    const std::string in_container = first_on_path(name, container_path, inside);
+    // The caller's shell would run this one (an activated virtual environment's python,
+    // ~/.cargo/bin/rg before /usr/bin/rg): so does the container.
+    const std::string file = first_on_path(name, caller_path, executable);
+    const std::string bind =
+        file.empty() || file == in_container || h.visible(file) ? "" : command_bind(file, false, h);
+    if (!bind.empty()) return {CommandResolution::FromHost, file, bind};
+    // Visible but found first only on the caller's PATH (e.g. /usr/games): it runs as it is.
+    if (!file.empty() && file != in_container && h.visible(file))
+        return {CommandResolution::Inside, file, ""};
+    if (!in_container.empty()) return {CommandResolution::Inside, name, ""};
     return r;
 }
 

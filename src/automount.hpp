@@ -53,27 +53,35 @@ struct AutoMounts {
     std::vector<std::string> notes;
 };
 
-// What to mount for those args. Every rule applies to the path resolved through its links.
-AutoMounts plan_auto_mounts(const std::vector<std::string>& args, const HostView& h);
+// What to mount for those args and, when workdir is not empty, for the working directory the
+// caller started kakuri in (a directory the user named by standing in it: the same rules as an
+// argument, so `/`, $HOME itself, system directories and kakuri's state stay out). Every rule
+// applies to the path resolved through its links.
+AutoMounts plan_auto_mounts(const std::vector<std::string>& args, const HostView& h,
+                            const std::string& workdir = "");
 // Only the mounts.
 std::vector<std::string> auto_mounts(const std::vector<std::string>& args, const HostView& h);
 
 struct CommandResolution {
     enum Kind { Inside, FromHost, NotFound } kind = NotFound;
-    // Inside: what to exec: the name unchanged when found on the container's PATH, or the
-    // absolute path when found only on the caller's PATH in a directory visible inside.
-    // FromHost: the absolute host file to bind read-only at the same path and run.
+    // Inside: what to exec: the name unchanged when the container's PATH finds the same file the
+    // caller's would, else the absolute path. FromHost: the absolute path, as the caller names
+    // it, to run once `bind` is there.
     std::string path;
+    // FromHost: the host path to bind read-only at the same path: the file; for a command named
+    // with a slash, its directory (a script's siblings); for one in a Python virtual environment
+    // (pyvenv.cfg beside its bin/), the environment's root, so its interpreter finds it.
+    std::string bind;
 };
 
-// A command without a slash: found on the container's PATH in a visible directory -> Inside;
-// else found on the caller's PATH in a directory the container cannot see -> FromHost (that
-// file), or in one it can see -> Inside (that file); else NotFound. A command with a slash ->
-// Inside (no lookup). Empty and relative PATH entries are skipped. `visible` is asked about
-// the candidate file; `executable(path)` says whether a host file is an executable regular file.
+// The program the caller's shell would run, made visible (README, "Automatic path mounting and
+// PATH resolution"). A name without a slash: the first executable on the caller's PATH, in its
+// order; when the container cannot see it, FromHost; when nothing there matches, the container's
+// PATH (Inside), else NotFound. A name with a slash (relative to h.cwd): Inside when visible or
+// not an executable host file, else FromHost. Empty and relative PATH entries are skipped. What
+// h.refused names, or a shared fresh directory (/tmp) around the file, is never bound whole.
 CommandResolution resolve_command(const std::string& name, const std::string& container_path,
-                                  const std::string& caller_path,
-                                  const std::function<bool(const std::string&)>& visible,
+                                  const std::string& caller_path, const HostView& h,
                                   const std::function<bool(const std::string&)>& executable);
 
 }  // namespace kakuri

@@ -119,6 +119,7 @@ Fields container_fields(const ContainerSpec& s) {
     put("caps", hex(s.caps));
     const ProcessRules& r = s.rules;
     put("auto_mount", encode_word(r.auto_mount));
+    put("auto_mount_workdir", r.auto_mount_workdir ? "1" : "0");
     put("clearenv", r.clearenv ? "1" : "0");
     for (const auto& v : r.env_unset) put("env_unset", encode_word(v));
     for (const auto& v : r.env) put("env", encode_word(v));
@@ -201,6 +202,7 @@ ContainerSpec container_from_fields(const Fields& fields) {
         } else if (k == "seccomp") s.seccomp = flag(v, k);
         else if (k == "caps") s.caps = number(v, k, 16);
         else if (k == "auto_mount") s.rules.auto_mount = decode_word(v);
+        else if (k == "auto_mount_workdir") s.rules.auto_mount_workdir = flag(v, k);
         else if (k == "clearenv") s.rules.clearenv = flag(v, k);
         else if (k == "env_unset") s.rules.env_unset.push_back(decode_word(v));
         else if (k == "env") s.rules.env.push_back(decode_word(v));

@@ -396,8 +396,18 @@ bool in_kernel_dir(const std::string& p) {
     return false;
 }
 
-// Automatic mounts of the command's path arguments, decided on what each resolves to.
-void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h) {
+// In a root filesystem, what the tree has and the system directories' names are the tree's:
+// `cat /etc/os-release` means its file, and the host's /etc stays out.
+bool tree_owned(const std::string& p, const ContainerSpec& s, const HostInfo& h) {
+    if (s.rootfs.empty()) return false;
+    size_t end = p.find('/', 1);
+    std::string top = p.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+    return is_system_name(top) || h.kind_in_root(s.rootfs, p) != PathKind::Missing;
+}
+
+// The container as the automount and command rules see it: what is visible inside (s's binds as
+// they are when asked), what may never be mounted, the fresh directories.
+HostView container_view(const ContainerSpec& s, const HostInfo& h) {
     // The fresh and kernel directories as the host has them, and as their links there lead
     // (/var/run -> /run), since the rules look at resolved paths.
     std::vector<std::string> fresh, kernel;
@@ -409,23 +419,17 @@ void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h) {
         kernel.push_back(k);
         if (h.resolve(k) != k) kernel.push_back(h.resolve(k));
     }
-    // In a root filesystem, what the tree has and the system directories' names are the
-    // tree's: `cat /etc/os-release` means its file, and the host's /etc stays out.
-    auto tree_owned = [&](const std::string& p) {
-        if (s.rootfs.empty()) return false;
-        size_t end = p.find('/', 1);
-        std::string top = p.substr(1, end == std::string::npos ? std::string::npos : end - 1);
-        return is_system_name(top) || h.kind_in_root(s.rootfs, p) != PathKind::Missing;
-    };
     HostView view;
     view.home = s.home;
     view.cwd = h.cwd;
     view.kind = h.kind;
     view.resolve = h.resolve;
-    view.visible = [&](const std::string& p) { return tree_owned(p) || visible_inside(p, s); };
+    view.visible = [&s, &h](const std::string& p) {
+        return tree_owned(p, s, h) || visible_inside(p, s);
+    };
     // The container's own /proc, /sys and /dev stand where the host's would: never mount host
     // devices or kernel files because an argument names them.
-    view.refused = [&](const std::string& p) -> std::string {
+    view.refused = [&s, kernel](const std::string& p) -> std::string {
         for (const auto& k : kernel)
             if (path_within(p, k)) return "the container has its own " + k;
         for (const auto& st : s.hidden)
@@ -434,8 +438,15 @@ void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h) {
         return "";
     };
     view.fresh = fresh;
-    AutoMounts am =
-        plan_auto_mounts(std::vector<std::string>(s.argv.begin() + 1, s.argv.end()), view);
+    return view;
+}
+
+// Automatic mounts of the command's path arguments and of the working directory (workdir; ""
+// for none), decided on what each resolves to.
+void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h, const std::string& workdir) {
+    const HostView view = container_view(s, h);
+    AutoMounts am = plan_auto_mounts(std::vector<std::string>(s.argv.begin() + 1, s.argv.end()),
+                                     view, workdir);
     for (const auto& n : am.notes) s.notes.push_back(n);
     for (const auto& m : am.mounts) {
         s.binds.push_back({m, m, ro});
@@ -444,7 +455,7 @@ void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h) {
     // A link is made only in the container's own space (its home, its fresh directories, the
     // root tmpfs): never through a bind onto the host, in a system directory, or in the tree.
     auto own_space = [&](const std::string& p) {
-        if (p == "/" || in_kernel_dir(p) || tree_owned(p)) return false;
+        if (p == "/" || in_kernel_dir(p) || tree_owned(p, s, h)) return false;
         for (const auto& d : s.system)
             if (path_within(p, d.path)) return false;
         for (const auto& b : s.binds)
@@ -546,6 +557,7 @@ std::string format_config(const Config& c, bool filter_built) {
     line("hostname", config_string(c.hostname.value.empty() ? "kakuri" : c.hostname.value),
          c.hostname.origin);
     line("auto_mount", config_string(c.auto_mount.value), c.auto_mount.origin);
+    line("auto_mount_workdir", b(c.auto_mount_workdir.value), c.auto_mount_workdir.origin);
     line("seccomp", config_string(c.seccomp.value), c.seccomp.origin);
     if (!filter_built && c.seccomp.value != "off")
         out += std::string("# ") + kNoFilterNote + ": none is loaded\n";
@@ -660,6 +672,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     s.caller_gid = h.gid;
 
     s.rules.auto_mount = cfg.auto_mount.value;
+    s.rules.auto_mount_workdir = cfg.auto_mount_workdir.value;
     s.rules.clearenv = opts.clearenv;
     for (const auto& k : opts.env_unset) check_env_key(k, "--unsetenv");
     s.rules.env_unset = opts.env_unset;
@@ -693,8 +706,13 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
         s.argv = {shell};
     }
 
+    // The working directory counts as named (README, "Automatic path mounting"): not for exec,
+    // which starts in the home, nor when -w names where to start.
     const std::string& am = rules.auto_mount;
-    if (am != "off" && s.argv.size() > 1) add_auto_mounts(s, am == "ro", h);
+    const std::string workdir =
+        rules.auto_mount_workdir && !req.home_by_default && req.workdir.empty() ? h.cwd : "";
+    if (am != "off" && (s.argv.size() > 1 || !workdir.empty()))
+        add_auto_mounts(s, am == "ro", h, workdir);
 
     // Environment: the caller's (unless --clearenv) without the variables that carry
     // credentials (envrules: the built-in rule, env_drop, env_keep), minus --unsetenv, plus the
@@ -744,12 +762,12 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     const std::string caller_path = env_value(h.environ, "PATH").value_or("");
     CommandResolution r;
     if (s.rootfs.empty())
-        r = resolve_command(
-            s.argv[0], env_value(s.env, "PATH").value_or(""), caller_path,
-            [&](const std::string& p) { return visible_inside(p, s); }, h.executable);
+        r = resolve_command(s.argv[0], env_value(s.env, "PATH").value_or(""), caller_path,
+                            container_view(s, h), h.executable);
     if (r.kind == CommandResolution::FromHost) {
-        s.binds.push_back({h.resolve(r.path), r.path, true});
-        s.notes.push_back("command " + s.argv[0] + " from the host: " + r.path);
+        s.binds.push_back({h.resolve(r.bind), r.bind, true});
+        s.notes.push_back("command " + s.argv[0] + " from the host: " + r.path +
+                          (r.bind == r.path ? "" : " (with " + r.bind + ")"));
         s.argv[0] = r.path;
     } else if (r.kind == CommandResolution::Inside && !r.path.empty()) {
         s.argv[0] = r.path;

@@ -151,10 +151,13 @@ def test_argument_under_tmp_mounts_only_that_file(k):
     d = k.mkdir("shared")  # under the host's /tmp, outside $HOME
     k.write(os.path.join(d, "x.c"), "int main(void) { return 0; }\n")
     k.write(os.path.join(d, "neighbour"), "someone else's\n")
+    # Standing in the directory would mount it (the working directory counts as named):
+    # without that rule, only the argument is.
+    nowd = k.write(os.path.join(k.tmp, "nowd.toml"), "[defaults]\nauto_mount_workdir = false\n")
     with host_tmp_marker() as marker:
         p = k.run(["--", "/bin/sh", "-c",
                    'cat "$1" && d=$(dirname "$1") && ls -A "$d" && ls -A /tmp && pwd', "sh",
-                   f"{d}/x.c"], cwd=d)
+                   f"{d}/x.c"], cwd=d, env={"KAKURI_CONFIG": nowd})
         eq(p.returncode, 0, p.stderr)
         lines = p.stdout.splitlines()
         ok("neighbour" not in lines, f"the file's directory was mounted: {p.stdout}")
@@ -169,6 +172,12 @@ def test_argument_under_tmp_mounts_only_that_file(k):
         ok(os.path.basename(marker) not in p.stdout.splitlines(),
            f"the host's /tmp was mounted: {p.stdout}")
         ok(not os.path.exists(out), "the output reached the host's /tmp")
+        # With the rule, the directory stood in is mounted, and still not /tmp around it.
+        p = k.run(["--", "/bin/sh", "-c", 'ls -A; ls -A /tmp'], cwd=d)
+        eq(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        ok("neighbour" in lines, p.stdout)
+        ok(os.path.basename(marker) not in lines, f"the host's /tmp was mounted: {p.stdout}")
 
 
 def test_missing_path_under_tmp_mounts_nothing(k):

@@ -130,14 +130,23 @@ def test_relative_paths_from_the_working_directory(k):
     eq(p.stdout, "dot-slash\n", p.stderr)
 
 
+def auto_mounted(stderr):
+    """What -v says was mounted automatically."""
+    return [l[len("kakuri: auto-mount "):] for l in stderr.splitlines()
+            if l.startswith("kakuri: auto-mount /")]
+
+
 def test_visible_paths_are_not_exposed(k):
     before = open("/etc/hosts").read()
     k.sh("echo x > /etc/hosts")
+    # Only the working directory (README, "Automatic path mounting") is mounted.
     p = k.run(["-v", "sh", "-c", 'echo x >> "$1"', "sh", "/etc/hosts"])
-    ok("auto-mount" not in p.stderr, f"/etc was auto-mounted: {p.stderr}")
+    eq(auto_mounted(p.stderr), [k.work], f"/etc was auto-mounted: {p.stderr}")
     eq(open("/etc/hosts").read(), before, "host /etc/hosts changed")
     p = k.run(["-v", "ls", "/", k.home])
-    ok("auto-mount" not in p.stderr, f"/ or $HOME auto-mounted: {p.stderr}")
+    eq(auto_mounted(p.stderr), [k.work], f"/ or $HOME auto-mounted: {p.stderr}")
+    p = k.run(["-v", "ls", "/", k.home], cwd=k.home)
+    eq(auto_mounted(p.stderr), [], f"/ or $HOME auto-mounted: {p.stderr}")
 
 
 def test_tool_in_local_bin_runs_by_name(k):

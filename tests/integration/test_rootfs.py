@@ -253,7 +253,7 @@ def test_rootfs_binds_and_automatic_mounts(k):
     p = k.run(["--rootfs", root, "cat", f"{d}/in.txt"])
     eq(p.stdout, "hello\n", p.stderr)
     # ...but a path the tree has, or a system directory, is the tree's.
-    p = k.run(["--rootfs", root, "-v", "cat", "/etc/os-release"])
+    p = k.run(["--rootfs", root, "-v", "cat", "/etc/os-release"], cwd="/")
     eq(p.stdout, OS_RELEASE, p.stderr)
     ok("auto-mount" not in p.stderr, p.stderr)
     p = k.run(["--rootfs", root, "ls", "/usr/share", "/usr/lib/os-release"])

@@ -499,16 +499,22 @@ struct FakeBins {
                                   "/home/u/.local/bin/python3"};
     std::set<std::string> plain = {"/usr/local/bin/data"};  // exists, not executable
     std::set<std::string> bound;                            // files bound alone
+    std::set<std::string> files;                            // other host files (pyvenv.cfg)
 
     CommandResolution resolve(
         const std::string& name, const std::string& inside = "/usr/local/bin:/usr/bin:/bin",
-        const std::string& caller = "/home/u/.local/bin:/home/u/.cargo/bin:/usr/bin:/usr/games") {
-        return resolve_command(
-            name, inside, caller,
-            [this](const std::string& p) {
-                return FakeHost::system_visible(p) || bound.count(p) > 0;
-            },
-            [this](const std::string& p) { return exes.count(p) > 0; });
+        const std::string& caller = "/home/u/.cargo/bin:/usr/bin:/usr/games:/home/u/.local/bin") {
+        FakeHost host;
+        HostView h = host.view();
+        h.visible = [this](const std::string& p) {
+            return FakeHost::system_visible(p) || bound.count(p) > 0;
+        };
+        h.kind = [this](const std::string& p) {
+            return exes.count(p) || plain.count(p) || files.count(p) ? PathKind::File
+                                                                     : PathKind::Missing;
+        };
+        return resolve_command(name, inside, caller, h,
+                               [this](const std::string& p) { return exes.count(p) > 0; });
     }
 };
 
@@ -521,12 +527,89 @@ TEST_CASE("resolve: a command on the container's PATH runs inside, name unchange
     CHECK(r.path == "python3");
 }
 
-TEST_CASE("resolve: the container's PATH wins over a caller's shadowing copy") {
-    // ~/.local/bin/python3 comes first on the caller's PATH, but the container's PATH is looked
-    // at first (README, "Automatic path mounting and PATH resolution").
+TEST_CASE("resolve: the caller's PATH order decides, as the caller's shell would") {
+    // ~/.local/bin/python3 first on the caller's PATH: that one runs, bound in alone; later on
+    // it, the system's (README, "Automatic path mounting and PATH resolution").
     FakeBins b;
-    auto r = b.resolve("python3");
-    CHECK(r.kind == CommandResolution::Inside);
+    auto r = b.resolve("python3", "/usr/bin", "/home/u/.local/bin:/usr/bin");
+    CHECK(r.kind == CommandResolution::FromHost);
+    CHECK(r.path == "/home/u/.local/bin/python3");
+    CHECK(r.bind == "/home/u/.local/bin/python3");
+    auto s = b.resolve("python3", "/usr/bin", "/usr/bin:/home/u/.local/bin");
+    CHECK(s.kind == CommandResolution::Inside);
+    CHECK(s.path == "python3");
+    // ~/.cargo/bin/rg before /usr/bin/rg.
+    b.exes.insert("/usr/bin/rg");
+    auto rg = b.resolve("rg", "/usr/bin", "/home/u/.cargo/bin:/usr/bin");
+    CHECK(rg.kind == CommandResolution::FromHost);
+    CHECK(rg.path == "/home/u/.cargo/bin/rg");
+    CHECK(b.resolve("rg", "/usr/bin", "/usr/bin:/home/u/.cargo/bin").path == "rg");
+}
+
+TEST_CASE("resolve: an activated virtual environment's python brings the environment") {
+    FakeBins b;
+    b.exes.insert("/home/u/proj/.venv/bin/python");
+    b.exes.insert("/usr/bin/python");
+    b.files.insert("/home/u/proj/.venv/pyvenv.cfg");
+    auto r = b.resolve("python", "/home/u/proj/.venv/bin:/usr/bin",
+                       "/home/u/proj/.venv/bin:/usr/bin");
+    CHECK(r.kind == CommandResolution::FromHost);
+    CHECK(r.path == "/home/u/proj/.venv/bin/python");
+    CHECK(r.bind == "/home/u/proj/.venv");
+    // Named with its path, the same.
+    auto p = b.resolve("/home/u/proj/.venv/bin/python");
+    CHECK(p.kind == CommandResolution::FromHost);
+    CHECK(p.bind == "/home/u/proj/.venv");
+    // Without pyvenv.cfg it is a plain bin directory.
+    b.files.clear();
+    CHECK(b.resolve("python", "/usr/bin", "/home/u/proj/.venv/bin:/usr/bin").bind ==
+          "/home/u/proj/.venv/bin/python");
+}
+
+TEST_CASE("resolve: a virtual environment that is $HOME, /, or in /tmp is not bound whole") {
+    FakeBins b;
+    b.exes.insert("/home/u/bin/python");
+    b.files.insert("/home/u/pyvenv.cfg");
+    CHECK(b.resolve("python", "/usr/bin", "/home/u/bin").bind == "/home/u/bin/python");
+    CHECK(b.resolve("/home/u/bin/python").bind == "/home/u/bin");  // named: its directory
+    b.exes.insert("/tmp/v/bin/python");
+    b.files.insert("/tmp/v/pyvenv.cfg");
+    CHECK(b.resolve("/tmp/v/bin/python").bind == "/tmp/v/bin/python");
+}
+
+TEST_CASE("resolve: a command named with a slash brings its directory") {
+    FakeBins b;
+    b.exes.insert("/home/u/work/run.sh");
+    b.exes.insert("/opt/x/bin/y");
+    b.exes.insert("/srv/tools/t");
+    auto r = b.resolve("./run.sh");
+    CHECK(r.kind == CommandResolution::FromHost);
+    CHECK(r.path == "/home/u/work/run.sh");
+    CHECK(r.bind == "/home/u/work");
+    auto t = b.resolve("/srv/tools/t");
+    CHECK(t.kind == CommandResolution::FromHost);
+    CHECK(t.bind == "/srv/tools");
+    // Visible already (/opt is a system directory here): run as named.
+    auto y = b.resolve("/opt/x/bin/y");
+    CHECK(y.kind == CommandResolution::Inside);
+    CHECK(y.path == "/opt/x/bin/y");
+}
+
+TEST_CASE("resolve: a command directly in $HOME, /, /tmp or a refused place goes alone or not") {
+    FakeBins b;
+    for (const char* f : {"/home/u/tool", "/tool", "/tmp/tool", "/tmp/d/tool", "/proc/self/exe",
+                          "/home/u/.local/kakuri/containers/x/tool"})
+        b.exes.insert(f);
+    CHECK(b.resolve("/home/u/tool").bind == "/home/u/tool");
+    CHECK(b.resolve("/tool").bind == "/tool");
+    CHECK(b.resolve("/tmp/tool").bind == "/tmp/tool");
+    CHECK(b.resolve("/tmp/d/tool").bind == "/tmp/d/tool");
+    for (const char* n : {"/proc/self/exe", "/home/u/.local/kakuri/containers/x/tool"}) {
+        CAPTURE(n);
+        auto r = b.resolve(n);
+        CHECK(r.kind == CommandResolution::Inside);
+        CHECK(r.bind == "");
+    }
 }
 
 TEST_CASE("resolve: a command only in ~/.local/bin comes from the host") {
@@ -584,12 +667,16 @@ TEST_CASE("resolve: a visible dir only on the caller's PATH runs by absolute pat
 }
 
 TEST_CASE("resolve: a name with a slash is not looked up") {
+    // Visible, missing or not executable: run as named, nothing bound.
     FakeBins b;
-    for (const char* n : {"./evil", "/usr/bin/python3", "bin/x", "/nonexistent/x", "../y"}) {
+    b.exes.erase("/home/u/work/evil");
+    for (const char* n : {"./evil", "/usr/bin/python3", "bin/x", "/nonexistent/x", "../y",
+                          "/usr/local/bin/data"}) {
         CAPTURE(n);
         auto r = b.resolve(n);
         CHECK(r.kind == CommandResolution::Inside);
         CHECK(r.path == n);
+        CHECK(r.bind == "");
     }
 }
 

@@ -738,15 +738,27 @@ TEST_CASE("spec: the caller's cwd falls back to HOME where it is not visible") {
         CHECK(s.cwd == "/home/u");
         CHECK(env_get(s.env, "PWD") == "/home/u");
     }
-    SUBCASE("the source of a bind mounted elsewhere") {
+    SUBCASE("the source of a bind mounted elsewhere, with the working-directory rule off") {
         h.cwd = "/srv/data";
-        CHECK(make_spec(bind_opts({"/srv/data:/mnt"}), h).cwd == "/home/u");
+        Options o = bind_opts({"/srv/data:/mnt"});
+        o.auto_mount = "off";
+        CHECK(make_spec(o, h).cwd == "/home/u");
     }
-    SUBCASE("in the hidden part of the home") {
+    SUBCASE("in the hidden part of the home, with the working-directory rule off") {
         h.cwd = "/home/u/proj";
-        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        Options o;
+        o.auto_mount = "off";
+        CHECK(make_spec(o, h).cwd == "/home/u");
         h.cwd = "/home/u/other";
-        CHECK(make_spec(bind_opts({"~/proj"}), h).cwd == "/home/u");
+        o = bind_opts({"~/proj"});
+        o.auto_mount = "off";
+        CHECK(make_spec(o, h).cwd == "/home/u");
+    }
+    SUBCASE("a missing working directory is not mounted") {
+        h.cwd = "/home/u/gone";
+        ContainerSpec s = make_spec(Options{}, h);
+        CHECK(s.binds.empty());
+        CHECK(s.cwd == "/home/u");
     }
     SUBCASE("the home itself is fresh, the caller's cwd there is just HOME") {
         h.cwd = "/home/u";
@@ -1325,17 +1337,26 @@ TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
                                  "/home/u/.local/kakuri/containers/c/x): it is kakuri's own state "
                                  "(containers_dir /home/u/.local/kakuri/containers)"});
     }
-    SUBCASE("under /tmp: the file alone; the caller's directory there stays the cwd") {
+    SUBCASE("under /tmp: the working directory itself, never /tmp around it") {
         h.cwd = "/tmp/b";
         o.command = {"cc", "x.c", "-o", "/tmp/b/a.out"};
         ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds == std::vector<Bind>{{"/tmp/b", "/tmp/b", false}});
+        CHECK(s.cwd == "/tmp/b");
+        h.cwd = "/tmp";
+        o.command = {"cc", "b/x.c"};
+        CHECK(make_spec(o, h).binds == std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
+    }
+    SUBCASE("under /tmp, without the working-directory rule: the file alone") {
+        h.cwd = "/tmp/b";
+        Config cfg = default_config();
+        cfg.auto_mount_workdir.value = false;
+        o.command = {"cc", "x.c", "-o", "/tmp/b/a.out"};
+        ContainerSpec s = make_spec(o, cfg, h);
         CHECK(s.binds == std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
         CHECK(s.cwd == "/tmp/b");
-    }
-    SUBCASE("under /tmp, nothing mounted: the caller's directory is not there") {
-        h.cwd = "/tmp/b";
         o.command = {"cc", "-o", "/tmp/b/a.out"};
-        CHECK(make_spec(o, h).cwd == "/home/u");
+        CHECK(make_spec(o, cfg, h).cwd == "/home/u");
     }
 }
 
@@ -1351,6 +1372,106 @@ TEST_CASE("spec: fresh_dirs: the host's and a root filesystem's") {
     s.system = {{"/var", false, ""}};
     CHECK_FALSE(visible_inside("/var/tmp/x", s));
     CHECK(visible_inside("/var/lib/x", s));
+}
+
+}  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE("spec: the working directory is mounted as if named (README, Automatic path mounting)") {
+    Fs fs;
+    fs.dirs = {"/home/u/proj/src", "/srv/work", "/etc/apt", "/tmp/build"};
+    HostInfo h = fs.host();
+    Options o;
+    o.command = {"make"};
+    auto binds_in = [&](const std::string& cwd) {
+        h.cwd = cwd;
+        return make_spec(o, h).binds;
+    };
+    using Binds = std::vector<Bind>;
+    SUBCASE("a project directory: mounted read-write, and the command starts there") {
+        CHECK(binds_in("/home/u/proj") == Binds{{"/home/u/proj", "/home/u/proj", false}});
+        CHECK(make_spec(o, h).cwd == "/home/u/proj");
+        CHECK(binds_in("/srv/work") == Binds{{"/srv/work", "/srv/work", false}});
+        CHECK(binds_in("/tmp/build") == Binds{{"/tmp/build", "/tmp/build", false}});
+    }
+    SUBCASE("$HOME itself, /, a system directory, a fresh one: nothing") {
+        for (const char* d : {"/home/u", "/", "/etc/apt", "/etc", "/usr", "/tmp"}) {
+            CAPTURE(d);
+            CHECK(binds_in(d).empty());
+        }
+    }
+    SUBCASE("under a bind: the bind shows it already") {
+        o.binds = {"/home/u/proj"};
+        o.binds_ro_forced = {false};
+        CHECK(binds_in("/home/u/proj/src") == Binds{{"/home/u/proj", "/home/u/proj", false}});
+    }
+    SUBCASE("--auto-mount=ro: read-only; off: nothing") {
+        o.auto_mount = "ro";
+        CHECK(binds_in("/home/u/proj") == Binds{{"/home/u/proj", "/home/u/proj", true}});
+        o.auto_mount = "off";
+        CHECK(binds_in("/home/u/proj").empty());
+        CHECK(make_spec(o, h).cwd == "/home/u");
+    }
+    SUBCASE("auto_mount_workdir = false: nothing") {
+        Config cfg = default_config();
+        cfg.auto_mount_workdir.value = false;
+        h.cwd = "/home/u/proj";
+        CHECK(make_spec(o, cfg, h).binds.empty());
+    }
+    SUBCASE("-w names where to start: the caller's directory is not the working directory") {
+        o.workdir = "/srv/work";
+        CHECK(binds_in("/home/u/proj").empty());
+    }
+    SUBCASE("an argument inside it adds nothing") {
+        o.command = {"cc", "src/main.c"};
+        fs.files = {"/home/u/proj/src/main.c"};
+        h = fs.host();
+        CHECK(binds_in("/home/u/proj") == Binds{{"/home/u/proj", "/home/u/proj", false}});
+    }
+}
+
+TEST_CASE("spec: a command named with its path, or a virtual environment's, is made visible") {
+    Fs fs;
+    fs.dirs = {"/home/u/proj", "/home/u/venv/bin"};
+    fs.files = {"/home/u/proj/run.sh", "/home/u/venv/pyvenv.cfg", "/home/u/venv/bin/python",
+                "/home/u/tools/t"};
+    HostInfo h = fs.host();
+    h.executable = [](const std::string& p) {
+        return p == "/home/u/proj/run.sh" || p == "/home/u/venv/bin/python" ||
+               p == "/home/u/tools/t" || p == "/usr/bin/python";
+    };
+    Options o;
+    o.auto_mount = "off";  // the command's own rule, not the working directory's
+    using Binds = std::vector<Bind>;
+    SUBCASE("./run.sh: its directory, read-only, run by its path") {
+        h.cwd = "/home/u/proj";
+        o.command = {"./run.sh"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds == Binds{{"/home/u/proj", "/home/u/proj", true}});
+        CHECK(s.argv[0] == "/home/u/proj/run.sh");
+    }
+    SUBCASE("~/venv/bin/python: the environment's root") {
+        o.command = {"/home/u/venv/bin/python", "app.py"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds == Binds{{"/home/u/venv", "/home/u/venv", true}});
+        CHECK(s.argv[0] == "/home/u/venv/bin/python");
+    }
+    SUBCASE("an activated environment: its python, before the system's") {
+        h.environ = {"PATH=/home/u/venv/bin:/usr/bin:/bin", "HOME=/home/u"};
+        o.command = {"python", "app.py"};
+        ContainerSpec s = make_spec(o, h);
+        CHECK(s.binds == Binds{{"/home/u/venv", "/home/u/venv", true}});
+        CHECK(s.argv[0] == "/home/u/venv/bin/python");
+    }
+    SUBCASE("in a root filesystem nothing of the host is bound") {
+        o.rootfs = "/srv/tree";
+        fs.dirs.push_back("/srv/tree");
+        h = fs.host();
+        h.kind_in_root = [](const std::string&, const std::string&) { return PathKind::File; };
+        o.command = {"/home/u/venv/bin/python"};
+        CHECK(make_spec(o, h).binds.empty());
+    }
 }
 
 }  // namespace kakuri

@@ -1,0 +1,89 @@
+"""A user's work never vanishes silently (README, "Automatic path mounting and PATH
+resolution"): the working directory counts as named, a command given with its path or found
+first on the caller's PATH runs as the caller's shell would run it, a virtual environment
+included."""
+import os
+
+from harness import eq, ok
+
+PYTHON = "/usr/bin/python3"
+
+
+def project(k, name="proj"):
+    """~/NAME, owned by the mode's user, with a script that reads a sibling."""
+    d = os.path.join(k.home, name)
+    k.write(os.path.join(d, "data.txt"), "sibling\n")
+    k.write(os.path.join(d, "run.sh"), "#!/bin/sh\ncat \"$(dirname \"$0\")/data.txt\"\n", 0o755)
+    return d
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_writes_in_the_working_directory_land_on_the_host(k):
+    d = project(k)
+    p = k.run(["sh", "-c", "echo x > out.txt; pwd"], cwd=d)
+    eq((p.returncode, p.stdout), (0, d + "\n"), p.stderr)
+    eq(read(os.path.join(d, "out.txt")), "x\n")
+    # Below it too, and a new directory the program makes.
+    p = k.run(["sh", "-c", "mkdir -p build/obj && echo y > build/obj/o"], cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    eq(read(os.path.join(d, "build/obj/o")), "y\n")
+
+
+def test_a_virtual_environment_made_inside_stays_and_runs(k):
+    d = project(k)
+    p = k.run([PYTHON, "-m", "venv", "--without-pip", ".venv"], cwd=d)
+    eq(p.returncode, 0, p.stderr)
+    venv = os.path.join(d, ".venv")
+    ok(os.path.isfile(os.path.join(venv, "pyvenv.cfg")), "the venv vanished")
+    prefix = "import sys; print(sys.prefix)"
+    # Named with its path from the home (the project is not the working directory there).
+    p = k.run([os.path.join(venv, "bin", "python"), "-c", prefix], cwd=k.home)
+    eq((p.returncode, p.stdout), (0, venv + "\n"), p.stderr)
+    # Activated: the caller's PATH finds its python first, as the shell would.
+    path = os.path.join(venv, "bin") + ":" + k.env()["PATH"]
+    p = k.run(["python", "-c", prefix], cwd=k.home, env={"PATH": path, "VIRTUAL_ENV": venv})
+    eq((p.returncode, p.stdout), (0, venv + "\n"), p.stderr)
+    # Not activated: the system's.
+    p = k.run(["python3", "-c", prefix], cwd=k.home)
+    eq((p.returncode, p.stdout), (0, "/usr\n"), p.stderr)
+    # The environment is bound read-only: running it cannot change it.
+    p = k.run([os.path.join(venv, "bin", "python"), "-c",
+               f"open('{venv}/x', 'w')"], cwd=k.home)
+    ok(p.returncode != 0 and not os.path.exists(os.path.join(venv, "x")), p.stderr)
+
+
+def test_a_command_named_with_its_path_runs_with_its_siblings(k):
+    d = project(k)
+    # From its directory, with the working-directory rule off: the command's own rule.
+    p = k.run(["--auto-mount=off", "./run.sh"], cwd=d)
+    eq((p.returncode, p.stdout), (0, "sibling\n"), p.stderr)
+    # From elsewhere, by its full path; its directory is read-only inside.
+    p = k.run([os.path.join(d, "run.sh")], cwd=k.home)
+    eq((p.returncode, p.stdout), (0, "sibling\n"), p.stderr)
+    p = k.run(["--auto-mount=off", "sh", "-c", f"{d}/run.sh; touch {d}/new"], cwd=d)
+    ok(p.returncode != 0 and not os.path.exists(os.path.join(d, "new")), p.stderr)
+    # A missing one is still "not found", 127.
+    eq(k.run(["./nothing.sh"], cwd=d).returncode, 127)
+
+
+def test_nothing_the_user_did_not_name_becomes_visible(k):
+    d = project(k)
+    # Started in ~: the home is the container's own, empty.
+    p = k.run(["ls", "-A", k.home], cwd=k.home)
+    eq((p.returncode, p.stdout), (0, ""), p.stderr)
+    # Started in /etc: the container's /etc, not the host's bound over it.
+    p = k.run(["stat", "-f", "-c", "%T", "/etc"], cwd="/etc")
+    eq((p.returncode, p.stdout), (0, "overlayfs\n"), p.stderr)
+    # Started in a project, its parent stays hidden.
+    k.write(os.path.join(k.home, "secret.txt"), "s\n")
+    p = k.run(["sh", "-c", f"ls -A {k.home}"], cwd=d)
+    eq((p.returncode, p.stdout), (0, "proj\n"), p.stderr)
+    # The rule can be turned off: auto_mount_workdir = false.
+    cfg = k.write(os.path.join(k.tmp, "nowd.toml"), "[defaults]\nauto_mount_workdir = false\n")
+    p = k.run(["sh", "-c", "echo x > off.txt; pwd"], cwd=d, env={"KAKURI_CONFIG": cfg})
+    eq((p.returncode, p.stdout), (0, k.home + "\n"), p.stderr)
+    ok(not os.path.exists(os.path.join(d, "off.txt")), "written through a rule turned off")
