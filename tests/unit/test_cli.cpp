@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,14 +18,27 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-// Run parse_run_options on "kakuri WORDS..." with writable argv storage.
+// "kakuri WORDS..." as main() is given it: writable words, a null at the end.
+class Argv {
+public:
+    explicit Argv(const std::vector<const char*>& words) : words_{"kakuri"} {
+        for (const char* w : words) words_.emplace_back(w);
+        for (auto& w : words_) argv_.push_back(&w[0]);
+        argv_.push_back(nullptr);
+    }
+    Argv(const Argv&) = delete;
+    Argv& operator=(const Argv&) = delete;
+    int argc() const { return static_cast<int>(words_.size()); }
+    char** argv() { return argv_.data(); }
+
+private:
+    std::vector<std::string> words_;
+    std::vector<char*> argv_;  // into words_
+};
+
 Options parse(const std::vector<const char*>& words) {
-    std::vector<std::string> storage{"kakuri"};
-    for (const char* w : words) storage.emplace_back(w);
-    std::vector<char*> argv;
-    for (auto& s : storage) argv.push_back(&s[0]);
-    argv.push_back(nullptr);
-    return parse_run_options(static_cast<int>(storage.size()), argv.data());
+    Argv a(words);
+    return parse_run_options(a.argc(), a.argv());
 }
 
 // The Error parse throws for WORDS; fails the test if it does not throw one.
@@ -50,250 +64,275 @@ bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
 }
 
+// "kakuri WORDS...", for messages.
+std::string shown(const std::vector<const char*>& words) {
+    std::string out = "kakuri";
+    for (const char* w : words) out += std::string(" ") + w;
+    return out;
+}
+
+Strings flag(bool b) {
+    return {b ? "yes" : "no"};
+}
+
+// The fields of Options a row can name, each as words: a list as it is, a flag as yes or no,
+// anything else as one word.
+Strings field(const Options& opts, const std::string& name) {
+    using Get = std::function<Strings(const Options&)>;
+    static const std::map<std::string, Get> fields = {
+        {"command", [](const Options& o) { return o.command; }},
+        {"network",
+         [](const Options& o) {
+             return Strings{o.network == NetworkMode::Host ? "host" : "none"};
+         }},
+        {"binds", [](const Options& o) { return o.binds; }},
+        {"binds_ro_forced",
+         [](const Options& o) {
+             Strings out;
+             for (bool ro : o.binds_ro_forced) out.push_back(flag(ro)[0]);
+             return out;
+         }},
+        {"user", [](const Options& o) { return flag(o.user); }},
+        {"hostname", [](const Options& o) { return Strings{o.hostname}; }},
+        {"rootfs", [](const Options& o) { return Strings{o.rootfs}; }},
+        {"userns", [](const Options& o) { return flag(o.userns); }},
+        {"subids", [](const Options& o) { return flag(o.subids); }},
+        {"env_set", [](const Options& o) { return o.env_set; }},
+        {"env_unset", [](const Options& o) { return o.env_unset; }},
+        {"clearenv", [](const Options& o) { return flag(o.clearenv); }},
+        {"workdir", [](const Options& o) { return Strings{o.workdir}; }},
+        {"dry_run", [](const Options& o) { return flag(o.dry_run); }},
+        {"verbosity", [](const Options& o) { return Strings{std::to_string(o.verbosity)}; }},
+        {"help", [](const Options& o) { return flag(o.help); }},
+        {"version", [](const Options& o) { return flag(o.version); }},
+    };
+    auto it = fields.find(name);
+    REQUIRE_MESSAGE(it != fields.end(), "no field " << name);
+    return it->second(opts);
+}
+
+// A command line and what parse_run_options makes of it: fields and their values.
+struct Parsed {
+    std::vector<const char*> words;
+    std::vector<std::pair<const char*, Strings>> want;
+};
+
+void check(const std::vector<Parsed>& rows) {
+    for (const auto& r : rows) {
+        CAPTURE(shown(r.words));
+        const Options o = parse(r.words);
+        for (const auto& w : r.want) {
+            CAPTURE(w.first);
+            CHECK(field(o, w.first) == w.second);
+        }
+    }
+}
+
+// A command line parse_run_options refuses: a usage error (exit 125), one line, saying each of
+// these.
+struct Refused {
+    std::vector<const char*> words;
+    std::vector<const char*> says;
+};
+
+void check(const std::vector<Refused>& rows) {
+    for (const auto& r : rows) {
+        CAPTURE(shown(r.words));
+        const Thrown t = parse_error(r.words);
+        REQUIRE(t.thrown);
+        CHECK(t.exit_code == 125);
+        for (const char* said : r.says) CHECK_MESSAGE(contains(t.what, said), t.what);
+        CHECK(t.what.find('\n') == std::string::npos);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("cli: no arguments gives the defaults and no command") {
-    Options o = parse({});
-    CHECK(o.command.empty());
-    CHECK(o.network == NetworkMode::None);
-    CHECK(o.binds.empty());
-    CHECK(o.binds_ro_forced.empty());
-    CHECK_FALSE(o.user);
-    CHECK(o.hostname.empty());
-    CHECK(o.env_set.empty());
-    CHECK(o.env_unset.empty());
-    CHECK_FALSE(o.clearenv);
-    CHECK(o.workdir.empty());
-    CHECK_FALSE(o.dry_run);
-    CHECK(o.verbosity == 0);
-    CHECK_FALSE(o.help);
-    CHECK_FALSE(o.version);
+    check(std::vector<Parsed>{
+        {{},
+         {{"command", {}},
+          {"network", {"none"}},
+          {"binds", {}},
+          {"binds_ro_forced", {}},
+          {"user", {"no"}},
+          {"hostname", {""}},
+          {"env_set", {}},
+          {"env_unset", {}},
+          {"clearenv", {"no"}},
+          {"workdir", {""}},
+          {"dry_run", {"no"}},
+          {"verbosity", {"0"}},
+          {"help", {"no"}},
+          {"version", {"no"}}}},
+        {{"sh"}, {{"rootfs", {""}}, {"userns", {"no"}}, {"subids", {"no"}}}},
+    });
 }
 
 TEST_CASE("cli: options before the command are parsed, the command is kept whole") {
-    Options o = parse({"--user", "--dry-run", "--hostname", "box", "ls", "-la", "/tmp"});
-    CHECK(o.user);
-    CHECK(o.dry_run);
-    CHECK(o.hostname == "box");
-    CHECK(o.command == Strings{"ls", "-la", "/tmp"});
+    check(std::vector<Parsed>{
+        {{"--user", "--dry-run", "--hostname", "box", "ls", "-la", "/tmp"},
+         {{"user", {"yes"}},
+          {"dry_run", {"yes"}},
+          {"hostname", {"box"}},
+          {"command", {"ls", "-la", "/tmp"}}}},
+        {{"--rootfs", "./alpine", "--userns", "--subids", "sh"},
+         {{"rootfs", {"./alpine"}}, {"userns", {"yes"}}, {"subids", {"yes"}}, {"command", {"sh"}}}},
+    });
 }
 
 TEST_CASE("cli: the command's own options are not parsed") {
-    SUBCASE("short option after the command") {
-        Options o = parse({"ls", "-la"});
-        CHECK(o.command == Strings{"ls", "-la"});
-        CHECK(o.verbosity == 0);
-    }
-    SUBCASE("kakuri's own options after the command belong to the command") {
-        Options o = parse({"sh", "-v", "--user", "--network=host", "-e", "A=1"});
-        CHECK(o.command == Strings{"sh", "-v", "--user", "--network=host", "-e", "A=1"});
-        CHECK(o.verbosity == 0);
-        CHECK_FALSE(o.user);
-        CHECK(o.network == NetworkMode::None);
-        CHECK(o.env_set.empty());
-    }
-    SUBCASE("an unknown option after the command is not an error") {
-        Options o = parse({"prog", "--frobnicate"});
-        CHECK(o.command == Strings{"prog", "--frobnicate"});
-    }
-    SUBCASE("a '--' after the command is passed on") {
-        Options o = parse({"prog", "--", "x"});
-        CHECK(o.command == Strings{"prog", "--", "x"});
-    }
+    check(std::vector<Parsed>{
+        {{"ls", "-la"}, {{"command", {"ls", "-la"}}, {"verbosity", {"0"}}}},
+        // kakuri's own options after the command belong to the command.
+        {{"sh", "-v", "--user", "--network=host", "-e", "A=1"},
+         {{"command", {"sh", "-v", "--user", "--network=host", "-e", "A=1"}},
+          {"verbosity", {"0"}},
+          {"user", {"no"}},
+          {"network", {"none"}},
+          {"env_set", {}}}},
+        // An unknown option after the command is not an error.
+        {{"prog", "--frobnicate"}, {{"command", {"prog", "--frobnicate"}}}},
+        {{"prog", "--", "x"}, {{"command", {"prog", "--", "x"}}}},
+    });
 }
 
 TEST_CASE("cli: '--' ends the options") {
-    SUBCASE("a command that looks like an option") {
-        Options o = parse({"--", "--foo"});
-        CHECK(o.command == Strings{"--foo"});
-    }
-    SUBCASE("options before '--' still count") {
-        Options o = parse({"-v", "--", "-q", "x"});
-        CHECK(o.verbosity == 1);
-        CHECK(o.command == Strings{"-q", "x"});
-    }
-    SUBCASE("only '--': no command") {
-        Options o = parse({"--"});
-        CHECK(o.command.empty());
-    }
-    SUBCASE("a second '--' belongs to the command") {
-        Options o = parse({"--", "--", "a"});
-        CHECK(o.command == Strings{"--", "a"});
-    }
+    check(std::vector<Parsed>{
+        {{"--", "--foo"}, {{"command", {"--foo"}}}},  // a command that looks like an option
+        {{"-v", "--", "-q", "x"}, {{"verbosity", {"1"}}, {"command", {"-q", "x"}}}},
+        {{"--"}, {{"command", {}}}},
+        {{"--", "--", "a"}, {{"command", {"--", "a"}}}},  // the second one is the command's
+    });
 }
 
 TEST_CASE("cli: verbosity from -v and -q, bundled or not") {
-    CHECK(parse({"-v"}).verbosity == 1);
-    CHECK(parse({"-vv"}).verbosity == 2);
-    CHECK(parse({"-v", "-v", "-v"}).verbosity == 3);
-    CHECK(parse({"--verbose", "--verbose"}).verbosity == 2);
-    CHECK(parse({"-q"}).verbosity == -1);
-    CHECK(parse({"--quiet"}).verbosity == -1);
-    // -q sets -1 whatever came before; -v after -q starts again at 1.
-    CHECK(parse({"-vq"}).verbosity == -1);
-    CHECK(parse({"-vvq"}).verbosity == -1);
-    CHECK(parse({"-qv"}).verbosity == 1);
-    CHECK(parse({"-q", "-vv"}).verbosity == 2);
+    check(std::vector<Parsed>{
+        {{"-v"}, {{"verbosity", {"1"}}}},
+        {{"-vv"}, {{"verbosity", {"2"}}}},
+        {{"-v", "-v", "-v"}, {{"verbosity", {"3"}}}},
+        {{"--verbose", "--verbose"}, {{"verbosity", {"2"}}}},
+        {{"-q"}, {{"verbosity", {"-1"}}}},
+        {{"--quiet"}, {{"verbosity", {"-1"}}}},
+        // -q sets -1 whatever came before; -v after -q starts again at 1.
+        {{"-vq"}, {{"verbosity", {"-1"}}}},
+        {{"-vvq"}, {{"verbosity", {"-1"}}}},
+        {{"-qv"}, {{"verbosity", {"1"}}}},
+        {{"-q", "-vv"}, {{"verbosity", {"2"}}}},
+    });
 }
 
 TEST_CASE("cli: bundled short options, with a value at the end of the bundle") {
-    SUBCASE("value in the next word") {
-        Options o = parse({"-vw", "/srv", "cmd"});
-        CHECK(o.verbosity == 1);
-        CHECK(o.workdir == "/srv");
-        CHECK(o.command == Strings{"cmd"});
-    }
-    SUBCASE("value attached") {
-        Options o = parse({"-veK=V", "cmd"});
-        CHECK(o.verbosity == 1);
-        CHECK(o.env_set == Strings{"K=V"});
-        CHECK(o.command == Strings{"cmd"});
-    }
-    SUBCASE("-h in a bundle") {
-        Options o = parse({"-vh"});
-        CHECK(o.help);
-        CHECK(o.verbosity == 1);
-    }
+    check(std::vector<Parsed>{
+        {{"-vw", "/srv", "cmd"},
+         {{"verbosity", {"1"}}, {"workdir", {"/srv"}}, {"command", {"cmd"}}}},
+        {{"-veK=V", "cmd"}, {{"verbosity", {"1"}}, {"env_set", {"K=V"}}, {"command", {"cmd"}}}},
+        {{"-vh"}, {{"help", {"yes"}}, {"verbosity", {"1"}}}},
+    });
 }
 
 TEST_CASE("cli: --opt=value and --opt value") {
-    // Each option that takes a value, both ways, and where parse_run_options puts it.
+    // Each option that takes a value, both ways, and the field it goes to.
     struct Row {
         const char* option;
+        const char* field;
         const char* value;
-        std::function<Strings(const Options&)> got;
     };
     const Row rows[] = {
-        {"--hostname", "box", [](const Options& o) { return Strings{o.hostname}; }},
-        {"--workdir", "/a", [](const Options& o) { return Strings{o.workdir}; }},
-        {"--env", "A=1", [](const Options& o) { return o.env_set; }},
-        {"--unsetenv", "A", [](const Options& o) { return o.env_unset; }},
-        {"--rootfs", "/srv/debian", [](const Options& o) { return Strings{o.rootfs}; }},
-        {"--bind", "/a:/b", [](const Options& o) { return o.binds; }},
-        {"--ro-bind", "/a", [](const Options& o) { return o.binds; }},
+        {"--hostname", "hostname", "box"},     {"--workdir", "workdir", "/a"},
+        {"--env", "env_set", "A=1"},           {"--unsetenv", "env_unset", "A"},
+        {"--rootfs", "rootfs", "/srv/debian"}, {"--bind", "binds", "/a:/b"},
+        {"--ro-bind", "binds", "/a"},
     };
     for (const auto& r : rows) {
-        CAPTURE(r.option);
         const std::string joined = std::string(r.option) + "=" + r.value;
-        CHECK(r.got(parse({joined.c_str()})) == Strings{r.value});
-        CHECK(r.got(parse({r.option, r.value})) == Strings{r.value});
+        check(std::vector<Parsed>{
+            {{joined.c_str()}, {{r.field, {r.value}}}},
+            {{r.option, r.value}, {{r.field, {r.value}}}},
+        });
     }
-    // The value is taken as is, even when it looks like an option.
-    Options o = parse({"--hostname", "--user", "cmd"});
-    CHECK(o.hostname == "--user");
-    CHECK_FALSE(o.user);
-    CHECK(o.command == Strings{"cmd"});
+    check(std::vector<Parsed>{
+        // The value is taken as is, even when it looks like an option.
+        {{"--hostname", "--user", "cmd"},
+         {{"hostname", {"--user"}}, {"user", {"no"}}, {"command", {"cmd"}}}},
+        {{"--rootfs=/srv/debian"}, {{"rootfs", {"/srv/debian"}}}},
+    });
 }
 
-TEST_CASE("cli: -e repeated keeps every value in order") {
-    Options o = parse({"-e", "A=1", "-e", "B", "--env=C=x=y", "-eD=", "cmd"});
-    CHECK(o.env_set == Strings{"A=1", "B", "C=x=y", "D="});
-    CHECK(o.command == Strings{"cmd"});
-}
-
-TEST_CASE("cli: --unsetenv repeated and --clearenv") {
-    Options o = parse({"--unsetenv", "A", "--unsetenv=B", "--clearenv"});
-    CHECK(o.env_unset == Strings{"A", "B"});
-    CHECK(o.clearenv);
-    CHECK(o.env_set.empty());
-}
-
-TEST_CASE("cli: -w DIR") {
-    CHECK(parse({"-w", "/srv/x"}).workdir == "/srv/x");
-    CHECK(parse({"-w/srv/x"}).workdir == "/srv/x");
-    CHECK(parse({"-w", "~/p"}).workdir == "~/p");  // expanded later, by make_spec
-    // The last one wins.
-    CHECK(parse({"-w", "/a", "-w", "/b"}).workdir == "/b");
+TEST_CASE("cli: repeated options: every value in order, or the last one") {
+    check(std::vector<Parsed>{
+        {{"-e", "A=1", "-e", "B", "--env=C=x=y", "-eD=", "cmd"},
+         {{"env_set", {"A=1", "B", "C=x=y", "D="}}, {"command", {"cmd"}}}},
+        {{"--unsetenv", "A", "--unsetenv=B", "--clearenv"},
+         {{"env_unset", {"A", "B"}}, {"clearenv", {"yes"}}, {"env_set", {}}}},
+        {{"-w", "/srv/x"}, {{"workdir", {"/srv/x"}}}},
+        {{"-w/srv/x"}, {{"workdir", {"/srv/x"}}}},
+        {{"-w", "~/p"}, {{"workdir", {"~/p"}}}},  // expanded later, by make_spec
+        {{"-w", "/a", "-w", "/b"}, {{"workdir", {"/b"}}}},
+        {{"-w", "/tmp/ä b"}, {{"workdir", {"/tmp/ä b"}}}},  // UTF-8 and spaces are fine
+        // ':ro' in the text is for parse_bind_spec; ro_forced says it came from --ro-bind.
+        {{"--bind", "/a", "--ro-bind=/b:/c", "--bind=/d:/e:ro", "--ro-bind", "~/f", "cmd"},
+         {{"binds", {"/a", "/b:/c", "/d:/e:ro", "~/f"}},
+          {"binds_ro_forced", {"no", "yes", "no", "yes"}},
+          {"command", {"cmd"}}}},
+    });
 }
 
 TEST_CASE("cli: --network and --allow-network") {
-    CHECK(parse({"--network=none"}).network == NetworkMode::None);
-    CHECK(parse({"--network=host"}).network == NetworkMode::Host);
-    CHECK(parse({"--network", "host"}).network == NetworkMode::Host);
-    CHECK(parse({"--allow-network"}).network == NetworkMode::Host);
-    // The last one wins.
-    CHECK(parse({"--allow-network", "--network=none"}).network == NetworkMode::None);
-    CHECK(parse({"--network=none", "--allow-network"}).network == NetworkMode::Host);
-}
-
-TEST_CASE("cli: a bad --network value is a usage error") {
-    for (const char* word : {"--network=bogus", "--network=", "--network=Host"}) {
-        CAPTURE(word);
-        Thrown t = parse_error({word});
-        REQUIRE(t.thrown);
-        CHECK(t.exit_code == 125);
-        CHECK(contains(t.what, "--network"));
-    }
-    Thrown t = parse_error({"--network", "bogus", "cmd"});
-    REQUIRE(t.thrown);
-    CHECK(t.exit_code == 125);
-    CHECK(contains(t.what, "'bogus'"));
-    CHECK_THROWS_AS(parse({"--network=bogus"}), Error);
-}
-
-TEST_CASE("cli: an unknown option is an error naming it") {
-    struct Row {
-        std::vector<const char*> words;
-        const char* named;
-    };
-    const Row rows[] = {
-        {{"--frobnicate", "cmd"}, "--frobnicate"},
-        {{"-x", "cmd"}, "'-x'"},
-        {{"-vZ"}, "'-Z'"},                 // inside a bundle: the bad letter
-        {{"--user", "--nope"}, "--nope"},  // after a good option
-    };
-    for (const auto& r : rows) {
-        CAPTURE(r.named);
-        Thrown t = parse_error(r.words);
-        REQUIRE(t.thrown);
-        CHECK(t.exit_code == 125);
-        CHECK(contains(t.what, r.named));
-    }
-    CHECK(contains(parse_error({"--frobnicate"}).what, "unknown option"));
-}
-
-TEST_CASE("cli: a missing value is an error naming the option") {
-    struct Row {
-        std::vector<const char*> words;
-        const char* named;
-    };
-    const Row rows[] = {
-        {{"--hostname"}, "'--hostname'"}, {{"--user", "--bind"}, "'--bind'"},
-        {{"--network"}, "'--network'"},   {{"-e"}, "'-e'"},
-        {{"-v", "-w"}, "'-w'"},
-    };
-    for (const auto& r : rows) {
-        CAPTURE(r.named);
-        Thrown t = parse_error(r.words);
-        REQUIRE(t.thrown);
-        CHECK(t.exit_code == 125);
-        CHECK(contains(t.what, r.named));
-        CHECK(contains(t.what, "needs a value"));
-    }
-}
-
-TEST_CASE("cli: --bind and --ro-bind keep their order") {
-    Options o =
-        parse({"--bind", "/a", "--ro-bind=/b:/c", "--bind=/d:/e:ro", "--ro-bind", "~/f", "cmd"});
-    CHECK(o.binds == Strings{"/a", "/b:/c", "/d:/e:ro", "~/f"});
-    REQUIRE(o.binds_ro_forced.size() == 4);
-    CHECK_FALSE(o.binds_ro_forced[0]);
-    CHECK(o.binds_ro_forced[1]);
-    CHECK_FALSE(o.binds_ro_forced[2]);  // ':ro' in the text is for parse_bind_spec
-    CHECK(o.binds_ro_forced[3]);
-    CHECK(o.command == Strings{"cmd"});
+    check(std::vector<Parsed>{
+        {{"--network=none"}, {{"network", {"none"}}}},
+        {{"--network=host"}, {{"network", {"host"}}}},
+        {{"--network", "host"}, {{"network", {"host"}}}},
+        {{"--allow-network"}, {{"network", {"host"}}}},
+        // The last one wins.
+        {{"--allow-network", "--network=none"}, {{"network", {"none"}}}},
+        {{"--network=none", "--allow-network"}, {{"network", {"host"}}}},
+    });
 }
 
 TEST_CASE("cli: --help and --version") {
-    Options h = parse({"--help"});
-    CHECK(h.help);
-    CHECK_FALSE(h.version);
-    CHECK(parse({"-h"}).help);
-    Options v = parse({"--version"});
-    CHECK(v.version);
-    CHECK_FALSE(v.help);
-    // A command after them is still collected.
-    CHECK(parse({"--help", "ls"}).command == Strings{"ls"});
+    check(std::vector<Parsed>{
+        {{"--help"}, {{"help", {"yes"}}, {"version", {"no"}}}},
+        {{"-h"}, {{"help", {"yes"}}}},
+        {{"--version"}, {{"version", {"yes"}}, {"help", {"no"}}}},
+        {{"--help", "ls"}, {{"command", {"ls"}}}},  // a command after them is still collected
+    });
+}
+
+TEST_CASE("cli: usage errors are one line naming what is wrong") {
+    check(std::vector<Refused>{
+        // A bad --network value.
+        {{"--network=bogus"}, {"--network"}},
+        {{"--network="}, {"--network"}},
+        {{"--network=Host"}, {"--network"}},
+        {{"--network", "bogus", "cmd"}, {"'bogus'"}},
+        // An unknown option.
+        {{"--frobnicate"}, {"--frobnicate", "unknown option"}},
+        {{"--frobnicate", "cmd"}, {"--frobnicate"}},
+        {{"-x", "cmd"}, {"'-x'"}},
+        {{"-vZ"}, {"'-Z'"}},                 // inside a bundle: the bad letter
+        {{"--user", "--nope"}, {"--nope"}},  // after a good option
+        // A missing value.
+        {{"--hostname"}, {"'--hostname'", "needs a value"}},
+        {{"--user", "--bind"}, {"'--bind'", "needs a value"}},
+        {{"--network"}, {"'--network'", "needs a value"}},
+        {{"-e"}, {"'-e'", "needs a value"}},
+        {{"-v", "-w"}, {"'-w'", "needs a value"}},
+        {{"--rootfs=", "sh"}, {"--rootfs needs a directory"}},
+    });
+}
+
+TEST_CASE("cli: control characters in paths are refused, the value escaped on one line") {
+    const char* bad = "/a\nb\x1b";
+    const char* says = "'/a\\nb\\x1b': control characters are not allowed in paths";
+    check(std::vector<Refused>{
+        {{"--bind", bad, "cmd"}, {says}},
+        {{"--ro-bind", bad, "cmd"}, {says}},
+        {{"--rootfs", bad, "cmd"}, {says}},
+        {{"--workdir", bad, "cmd"}, {says}},
+        {{"-w", bad, "cmd"}, {says}},
+        {{"--config", bad, "cmd"}, {says}},
+    });
 }
 
 TEST_CASE("cli: parsing twice in one process starts afresh") {
@@ -306,23 +345,6 @@ TEST_CASE("cli: parsing twice in one process starts afresh") {
     Options p = parse({"-q", "x"});
     CHECK(p.verbosity == -1);
     CHECK(p.command == Strings{"x"});
-}
-
-TEST_CASE("cli: --rootfs, --userns, --subids") {
-    Options o = parse({"--rootfs", "./alpine", "--userns", "--subids", "sh"});
-    CHECK(o.rootfs == "./alpine");
-    CHECK(o.userns);
-    CHECK(o.subids);
-    CHECK(o.command == Strings{"sh"});
-    Options d = parse({"sh"});
-    CHECK(d.rootfs.empty());
-    CHECK_FALSE(d.userns);
-    CHECK_FALSE(d.subids);
-    CHECK(parse({"--rootfs=/srv/debian"}).rootfs == "/srv/debian");
-    Thrown t = parse_error({"--rootfs=", "sh"});
-    CHECK(t.thrown);
-    CHECK(t.exit_code == 125);
-    CHECK(contains(t.what, "--rootfs needs a directory"));
 }
 
 TEST_CASE("cli: the option table") {
@@ -358,12 +380,8 @@ TEST_CASE("cli: every long option of the table is parsed") {
             word += "=" + value;
         }
         CAPTURE(word);
-        std::vector<std::string> storage{"kakuri", word, "cmd"};
-        std::vector<char*> argv;
-        for (auto& s : storage) argv.push_back(&s[0]);
-        argv.push_back(nullptr);
         Options parsed;
-        CHECK_NOTHROW(parsed = parse_run_options(3, argv.data()));
+        CHECK_NOTHROW(parsed = parse({word.c_str(), "cmd"}));
         CHECK(parsed.command == Strings{"cmd"});
     }
 }
@@ -397,48 +415,33 @@ TEST_CASE("cli: version text") {
     CHECK(v.back() == '\n');
 }
 
-TEST_CASE("cli: control characters in paths are refused, the value escaped on one line") {
-    for (const char* opt : {"--bind", "--ro-bind", "--rootfs", "--workdir", "-w", "--config"}) {
-        Thrown t = parse_error({opt, "/a\nb\x1b", "cmd"});
-        REQUIRE_MESSAGE(t.thrown, opt);
-        CHECK(t.exit_code == 125);
-        CHECK_MESSAGE(
-            contains(t.what, "'/a\\nb\\x1b': control characters are not allowed in paths"), t.what);
-        CHECK(t.what.find('\n') == std::string::npos);
-    }
-    CHECK(parse({"-w", "/tmp/ä b"}).workdir == "/tmp/ä b");  // UTF-8 and spaces are fine
-}
-
-}  // namespace kakuri
-
-namespace kakuri {
-
-namespace {
-
-// parse_global_options on "kakuri WORDS...": the index of the first other word and the config.
-std::pair<int, std::string> global(std::initializer_list<const char*> words) {
-    std::vector<std::string> storage{"kakuri"};
-    for (const char* w : words) storage.emplace_back(w);
-    std::vector<char*> argv;
-    for (auto& s : storage) argv.push_back(&s[0]);
-    argv.push_back(nullptr);
-    std::string config;
-    int first = parse_global_options(static_cast<int>(storage.size()), argv.data(), config);
-    return {first, config};
-}
-
-}  // namespace
-
 TEST_CASE("cli: --config before a subcommand is a global option") {
-    CHECK(global({"list"}) == std::pair<int, std::string>{1, ""});
-    CHECK(global({"--config", "a.toml", "list"}) == std::pair<int, std::string>{3, "a.toml"});
-    CHECK(global({"--config=a.toml", "create", "x"}) == std::pair<int, std::string>{2, "a.toml"});
-    // The last one wins; anything else ends them (a run's options are parse_run_options').
-    CHECK(global({"--config", "a", "--config=b", "ls"}) == std::pair<int, std::string>{4, "b"});
-    CHECK(global({"--user", "--config", "a", "list"}) == std::pair<int, std::string>{1, ""});
-    // Without its value: left to the run options, which say so.
-    CHECK(global({"--config"}) == std::pair<int, std::string>{1, ""});
-    CHECK_THROWS_AS(global({"--config", "a\nb", "list"}), Error);
+    // parse_global_options: the index of the first other word, and the config file.
+    struct Row {
+        std::vector<const char*> words;
+        int first;
+        const char* config;
+    };
+    const Row rows[] = {
+        {{"list"}, 1, ""},
+        {{"--config", "a.toml", "list"}, 3, "a.toml"},
+        {{"--config=a.toml", "create", "x"}, 2, "a.toml"},
+        // The last one wins; anything else ends them (a run's options are parse_run_options').
+        {{"--config", "a", "--config=b", "ls"}, 4, "b"},
+        {{"--user", "--config", "a", "list"}, 1, ""},
+        // Without its value: left to the run options, which say so.
+        {{"--config"}, 1, ""},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(shown(r.words));
+        Argv a(r.words);
+        std::string config;
+        CHECK(parse_global_options(a.argc(), a.argv(), config) == r.first);
+        CHECK(config == r.config);
+    }
+    Argv bad({"--config", "a\nb", "list"});
+    std::string config;
+    CHECK_THROWS_AS(parse_global_options(bad.argc(), bad.argv(), config), Error);
 }
 
 }  // namespace kakuri
