@@ -46,15 +46,6 @@ char** g_argv = nullptr;
 
 const int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 
-// Could any identity inside a container write the file this process runs? Unprivileged,
-// containers map only the caller's ids (and, with --subids, its subordinate ranges, which
-// never hold host root): a binary that host root owns and no one else may write is out of
-// their reach. As real root, container root may be host root itself.
-bool binary_reachable(const struct stat& st) {
-    if (getuid() == 0 || geteuid() == 0) return true;
-    return st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-}
-
 // Is this binary already out of every writer's reach: a sealed memfd, or a file on a
 // read-only mount (the detached clone below, or a read-only /usr)?
 bool runs_sealed(int self) {
@@ -94,10 +85,19 @@ UniqueFd make_memfd() {
 
 void remember_argv(char** argv) { g_argv = argv; }
 
+// Could any identity inside a container write the file this process runs? Unprivileged,
+// containers map only the caller's ids (and, with --subids, its subordinate ranges, which
+// never hold host root): a binary that host root owns and no one else may write is out of
+// their reach. As real root, container root may be host root itself.
+bool binary_reachable(uid_t uid, uid_t euid, uid_t owner, mode_t mode) {
+    if (uid == 0 || euid == 0) return true;
+    return owner != 0 || (mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
 void ensure_sealed_self() {
     struct stat st;
     if (stat("/proc/self/exe", &st) != 0) throw Error("stat /proc/self/exe", errno);
-    if (!binary_reachable(st)) return;
+    if (!binary_reachable(getuid(), geteuid(), st.st_uid, st.st_mode)) return;
     UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
     if (!self) throw Error("open /proc/self/exe to make a sealed copy", errno);
     if (runs_sealed(self.get())) {

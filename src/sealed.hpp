@@ -3,6 +3,8 @@
 // puts inside a container could otherwise reach a writable kakuri binary (CVE-2019-5736).
 #pragma once
 
+#include <sys/types.h>
+
 namespace kakuri {
 
 // main() hands over its argv once: re-executing needs the words as they were given.
@@ -15,5 +17,10 @@ void remember_argv(char** argv);
 // root through a detached read-only clone of the binary's mount, else from a sealed
 // memfd copy, and does not return. Throws Error when that cannot be done.
 void ensure_sealed_self();
+
+// Whether a process inside a container could come to write the binary (owner and mode as
+// stat gives them) that kakuri, running as uid and euid, executes: as real root always;
+// unprivileged, when host root does not own it or its group or others may write it.
+bool binary_reachable(uid_t uid, uid_t euid, uid_t owner, mode_t mode);
 
 }  // namespace kakuri
