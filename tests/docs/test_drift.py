@@ -37,6 +37,16 @@ def code_lines(text, comment="#"):
     return "\n".join(l for l in text.splitlines() if not l.lstrip().startswith(comment))
 
 
+def man_documents_exactly(t, section, noun, have, documented, of=""):
+    """man/kakuri.1's SECTION has an entry for each NOUN kakuri has, and for no other."""
+    missing = [x for x in have if x not in documented]
+    t.ok(not missing, f"man/kakuri.1 {section} has an entry for every {noun}{of}",
+         "no entry in man/kakuri.1 for: " + " ".join(missing))
+    extra = sorted(set(documented) - set(have))
+    t.ok(not extra, f"man/kakuri.1 {section} documents no {noun} kakuri does not have",
+         "documented but not in kakuri --help: " + " ".join(extra))
+
+
 def main():
     root, kakuri = sys.argv[1], sys.argv[2]
     t = Tap()
@@ -54,23 +64,13 @@ def main():
     man_opts = set()
     for tag in roff_tags(sections.get("OPTIONS", [])):
         man_opts |= option_tokens(tag)
-    missing = [o for o in opts if o not in man_opts]
-    t.ok(not missing, "man/kakuri.1 OPTIONS has an entry for every option of kakuri --help",
-         "no entry in man/kakuri.1 for: " + " ".join(missing))
-    extra = sorted(man_opts - set(opts))
-    t.ok(not extra, "man/kakuri.1 OPTIONS documents no option kakuri does not have",
-         "documented but not in kakuri --help: " + " ".join(extra))
+    man_documents_exactly(t, "OPTIONS", "option", opts, man_opts, " of kakuri --help")
     # Tags are "NAME [...]" or "NAME, ALIAS [...]".
     man_subs = set()
     for tag in roff_tags(sections.get("SUBCOMMANDS", [])):
         m = re.match(r"([a-z][a-z-]*(?:, [a-z][a-z-]*)*)", tag)
         man_subs |= set(m.group(1).split(", ")) if m else set()
-    missing = [s for s in subs if s not in man_subs]
-    t.ok(not missing, "man/kakuri.1 SUBCOMMANDS has an entry for every subcommand",
-         "no entry in man/kakuri.1 for: " + " ".join(missing))
-    extra = sorted(man_subs - set(subs))
-    t.ok(not extra, "man/kakuri.1 SUBCOMMANDS documents no subcommand kakuri does not have",
-         "documented but not in kakuri --help: " + " ".join(extra))
+    man_documents_exactly(t, "SUBCOMMANDS", "subcommand", subs, man_subs)
 
     # Completions: every option somewhere in the script's code (comments and descriptions
     # do not count), every subcommand in its subcommand list.
