@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "scratch.hpp"
 #include "sys.hpp"
 
 namespace kakuri {
@@ -43,28 +44,6 @@ std::string error_of(const std::string& text) {
     }
     return "(no error)";
 }
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its files at scope exit.
-struct TempDir {
-    std::string path;
-    std::vector<std::string> files;
-    TempDir() {
-        const char* tmp = getenv("TMPDIR");
-        std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/kakuri-config-XXXXXX";
-        REQUIRE(mkdtemp(&tmpl[0]) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        for (const auto& f : files) unlink(f.c_str());
-        rmdir(path.c_str());
-    }
-    std::string write(const std::string& name, const std::string& text) {
-        std::string p = path + "/" + name;
-        std::ofstream(p) << text;
-        files.push_back(p);
-        return p;
-    }
-};
 
 }  // namespace
 
@@ -603,25 +582,25 @@ TEST_CASE("config: config_paths precedence") {
 }
 
 TEST_CASE("config: load_config_file") {
-    TempDir d;
-    std::string good = d.write("good.toml", sample());
+    Scratch d("config");
+    std::string good = d.file("good.toml", 0644, sample());
     Config c = default_config();
     CHECK(load_config_file(good, c, true));
     CHECK(c.containers_dir.origin.file == good);
     CHECK(c.profiles["dev"].entries.size() == 4);
 
-    std::string missing = d.path + "/missing.toml";
+    std::string missing = d.dir + "/missing.toml";
     Config m = default_config();
     CHECK_FALSE(load_config_file(missing, m, false));
-    CHECK_FALSE(load_config_file(d.path + "/missing/below.toml", m, false));
+    CHECK_FALSE(load_config_file(d.dir + "/missing/below.toml", m, false));
     CHECK_THROWS_WITH_AS(
         load_config_file(missing, m, true),
         ("cannot read config file " + missing + ": No such file or directory").c_str(), Error);
 
-    CHECK_THROWS_WITH_AS(load_config_file(d.path, m, false),
-                         ("config file " + d.path + " is a directory").c_str(), Error);
+    CHECK_THROWS_WITH_AS(load_config_file(d.dir, m, false),
+                         ("config file " + d.dir + " is a directory").c_str(), Error);
 
-    std::string bad = d.write("bad.toml", "[defaults]\nuser = yes\n");
+    std::string bad = d.file("bad.toml", 0644, "[defaults]\nuser = yes\n");
     CHECK_THROWS_WITH_AS(load_config_file(bad, m, false),
                          (bad + ":2: user takes true or false").c_str(), Error);
 
@@ -639,7 +618,7 @@ TEST_CASE("config: load_config_file") {
     CHECK(p.user.origin.file == fd_name);
 
     if (geteuid() != 0) {  // root reads it anyway
-        std::string secret = d.write("secret.toml", "");
+        std::string secret = d.file("secret.toml", 0644, "");
         REQUIRE(chmod(secret.c_str(), 0) == 0);
         CHECK_THROWS_WITH_AS(load_config_file(secret, m, false),
                              ("cannot read config file " + secret + ": Permission denied").c_str(),

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "logfile.hpp"
+#include "scratch.hpp"
 #include "sys.hpp"
 
 using namespace kakuri;
@@ -18,20 +19,14 @@ namespace {
 
 // log, log.1 and a file standing for the reader's stdout, in a scratch directory.
 struct Files {
-    std::string dir;
+    Scratch scratch{"logfile"};
     UniqueFd log, prev, out;
     Files() {
-        char t[] = "/tmp/kakuri-logfile-test-XXXXXX";
-        REQUIRE(mkdtemp(t));
-        dir = t;
+        const std::string& dir = scratch.dir;
         log.reset(::open((dir + "/log").c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
         prev.reset(::open((dir + "/log.1").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         out.reset(::open((dir + "/out").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         REQUIRE((log && prev && out));
-    }
-    ~Files() {
-        for (const char* f : {"/log", "/log.1", "/out"}) unlink((dir + f).c_str());
-        rmdir(dir.c_str());
     }
     LogFds fds(uint64_t max) const { return {log.get(), prev.get(), -1, max}; }
     static std::string read(int fd) {

@@ -13,25 +13,13 @@
 #include <cstdio>
 #include <string>
 
+#include "scratch.hpp"
 #include "store.hpp"
 #include "trust.hpp"
 
 using namespace kakuri;
 
 namespace {
-
-struct Scratch {
-    std::string dir;
-    Scratch() {
-        char t[] = "/tmp/kakuri-store-test-XXXXXX";
-        REQUIRE(mkdtemp(t));
-        dir = t;
-    }
-    ~Scratch() {
-        UniqueFd d(::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        remove_tree_at(d.get(), dir.substr(5));
-    }
-};
 
 Record rec(const std::string& name) {
     Record r;
@@ -170,7 +158,7 @@ TEST_CASE("store: exit record round trip; anything else from inside is no record
 }
 
 TEST_CASE("store: create, read back, refuse a second, remove everything") {
-    Scratch s;
+    Scratch s("store");
     Store st(s.dir + "/containers");
     st.create(rec("box"), {"home", "upper/usr", "upper/etc"});
     CHECK(st.exists("box"));
@@ -192,7 +180,7 @@ TEST_CASE("store: create, read back, refuse a second, remove everything") {
 }
 
 TEST_CASE("store: eight creates of one name, one wins") {
-    Scratch s;
+    Scratch s("store");
     Store st(s.dir + "/c");
     int wins = 0;
     std::vector<pid_t> kids;
@@ -219,7 +207,7 @@ TEST_CASE("store: eight creates of one name, one wins") {
 }
 
 TEST_CASE("store: state written atomically, status follows liveness") {
-    Scratch s;
+    Scratch s("store");
     Store st(s.dir + "/c");
     st.create(rec("x"), {});
     State live;
@@ -259,7 +247,7 @@ void deep_tree(const std::string& dir, int n, const std::string& link_target) {
 }  // namespace
 
 TEST_CASE("store: remove_tree_at takes any depth with a few fds, following nothing") {
-    Scratch s;
+    Scratch s("store");
     std::string keep = s.dir + "/keep";
     REQUIRE(mkdir(keep.c_str(), 0755) == 0);
     UniqueFd(::open((keep + "/k").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
@@ -297,7 +285,7 @@ TEST_CASE("store: remove_tree_at takes any depth with a few fds, following nothi
 }
 
 TEST_CASE("store: leftovers of dead creates and removes, never a live one's") {
-    Scratch s;
+    Scratch s("store");
     Store st(s.dir + "/c");
     st.create(rec("box"), {"home"});
     // A process that was, and is no more.
@@ -355,7 +343,7 @@ TEST_CASE("store: leftovers of dead creates and removes, never a live one's") {
 }
 
 TEST_CASE("store: a container that is not to be trusted is refused, never followed") {
-    Scratch s;
+    Scratch s("store");
     Store st(s.dir + "/c");
     st.create(rec("box"), {"home"});
     Store other(s.dir + "/other");
@@ -445,7 +433,7 @@ TEST_CASE("store: fields as text and as one JSON object") {
 }
 
 TEST_CASE("store: a run's files are made private, checked, and the exit record read back") {
-    Scratch s;
+    Scratch s("store");
     Store st(s.dir + "/containers");
     st.create(rec("box"), {"home"});
     ExitRecord e;

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "scratch.hpp"
 #include "store.hpp"
 #include "trust.hpp"
 
@@ -21,32 +22,6 @@ struct stat with(uid_t uid, mode_t mode) {
     st.st_mode = mode;
     return st;
 }
-
-struct Scratch {
-    std::string dir;
-    Scratch() {
-        char t[] = "/tmp/kakuri-trust-test-XXXXXX";
-        REQUIRE(mkdtemp(t));
-        dir = t;
-    }
-    ~Scratch() {
-        UniqueFd d(::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        remove_tree_at(d.get(), dir.substr(5));
-    }
-    std::string mkdir(const std::string& name, mode_t mode = 0755) {
-        std::string p = dir + "/" + name;
-        REQUIRE(::mkdir(p.c_str(), mode) == 0);
-        REQUIRE(chmod(p.c_str(), mode) == 0);
-        return p;
-    }
-    std::string file(const std::string& name, mode_t mode = 0644) {
-        std::string p = dir + "/" + name;
-        UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-        REQUIRE(fd);
-        REQUIRE(chmod(p.c_str(), mode) == 0);
-        return p;
-    }
-};
 
 std::string refusal_of(const std::string& path, uid_t caller) {
     try {
@@ -86,7 +61,7 @@ TEST_CASE("trust: the owner and mode rules") {
 }
 
 TEST_CASE("trust: open_trusted walks by fd and says what is wrong") {
-    Scratch s;
+    Scratch s("trust");
     const uid_t me = getuid();
     std::string f = s.file("c.toml");
     Trusted t = open_trusted(f, me);
@@ -127,7 +102,7 @@ TEST_CASE("trust: open_trusted walks by fd and says what is wrong") {
 }
 
 TEST_CASE("trust: symlinks are followed only when the caller or root made them") {
-    Scratch s;
+    Scratch s("trust");
     const uid_t me = getuid();
     std::string real = s.mkdir("dotfiles");
     std::string target = real + "/config.toml";
@@ -173,7 +148,7 @@ TEST_CASE("trust: symlinks are followed only when the caller or root made them")
 }
 
 TEST_CASE("trust: make_trusted_dir makes what is missing, private") {
-    Scratch s;
+    Scratch s("trust");
     std::string d = s.dir + "/a/b/c";
     Trusted t = make_trusted_dir(d, getuid());
     REQUIRE(t.fd);
