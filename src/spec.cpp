@@ -528,8 +528,9 @@ Config effective_config(const Options& o, Config cfg) {
     if (o.network_set) {
         override_with(cfg.network, std::string(o.network == NetworkMode::Host ? "host" : "none"));
         override_with(cfg.allow_network, o.network == NetworkMode::Host);
-    } else if (cfg.allow_network.value && !cfg.network.set) {
-        cfg.network.value = "host";
+    } else if (cfg.allow_network.set && !cfg.network.set) {
+        // What `kakuri config` shows as network is what a file's allow_network said.
+        cfg.network.value = cfg.allow_network.value ? "host" : "none";
         cfg.network.origin = cfg.allow_network.origin;
     }
     if (o.user) override_with(cfg.user, true);
@@ -728,6 +729,13 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
                 dropped.push_back(key);
             }
         }
+    }
+    // Where the program runs, as the ecosystem expects (README, "The environment"): systemd's
+    // container interface, and the user names of the identity inside (root, unless --user).
+    env_put(s.env, "container=kakuri");
+    if (!s.user) {
+        env_put(s.env, "USER=root");
+        env_put(s.env, "LOGNAME=root");
     }
     for (const auto& k : rules.env_unset) env_remove(s.env, k);
     for (const auto& kv : rules.env) env_put(s.env, kv);

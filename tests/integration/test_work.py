@@ -87,3 +87,11 @@ def test_nothing_the_user_did_not_name_becomes_visible(k):
     p = k.run(["sh", "-c", "echo x > off.txt; pwd"], cwd=d, env={"KAKURI_CONFIG": cfg})
     eq((p.returncode, p.stdout), (0, k.home + "\n"), p.stderr)
     ok(not os.path.exists(os.path.join(d, "off.txt")), "written through a rule turned off")
+
+
+def test_the_program_can_tell_it_runs_in_a_container(k):
+    names = {"USER": "alice", "LOGNAME": "alice"}
+    p = k.run(["sh", "-c", 'echo "$container $USER $LOGNAME $(id -u)"'], env=names)
+    eq((p.returncode, p.stdout), (0, "kakuri root root 0\n"), p.stderr)
+    p = k.run(["--user", "sh", "-c", 'echo "$container $USER $LOGNAME"'], env=names)
+    eq((p.returncode, p.stdout), (0, "kakuri alice alice\n"), p.stderr)

@@ -374,7 +374,34 @@ TEST_CASE("spec: the caller's environment is kept") {
     // PWD is the container's working directory, once.
     CHECK(env_get(s.env, "PWD") == "/usr/share");
     CHECK(env_count(s.env, "PWD") == 1);
-    CHECK(s.env.size() == h.environ.size());
+    // And the markers: container=kakuri, USER and LOGNAME of root inside.
+    CHECK(s.env.size() == h.environ.size() + 3);
+}
+
+TEST_CASE("spec: the container's markers and the identity's user names") {
+    HostInfo h = host();
+    h.environ = {"PATH=/usr/bin", "USER=alice", "LOGNAME=alice", "container=oci"};
+    Options o;
+    ContainerSpec s = make_spec(o, h);
+    CHECK(env_get(s.env, "container") == "kakuri");
+    CHECK(env_get(s.env, "USER") == "root");
+    CHECK(env_get(s.env, "LOGNAME") == "root");
+    CHECK(env_count(s.env, "USER") == 1);
+    SUBCASE("--user: the caller's names") {
+        o.user = true;
+        ContainerSpec t = make_spec(o, h);
+        CHECK(env_get(t.env, "USER") == "alice");
+        CHECK(env_get(t.env, "LOGNAME") == "alice");
+        CHECK(env_get(t.env, "container") == "kakuri");
+    }
+    SUBCASE("--unsetenv and -e still decide") {
+        o.env_unset = {"container"};
+        o.env_set = {"USER=bob"};
+        ContainerSpec t = make_spec(o, h);
+        CHECK(env_count(t.env, "container") == 0);
+        CHECK(env_get(t.env, "USER") == "bob");
+        CHECK(env_get(t.env, "LOGNAME") == "root");
+    }
 }
 
 TEST_CASE("spec: PATH and HOME are added when the caller has none") {
@@ -391,7 +418,7 @@ TEST_CASE("spec: --clearenv") {
     Options o;
     o.clearenv = true;
     ContainerSpec s = make_spec(o, h);
-    CHECK(s.env.size() == 3);
+    CHECK(s.env.size() == 6);  // and container, USER, LOGNAME: not the caller's
     CHECK(env_get(s.env, "PATH") == kDefaultPath);
     CHECK(env_get(s.env, "HOME") == "/home/u");
     CHECK(env_get(s.env, "PWD") == "/home/u");
@@ -662,6 +689,19 @@ TEST_CASE("spec: kakuri config shows the rule and never a credential's value") {
     for (const auto& p : credential_rule()) {
         CAPTURE(p);
         CHECK(listed.find(" " + p + " ") != std::string::npos);
+    }
+}
+
+TEST_CASE("spec: kakuri config labels a network a file decided with that file") {
+    // allow_network = false in a file was shown as `# default`.
+    for (const char* v : {"false", "true"}) {
+        CAPTURE(v);
+        Config c = default_config();
+        parse_config(std::string("[defaults]\n\nallow_network = ") + v + "\n", "/c.toml", c);
+        const std::string out = format_config(effective_config(Options{}, c));
+        const std::string want = std::string("network = \"") +
+                                 (v[0] == 't' ? "host" : "none") + "\"                          # /c.toml:3\n";
+        CHECK(out.find(want) != std::string::npos);
     }
 }
 
