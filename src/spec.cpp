@@ -630,6 +630,10 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
         if (k != PathKind::Directory) throw Error(named + ": not a directory");
         s.rootfs = h.resolve(r);
         refuse_own_state(s.rootfs, named, s);
+        // apt's "Failed to setgroups", chown's EINVAL: the tree's other users have no id here.
+        if (!h.real_root && !cfg.subids.value)
+            s.notes.push_back("only your own id is mapped: setgroups, chown to another id and "
+                              "apt fail inside; --subids maps a range (kakuri(1), TROUBLESHOOTING)");
     } else {
         std::vector<HostInfo::RootEntry> entries = h.root_entries;
         std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
