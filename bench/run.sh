@@ -179,7 +179,9 @@ inner() {
     BW+=" --dir /home --dir $HOME --dev /dev --tmpfs /dev/shm --proc /proc --ro-bind /sys /sys"
     # --uid 0 --gid 0: root inside, as kakuri gives (bwrap's default, the caller's own
     # uid, costs it a second, nested user namespace because --dev needs root to mount devpts).
-    BW+=" --uid 0 --gid 0 --hostname kakuri --chdir $HOME"
+    # The working directory: kakuri mounts the one it is started in (README, "Automatic path
+    # mounting"), so bwrap binds it too.
+    BW+=" --uid 0 --gid 0 --hostname kakuri --bind $T/work $T/work --chdir $T/work"
     echo "$BW" >"$RES/bwrap-command"
 
     # ---- start-up and throughput: `true`
