@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "sys.hpp"
@@ -18,6 +20,14 @@
 namespace kakuri {
 
 namespace {
+
+// The whole of v as a number; throws std::exception when it is not one.
+int64_t whole_number(const std::string& v) {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return n;
+}
 
 bool write_all(int fd, const char* p, size_t n) {
     while (n > 0) {
@@ -91,6 +101,42 @@ void log_append(const LogFds& f, const char* data, size_t n) {
         data += chunk;
         n -= chunk;
     }
+}
+
+std::string format_exit(const ExitRecord& e) {
+    return "kakuri-exit 1\nstatus " + std::to_string(e.status) + "\nfinished " +
+           std::to_string(e.finished) + "\n";
+}
+
+bool parse_exit(const std::string& text, ExitRecord& out) {
+    ExitRecord e;
+    bool status = false, finished = false;
+    std::istringstream in(text);
+    bool head = false;
+    try {
+        for (std::string line; std::getline(in, line);) {
+            if (line.empty()) continue;
+            size_t sp = line.find(' ');
+            std::string k = line.substr(0, sp);
+            std::string v = sp == std::string::npos ? "" : line.substr(sp + 1);
+            if (!head && (k != "kakuri-exit" || v != "1")) return false;
+            head = true;
+            if (k == "status") {
+                int64_t n = whole_number(v);
+                if (n < 0 || n > 255) return false;
+                e.status = static_cast<int>(n);
+                status = true;
+            } else if (k == "finished") {
+                e.finished = whole_number(v);
+                finished = e.finished >= 0;
+            }
+        }
+    } catch (const std::exception&) {
+        return false;
+    }
+    if (!status || !finished) return false;
+    out = e;
+    return true;
 }
 
 std::string log_started_line(int64_t t) {

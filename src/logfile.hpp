@@ -1,5 +1,6 @@
 // logfile: a detached container's output log on disk — appending within a bound (the part
-// before kept in log.1), its section lines, and reading it back while it grows and rotates.
+// before kept in log.1), its section lines, reading it back while it grows and rotates — and
+// the record of how a run ended, which the same init writes.
 #pragma once
 
 #include <sys/stat.h>
@@ -27,6 +28,16 @@ void log_append(const LogFds& f, const char* data, size_t n);
 inline void log_append(const LogFds& f, const std::string& s) {
     log_append(f, s.data(), s.size());
 }
+
+// How the last run ended: written by kakuri for a foreground start (and by stop when it had
+// to kill), by the container's init for a detached one, through a file kakuri opened for it.
+// What a container can reach, it can write: a claim about itself, parsed as such.
+struct ExitRecord {
+    int status = -1;       // kakuri's exit status for it: N, or 128+N for signal N
+    int64_t finished = 0;  // seconds since the epoch
+};
+std::string format_exit(const ExitRecord& e);
+bool parse_exit(const std::string& text, ExitRecord& out);  // false: not a whole record
 
 std::string log_started_line(int64_t t);             // "--- kakuri: started 2026-...Z ---\n"
 std::string log_exited_line(int status, int64_t t);  // "--- kakuri: exited (N) 2026-...Z ---\n"

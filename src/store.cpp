@@ -385,38 +385,6 @@ State parse_state(const std::string& text) {
     return s;
 }
 
-std::string format_exit(const ExitRecord& e) {
-    return "kakuri-exit 1\nstatus " + std::to_string(e.status) + "\nfinished " +
-           std::to_string(e.finished) + "\n";
-}
-
-bool parse_exit(const std::string& text, ExitRecord& out) {
-    ExitRecord e;
-    bool status = false, finished = false;
-    try {
-        auto kv = key_values(text);
-        if (kv.empty() || kv[0] != std::make_pair(std::string("kakuri-exit"), std::string("1")))
-            return false;
-        for (size_t i = 1; i < kv.size(); ++i) {
-            const auto& [k, v] = kv[i];
-            if (k == "status") {
-                int64_t n = to_int(v, "status");
-                if (n < 0 || n > 255) return false;
-                e.status = static_cast<int>(n);
-                status = true;
-            } else if (k == "finished") {
-                e.finished = to_int(v, "finished");
-                finished = e.finished >= 0;
-            }
-        }
-    } catch (const Error&) {
-        return false;
-    }
-    if (!status || !finished) return false;
-    out = e;
-    return true;
-}
-
 std::string time_ago(int64_t then, int64_t now) {
     int64_t d = now > then ? now - then : 0;
     struct Unit {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "logfile.hpp"
 #include "sys.hpp"
 
 namespace kakuri {
@@ -61,16 +62,6 @@ struct State {
 };
 std::string format_state(const State& s);
 State parse_state(const std::string& text);
-
-// How the last run ended: written by kakuri for a foreground start (and by stop when it had
-// to kill), by the container's init for a detached one, through a file kakuri opened for it.
-// What a container can reach, it can write: a claim about itself, parsed as such.
-struct ExitRecord {
-    int status = -1;       // kakuri's exit status for it: N, or 128+N for signal N
-    int64_t finished = 0;  // seconds since the epoch
-};
-std::string format_exit(const ExitRecord& e);
-bool parse_exit(const std::string& text, ExitRecord& out);  // false: not a whole record
 
 enum class Status { Created, Running, Stopped };
 const char* status_name(Status s);
