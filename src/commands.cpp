@@ -5,12 +5,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 #include "sealed.hpp"
 #include "spec.hpp"
 #include "store.hpp"
+#include "supervise.hpp"
 #include "sys.hpp"
 #include "trust.hpp"
 #include "userns.hpp"
@@ -191,21 +189,6 @@ std::vector<std::string> persistent_dirs(const ContainerSpec& spec) {
 
 std::string not_running(const std::string& name) {
     return "container '" + name + "' is not running (start it with: kakuri start -d " + name + ")";
-}
-
-bool pidfd_pid_alive(int pidfd) {
-    struct pollfd p = {pidfd, POLLIN, 0};
-    return poll(&p, 1, 0) == 0;
-}
-
-// Wait up to timeout seconds for init to exit; true when it did.
-bool wait_exit(int pidfd, int timeout_s) {
-    struct pollfd p = {pidfd, POLLIN, 0};
-    for (;;) {
-        int r = poll(&p, 1, timeout_s * 1000);
-        if (r < 0 && errno == EINTR) continue;
-        return r > 0;
-    }
 }
 
 int cmd_create(int argc, char* argv[], const std::string& config) {
@@ -449,16 +432,16 @@ int cmd_stop(int argc, char* argv[], const std::string& config) {
         l.store.record(name);
         State st;
         if (l.store.status(name, &st) != Status::Running) continue;  // already stopped: fine
-        UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
-        if (!pidfd || process_start_time(st.pid) != st.start_time) continue;
-        syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
-        if (!wait_exit(pidfd.get(), timeout)) {
-            syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-            wait_exit(pidfd.get(), 10);
+        Pidfd init(st.pid, st.start_time);
+        if (!init) continue;
+        init.signal(SIGTERM);
+        if (!init.wait_exit(timeout)) {
+            init.signal(SIGKILL);
+            init.wait_exit(10);
             // Killed, its init wrote nothing: the record says so (128 + SIGKILL).
-            if (!pidfd_pid_alive(pidfd.get())) record_exit(l, name, st, 128 + SIGKILL);
+            if (!init.alive()) record_exit(l, name, st, 128 + SIGKILL);
         }
-        if (pidfd_pid_alive(pidfd.get())) {
+        if (init.alive()) {
             std::fprintf(stderr, "kakuri: container '%s' did not stop\n", name.c_str());
             rc = 125;
         }
@@ -545,17 +528,15 @@ int cmd_logs(int argc, char* argv[], const std::string& config) {
     Loaded l = load(config);
     l.store.record(name);
     // Following: init pinned before the log is read, so that its end is the log's end.
-    UniqueFd pidfd;
     State st;
-    if (follow && l.store.status(name, &st) == Status::Running) {
-        pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
-        if (pidfd && process_start_time(st.pid) != st.start_time) pidfd.reset();
-    }
+    const bool running = follow && l.store.status(name, &st) == Status::Running;
+    Pidfd init;
+    if (running) init = Pidfd(st.pid, st.start_time);
     Store::LogFiles f = l.store.open_log(name);
     // Woken by each write to the log (inotify on the file opened, never a name looked up
     // again); without inotify (no instances left), a look every quarter second.
     UniqueFd changes;
-    if (pidfd && f.log) {
+    if (init && f.log) {
         changes.reset(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
         if (changes &&
             inotify_add_watch(changes.get(), fd_path(f.log.get()).c_str(), IN_MODIFY) < 0)
@@ -564,8 +545,8 @@ int cmd_logs(int argc, char* argv[], const std::string& config) {
     LogCursor c;
     std::fflush(stdout);
     if (!log_catch_up(f.log.get(), f.prev.get(), c, STDOUT_FILENO)) return 0;
-    while (pidfd) {
-        struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {changes.get(), POLLIN, 0}};
+    for (bool live = bool(init); live;) {
+        struct pollfd p[2] = {{init.fd(), POLLIN, 0}, {changes.get(), POLLIN, 0}};
         if (!changes) p[1].fd = -1;
         int r = poll(p, 2, changes || !f.log ? -1 : 250);
         if (r < 0 && errno != EINTR) throw Error("poll", errno);
@@ -575,74 +556,10 @@ int cmd_logs(int argc, char* argv[], const std::string& config) {
             }
         }
         // Ended: init wrote its last line before it exited; this is the rest.
-        if (p[0].revents) pidfd.reset();
+        if (p[0].revents) live = false;
         if (!log_catch_up(f.log.get(), f.prev.get(), c, STDOUT_FILENO)) return 0;
     }
     return 0;
-}
-
-// With subordinate ids, programs inside leave files owned by ids the caller
-// cannot delete on the host. Delete from a user namespace with the container's
-// own mapping instead, where the caller is root over every one of them.
-void delete_as_mapped(const Store& store, const std::string& entry, const ContainerSpec& spec) {
-    int up[2], down[2], err[2];
-    check(pipe2(up, O_CLOEXEC), "create a pipe");
-    UniqueFd up_r(up[0]), up_w(up[1]);
-    check(pipe2(down, O_CLOEXEC), "create a pipe");
-    UniqueFd down_r(down[0]), down_w(down[1]);
-    check(pipe2(err, O_CLOEXEC), "create a pipe");
-    UniqueFd err_r(err[0]), err_w(err[1]);
-    pid_t child = fork();
-    if (child < 0) throw Error("fork", errno);
-    if (child == 0) {
-        std::string msg;
-        try {
-            check(unshare(CLONE_NEWUSER), "create a user namespace");
-            check(::write(up_w.get(), "1", 1), "signal kakuri");
-            char c;
-            if (::read(down_r.get(), &c, 1) != 1) _exit(125);
-            become(0, 0);
-            remove_tree_at(store.fd(), entry);
-            _exit(0);
-        } catch (const std::exception& e) {
-            msg = e.what();
-        }
-        ssize_t n = ::write(err_w.get(), msg.data(), msg.size());
-        (void)n;
-        _exit(125);
-    }
-    up_w.reset();
-    down_r.reset();
-    err_w.reset();
-    auto reap = [&] {
-        int status = 0;
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-        }
-        return status;
-    };
-    char c;
-    if (::read(up_r.get(), &c, 1) != 1) {
-        reap();
-        throw Error("remove " + store.path(entry) + ": cannot create a user namespace");
-    }
-    try {
-        write_child_maps(child, spec.map_writer, spec.uid_map, spec.gid_map, spec.newuidmap,
-                         spec.newgidmap);
-    } catch (...) {
-        kill(child, SIGKILL);
-        reap();
-        throw;
-    }
-    check(::write(down_w.get(), "1", 1), "signal the remover");
-    int status = reap();
-    std::string msg;
-    for (char buf[512];;) {
-        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
-        if (n <= 0) break;
-        msg.append(buf, static_cast<size_t>(n));
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error(msg.empty() ? "remove " + store.path(entry) + " failed" : msg);
 }
 
 // Deletes a container taken out of the store (or a leftover), from a user namespace with its
@@ -656,7 +573,11 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
             mapped = spec.userns && spec.map_writer == MapWriter::Helpers;
         } catch (const Error&) {
         }
-        if (mapped) return delete_as_mapped(l.store, entry, spec);
+        // From a user namespace with the container's own mapping: see run_in_userns.
+        if (mapped)
+            return run_in_userns(spec.map_writer, spec.uid_map, spec.gid_map, spec.newuidmap,
+                                 spec.newgidmap, "remove " + l.store.path(entry),
+                                 [&] { remove_tree_at(l.store.fd(), entry); });
     }
     remove_tree_at(l.store.fd(), entry);
 }
@@ -676,10 +597,9 @@ int cmd_remove(int argc, char* argv[], const std::string& config) {
         if (l.store.status(name, &st) == Status::Running) {
             if (!force)
                 throw Error("container '" + name + "' is running (stop it first, or remove -f)");
-            UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, st.pid, 0)));
-            if (pidfd && process_start_time(st.pid) == st.start_time) {
-                syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-                wait_exit(pidfd.get(), 10);
+            if (Pidfd init{st.pid, st.start_time}) {
+                init.signal(SIGKILL);
+                init.wait_exit(10);
             }
         }
         // Needs the record: a container whose record is unreadable is still removed plainly.

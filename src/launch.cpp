@@ -18,7 +18,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +31,7 @@
 #include "net.hpp"
 #include "paths.hpp"
 #include "seccomp.hpp"
-#include "store.hpp"
+#include "supervise.hpp"
 #include "sys.hpp"
 #include "tty.hpp"
 #include "userns.hpp"
@@ -40,39 +39,6 @@
 namespace kakuri {
 
 namespace {
-
-// Signals kakuri and init pass on to the command. Stop signals are left out on
-// purpose: Ctrl-Z stops kakuri together with the command (same process group),
-// so the caller's shell sees its job stop and `fg` resumes both.
-const int kForwarded[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
-
-sigset_t forwarded_set() {
-    sigset_t s;
-    sigemptyset(&s);
-    for (int sig : kForwarded) sigaddset(&s, sig);
-    sigaddset(&s, SIGCHLD);
-    return s;
-}
-
-// One message to kakuri, then exit: the child side of error reporting.
-// Without a pipe (a detached container), the message goes to the log.
-[[noreturn]] void fail(int err_fd, const std::string& msg, int code) {
-    std::string text = err_fd >= 0 ? msg : "kakuri: " + msg + "\n";
-    ssize_t n = ::write(err_fd >= 0 ? err_fd : STDERR_FILENO, text.data(), text.size());
-    (void)n;
-    _exit(code);
-}
-
-// The rest of what the container said on the error pipe, to its end; the
-// readiness NUL is not part of any message.
-void read_messages(int fd, std::string& out) {
-    for (char buf[512];;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n > 0) out.append(buf, static_cast<size_t>(n));
-        else if (n == 0 || errno != EINTR) break;
-    }
-    out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
-}
 
 // Any process in this PID namespace but us? (our /proc is the container's)
 bool others_alive() {
@@ -106,8 +72,9 @@ bool others_alive() {
     };
     if (name.find('/') != std::string::npos) {
         int err = try_exec(name);
-        if (err == ENOENT) fail(err_fd, name + ": no such file or directory", 127);
-        fail(err_fd, name + ": cannot execute: " + strerror(err), 126);
+        if (err == ENOENT)
+            fail_child(err_fd, Error::told(name + ": no such file or directory", err, 127));
+        fail_child(err_fd, Error(name + ": cannot execute", err, 126));
     }
     bool denied = false;
     for (const auto& dir : split(env_value(plan.env, "PATH").value_or(""))) {
@@ -115,10 +82,10 @@ bool others_alive() {
         if (err == EACCES)
             denied = true;
         else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG)
-            fail(err_fd, name + ": cannot execute: " + strerror(err), 126);
+            fail_child(err_fd, Error(name + ": cannot execute", err, 126));
     }
-    if (denied) fail(err_fd, name + ": cannot execute: " + strerror(EACCES), 126);
-    fail(err_fd, name + ": command not found", 127);
+    if (denied) fail_child(err_fd, Error(name + ": cannot execute", EACCES, 126));
+    fail_child(err_fd, Error(name + ": command not found", 0, 127));
 }
 
 // What the command gets besides the plan: where its terminal is, and whether the
@@ -155,7 +122,7 @@ struct CommandSetup {
         // Last, so that everything above may still use what the filter denies.
         if (plan.seccomp && !cs.confined) load_default_filter();
     } catch (const Error& e) {
-        fail(err_fd, e.what(), e.exit_code());
+        fail_child(err_fd, e);
     }
     exec_command(plan, err_fd);
 }
@@ -440,7 +407,7 @@ struct InitSetup {
             log_append(relay.log, "kakuri: " + one_line(e.what()) + "\n");
             relay.finish(code);
         }
-        fail(err_fd, e.what(), code);
+        fail_child(err_fd, err ? *err : Error(e.what()));
     }
 }
 
@@ -453,26 +420,6 @@ std::string clone_error(int err, bool userns) {
     }
     return msg;
 }
-
-// The signals kakuri passes on, blocked and read from a signalfd while this
-// lives; the caller's mask is what the command gets back.
-struct ForwardedSignals {
-    sigset_t caller_mask;
-    UniqueFd fd;
-    ForwardedSignals() {
-        sigset_t fwd = forwarded_set();
-        sigprocmask(SIG_BLOCK, &fwd, &caller_mask);
-        fd.reset(signalfd(-1, &fwd, SFD_CLOEXEC));
-        if (!fd) {
-            int err = errno;
-            sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
-            throw Error("create a signalfd", err);
-        }
-    }
-    ~ForwardedSignals() { sigprocmask(SIG_SETMASK, &caller_mask, nullptr); }
-    ForwardedSignals(const ForwardedSignals&) = delete;
-    ForwardedSignals& operator=(const ForwardedSignals&) = delete;
-};
 
 // One message from the leader of the container's terminal session (init, or an
 // interactive exec's): the pty's master ('M', once), or that the command stopped ('T',
@@ -495,6 +442,149 @@ void session_message(UniqueFd& sock, CallerTerminal& term, Relay& relay) {
         (void)w;
     } else if (tag == -1) {
         sock.reset();
+    }
+}
+
+// kakuri's side of a container it runs, served while it waits for it: the caller's terminal
+// relayed to the container's pty, the messages of the pty session's leader, and what the
+// container says on its error pipe (init's readiness byte among it).
+class Attendant final : public Watch {
+public:
+    // on_ready: called once the container is set up; false stops the wait (detached).
+    Attendant(unsigned tty_mask, UniqueFd master, UniqueFd sock, UniqueFd err,
+              std::function<bool()> on_ready = nullptr)
+        : term_(tty_mask),
+          relay_(term_, std::move(master)),
+          sock_(std::move(sock)),
+          err_(std::move(err)),
+          on_ready_(std::move(on_ready)) {}
+
+    int poll_fds(struct pollfd* out) override {
+        // Fixed slots: the closed ones are negative fds, which poll skips.
+        out[0] = {reading_ ? err_.get() : -1, POLLIN, 0};
+        out[1] = {sock_ ? sock_.get() : -1, POLLIN, 0};
+        return 2 + relay_.poll_fds(&out[2]);
+    }
+
+    bool on_ready(const struct pollfd* fds, int n) override {
+        if (n > 2) relay_.on_ready(&fds[2], n - 2);
+        if (sock_ && fds[1].revents) session_message(sock_, term_, relay_);
+        if (reading_ && fds[0].revents) reading_ = report_.read_some(err_.get());
+        if (!ready_ && report_.ready()) {
+            ready_ = true;
+            if (on_ready_ && !on_ready_()) return false;
+        }
+        return true;
+    }
+
+    bool take_signal(int sig) override {
+        if (sig != SIGWINCH || !term_.active()) return false;
+        // The pty's size follows the caller's; the kernel tells the program.
+        if (relay_.open()) term_.copy_size_to(relay_.master());
+        return true;
+    }
+
+    // Once the container exited with status, or is no longer waited for (detached, ready):
+    // what the relay and the error pipe still hold. The namespace gone, every writer is
+    // closed; a process left inside an exec keeps a pty whose other end is gone.
+    RunResult finish(std::optional<int> status) {
+        if (status) relay_.drain();
+        // Detached: init closes the pipe once it no longer dies with kakuri.
+        report_.read_to_end(err_.get());
+        if (status) term_.restore();
+        RunResult r;
+        r.code = status.value_or(0);
+        if (std::optional<Error> e = report_.error()) r.error = e->what();
+        return r;
+    }
+
+private:
+    CallerTerminal term_;
+    Relay relay_;
+    UniqueFd sock_, err_;
+    std::function<bool()> on_ready_;
+    ChildReport report_;
+    bool reading_ = true, ready_ = false;
+};
+
+// The first of fds 0-2 that is a terminal (mask from terminal_fds()), or -1.
+int first_terminal(unsigned mask) {
+    for (int fd = 0; fd < 3; ++fd)
+        if (mask & (1U << fd)) return fd;
+    return -1;
+}
+
+// Joins exactly the namespaces the running container's init has, never rebuilt from a plan
+// or a config, and takes the plan's ids inside.
+void join_container(const Plan& plan, pid_t pid, uint64_t start_time, const Namespaces& recorded) {
+    // The pidfd pins the process: once it is open and the start time still
+    // matches, it is the container's init and cannot be replaced by pid reuse.
+    Pidfd init(pid, start_time);
+    if (!init) throw Error("the container's init (pid " + std::to_string(pid) + ") is gone");
+    const Namespaces ns = init.namespaces(recorded), self = namespaces_of(getpid());
+    int flags = 0;
+    // Every namespace init has that we do not share: a container created without a
+    // network is joined without one, whatever a config says today.
+    for (int i = 0; i < Namespaces::kCount; ++i)
+        if (ns.ino[i] != self.ino[i]) flags |= Namespaces::kFlags[i];
+    // Not dumpable while we hold the caller's terminal and files: nothing inside
+    // may ptrace this helper once it has joined.
+    check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make kakuri non-dumpable");
+    // One setns on the pidfd joins them all at once, the user namespace first.
+    if (setns(init.fd(), flags) != 0) throw Error("join the container's namespaces", errno);
+    // The plan's ids inside (exec --user: the creator's): ours after joining may differ.
+    if (getuid() != plan.uid || getgid() != plan.gid) become(plan.uid, plan.gid);
+}
+
+// What the first process `exec` makes inside is given.
+struct ExecChild {
+    const Plan& plan;
+    int err_fd;
+    sigset_t caller_mask;
+    unsigned tty_mask;  // which of fds 0-2 are the caller's terminal (0: none)
+    int slave, sock;    // with a terminal: the container's pty, and kakuri's socket
+};
+
+// The first process `exec` makes, in the container's PID namespace. Without a terminal it
+// becomes the command. With one it leads a session of the container's pty (so that the
+// command's process group is not orphaned and Ctrl-Z stops it), as confined as the command,
+// and reports the command's stops on the socket, as init does.
+[[noreturn]] void exec_child_main(const ExecChild& x) {
+    // Inside, for as long as the command with a terminal: see init_main.
+    forget_environment();
+    mode_t caller_umask = umask(0);
+    umask(caller_umask);
+    CommandSetup cs;
+    if (!x.tty_mask) {
+        cs.own_session = true;
+        command_main(x.plan, x.err_fd, x.caller_mask, caller_umask, cs);
+    }
+    try {
+        check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
+        // kakuri outside our PID namespace has no pid here: its socket tells if it is gone.
+        struct pollfd gone = {x.sock, POLLRDHUP, 0};
+        if (poll(&gone, 1, 0) != 0) _exit(125);
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, nullptr);
+        lead_pty_session(x.slave, x.tty_mask);
+        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+        apply_caps(x.plan.caps);
+        if (x.plan.seccomp) load_default_filter();
+        cs.slave = x.slave;
+        cs.mask = x.tty_mask;
+        cs.confined = true;
+        pid_t cmd = fork();
+        if (cmd < 0) throw Error("fork the command", errno);
+        if (cmd == 0) command_main(x.plan, x.err_fd, x.caller_mask, caller_umask, cs);
+        ::close(x.err_fd);
+        ::close(x.slave);
+        int s = check(fcntl(x.sock, F_DUPFD_CLOEXEC, 3), "move the socket");
+        if (s != 3) check(dup3(s, 3, O_CLOEXEC), "move the socket");
+        sys_close_range(4, ~0U, 0);
+        init_loop(cmd, 3, false);
+    } catch (const Error& e) {
+        fail_child(x.err_fd, e);
     }
 }
 
@@ -528,255 +618,87 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     }
 
     ForwardedSignals sigs;
-    const sigset_t& caller_mask = sigs.caller_mask;
-    UniqueFd& sfd = sigs.fd;
-    CallerTerminal term(tty_mask);
-
-    pid_t pid = sys_clone(plan.clone_flags);
-    if (pid < 0) throw Error(clone_error(errno, plan.userns));
-    if (pid == 0) {
-        sfd.reset();
-        err_r.reset();
-        alive_w.reset();
-        maps_w.reset();
-        sock.reset();
-        InitSetup in{err_w.release(),
-                     alive_r.release(),
-                     maps_r.release(),
-                     hooks.detach ? hooks.log : LogFds{},
-                     sock_child.release(),
-                     tty_mask,
-                     hooks.detach || bool(hooks.on_ready)};
-        init_main(plan, in, caller_mask);
+    Child init;
+    try {
+        init = Child::spawn(plan.clone_flags, "clone", [&] {
+            sigs.close_in_child();
+            err_r.reset();
+            alive_w.reset();
+            maps_w.reset();
+            sock.reset();
+            InitSetup in{err_w.release(),
+                         alive_r.release(),
+                         maps_r.release(),
+                         hooks.detach ? hooks.log : LogFds{},
+                         sock_child.release(),
+                         tty_mask,
+                         hooks.detach || bool(hooks.on_ready)};
+            init_main(plan, in, sigs.caller_mask());
+        });
+    } catch (const Error& e) {
+        throw Error(clone_error(e.err(), plan.userns));
     }
     err_w.reset();
     alive_r.reset();
     sock_child.reset();
     // maps_r stays open here until the word is written: a child that died meanwhile then
-    // costs no SIGPIPE, and the loop below sees it exit.
+    // costs no SIGPIPE, and the wait below sees it exit.
     if (parent_maps) {
-        try {
-            write_child_maps(pid, plan.map_writer, plan.uid_map, plan.gid_map, plan.newuidmap,
-                             plan.newgidmap);
-        } catch (...) {
-            // Nothing of the container may stay behind: it is still waiting for its maps.
-            kill(pid, SIGKILL);
-            while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-            }
-            throw;
-        }
+        write_child_maps(init, plan.map_writer, plan.uid_map, plan.gid_map, plan.newuidmap,
+                         plan.newgidmap);
         check(::write(maps_w.get(), "1", 1), "start the container");
     }
     maps_w.reset();
     maps_r.reset();
 
-    RunResult r;
-    Relay relay(term, UniqueFd());
-    int status = 0;
-    bool reading = true, ready = false;
-    for (;;) {
-        struct pollfd pfds[5] = {{sfd.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}, {sock.get(), POLLIN, 0}};
-        // Fixed slots: the closed ones are negative fds, which poll skips.
-        if (!reading) pfds[1].fd = -1;
-        if (!sock) pfds[2].fd = -1;
-        int nrelay = relay.poll_fds(&pfds[3]);
-        if (poll(pfds, static_cast<nfds_t>(3 + nrelay), -1) < 0) {
-            if (errno == EINTR) continue;
-            throw Error("poll", errno);
+    auto ready = [&] {
+        try {
+            if (hooks.on_ready) hooks.on_ready(init.pid());
+        } catch (...) {
+            init.kill_and_reap();
+            throw;
         }
-        if (nrelay) relay.on_ready(&pfds[3], nrelay);
-        if (sock && pfds[2].revents) session_message(sock, term, relay);
-        if (reading && pfds[1].revents) {
-            char buf[512];
-            ssize_t n = ::read(err_r.get(), buf, sizeof buf);
-            if (n > 0) r.error.append(buf, static_cast<size_t>(n));
-            else if (n == 0 || errno != EINTR) reading = false;
-            // A NUL byte from init: set up and ready (never part of a message).
-            size_t nul = r.error.find('\0');
-            if (!ready && nul != std::string::npos) {
-                ready = true;
-                r.error.erase(nul, 1);
-                try {
-                    if (hooks.on_ready) hooks.on_ready(pid);
-                } catch (...) {
-                    kill(pid, SIGKILL);
-                    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-                    }
-                    throw;
-                }
-                if (hooks.detach || hooks.on_ready)
-                    check(::write(alive_w.get(), "1", 1), "release the container");
-                if (hooks.detach) {
-                    // Init closes the pipe once it no longer dies with us.
-                    read_messages(err_r.get(), r.error);
-                    return r;
-                }
-            }
-        }
-        if (pfds[0].revents) {
-            struct signalfd_siginfo si;
-            if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
-            int sig = static_cast<int>(si.ssi_signo);
-            if (sig == SIGCHLD) {
-                pid_t w = waitpid(pid, &status, WNOHANG);
-                if (w == pid) break;
-            } else if (sig == SIGWINCH && tty_mask) {
-                // The pty's size follows the caller's; the kernel tells the program.
-                if (relay.open()) term.copy_size_to(relay.master());
-            } else {
-                // Nothing inside shares the caller's terminal or process group any more:
-                // what the terminal sent kakuri (SIGINT, SIGHUP) is passed on too.
-                kill(pid, sig);
-            }
-        }
-    }
-    // The namespace is gone, so every write end is closed: drain to EOF.
-    relay.drain();
-    read_messages(err_r.get(), r.error);
-    term.restore();
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
+        if (hooks.detach || hooks.on_ready)
+            check(::write(alive_w.get(), "1", 1), "release the container");
+        return !hooks.detach;
+    };
+    Attendant side(tty_mask, UniqueFd(), std::move(sock), std::move(err_r), ready);
+    return side.finish(init.forward_until_exit(sigs, side));
 }
 
 RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,
                             const Namespaces& recorded) {
-    // The pidfd pins the process: once it is open and the start time still
-    // matches, it is the container's init and cannot be replaced by pid reuse.
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!pidfd || process_start_time(pid) != start_time)
-        throw Error("the container's init (pid " + std::to_string(pid) + ") is gone");
-    const Namespaces init = namespaces_of(pid), self = namespaces_of(getpid());
-    int flags = 0;
-    for (int i = 0; i < Namespaces::kCount; ++i) {
-        if (recorded.ino[i] && recorded.ino[i] != init.ino[i])
-            throw Error("pid " + std::to_string(pid) + " is not the container's init any more (its " +
-                        Namespaces::kNames[i] + " namespace changed)");
-        // Every namespace init has that we do not share: a container created without a
-        // network is joined without one, whatever a config says today.
-        if (init.ino[i] != self.ino[i]) flags |= Namespaces::kFlags[i];
-    }
-    // Not dumpable while we hold the caller's terminal and files: nothing inside
-    // may ptrace this helper once it has joined.
-    check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make kakuri non-dumpable");
-    // One setns on the pidfd joins them all at once, the user namespace first.
-    if (setns(pidfd.get(), flags) != 0)
-        throw Error("join the container's namespaces", errno);
-    // The plan's ids inside (exec --user: the creator's): ours after joining may differ.
-    if (getuid() != plan.uid || getgid() != plan.gid) become(plan.uid, plan.gid);
-
+    join_container(plan, pid, start_time, recorded);
     int err_pipe[2];
     check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
     UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
     ForwardedSignals sigs;
-    const sigset_t& caller_mask = sigs.caller_mask;
-    UniqueFd& sfd = sigs.fd;
     // A terminal on 0-2: the command gets a new pty of the container's devpts (we are
-    // in its mount namespace now), never the caller's terminal.
+    // in its mount namespace now), never the caller's terminal. The first process inside
+    // leads its session and reports the command's stops on a socket (see exec_child_main).
     const unsigned tty_mask = terminal_fds();
-    CallerTerminal term(tty_mask);
-    UniqueFd master, slave;
+    UniqueFd master, slave, sock, sock_child;
     if (tty_mask) {
-        int from = -1;
-        for (int fd = 0; fd < 3 && from < 0; ++fd)
-            if (tty_mask & (1U << fd)) from = fd;
-        master = open_container_pty(slave, from);
-    }
-
-    // With a terminal, the first process inside leads a session of the container's pty
-    // (so that the command's process group is not orphaned and Ctrl-Z stops it), as
-    // confined as the command, and reports its stops on this socket, as init does.
-    UniqueFd sock, sock_child;
-    if (tty_mask) {
+        master = open_container_pty(slave, first_terminal(tty_mask));
         int sv[2];
         check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "create a socket pair");
         sock.reset(sv[0]);
         sock_child.reset(sv[1]);
     }
-    pid_t child = fork();  // the first process we make is in the container's PID namespace
-    if (child < 0) throw Error("fork", errno);
-    if (child == 0) {
-        // Inside, for as long as the command with a terminal: see init_main.
-        forget_environment();
-        sfd.reset();
+    // The first process we make is in the container's PID namespace.
+    Child child = Child::spawn(0, "fork", [&] {
+        sigs.close_in_child();
         err_r.reset();
-        pidfd.reset();
         master.reset();
         sock.reset();
-        mode_t caller_umask = umask(0);
-        umask(caller_umask);
-        CommandSetup cs;
-        if (!tty_mask) {
-            cs.own_session = true;
-            command_main(plan, err_w.release(), caller_mask, caller_umask, cs);
-        }
-        int err_fd = err_w.release();
-        try {
-            check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
-            // kakuri outside our PID namespace has no pid here: its socket tells if it is gone.
-            struct pollfd gone = {sock_child.get(), POLLRDHUP, 0};
-            if (poll(&gone, 1, 0) != 0) _exit(125);
-            sigset_t all;
-            sigfillset(&all);
-            sigprocmask(SIG_SETMASK, &all, nullptr);
-            lead_pty_session(slave.get(), tty_mask);
-            check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
-            apply_caps(plan.caps);
-            if (plan.seccomp) load_default_filter();
-            cs.slave = slave.get();
-            cs.mask = tty_mask;
-            cs.confined = true;
-            pid_t cmd = fork();
-            if (cmd < 0) throw Error("fork the command", errno);
-            if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask, cs);
-            ::close(err_fd);
-            slave.reset();
-            int s = check(fcntl(sock_child.get(), F_DUPFD_CLOEXEC, 3), "move the socket");
-            if (s != 3) check(dup3(s, 3, O_CLOEXEC), "move the socket");
-            sys_close_range(4, ~0U, 0);
-            init_loop(cmd, 3, false);
-        } catch (const Error& e) {
-            fail(err_fd, e.what(), e.exit_code());
-        }
-    }
+        exec_child_main({plan, err_w.release(), sigs.caller_mask(), tty_mask, slave.release(),
+                         sock_child.release()});
+    });
     err_w.reset();
     slave.reset();
     sock_child.reset();
-    Relay relay(term, std::move(master));
-    RunResult r;
-    int status = 0;
-    for (;;) {
-        struct pollfd pfds[4] = {{sfd.get(), POLLIN, 0}, {sock.get(), POLLIN, 0}};
-        if (!sock) pfds[1].fd = -1;
-        int nrelay = relay.poll_fds(&pfds[2]);
-        if (poll(pfds, static_cast<nfds_t>(2 + nrelay), -1) < 0) {
-            if (errno == EINTR) continue;
-            throw Error("poll", errno);
-        }
-        if (nrelay) relay.on_ready(&pfds[2], nrelay);
-        if (sock && pfds[1].revents) session_message(sock, term, relay);
-        if (!pfds[0].revents) continue;
-        struct signalfd_siginfo si;
-        ssize_t n = ::read(sfd.get(), &si, sizeof si);
-        if (n != sizeof si) {
-            if (n < 0 && errno == EINTR) continue;
-            throw Error("read signals", errno);
-        }
-        int sig = static_cast<int>(si.ssi_signo);
-        if (sig == SIGCHLD) {
-            if (waitpid(child, &status, WNOHANG) == child) break;
-        } else if (sig == SIGWINCH && tty_mask) {
-            if (relay.open()) term.copy_size_to(relay.master());
-        } else {
-            kill(child, sig);
-        }
-    }
-    // What the command wrote before it ended; a process it left inside keeps a pty
-    // whose other end is gone.
-    relay.drain();
-    read_messages(err_r.get(), r.error);
-    term.restore();
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
+    Attendant side(tty_mask, std::move(master), std::move(sock), std::move(err_r));
+    return side.finish(child.forward_until_exit(sigs, side));
 }
 
 }  // namespace kakuri

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "durable.hpp"
+#include "supervise.hpp"
 #include "trust.hpp"
 
 namespace kakuri {
@@ -457,22 +458,6 @@ std::string format_list_json(const std::vector<ListEntry>& entries) {
                (ended ? "\"" + iso_time(e.exit.finished) + "\"" : std::string("null")) + "}";
     }
     return out + (entries.empty() ? "]\n" : "\n]\n");
-}
-
-uint64_t process_start_time(pid_t pid) {
-    std::string stat;
-    if (!read_file("/proc/" + std::to_string(pid) + "/stat", stat)) return 0;
-    size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) return 0;
-    std::istringstream in(stat.substr(paren + 2));
-    std::string field;
-    // A zombie is gone: a detached init's parent may reap it late, or never.
-    char state = paren + 2 < stat.size() ? stat[paren + 2] : '?';
-    if (state == 'Z' || state == 'X' || state == 'x') return 0;
-    // Fields after the name start at 3 (state); start time is field 22.
-    for (int i = 3; i <= 22 && in >> field; ++i)
-        if (i == 22) return std::stoull(field);
-    return 0;
 }
 
 bool state_is_live(const State& s) {

@@ -157,7 +157,6 @@ private:
 
 // Is the process the state names still that container's init?
 bool state_is_live(const State& s);
-uint64_t process_start_time(pid_t pid);  // 0 when gone (or a zombie)
 
 // rm -rf below an open directory, never following links, never crossing into another mount,
 // with a bounded number of fds whatever the depth (a container can make any tree).

@@ -28,6 +28,13 @@ std::string with_errno(const std::string& what, int err) {
 Error::Error(const std::string& what, int err, int exit_code)
     : std::runtime_error(with_errno(what, err)), err_(err), exit_code_(exit_code) {}
 
+Error::Error(Verbatim, const std::string& message, int err, int exit_code)
+    : std::runtime_error(message), err_(err), exit_code_(exit_code) {}
+
+Error Error::told(const std::string& message, int err, int exit_code) {
+    return Error(Verbatim{}, message, err, exit_code);
+}
+
 void forget_environment() {
     // explicit_bzero: the block is never read again, which would let a plain memset go.
     for (char** e = environ; e && *e; ++e) explicit_bzero(*e, strlen(*e));

@@ -15,10 +15,14 @@ namespace kakuri {
 class Error : public std::runtime_error {
 public:
     explicit Error(const std::string& what, int err = 0, int exit_code = 125);
+    // A message that already says everything, errno's text included (one told over a pipe).
+    static Error told(const std::string& message, int err, int exit_code);
     int err() const { return err_; }
     int exit_code() const { return exit_code_; }
 
 private:
+    struct Verbatim {};
+    Error(Verbatim, const std::string& message, int err, int exit_code);
     int err_;
     int exit_code_;
 };

@@ -1,10 +1,11 @@
-// userns: writes the id maps (own, as real root, through newuidmap/newgidmap); reads
-// /etc/subuid; explains refused user namespaces.
+// userns: writes the id maps (own, as real root, through newuidmap/newgidmap) and runs a
+// function in a namespace so mapped; reads /etc/subuid; explains refused user namespaces.
 #include "userns.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -158,9 +159,11 @@ void write_own_maps(const std::vector<IdMapLine>& uid_map, const std::vector<IdM
     }
 }
 
-void write_child_maps(pid_t child, MapWriter writer, const std::vector<IdMapLine>& uid_map,
-                      const std::vector<IdMapLine>& gid_map, const std::string& newuidmap,
-                      const std::string& newgidmap) {
+namespace {
+
+void write_maps(pid_t child, MapWriter writer, const std::vector<IdMapLine>& uid_map,
+                const std::vector<IdMapLine>& gid_map, const std::string& newuidmap,
+                const std::string& newgidmap) {
     if (writer == MapWriter::Helpers) {
         // newgidmap leaves setgroups allowed when the map holds a subordinate range.
         run_helper(map_helper_argv(newuidmap, child, uid_map));
@@ -176,6 +179,64 @@ void write_child_maps(pid_t child, MapWriter writer, const std::vector<IdMapLine
     } catch (const Error& e) {
         throw Error(std::string("set up the user namespace: ") + e.what());
     }
+}
+
+}  // namespace
+
+void write_child_maps(Child& child, MapWriter writer, const std::vector<IdMapLine>& uid_map,
+                      const std::vector<IdMapLine>& gid_map, const std::string& newuidmap,
+                      const std::string& newgidmap) {
+    try {
+        write_maps(child.pid(), writer, uid_map, gid_map, newuidmap, newgidmap);
+    } catch (...) {
+        child.kill_and_reap();
+        throw;
+    }
+}
+
+void run_in_userns(MapWriter writer, const std::vector<IdMapLine>& uid_map,
+                   const std::vector<IdMapLine>& gid_map, const std::string& newuidmap,
+                   const std::string& newgidmap, const std::string& what,
+                   const std::function<void()>& fn) {
+    int up[2], down[2], err[2];
+    check(pipe2(up, O_CLOEXEC), "create a pipe");
+    UniqueFd up_r(up[0]), up_w(up[1]);
+    check(pipe2(down, O_CLOEXEC), "create a pipe");
+    UniqueFd down_r(down[0]), down_w(down[1]);
+    check(pipe2(err, O_CLOEXEC), "create a pipe");
+    UniqueFd err_r(err[0]), err_w(err[1]);
+    Child child = Child::spawn(0, "fork", [&] {
+        try {
+            check(unshare(CLONE_NEWUSER), "create a user namespace");
+            check(::write(up_w.get(), "1", 1), "signal kakuri");
+            await_word(down_r.get(), "wait for the id maps");
+            become(0, 0);
+            fn();
+        } catch (const Error& e) {
+            fail_child(err_w.get(), e);
+        } catch (const std::exception& e) {
+            fail_child(err_w.get(), Error(e.what()));
+        }
+        _exit(0);
+    });
+    up_w.reset();
+    down_r.reset();
+    err_w.reset();
+    ChildReport report;
+    char c;
+    if (::read(up_r.get(), &c, 1) != 1) {
+        child.wait();
+        report.read_to_end(err_r.get());
+        std::optional<Error> e = report.error();
+        throw Error::told(what + ": cannot create a user namespace", e ? e->err() : 0, 125);
+    }
+    write_child_maps(child, writer, uid_map, gid_map, newuidmap, newgidmap);
+    check(::write(down_w.get(), "1", 1), "signal the child in its user namespace");
+    int status = child.wait();
+    report.read_to_end(err_r.get());
+    if (status == 0) return;
+    if (std::optional<Error> e = report.error()) throw *e;
+    throw Error(what + " failed");
 }
 
 void become(uint32_t uid, uint32_t gid) {

@@ -15,6 +15,7 @@
 
 #include "scratch.hpp"
 #include "store.hpp"
+#include "supervise.hpp"
 #include "trust.hpp"
 
 using namespace kakuri;
