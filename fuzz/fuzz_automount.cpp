@@ -6,6 +6,7 @@
 
 #include "automount.hpp"
 #include "fuzz.hpp"
+#include "paths.hpp"
 #include "spec.hpp"
 
 namespace {

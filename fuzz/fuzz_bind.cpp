@@ -1,6 +1,7 @@
 // fuzz_bind: bind specs ("SRC[:DST][:ro]") through parse_bind_spec. The first byte picks
 // --ro-bind (bit 0) and the home (bit 1: "/", where `~/x` is a path right below the root).
 #include "fuzz.hpp"
+#include "paths.hpp"
 #include "spec.hpp"
 #include "sys.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "fuzz.hpp"
-#include "userns.hpp"
+#include "idmap.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 4) return 0;

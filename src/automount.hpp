@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "container.hpp"
+
 namespace kakuri {
 
 enum class PathKind { Missing, Directory, File };
@@ -34,14 +36,6 @@ struct HostView {
 // Which argument words look like paths, as absolute normalized host paths (in order, duplicates
 // removed). `args` are the command's arguments, without the command name.
 std::vector<std::string> detect_paths(const std::vector<std::string>& args, const HostView& h);
-
-// A symbolic link on the way to a mounted path: `path` (all its directories resolved) leads to
-// `target` (resolved). Made inside, it lets the argument reach what was mounted.
-struct PathLink {
-    std::string path;
-    std::string target;
-    bool operator==(const PathLink& o) const { return path == o.path && target == o.target; }
-};
 
 struct AutoMounts {
     // Resolved host paths to bind at the same path, nested ones merged, in the order the

@@ -6,43 +6,12 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
-#include <cctype>
+#include <string>
+#include <vector>
 
 #include "sys.hpp"
 
 namespace kakuri {
-
-uint64_t default_caps() {
-    uint64_t m = 0;
-    for (int c : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
-                  CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
-                  CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE})
-        m |= 1ULL << c;
-    return m;
-}
-
-uint64_t parse_cap(const std::string& name) {
-    std::string n = name;
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (n == "all") return (1ULL << (CAP_LAST_CAP + 1)) - 1;
-    if (n.compare(0, 4, "cap_") != 0) n = "cap_" + n;
-    cap_value_t v;
-    if (cap_from_name(n.c_str(), &v) != 0 || v > CAP_LAST_CAP)
-        throw Error("unknown capability '" + name + "' (see capabilities(7))");
-    return 1ULL << v;
-}
-
-std::string format_caps(uint64_t mask) {
-    std::string out;
-    for (int c = 0; c <= CAP_LAST_CAP; ++c) {
-        if (!(mask & (1ULL << c))) continue;
-        char* n = cap_to_name(c);
-        if (!out.empty()) out += ",";
-        out += n ? std::string(n).substr(4) : std::to_string(c);
-        cap_free(n);
-    }
-    return out.empty() ? "none" : out;
-}
 
 void apply_caps(uint64_t mask) {
     int last = CAP_LAST_CAP;

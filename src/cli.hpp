@@ -4,37 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "options.hpp"
+
 namespace kakuri {
-
-enum class NetworkMode { None, Host };
-
-// What the user asked for on the command line, as written (no host lookups yet).
-struct Options {
-    std::vector<std::string> command;  // empty: the user's shell
-    NetworkMode network = NetworkMode::None;
-    bool network_set = false;  // given on the command line (overrides the config)
-    std::vector<std::string> binds;     // "SRC[:DST][:ro]" in order given
-    std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
-    bool user = false;
-    std::string hostname;  // empty: the default
-    std::string rootfs;    // --rootfs DIR as written; empty: the host's system directories
-    bool userns = false;   // --userns: a user namespace even as real root
-    bool subids = false;   // --subids: map subordinate ids too
-    std::vector<std::string> env_set;    // K=V or K (copy from caller)
-    std::vector<std::string> env_unset;  // K
-    bool clearenv = false;
-    std::string workdir;
-    bool seccomp = true;
-    bool seccomp_set = false;
-    std::string config;                      // --config FILE
-    std::vector<std::string> bind_profiles;  // --bind-profile NAME, in order
-    std::string auto_mount;                  // "rw", "ro", "off" or "" (not given)
-    std::vector<std::string> cap_add, cap_drop;
-    bool dry_run = false;
-    int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose
-    bool help = false;
-    bool version = false;
-};
 
 enum class ArgKind { None, Required };
 

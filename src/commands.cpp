@@ -20,6 +20,7 @@
 #include "envrules.hpp"
 #include "launch.hpp"
 #include "logfile.hpp"
+#include "paths.hpp"
 #include "plan.hpp"
 #include "sealed.hpp"
 #include "spec.hpp"

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "spec.hpp"
+#include "container.hpp"
 
 namespace kakuri {
 

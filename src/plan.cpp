@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "caps.hpp"
+#include "capnames.hpp"
 #include "paths.hpp"
 
 namespace kakuri {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "seccomp.hpp"
-#include "spec.hpp"
+#include "container.hpp"
+#include "features.hpp"
 
 namespace kakuri {
 

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "features.hpp"
 #include "sys.hpp"
 
 #if KAKURI_HAVE_SECCOMP
@@ -146,8 +147,6 @@ void load_default_filter() {
     check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0), "load the seccomp filter");
 }
 
-bool seccomp_available() { return true; }
-
 #else
 
 // Said by the process that would have loaded it (a container's init, an exec's first process):
@@ -159,12 +158,6 @@ void load_default_filter() {
     (void)n;
 }
 
-bool seccomp_available() { return false; }
-
-#endif
-
-#ifndef KAKURI_SECCOMP_GENERATOR
-const char* const kNoFilterNote = "this kakuri was built without the seccomp filter";
 #endif
 
 }  // namespace kakuri

@@ -3,14 +3,6 @@
 
 namespace kakuri {
 
-// Whether this build has the default filter: meson -Dseccomp=enabled (the default) builds it in,
-// -Dseccomp=disabled leaves it out.
-bool seccomp_available();
-
-// What a build without the filter says about it: in --dry-run, kakuri config, --version (meson
-// adds it to the version) and on stderr when a container starts.
-extern const char* const kNoFilterNote;
-
 // Load the default filter into the calling process (needs no_new_privs first). Throws Error on
 // failure. In a build without the filter: one line on stderr saying so, and nothing loaded, so
 // that a container runs without the filter rather than not at all (--seccomp=off is the same).

@@ -12,8 +12,10 @@
 #include <cctype>
 #include <climits>
 
-#include "caps.hpp"
+#include "capnames.hpp"
 #include "envrules.hpp"
+#include "idmap.hpp"
+#include "paths.hpp"
 #include "sys.hpp"
 
 extern char** environ;
@@ -118,11 +120,6 @@ std::string resolve_host_path(const std::string& path) {
 }
 
 }  // namespace
-
-std::vector<FreshDir> fresh_dirs(bool rootfs) {
-    if (rootfs) return {{"/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
-    return {{"/tmp", 01777}, {"/var/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
-}
 
 bool valid_hostname(const std::string& name) {
     // RFC 1123 labels; Linux keeps at most 64 bytes (__NEW_UTS_LEN).

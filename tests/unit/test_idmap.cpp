@@ -1,10 +1,10 @@
-// Unit tests for userns: /etc/subuid and /etc/passwd parsing, subordinate id maps, helper argv.
+// Unit tests for idmap: /etc/subuid and /etc/passwd parsing, subordinate id maps, helper argv.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "userns.hpp"
+#include "idmap.hpp"
 
 namespace doctest {
 template <>
@@ -35,7 +35,7 @@ bool same(const SubidRange& a, uint32_t start, uint32_t count) {
 
 }  // namespace
 
-TEST_CASE("userns: find_subid_range by name and by uid") {
+TEST_CASE("idmap: find_subid_range by name and by uid") {
     const std::string text = "bob:100000:65536\nalice:165536:65536\n1000:300000:10\n";
     CHECK(same(range_of(text, "alice", 1001), 165536, 65536));
     CHECK(same(range_of(text, "bob", 1002), 100000, 65536));
@@ -47,17 +47,17 @@ TEST_CASE("userns: find_subid_range by name and by uid") {
     CHECK(same(range_of("", "alice", 1001), 0, 0));
 }
 
-TEST_CASE("userns: find_subid_range: a name entry wins over an earlier uid entry") {
+TEST_CASE("idmap: find_subid_range: a name entry wins over an earlier uid entry") {
     const std::string text = "1000:300000:65536\nalice:100000:65536\n";
     CHECK(same(range_of(text, "alice", 1000), 100000, 65536));
 }
 
-TEST_CASE("userns: find_subid_range: the first of several ranges") {
+TEST_CASE("idmap: find_subid_range: the first of several ranges") {
     const std::string text = "alice:100000:65536\nalice:500000:65536\n";
     CHECK(same(range_of(text, "alice", 1000), 100000, 65536));
 }
 
-TEST_CASE("userns: find_subid_range skips malformed lines and empty ranges") {
+TEST_CASE("idmap: find_subid_range skips malformed lines and empty ranges") {
     const std::string text =
         "# a comment\n"
         "\n"
@@ -76,11 +76,11 @@ TEST_CASE("userns: find_subid_range skips malformed lines and empty ranges") {
     CHECK(same(range_of("ALICE:1:1\n", "alice", 1000), 0, 0));
 }
 
-TEST_CASE("userns: find_subid_range without a trailing newline") {
+TEST_CASE("idmap: find_subid_range without a trailing newline") {
     CHECK(same(range_of("alice:100000:65536", "alice", 1000), 100000, 65536));
 }
 
-TEST_CASE("userns: passwd_name") {
+TEST_CASE("idmap: passwd_name") {
     const std::string passwd =
         "root:x:0:0:root:/root:/bin/bash\n"
         "broken line\n"
@@ -95,14 +95,14 @@ TEST_CASE("userns: passwd_name") {
     CHECK(passwd_name("", 0).empty());
 }
 
-TEST_CASE("userns: subid_map for root inside: 0 is the caller, 1..N the range") {
+TEST_CASE("idmap: subid_map for root inside: 0 is the caller, 1..N the range") {
     CHECK(subid_map(0, 1000, {100000, 65536}) == Map{{0, 1000, 1}, {1, 100000, 65536}});
     // A bigger range is used up to 65536 ids, a smaller one whole.
     CHECK(subid_map(0, 1000, {100000, 1000000}) == Map{{0, 1000, 1}, {1, 100000, 65536}});
     CHECK(subid_map(0, 1000, {100000, 10}) == Map{{0, 1000, 1}, {1, 100000, 10}});
 }
 
-TEST_CASE("userns: subid_map for --user: the caller keeps its own id inside") {
+TEST_CASE("idmap: subid_map for --user: the caller keeps its own id inside") {
     CHECK(subid_map(1000, 1000, {100000, 65536}) ==
           Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}});
     // At the top of the range: nothing after it.
@@ -111,13 +111,13 @@ TEST_CASE("userns: subid_map for --user: the caller keeps its own id inside") {
     CHECK(subid_map(64123, 64123, {200000, 1000}) == Map{{0, 200000, 1000}, {64123, 64123, 1}});
 }
 
-TEST_CASE("userns: map_helper_argv") {
+TEST_CASE("idmap: map_helper_argv") {
     CHECK(map_helper_argv("/usr/bin/newuidmap", 4321, {{0, 1000, 1}, {1, 100000, 65536}}) ==
           std::vector<std::string>{"/usr/bin/newuidmap", "4321", "0", "1000", "1", "1", "100000",
                                    "65536"});
 }
 
-TEST_CASE("userns: format_id_map writes one line per range") {
+TEST_CASE("idmap: format_id_map writes one line per range") {
     CHECK(format_id_map({{0, 1000, 1}, {1, 100000, 65536}}) == "0 1000 1\n1 100000 65536\n");
     CHECK(format_id_map({}).empty());
 }

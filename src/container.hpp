@@ -1,0 +1,115 @@
+// container: a container as plain data, every decision about it (ContainerSpec), which spec
+// makes, durable records and plan turns into steps; and what every container gets fresh. Pure.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "idmap.hpp"
+
+namespace kakuri {
+
+struct Bind {
+    std::string src;  // absolute host path
+    std::string dst;  // absolute container path
+    bool ro = false;
+    bool operator==(const Bind& o) const { return src == o.src && dst == o.dst && ro == o.ro; }
+};
+
+// A symbolic link on the way to a mounted path: `path` (all its directories resolved) leads to
+// `target` (resolved). Made inside, it lets the argument reach what was mounted.
+struct PathLink {
+    std::string path;
+    std::string target;
+    bool operator==(const PathLink& o) const { return path == o.path && target == o.target; }
+};
+
+struct SystemDir {
+    std::string path;  // "/usr"
+    bool is_symlink = false;
+    std::string link_target;  // for symlinks, kept as the host has it
+    bool read_only = false;   // a read-only bind instead of an overlay (see make_spec)
+};
+
+// kakuri's own state on the host: the containers directory and the config files' directories
+// (or a config file named by --config or $KAKURI_CONFIG, which lies among the user's files). A
+// container never gets a bind from inside it, and wherever a bind, a profile, an automatic mount,
+// a system directory or a root filesystem shows it, an empty read-only mount hides it.
+struct HiddenPath {
+    std::string path;  // resolved host path
+    bool dir = true;   // a directory or a file
+    mode_t mode = 0;   // a directory's mode (as Store::create makes containers_dir)
+    std::string what;  // for messages: "containers_dir", "config directory", "config file"
+    // A missing directory is made where a bind shows it, lest a program make it and plant a
+    // record or config; not /etc/kakuri: whoever may make that is host root already.
+    bool make = true;
+    bool operator==(const HiddenPath& o) const {
+        return path == o.path && dir == o.dir && mode == o.mode && what == o.what && make == o.make;
+    }
+};
+
+// Where every container gets a new, empty tmpfs over the host's directory: make_plan mounts
+// exactly these (/var/tmp is a root filesystem's own), and automatic mounts and visible_inside
+// know them from here.
+struct FreshDir {
+    const char* path;
+    mode_t mode;
+};
+std::vector<FreshDir> fresh_dirs(bool rootfs);
+
+// How a container's process is made from a caller's request: recorded at create, so that a
+// persistent container's every start and exec applies the rules it was created with.
+struct ProcessRules {
+    std::string auto_mount = "rw";         // "rw", "ro" or "off"
+    bool auto_mount_workdir = true;        // the caller's working directory counts as named
+    bool clearenv = false;                 // --clearenv
+    std::vector<std::string> env_unset;    // --unsetenv NAME
+    std::vector<std::string> env;          // the config's env: K=V
+    std::vector<std::string> env_set;      // -e NAME (the caller's value) or -e K=V
+    std::vector<std::string> env_drop;     // the config's env_drop
+    std::vector<std::string> env_keep;     // the config's env_keep
+    bool operator==(const ProcessRules& o) const {
+        return auto_mount == o.auto_mount && auto_mount_workdir == o.auto_mount_workdir &&
+               clearenv == o.clearenv && env_unset == o.env_unset &&
+               env == o.env && env_set == o.env_set && env_drop == o.env_drop &&
+               env_keep == o.env_keep;
+    }
+};
+
+struct ContainerSpec {
+    bool userns = true;
+    std::vector<IdMapLine> uid_map;
+    std::vector<IdMapLine> gid_map;
+    MapWriter map_writer = MapWriter::Self;
+    std::string newuidmap, newgidmap;  // MapWriter::Helpers: the helpers' absolute paths
+    uint32_t uid = 0, gid = 0;         // the command's ids inside (taken on when not Self)
+    bool share_net = false;
+    std::string hostname = "kakuri";
+    std::string rootfs;             // absolute; empty: host mode (the host's system directories)
+    std::vector<SystemDir> system;  // overlaid (or linked) host system directories
+    std::string home;               // empty: no home directory
+    std::vector<Bind> binds;        // in order; a later one over the same place wins (src resolved)
+    // Symlinks made inside, in the container's own space, so that an argument that went through
+    // links on the host reaches what was mounted for it (path -> target, both host paths).
+    std::vector<PathLink> links;
+    std::vector<HiddenPath> hidden;  // kakuri's own state, hidden wherever it would show
+    std::vector<std::string> env;
+    std::string cwd;
+    std::vector<std::string> argv;
+    bool seccomp = true;
+    uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
+    bool user = false;  // --user: the command runs as the caller's ids, without capabilities
+    uid_t caller_uid = 0;  // who made the container (exec --user runs as these ids inside)
+    gid_t caller_gid = 0;
+    ProcessRules rules;
+    int verbosity = 0;
+    std::vector<std::string> notes;  // what -v reports: skipped profile entries, auto-mounts
+    // A persistent container's directory: upper layers in upper/NAME (work
+    // dirs in work/NAME), the home in home/. Empty: a temporary container.
+    std::string persist_dir;
+};
+
+}  // namespace kakuri
