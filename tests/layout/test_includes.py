@@ -40,8 +40,10 @@ LAYERS = [
     # ContainerSpec -> Plan, without a syscall.
     ("plan", ["plan"], ["base", "vocabulary", "container"]),
     # Walking a Plan: namespaces, id maps, mounts, network, capabilities, the filter, the
-    # processes kakuri starts and watches (supervise, placed before it is written).
-    ("apply", ["userns", "mounts", "net", "caps", "seccomp", "seccomp_gen", "launch", "supervise"],
+    # processes kakuri starts and watches (supervise, placed before it is written), what a
+    # temporary container's program left where it vanishes.
+    ("apply", ["userns", "mounts", "net", "caps", "seccomp", "seccomp_gen", "launch", "supervise",
+               "leftovers"],
      ["base", "vocabulary", "container", "plan", "host"]),
     # The subcommands: argv -> action -> result.
     ("commands", ["commands"],
