@@ -144,7 +144,7 @@ ContainerSpec recorded_container(const Loaded& l, const Record& rec) {
     host.cwd = rec.cwd.empty() ? host.cwd : rec.cwd;
     ContainerSpec spec = make_container(opts, l.cfg, host);
     // The name as it is ('_' included, which a hostname given by the user may not have).
-    if (opts.hostname.empty() && !l.cfg.hostname.set) spec.hostname = rec.name;
+    if (opts.hostname.empty() && !l.cfg.hostname.set) spec.policy.hostname = rec.name;
     return spec;
 }
 
@@ -163,11 +163,11 @@ ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest&
         l.store.write_record(rec.name, rec);
     }
     // kakuri's own state is hidden where it is now, whatever it was at create.
-    spec.hidden = own_state(l.config_path, l.cfg, l.host);
+    spec.layout.hidden = own_state(l.config_path, l.cfg, l.host);
     // Resolved: its layers and home are opened without following any link (mounts.cpp).
-    spec.persist_dir = l.host.resolve(l.store.path(rec.name));
+    spec.layout.persist_dir = l.host.resolve(l.store.path(rec.name));
     set_process(spec, req, l.host);
-    if (idle) spec.argv.clear();
+    if (idle) spec.process.argv.clear();
     return spec;
 }
 
@@ -175,11 +175,11 @@ ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest&
 // overlayfs's work directory) for its root or each overlaid system directory.
 std::vector<std::string> persistent_dirs(const ContainerSpec& spec) {
     std::vector<std::string> dirs = {"home"};
-    if (!spec.rootfs.empty()) {
+    if (!spec.layout.rootfs.empty()) {
         dirs.push_back("upper/root");
         dirs.push_back("work/root");
     } else {
-        for (const auto& d : spec.system) {
+        for (const auto& d : spec.layout.system) {
             if (d.is_symlink || d.read_only) continue;
             dirs.push_back("upper" + d.path);
             dirs.push_back("work" + d.path);
@@ -225,9 +225,9 @@ int cmd_create(int argc, char* argv[], const std::string& config) {
     // subordinate ids): a bad option leaves no container behind, and the record holds what
     // was decided, never to be re-read from a config.
     ContainerSpec spec = make_container(opts, l.cfg, l.host);
-    if (opts.hostname.empty() && !l.cfg.hostname.set) spec.hostname = name;
+    if (opts.hostname.empty() && !l.cfg.hostname.set) spec.policy.hostname = name;
     // Nor a credential the config's env sets: such an entry is left out, and said.
-    auto& env = spec.rules.env;
+    auto& env = spec.process.rules.env;
     for (auto it = env.begin(); it != env.end();) {
         std::string key = it->substr(0, it->find('='));
         if (!looks_like_credential(key, env_filter(l.cfg))) {
@@ -242,12 +242,12 @@ int cmd_create(int argc, char* argv[], const std::string& config) {
     rec.name = name;
     rec.created = static_cast<int64_t>(time(nullptr));
     rec.cwd = l.host.cwd;
-    rec.network = spec.share_net ? "host" : "none";
-    rec.root = spec.rootfs.empty() ? "host" : spec.rootfs;
+    rec.network = spec.policy.share_net ? "host" : "none";
+    rec.root = spec.layout.rootfs.empty() ? "host" : spec.layout.rootfs;
     rec.spec = container_fields(spec);
     if (opts.dry_run) {
         // What a start -d would set up; nothing is made.
-        spec.persist_dir = l.host.resolve(l.store.path(name));
+        spec.layout.persist_dir = l.host.resolve(l.store.path(name));
         set_process(spec, {}, l.host);
         std::fputs(format_plan(make_plan(spec)).c_str(), stdout);
         return 0;
@@ -288,7 +288,8 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     ProcessRequest req;
     req.command = command;
     ContainerSpec spec = container_spec(l, rec, req, command.empty());
-    if (!detach && command.empty()) spec.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
+    if (!detach && command.empty())
+        spec.process.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
     Plan plan = make_plan(spec);
     LaunchHooks hooks;
     hooks.detach = detach;
@@ -297,7 +298,7 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     Store::RunFiles files = l.store.open_run_files(name, detach);
     const LogFds log{files.log.get(), files.prev.get(), files.exit.get(), l.cfg.log_max_size.value};
     if (detach) hooks.log = log;
-    bool userns = plan.userns;
+    bool userns = plan.identity.userns;
     State ran;
     hooks.on_ready = [&](pid_t pid) {
         State st;
@@ -351,15 +352,16 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
     if (as_user) {
         // As the caller who created it, as --user would have run: its ids inside, no
         // capabilities. They must be mapped in the container's user namespace.
-        bool mapped = !spec.userns;
-        for (const auto& m : spec.uid_map)
-            mapped = mapped || (spec.caller_uid >= m.inside && spec.caller_uid - m.inside < m.count);
+        bool mapped = !spec.identity.userns;
+        for (const auto& m : spec.identity.uid_map)
+            mapped = mapped || (spec.identity.caller_uid >= m.inside &&
+                                spec.identity.caller_uid - m.inside < m.count);
         if (!mapped)
             throw Error("exec --user: only root is mapped in '" + name +
                         "' (create it with --user or --subids to run as yourself)");
-        spec.uid = spec.caller_uid;
-        spec.gid = spec.caller_gid;
-        spec.caps = 0;
+        spec.identity.uid = spec.identity.caller_uid;
+        spec.identity.gid = spec.identity.caller_gid;
+        spec.policy.caps = 0;
     }
     Plan plan = make_plan(spec);
     RunResult r;
@@ -571,13 +573,14 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
         ContainerSpec spec;
         try {
             spec = recorded_container(l, *rec);
-            mapped = spec.userns && spec.map_writer == MapWriter::Helpers;
+            mapped = spec.identity.userns && spec.identity.map_writer == MapWriter::Helpers;
         } catch (const Error&) {
         }
         // From a user namespace with the container's own mapping: see run_in_userns.
         if (mapped)
-            return run_in_userns(spec.map_writer, spec.uid_map, spec.gid_map, spec.newuidmap,
-                                 spec.newgidmap, "remove " + l.store.path(entry),
+            return run_in_userns(spec.identity.map_writer, spec.identity.uid_map,
+                                 spec.identity.gid_map, spec.identity.newuidmap,
+                                 spec.identity.newgidmap, "remove " + l.store.path(entry),
                                  [&] { remove_tree_at(l.store.fd(), entry); });
     }
     remove_tree_at(l.store.fd(), entry);

@@ -79,15 +79,22 @@ struct ProcessRules {
     }
 };
 
-struct ContainerSpec {
+// Who the container's processes are: the user namespace, its id maps and who writes them, the
+// ids the command takes on inside.
+struct Identity {
     bool userns = true;
     std::vector<IdMapLine> uid_map;
     std::vector<IdMapLine> gid_map;
     MapWriter map_writer = MapWriter::Self;
     std::string newuidmap, newgidmap;  // MapWriter::Helpers: the helpers' absolute paths
     uint32_t uid = 0, gid = 0;         // the command's ids inside (taken on when not Self)
-    bool share_net = false;
-    std::string hostname = "kakuri";
+    bool user = false;     // --user: the command runs as the caller's ids, without capabilities
+    uid_t caller_uid = 0;  // who made the container (exec --user runs as these ids inside)
+    gid_t caller_gid = 0;
+};
+
+// What the container's file system is made of.
+struct Layout {
     std::string rootfs;             // absolute; empty: host mode (the host's system directories)
     std::vector<SystemDir> system;  // overlaid (or linked) host system directories
     std::string home;               // empty: no home directory
@@ -96,20 +103,36 @@ struct ContainerSpec {
     // links on the host reaches what was mounted for it (path -> target, both host paths).
     std::vector<PathLink> links;
     std::vector<HiddenPath> hidden;  // kakuri's own state, hidden wherever it would show
-    std::vector<std::string> env;
-    std::string cwd;
-    std::vector<std::string> argv;
-    bool seccomp = true;
-    uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
-    bool user = false;  // --user: the command runs as the caller's ids, without capabilities
-    uid_t caller_uid = 0;  // who made the container (exec --user runs as these ids inside)
-    gid_t caller_gid = 0;
-    ProcessRules rules;
-    int verbosity = 0;
-    std::vector<std::string> notes;  // what -v reports: skipped profile entries, auto-mounts
     // A persistent container's directory: upper layers in upper/NAME (work
     // dirs in work/NAME), the home in home/. Empty: a temporary container.
     std::string persist_dir;
+};
+
+// The command: what runs, with what environment, where; and the rules every start and exec
+// makes those by.
+struct Process {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;
+    std::string cwd;
+    ProcessRules rules;
+};
+
+// What the container may do and what it is called: the network it shares, its hostname, the
+// syscall filter, the capabilities its command keeps.
+struct Policy {
+    bool share_net = false;
+    std::string hostname = "kakuri";
+    bool seccomp = true;
+    uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
+};
+
+// Every decision about one container.
+struct ContainerSpec {
+    Identity identity;
+    Layout layout;
+    Process process;
+    Policy policy;
+    std::vector<std::string> notes;  // what -v reports: skipped profile entries, auto-mounts
 };
 
 }  // namespace kakuri

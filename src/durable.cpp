@@ -91,33 +91,36 @@ std::string hex(uint64_t v) {
 }  // namespace
 
 Fields container_fields(const ContainerSpec& s) {
+    const Identity& id = s.identity;
+    const Layout& layout = s.layout;
+    const Policy& policy = s.policy;
     Fields f;
     auto put = [&](const std::string& k, const std::string& v) { f.emplace_back(k, v); };
-    put("userns", s.userns ? "1" : "0");
-    for (const auto& m : s.uid_map)
+    put("userns", id.userns ? "1" : "0");
+    for (const auto& m : id.uid_map)
         put("uid_map", words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
-    for (const auto& m : s.gid_map)
+    for (const auto& m : id.gid_map)
         put("gid_map", words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
-    put("map_writer", writer_name(s.map_writer));
-    if (!s.newuidmap.empty()) put("newuidmap", encode_word(s.newuidmap));
-    if (!s.newgidmap.empty()) put("newgidmap", encode_word(s.newgidmap));
-    put("uid", std::to_string(s.uid));
-    put("gid", std::to_string(s.gid));
-    put("user", s.user ? "1" : "0");
-    put("caller_uid", std::to_string(s.caller_uid));
-    put("caller_gid", std::to_string(s.caller_gid));
-    put("share_net", s.share_net ? "1" : "0");
-    put("hostname", encode_word(s.hostname));
-    if (!s.rootfs.empty()) put("rootfs", encode_word(s.rootfs));
-    for (const auto& d : s.system)
+    put("map_writer", writer_name(id.map_writer));
+    if (!id.newuidmap.empty()) put("newuidmap", encode_word(id.newuidmap));
+    if (!id.newgidmap.empty()) put("newgidmap", encode_word(id.newgidmap));
+    put("uid", std::to_string(id.uid));
+    put("gid", std::to_string(id.gid));
+    put("user", id.user ? "1" : "0");
+    put("caller_uid", std::to_string(id.caller_uid));
+    put("caller_gid", std::to_string(id.caller_gid));
+    put("share_net", policy.share_net ? "1" : "0");
+    put("hostname", encode_word(policy.hostname));
+    if (!layout.rootfs.empty()) put("rootfs", encode_word(layout.rootfs));
+    for (const auto& d : layout.system)
         put("system", words({d.path, d.is_symlink ? "link" : d.read_only ? "ro" : "overlay",
                              d.link_target}));
-    if (!s.home.empty()) put("home", encode_word(s.home));
-    for (const auto& b : s.binds) put("bind", words({b.ro ? "ro" : "rw", b.src, b.dst}));
-    for (const auto& l : s.links) put("link", words({l.path, l.target}));
-    put("seccomp", s.seccomp ? "1" : "0");
-    put("caps", hex(s.caps));
-    const ProcessRules& r = s.rules;
+    if (!layout.home.empty()) put("home", encode_word(layout.home));
+    for (const auto& b : layout.binds) put("bind", words({b.ro ? "ro" : "rw", b.src, b.dst}));
+    for (const auto& l : layout.links) put("link", words({l.path, l.target}));
+    put("seccomp", policy.seccomp ? "1" : "0");
+    put("caps", hex(policy.caps));
+    const ProcessRules& r = s.process.rules;
     put("auto_mount", encode_word(r.auto_mount));
     put("auto_mount_workdir", r.auto_mount_workdir ? "1" : "0");
     put("clearenv", r.clearenv ? "1" : "0");
@@ -158,7 +161,11 @@ Fields shown_fields(const Fields& recorded) {
 
 ContainerSpec container_from_fields(const Fields& fields) {
     ContainerSpec s;
-    s.binds.clear();
+    Identity& id = s.identity;
+    Layout& layout = s.layout;
+    Policy& policy = s.policy;
+    ProcessRules& rules = s.process.rules;
+    layout.binds.clear();
     for (const auto& field : fields) {
         // Named copies, not a structured binding: C++17 lambdas cannot capture those.
         const std::string& k = field.first;
@@ -168,47 +175,47 @@ ContainerSpec container_from_fields(const Fields& fields) {
             return IdMapLine{static_cast<uint32_t>(number(w[0], k)), static_cast<uint32_t>(number(w[1], k)),
                              static_cast<uint32_t>(number(w[2], k))};
         };
-        if (k == "userns") s.userns = flag(v, k);
-        else if (k == "uid_map") s.uid_map.push_back(map_line());
-        else if (k == "gid_map") s.gid_map.push_back(map_line());
+        if (k == "userns") id.userns = flag(v, k);
+        else if (k == "uid_map") id.uid_map.push_back(map_line());
+        else if (k == "gid_map") id.gid_map.push_back(map_line());
         else if (k == "map_writer") {
-            if (v == "self") s.map_writer = MapWriter::Self;
-            else if (v == "parent") s.map_writer = MapWriter::Parent;
-            else if (v == "helpers") s.map_writer = MapWriter::Helpers;
+            if (v == "self") id.map_writer = MapWriter::Self;
+            else if (v == "parent") id.map_writer = MapWriter::Parent;
+            else if (v == "helpers") id.map_writer = MapWriter::Helpers;
             else throw Error("bad field '" + k + "' in the container's record");
-        } else if (k == "newuidmap") s.newuidmap = decode_word(v);
-        else if (k == "newgidmap") s.newgidmap = decode_word(v);
-        else if (k == "uid") s.uid = static_cast<uint32_t>(number(v, k));
-        else if (k == "gid") s.gid = static_cast<uint32_t>(number(v, k));
-        else if (k == "user") s.user = flag(v, k);
-        else if (k == "caller_uid") s.caller_uid = static_cast<uid_t>(number(v, k));
-        else if (k == "caller_gid") s.caller_gid = static_cast<gid_t>(number(v, k));
-        else if (k == "share_net") s.share_net = flag(v, k);
-        else if (k == "hostname") s.hostname = decode_word(v);
-        else if (k == "rootfs") s.rootfs = decode_word(v);
+        } else if (k == "newuidmap") id.newuidmap = decode_word(v);
+        else if (k == "newgidmap") id.newgidmap = decode_word(v);
+        else if (k == "uid") id.uid = static_cast<uint32_t>(number(v, k));
+        else if (k == "gid") id.gid = static_cast<uint32_t>(number(v, k));
+        else if (k == "user") id.user = flag(v, k);
+        else if (k == "caller_uid") id.caller_uid = static_cast<uid_t>(number(v, k));
+        else if (k == "caller_gid") id.caller_gid = static_cast<gid_t>(number(v, k));
+        else if (k == "share_net") policy.share_net = flag(v, k);
+        else if (k == "hostname") policy.hostname = decode_word(v);
+        else if (k == "rootfs") layout.rootfs = decode_word(v);
         else if (k == "system") {
             auto w = split_words(v, 3, k);
             if (w[1] != "link" && w[1] != "ro" && w[1] != "overlay")
                 throw Error("bad field '" + k + "' in the container's record");
-            s.system.push_back({w[0], w[1] == "link", w[2], w[1] == "ro"});
-        } else if (k == "home") s.home = decode_word(v);
+            layout.system.push_back({w[0], w[1] == "link", w[2], w[1] == "ro"});
+        } else if (k == "home") layout.home = decode_word(v);
         else if (k == "bind") {
             auto w = split_words(v, 3, k);
             if (w[0] != "ro" && w[0] != "rw") throw Error("bad field '" + k + "' in the container's record");
-            s.binds.push_back({w[1], w[2], w[0] == "ro"});
+            layout.binds.push_back({w[1], w[2], w[0] == "ro"});
         } else if (k == "link") {
             auto w = split_words(v, 2, k);
-            s.links.push_back({w[0], w[1]});
-        } else if (k == "seccomp") s.seccomp = flag(v, k);
-        else if (k == "caps") s.caps = number(v, k, 16);
-        else if (k == "auto_mount") s.rules.auto_mount = decode_word(v);
-        else if (k == "auto_mount_workdir") s.rules.auto_mount_workdir = flag(v, k);
-        else if (k == "clearenv") s.rules.clearenv = flag(v, k);
-        else if (k == "env_unset") s.rules.env_unset.push_back(decode_word(v));
-        else if (k == "env") s.rules.env.push_back(decode_word(v));
-        else if (k == "env_set") s.rules.env_set.push_back(decode_word(v));
-        else if (k == "env_drop") s.rules.env_drop.push_back(decode_word(v));
-        else if (k == "env_keep") s.rules.env_keep.push_back(decode_word(v));
+            layout.links.push_back({w[0], w[1]});
+        } else if (k == "seccomp") policy.seccomp = flag(v, k);
+        else if (k == "caps") policy.caps = number(v, k, 16);
+        else if (k == "auto_mount") rules.auto_mount = decode_word(v);
+        else if (k == "auto_mount_workdir") rules.auto_mount_workdir = flag(v, k);
+        else if (k == "clearenv") rules.clearenv = flag(v, k);
+        else if (k == "env_unset") rules.env_unset.push_back(decode_word(v));
+        else if (k == "env") rules.env.push_back(decode_word(v));
+        else if (k == "env_set") rules.env_set.push_back(decode_word(v));
+        else if (k == "env_drop") rules.env_drop.push_back(decode_word(v));
+        else if (k == "env_keep") rules.env_keep.push_back(decode_word(v));
         else throw Error("unknown field '" + k + "' in the container's record");
     }
     return s;

@@ -54,12 +54,12 @@ bool others_alive() {
 // execve with a PATH search that tells "not found" (127) from "cannot execute" (126).
 [[noreturn]] void exec_command(const Plan& plan, int err_fd) {
     std::vector<char*> argv, envp;
-    for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : plan.process.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : plan.process.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
-    const std::string& name = plan.argv[0];
+    const std::string& name = plan.process.argv[0];
     auto try_exec = [&](const std::string& path) {
         execve(path.c_str(), argv.data(), envp.data());
         if (errno == ENOEXEC) {  // a script without #!: run it with sh, as execvp does
@@ -77,7 +77,7 @@ bool others_alive() {
         fail_child(err_fd, Error(name + ": cannot execute", err, 126));
     }
     bool denied = false;
-    for (const auto& dir : split(env_value(plan.env, "PATH").value_or(""))) {
+    for (const auto& dir : split(env_value(plan.process.env, "PATH").value_or(""))) {
         int err = try_exec((dir.empty() ? "." : dir) + "/" + name);
         if (err == EACCES)
             denied = true;
@@ -100,13 +100,13 @@ struct CommandSetup {
 [[noreturn]] void command_main(const Plan& plan, int err_fd, const sigset_t& caller_mask,
                                mode_t caller_umask, const CommandSetup& cs) {
     try {
-        if (chdir(plan.cwd.c_str()) != 0)
-            throw Error("cannot enter the working directory " + plan.cwd, errno);
+        if (chdir(plan.process.cwd.c_str()) != 0)
+            throw Error("cannot enter the working directory " + plan.process.cwd, errno);
         // A path through a magic link (/proc/self/fd/N) could lead out of the
         // root; getcwd reports such a directory as unreachable (ENOENT).
         char cwd[4096];
         if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-            throw Error("the working directory " + plan.cwd + " is outside the container");
+            throw Error("the working directory " + plan.process.cwd + " is outside the container");
         umask(caller_umask);
         // The foreground of the container's terminal; or, without one, a session of its own
         // where its parent is still in the caller's: no terminal of the caller's is ever
@@ -115,12 +115,12 @@ struct CommandSetup {
         else if (cs.own_session) check(setsid(), "start a session for the command");
         // Never gain privileges through exec (setuid, file capabilities).
         check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
-        apply_caps(plan.caps);
+        apply_caps(plan.policy.caps);
         // Nothing but 0-2 reaches the command; err_fd is already close-on-exec.
         check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
         sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
         // Last, so that everything above may still use what the filter denies.
-        if (plan.seccomp && !cs.confined) load_default_filter();
+        if (plan.policy.seccomp && !cs.confined) load_default_filter();
     } catch (const Error& e) {
         fail_child(err_fd, e);
     }
@@ -259,7 +259,7 @@ struct InitSetup {
             if (n != 1) _exit(125);
             ::close(in.maps_fd);
             // Before the parent-death signal: changing ids clears it.
-            become(plan.uid, plan.gid);
+            become(plan.identity.uid, plan.identity.gid);
         }
         // Die with kakuri. If kakuri died before this line, its end of the
         // alive pipe is already closed: check after arming, so no window is left.
@@ -309,16 +309,18 @@ struct InitSetup {
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, nullptr);
 
-        if (plan.userns && plan.map_writer == MapWriter::Self)
-            write_own_maps(plan.uid_map, plan.gid_map);
+        if (plan.identity.userns && plan.identity.map_writer == MapWriter::Self)
+            write_own_maps(plan.identity.uid_map, plan.identity.gid_map);
         // As real root, init is not dumpable, so nothing inside may open its /proc/1/exe or
         // its /proc/1/fd. In a user namespace `kakuri exec` must be able to join it; there it
         // is as confined as the command before the command runs (below), so tracing it gains
         // nothing. After the maps: a non-dumpable process's /proc/self files belong to host root.
-        if (!plan.userns) check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
+        if (!plan.identity.userns)
+            check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
         apply_mounts(plan);
         if (plan.loopback) bring_up_loopback();
-        check(sethostname(plan.hostname.data(), plan.hostname.size()), "set the hostname");
+        check(sethostname(plan.policy.hostname.data(), plan.policy.hostname.size()),
+              "set the hostname");
 
         // The terminal: a pty of the container's own devpts, with the caller's modes and
         // size; kakuri gets the master and relays. From here on init holds nothing of the
@@ -359,12 +361,12 @@ struct InitSetup {
         // (--cap-add SYS_PTRACE) would otherwise reach through init whatever the filter,
         // no_new_privs and the capability bounding set keep from it.
         check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs on init");
-        apply_caps(plan.caps);
-        if (plan.seccomp) load_default_filter();
+        apply_caps(plan.policy.caps);
+        if (plan.policy.seccomp) load_default_filter();
         cs.confined = true;
 
         pid_t cmd = -1;
-        if (!plan.argv.empty()) {
+        if (!plan.process.argv.empty()) {
             // Detached, the command writes to a pipe that init relays to the log: the
             // command and what it starts never hold the log itself, so init alone decides
             // how much of it is kept (see LogRelay). The pipe's read end is fd kLogFds + 3.
@@ -533,7 +535,8 @@ void join_container(const Plan& plan, pid_t pid, uint64_t start_time, const Name
     // One setns on the pidfd joins them all at once, the user namespace first.
     if (setns(init.fd(), flags) != 0) throw Error("join the container's namespaces", errno);
     // The plan's ids inside (exec --user: the creator's): ours after joining may differ.
-    if (getuid() != plan.uid || getgid() != plan.gid) become(plan.uid, plan.gid);
+    if (getuid() != plan.identity.uid || getgid() != plan.identity.gid)
+        become(plan.identity.uid, plan.identity.gid);
 }
 
 // What the first process `exec` makes inside is given.
@@ -569,8 +572,8 @@ struct ExecChild {
         sigprocmask(SIG_SETMASK, &all, nullptr);
         lead_pty_session(x.slave, x.tty_mask);
         check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
-        apply_caps(x.plan.caps);
-        if (x.plan.seccomp) load_default_filter();
+        apply_caps(x.plan.policy.caps);
+        if (x.plan.policy.seccomp) load_default_filter();
         cs.slave = x.slave;
         cs.mask = x.tty_mask;
         cs.confined = true;
@@ -598,7 +601,7 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     check(pipe2(alive_pipe, O_CLOEXEC), "create a pipe");
     UniqueFd alive_r(alive_pipe[0]), alive_w(alive_pipe[1]);
     // The child cannot write maps beyond its own ids; kakuri does, then says so on this pipe.
-    const bool parent_maps = plan.userns && plan.map_writer != MapWriter::Self;
+    const bool parent_maps = plan.identity.userns && plan.identity.map_writer != MapWriter::Self;
     UniqueFd maps_r, maps_w;
     if (parent_maps) {
         int maps_pipe[2];
@@ -636,7 +639,7 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             init_main(plan, in, sigs.caller_mask());
         });
     } catch (const Error& e) {
-        throw Error(clone_error(e.err(), plan.userns));
+        throw Error(clone_error(e.err(), plan.identity.userns));
     }
     err_w.reset();
     alive_r.reset();
@@ -644,8 +647,8 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     // maps_r stays open here until the word is written: a child that died meanwhile then
     // costs no SIGPIPE, and the wait below sees it exit.
     if (parent_maps) {
-        write_child_maps(init, plan.map_writer, plan.uid_map, plan.gid_map, plan.newuidmap,
-                         plan.newgidmap);
+        write_child_maps(init, plan.identity.map_writer, plan.identity.uid_map,
+                         plan.identity.gid_map, plan.identity.newuidmap, plan.identity.newgidmap);
         check(::write(maps_w.get(), "1", 1), "start the container");
     }
     maps_w.reset();

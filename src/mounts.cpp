@@ -268,7 +268,7 @@ struct Apply {
         set("upperdir", upper);
         set("workdir", work);
         // In a user namespace the kernel only allows user.* xattrs for overlay metadata.
-        if (plan.userns)
+        if (plan.identity.userns)
             check(sys_fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0),
                   "overlay userxattr for " + s.target);
         check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0),

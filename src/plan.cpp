@@ -21,26 +21,27 @@ void add(Plan& p, StepKind k, std::string target, std::string source = "", mode_
 // The empty home: a directory of the root tmpfs (or of /tmp, where tests and
 // throw-away accounts keep it), or a tmpfs where the home lies inside a system
 // directory (a daemon account's /var/lib/...), which cannot be created there.
-void add_home(Plan& p, const ContainerSpec& s) {
-    if (s.home.empty()) return;
-    for (const auto& d : s.system) {
-        if (!d.is_symlink && path_within(s.home, d.path)) {
-            add(p, StepKind::Tmpfs, s.home, "", 0700);
+void add_home(Plan& p, const Layout& layout) {
+    if (layout.home.empty()) return;
+    for (const auto& d : layout.system) {
+        if (!d.is_symlink && path_within(layout.home, d.path)) {
+            add(p, StepKind::Tmpfs, layout.home, "", 0700);
             return;
         }
     }
     std::vector<std::string> chain;
-    for (std::string d = s.home; d != "/" && d != "/home"; d = parent_path(d)) chain.push_back(d);
+    for (std::string d = layout.home; d != "/" && d != "/home"; d = parent_path(d))
+        chain.push_back(d);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it)
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
 }
 
 // In a root filesystem the home is made where missing, inside the tree's upper
 // layer: kept by a persistent container, gone with a temporary one.
-void add_rootfs_home(Plan& p, const ContainerSpec& s) {
-    if (s.home.empty()) return;
+void add_rootfs_home(Plan& p, const Layout& layout) {
+    if (layout.home.empty()) return;
     std::vector<std::string> chain;
-    for (std::string d = s.home; d != "/"; d = parent_path(d)) chain.push_back(d);
+    for (std::string d = layout.home; d != "/"; d = parent_path(d)) chain.push_back(d);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it)
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
 }
@@ -76,12 +77,12 @@ void add_fresh(Plan& p, bool rootfs) {
 // of them on the host and put a forged record or config where kakuri looks. Through a system
 // directory or a root filesystem it shows in an overlay, whose changes never reach the host:
 // only the mask. A place a later bind covers shows that bind instead.
-void add_hidden(Plan& p, const ContainerSpec& s) {
+void add_hidden(Plan& p, const Layout& layout) {
     std::vector<Step> pins;
     std::vector<Step> masks;
     auto hidden_by_later = [&](const std::string& place, size_t after) {
-        for (size_t i = after; i < s.binds.size(); ++i)
-            if (path_within(place, s.binds[i].dst)) return true;
+        for (size_t i = after; i < layout.binds.size(); ++i)
+            if (path_within(place, layout.binds[i].dst)) return true;
         return false;
     };
     auto mask = [&](const HiddenPath& h, const std::string& place, bool own) {
@@ -94,22 +95,22 @@ void add_hidden(Plan& p, const ContainerSpec& s) {
     auto rel_of = [](const std::string& path, const std::string& dir) {
         return dir == "/" ? path : path.substr(dir.size());
     };
-    for (const auto& h : s.hidden) {
-        if (!s.rootfs.empty()) {
-            if (path_within(h.path, s.rootfs)) {
-                std::string place = normalize_path("/" + rel_of(h.path, s.rootfs));
+    for (const auto& h : layout.hidden) {
+        if (!layout.rootfs.empty()) {
+            if (path_within(h.path, layout.rootfs)) {
+                std::string place = normalize_path("/" + rel_of(h.path, layout.rootfs));
                 if (!hidden_by_later(place, 0)) mask(h, place, false);
             }
         } else {
             bool shown = false;
-            for (const auto& d : s.system)
+            for (const auto& d : layout.system)
                 shown = shown || (!d.is_symlink && path_within(h.path, d.path));
             for (const auto& f : fresh_dirs(false)) shown = shown && !path_within(h.path, f.path);
-            if (!s.home.empty() && path_within(h.path, s.home)) shown = false;
+            if (!layout.home.empty() && path_within(h.path, layout.home)) shown = false;
             if (shown && !hidden_by_later(h.path, 0)) mask(h, h.path, false);
         }
-        for (size_t i = 0; i < s.binds.size(); ++i) {
-            const Bind& b = s.binds[i];
+        for (size_t i = 0; i < layout.binds.size(); ++i) {
+            const Bind& b = layout.binds[i];
             if (!path_within(h.path, b.src) || h.path == b.src) continue;
             std::string place = normalize_path(b.dst + rel_of(h.path, b.src));
             if (hidden_by_later(place, i + 1)) continue;
@@ -187,56 +188,50 @@ std::string shell_word(const std::string& w) {
 
 Plan make_plan(const ContainerSpec& s) {
     Plan p;
-    p.userns = s.userns;
-    p.uid_map = s.uid_map;
-    p.gid_map = s.gid_map;
-    p.map_writer = s.map_writer;
-    p.newuidmap = s.newuidmap;
-    p.newgidmap = s.newgidmap;
-    p.uid = s.uid;
-    p.gid = s.gid;
+    p.identity = s.identity;
+    p.policy = s.policy;
+    p.process = s.process;
     p.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (s.userns) p.clone_flags |= CLONE_NEWUSER;
-    if (!s.share_net) p.clone_flags |= CLONE_NEWNET;
-    p.loopback = !s.share_net;
-    p.hostname = s.hostname;
+    if (s.identity.userns) p.clone_flags |= CLONE_NEWUSER;
+    if (!s.policy.share_net) p.clone_flags |= CLONE_NEWNET;
+    p.loopback = !s.policy.share_net;
 
-    if (!s.rootfs.empty()) {
+    if (!s.layout.rootfs.empty()) {
         // Every target below is resolved inside the tree (mounts.cpp): its symlinked /proc or
         // /tmp cannot send a mount out of it. /var/tmp is the tree's own, as on a booted system.
-        add(p, StepKind::RootOverlay, "/", s.rootfs);
-        if (!s.persist_dir.empty()) {
-            p.steps.back().upper = s.persist_dir + "/upper/root";
-            p.steps.back().work = s.persist_dir + "/work/root";
+        add(p, StepKind::RootOverlay, "/", s.layout.rootfs);
+        if (!s.layout.persist_dir.empty()) {
+            p.steps.back().upper = s.layout.persist_dir + "/upper/root";
+            p.steps.back().work = s.layout.persist_dir + "/work/root";
         }
         add_fresh(p, true);
-        add_rootfs_home(p, s);
+        add_rootfs_home(p, s.layout);
     } else {
         add(p, StepKind::RootTmpfs, "/", "", 0755);
-        for (const auto& d : s.system) {
+        for (const auto& d : s.layout.system) {
             if (d.is_symlink)
                 add(p, StepKind::Symlink, d.path, d.link_target);
             else if (d.read_only)
                 add(p, StepKind::Bind, d.path, d.path, 0, true);
             else
                 add(p, StepKind::Overlay, d.path, d.path);
-            if (!d.is_symlink && !d.read_only && !s.persist_dir.empty()) {
-                p.steps.back().upper = s.persist_dir + "/upper" + d.path;
-                p.steps.back().work = s.persist_dir + "/work" + d.path;
+            if (!d.is_symlink && !d.read_only && !s.layout.persist_dir.empty()) {
+                p.steps.back().upper = s.layout.persist_dir + "/upper" + d.path;
+                p.steps.back().work = s.layout.persist_dir + "/work" + d.path;
             }
         }
         add_fresh(p, false);
         add(p, StepKind::Mkdir, "/home", "", 0755);
-        add_home(p, s);
+        add_home(p, s.layout);
         // A persistent container keeps its home in its own directory.
-        if (!s.persist_dir.empty() && !s.home.empty())
-            add(p, StepKind::Bind, s.home, s.persist_dir + "/home");
+        if (!s.layout.persist_dir.empty() && !s.layout.home.empty())
+            add(p, StepKind::Bind, s.layout.home, s.layout.persist_dir + "/home");
     }
-    add_dev(p, !s.rootfs.empty());
+    add_dev(p, !s.layout.rootfs.empty());
     add(p, StepKind::Proc, "/proc");
     // As real root (no user namespace) root inside owns /proc's host-wide files:
     // hide those that leak or change host state, as container runtimes do.
-    if (!s.userns) {
+    if (!s.identity.userns) {
         for (const char* f : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats",
                               "/proc/sched_debug", "/proc/sysrq-trigger", "/proc/latency_stats",
                               "/proc/kmsg", "/proc/slabinfo"})
@@ -249,20 +244,13 @@ Plan make_plan(const ContainerSpec& s) {
     add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
     // /sys is read-only, but firmware tables (ACPI, DMI, EFI variables) and power use
     // (RAPL energy counters, a side channel) are the host's to read: Docker masks them too.
-    if (!s.userns)
+    if (!s.identity.userns)
         for (const char* d : {"/sys/firmware", "/sys/devices/virtual/powercap"})
             add(p, StepKind::MaskDir, d, "", 0555);
-    for (const auto& b : s.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
-    for (const auto& l : s.links) add(p, StepKind::Symlink, l.path, l.target);
-    add_hidden(p, s);
+    for (const auto& b : s.layout.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
+    for (const auto& l : s.layout.links) add(p, StepKind::Symlink, l.path, l.target);
+    add_hidden(p, s.layout);
     add(p, StepKind::PivotRoot, "/");
-
-    p.cwd = s.cwd;
-    p.env = s.env;
-    p.argv = s.argv;
-    p.seccomp = s.seccomp;
-    p.caps = s.caps;
-    p.verbosity = s.verbosity;
     return p;
 }
 
@@ -291,29 +279,29 @@ std::string format_step(const Step& st) {
 
 std::string format_plan(const Plan& p, bool filter_built) {
     std::ostringstream s;
-    s << "namespaces: " << (p.userns ? "user " : "") << "mount pid "
+    s << "namespaces: " << (p.identity.userns ? "user " : "") << "mount pid "
       << ((p.clone_flags & CLONE_NEWNET) ? "net " : "") << "uts ipc cgroup\n";
-    if (p.userns) {
-        s << "uid map:    " << format_map(p.uid_map) << "\ngid map:    " << format_map(p.gid_map)
-          << "\n";
-        if (p.map_writer == MapWriter::Helpers)
-            s << "maps by:    " << p.newuidmap << ", " << p.newgidmap << "\n";
-        else if (p.map_writer == MapWriter::Parent)
+    if (p.identity.userns) {
+        s << "uid map:    " << format_map(p.identity.uid_map)
+          << "\ngid map:    " << format_map(p.identity.gid_map) << "\n";
+        if (p.identity.map_writer == MapWriter::Helpers)
+            s << "maps by:    " << p.identity.newuidmap << ", " << p.identity.newgidmap << "\n";
+        else if (p.identity.map_writer == MapWriter::Parent)
             s << "maps by:    kakuri (real root)\n";
     } else
         s << "identity:   real root, no user namespace\n";
     s << "network:    " << (p.loopback ? "private (lo only)" : "host") << "\n";
-    s << "hostname:   " << p.hostname << "\n";
+    s << "hostname:   " << p.policy.hostname << "\n";
     for (const auto& st : p.steps) s << format_step(st) << "\n";
-    s << "caps:       " << format_caps(p.caps) << "\n";
+    s << "caps:       " << format_caps(p.policy.caps) << "\n";
     s << "seccomp:    "
-      << (!p.seccomp     ? std::string("off")
-          : filter_built ? std::string("default filter")
-                         : std::string("none: ") + kNoFilterNote)
+      << (!p.policy.seccomp ? std::string("off")
+          : filter_built    ? std::string("default filter")
+                            : std::string("none: ") + kNoFilterNote)
       << "\n";
-    s << "workdir:    " << p.cwd << "\n";
+    s << "workdir:    " << p.process.cwd << "\n";
     s << "command:   ";
-    for (const auto& a : p.argv) s << " " << shell_word(a);
+    for (const auto& a : p.process.argv) s << " " << shell_word(a);
     s << "\n";
     return s.str();
 }

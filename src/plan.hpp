@@ -54,22 +54,15 @@ struct Step {
     }
 };
 
+// The spec's parts that apply carries out as they are (who, what may be done, what runs), and the
+// steps that set up the rest.
 struct Plan {
     unsigned long clone_flags = 0;
-    bool userns = false;
-    std::vector<IdMapLine> uid_map, gid_map;
-    MapWriter map_writer = MapWriter::Self;
-    std::string newuidmap, newgidmap;
-    uint32_t uid = 0, gid = 0;  // taken on once kakuri wrote the maps (not Self)
-    std::vector<Step> steps;
-    std::string hostname;
     bool loopback = false;  // bring lo up in the private network namespace
-    std::string cwd;
-    std::vector<std::string> env;
-    std::vector<std::string> argv;
-    bool seccomp = true;
-    uint64_t caps = 0;
-    int verbosity = 0;
+    Identity identity;      // the maps are written, and the ids taken on, as it says
+    Policy policy;
+    std::vector<Step> steps;
+    Process process;
 };
 
 Plan make_plan(const ContainerSpec& spec);

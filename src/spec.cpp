@@ -226,19 +226,19 @@ Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& 
     return b;
 }
 
-bool visible_inside(const std::string& p, const ContainerSpec& spec) {
+bool visible_inside(const std::string& p, const Layout& layout) {
     // The last bind covering p decides, since a later bind hides what is below it.
-    for (auto it = spec.binds.rbegin(); it != spec.binds.rend(); ++it)
+    for (auto it = layout.binds.rbegin(); it != layout.binds.rend(); ++it)
         if (path_within(p, it->dst)) return it->src == it->dst;
     // Fresh file systems and the empty home hide what the host has there,
     // even inside an overlaid system directory (/var/tmp, a home in /var/lib).
-    for (const auto& f : fresh_dirs(!spec.rootfs.empty()))
+    for (const auto& f : fresh_dirs(!layout.rootfs.empty()))
         if (path_within(p, f.path)) return false;
     for (const char* k : kKernelDirs)
         if (path_within(p, k)) return false;
     if (path_within(p, "/home")) return false;
-    if (!spec.home.empty() && path_within(p, spec.home)) return false;
-    for (const auto& s : spec.system)
+    if (!layout.home.empty() && path_within(p, layout.home)) return false;
+    for (const auto& s : layout.system)
         if (!s.is_symlink && path_within(p, s.path)) return true;
     return false;
 }
@@ -263,7 +263,7 @@ void override_with(Setting<T>& s, const T& v) {
 // No container gets a mount from inside kakuri's own state (a record, a config file).
 void refuse_own_state(const std::string& resolved, const std::string& named,
                       const ContainerSpec& s) {
-    for (const auto& st : s.hidden)
+    for (const auto& st : s.layout.hidden)
         if (path_within(resolved, st.path))
             throw Error(named + ": " + resolved + " is inside kakuri's own state (" + st.what +
                         " " + st.path + "), which no container may reach");
@@ -278,7 +278,7 @@ void add_bind(ContainerSpec& s, Bind b, const std::string& named, const HostInfo
     // Now, not when mounting: create must not record a container that cannot start.
     if (h.kind(b.src) == PathKind::Missing)
         throw Error(named + ": " + shown(b.src) + " does not exist");
-    s.binds.push_back(b);
+    s.layout.binds.push_back(b);
 }
 
 // Profile entries whose source is missing are skipped (and said with -v);
@@ -319,45 +319,45 @@ std::string find_on_path(const std::string& name, const HostInfo& h) {
 // maps.
 void set_identity(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h) {
     const bool user = cfg.user.value;
-    s.uid = user ? h.uid : 0;
-    s.gid = user ? h.gid : 0;
+    s.identity.uid = user ? h.uid : 0;
+    s.identity.gid = user ? h.gid : 0;
     const bool subids = cfg.subids.value;
     const std::string asked = cfg.subids.origin.file == kCommandLine.file
                                   ? std::string("--subids")
                                   : where(cfg.subids.origin) + ": subids = true";
 
     if (h.real_root) {
-        s.userns = opts.userns;
-        if (!s.userns) {
+        s.identity.userns = opts.userns;
+        if (!s.identity.userns) {
             if (subids) s.notes.push_back(asked + ": no effect as real root without --userns");
             return;
         }
         // Root's own subordinate range when it has one (as podman and docker's userns-remap
         // use it), else one unprivileged id: nobody.
-        s.map_writer = MapWriter::Parent;
+        s.identity.map_writer = MapWriter::Parent;
         SubidRange ur, gr;
         if (find_subid_range(h.read_text("/etc/subuid"), "root", 0, ur) &&
             find_subid_range(h.read_text("/etc/subgid"), "root", 0, gr)) {
-            s.uid_map = {{0, ur.start, std::min(ur.count, kSubidCount)}};
-            s.gid_map = {{0, gr.start, std::min(gr.count, kSubidCount)}};
+            s.identity.uid_map = {{0, ur.start, std::min(ur.count, kSubidCount)}};
+            s.identity.gid_map = {{0, gr.start, std::min(gr.count, kSubidCount)}};
         } else if (subids) {
             throw Error(asked + ": no range for root in /etc/subuid and /etc/subgid");
         } else {
-            s.uid_map = {{0, kNobodyId, 1}};
-            s.gid_map = {{0, kNobodyId, 1}};
+            s.identity.uid_map = {{0, kNobodyId, 1}};
+            s.identity.gid_map = {{0, kNobodyId, 1}};
         }
         return;
     }
 
-    s.userns = true;
+    s.identity.userns = true;
     if (!subids) {
-        s.uid_map = {{s.uid, h.uid, 1}};
-        s.gid_map = {{s.gid, h.gid, 1}};
+        s.identity.uid_map = {{s.identity.uid, h.uid, 1}};
+        s.identity.gid_map = {{s.identity.gid, h.gid, 1}};
         return;
     }
     // Only setuid helpers may map ids the caller does not own; kakuri runs them.
-    const std::pair<const char*, std::string*> helpers[] = {{"newuidmap", &s.newuidmap},
-                                                            {"newgidmap", &s.newgidmap}};
+    const std::pair<const char*, std::string*> helpers[] = {{"newuidmap", &s.identity.newuidmap},
+                                                            {"newgidmap", &s.identity.newgidmap}};
     for (const auto& [name, path] : helpers) {
         *path = find_on_path(name, h);
         if (path->empty())
@@ -376,9 +376,9 @@ void set_identity(ContainerSpec& s, const Options& opts, const Config& cfg, cons
                         " (an administrator adds one with: usermod --add-subuids " +
                         "100000-165535 --add-subgids 100000-165535 " + who + ")");
     }
-    s.map_writer = MapWriter::Helpers;
-    s.uid_map = subid_map(s.uid, h.uid, ur);
-    s.gid_map = subid_map(s.gid, h.gid, gr);
+    s.identity.map_writer = MapWriter::Helpers;
+    s.identity.uid_map = subid_map(s.identity.uid, h.uid, ur);
+    s.identity.gid_map = subid_map(s.identity.gid, h.gid, gr);
 }
 
 std::string list(const std::vector<std::string>& v) {
@@ -396,10 +396,10 @@ bool in_kernel_dir(const std::string& p) {
 // In a root filesystem, what the tree has and the system directories' names are the tree's:
 // `cat /etc/os-release` means its file, and the host's /etc stays out.
 bool tree_owned(const std::string& p, const ContainerSpec& s, const HostInfo& h) {
-    if (s.rootfs.empty()) return false;
+    if (s.layout.rootfs.empty()) return false;
     size_t end = p.find('/', 1);
     std::string top = p.substr(1, end == std::string::npos ? std::string::npos : end - 1);
-    return is_system_name(top) || h.kind_in_root(s.rootfs, p) != PathKind::Missing;
+    return is_system_name(top) || h.kind_in_root(s.layout.rootfs, p) != PathKind::Missing;
 }
 
 // The container as the automount and command rules see it: what is visible inside (s's binds as
@@ -408,7 +408,7 @@ HostView container_view(const ContainerSpec& s, const HostInfo& h) {
     // The fresh and kernel directories as the host has them, and as their links there lead
     // (/var/run -> /run), since the rules look at resolved paths.
     std::vector<std::string> fresh, kernel;
-    for (const auto& f : fresh_dirs(!s.rootfs.empty())) {
+    for (const auto& f : fresh_dirs(!s.layout.rootfs.empty())) {
         fresh.push_back(f.path);
         if (h.resolve(f.path) != f.path) fresh.push_back(h.resolve(f.path));
     }
@@ -417,19 +417,19 @@ HostView container_view(const ContainerSpec& s, const HostInfo& h) {
         if (h.resolve(k) != k) kernel.push_back(h.resolve(k));
     }
     HostView view;
-    view.home = s.home;
+    view.home = s.layout.home;
     view.cwd = h.cwd;
     view.kind = h.kind;
     view.resolve = h.resolve;
     view.visible = [&s, &h](const std::string& p) {
-        return tree_owned(p, s, h) || visible_inside(p, s);
+        return tree_owned(p, s, h) || visible_inside(p, s.layout);
     };
     // The container's own /proc, /sys and /dev stand where the host's would: never mount host
     // devices or kernel files because an argument names them.
     view.refused = [&s, kernel](const std::string& p) -> std::string {
         for (const auto& k : kernel)
             if (path_within(p, k)) return "the container has its own " + k;
-        for (const auto& st : s.hidden)
+        for (const auto& st : s.layout.hidden)
             if (path_within(p, st.path))
                 return "it is kakuri's own state (" + st.what + " " + st.path + ")";
         return "";
@@ -442,42 +442,43 @@ HostView container_view(const ContainerSpec& s, const HostInfo& h) {
 // for none), decided on what each resolves to.
 void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h, const std::string& workdir) {
     const HostView view = container_view(s, h);
-    AutoMounts am = plan_auto_mounts(std::vector<std::string>(s.argv.begin() + 1, s.argv.end()),
-                                     view, workdir);
+    AutoMounts am = plan_auto_mounts(
+        std::vector<std::string>(s.process.argv.begin() + 1, s.process.argv.end()), view, workdir);
     for (const auto& n : am.notes) s.notes.push_back(n);
     for (const auto& m : am.mounts) {
-        s.binds.push_back({m, m, ro});
+        s.layout.binds.push_back({m, m, ro});
         s.notes.push_back("auto-mount " + m + (ro ? " (ro)" : ""));
     }
     // A link is made only in the container's own space (its home, its fresh directories, the
     // root tmpfs): never through a bind onto the host, in a system directory, or in the tree.
     auto own_space = [&](const std::string& p) {
         if (p == "/" || in_kernel_dir(p) || tree_owned(p, s, h)) return false;
-        for (const auto& d : s.system)
+        for (const auto& d : s.layout.system)
             if (path_within(p, d.path)) return false;
-        for (const auto& b : s.binds)
+        for (const auto& b : s.layout.binds)
             if (path_within(p, b.dst) || path_within(b.dst, p)) return false;
         return true;
     };
     for (const auto& l : am.links) {
         if (!own_space(l.path)) continue;
-        s.links.push_back(l);
+        s.layout.links.push_back(l);
         s.notes.push_back("auto-mount link " + l.path + " -> " + l.target);
     }
 }
 
 // A directory in a fresh one that only exists inside because a mount point below it was made
 // (`cd /tmp/x && kakuri cc a.c`: /tmp/x/a.c is mounted alone): the caller's cwd still works there.
-bool made_for_a_mount(const std::string& d, const ContainerSpec& s) {
+bool made_for_a_mount(const std::string& d, const Layout& layout) {
     bool fresh = false;
-    for (const auto& f : fresh_dirs(!s.rootfs.empty())) fresh = fresh || path_within(d, f.path);
+    for (const auto& f : fresh_dirs(!layout.rootfs.empty()))
+        fresh = fresh || path_within(d, f.path);
     if (!fresh) return false;
     bool below = false;
-    for (const auto& b : s.binds) {
+    for (const auto& b : layout.binds) {
         if (path_within(d, b.dst)) return false;
         below = below || path_within(b.dst, d);
     }
-    for (const auto& l : s.links) below = below || (l.path != d && path_within(l.path, d));
+    for (const auto& l : layout.links) below = below || (l.path != d && path_within(l.path, d));
     return below;
 }
 
@@ -596,12 +597,11 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
 ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h) {
     const Config cfg = effective_config(opts, file_cfg);
     ContainerSpec s;
-    s.verbosity = opts.verbosity;
     const bool user = cfg.user.value;
 
     set_identity(s, opts, cfg, h);
-    s.hidden = own_state(opts.config, cfg, h);
-    s.share_net = cfg.network.value == "host";
+    s.layout.hidden = own_state(opts.config, cfg, h);
+    s.policy.share_net = cfg.network.value == "host";
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
         if (!valid_hostname(hostname)) {
@@ -613,7 +613,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
                         "separated by '.', no label starting or ending with '-', at most 64 "
                         "characters in all");
         }
-        s.hostname = hostname;
+        s.policy.hostname = hostname;
     }
 
     if (!opts.rootfs.empty()) {
@@ -625,8 +625,8 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
         PathKind k = h.kind(r);
         if (k == PathKind::Missing) throw Error(named + ": no such directory");
         if (k != PathKind::Directory) throw Error(named + ": not a directory");
-        s.rootfs = h.resolve(r);
-        refuse_own_state(s.rootfs, named, s);
+        s.layout.rootfs = h.resolve(r);
+        refuse_own_state(s.layout.rootfs, named, s);
         // apt's "Failed to setgroups", chown's EINVAL: the tree's other users have no id here.
         if (!h.real_root && !cfg.subids.value)
             s.notes.push_back("only your own id is mapped: setgroups, chown to another id and "
@@ -642,12 +642,12 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
         // container would pay for a fresh overlay: 1.6x slower metadata-heavy
         // work measured (bench/RESULTS.md). A read-only bind serves as well.
         for (const auto& e : entries)
-            s.system.push_back({"/" + e.name, e.is_symlink, e.link_target,
-                                s.userns && !e.is_symlink && e.name == "usr"});
+            s.layout.system.push_back({"/" + e.name, e.is_symlink, e.link_target,
+                                       s.identity.userns && !e.is_symlink && e.name == "usr"});
     }
 
     if (!h.home.empty() && h.home[0] == '/' && normalize_path(h.home) != "/")
-        s.home = normalize_path(h.home);
+        s.layout.home = normalize_path(h.home);
 
     // Binds: explicit (config, then command line), then profiles, then automatic.
     for (size_t i = 0; i < cfg.bind.value.size(); ++i) {
@@ -662,27 +662,27 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
         add_profile(s, cfg, name, cfg.bind_profiles.origin, h);
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
 
-    s.seccomp = cfg.seccomp.value != "off";
+    s.policy.seccomp = cfg.seccomp.value != "off";
     // --user means no capabilities at all; otherwise root keeps a docker-like set.
-    s.caps = user ? 0 : default_caps();
-    for (const auto& c : opts.cap_add) s.caps |= parse_cap(c);
-    for (const auto& c : opts.cap_drop) s.caps &= ~parse_cap(c);
+    s.policy.caps = user ? 0 : default_caps();
+    for (const auto& c : opts.cap_add) s.policy.caps |= parse_cap(c);
+    for (const auto& c : opts.cap_drop) s.policy.caps &= ~parse_cap(c);
     if (user && !opts.cap_add.empty())
         throw Error("--cap-add does not go with --user: a non-root user keeps no capabilities");
-    s.user = user;
-    s.caller_uid = h.uid;
-    s.caller_gid = h.gid;
+    s.identity.user = user;
+    s.identity.caller_uid = h.uid;
+    s.identity.caller_gid = h.gid;
 
-    s.rules.auto_mount = cfg.auto_mount.value;
-    s.rules.auto_mount_workdir = cfg.auto_mount_workdir.value;
-    s.rules.clearenv = opts.clearenv;
+    s.process.rules.auto_mount = cfg.auto_mount.value;
+    s.process.rules.auto_mount_workdir = cfg.auto_mount_workdir.value;
+    s.process.rules.clearenv = opts.clearenv;
     for (const auto& k : opts.env_unset) check_env_key(k, "--unsetenv");
-    s.rules.env_unset = opts.env_unset;
-    s.rules.env = cfg.env.value;
+    s.process.rules.env_unset = opts.env_unset;
+    s.process.rules.env = cfg.env.value;
     for (const auto& kv : opts.env_set) check_env_key(kv.substr(0, kv.find('=')), "--env");
-    s.rules.env_set = opts.env_set;
-    s.rules.env_drop = cfg.env_drop.value;
-    s.rules.env_keep = cfg.env_keep.value;
+    s.process.rules.env_set = opts.env_set;
+    s.process.rules.env_drop = cfg.env_drop.value;
+    s.process.rules.env_keep = cfg.env_keep.value;
     return s;
 }
 
@@ -693,19 +693,19 @@ ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& 
 }
 
 void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h) {
-    const ProcessRules& rules = s.rules;
-    s.argv = req.command;
-    if (s.argv.empty()) {
+    const ProcessRules& rules = s.process.rules;
+    s.process.argv = req.command;
+    if (s.process.argv.empty()) {
         std::string shell = h.shell.empty() ? "/bin/sh" : h.shell;
-        if (!s.rootfs.empty()) {
+        if (!s.layout.rootfs.empty()) {
             // The caller's shell where the tree has it (at the same path), else the tree's /bin/sh.
-            if (shell[0] != '/' || h.kind_in_root(s.rootfs, shell) != PathKind::File)
+            if (shell[0] != '/' || h.kind_in_root(s.layout.rootfs, shell) != PathKind::File)
                 shell = "/bin/sh";
-            if (h.kind_in_root(s.rootfs, shell) != PathKind::File)
-                throw Error("--rootfs " + s.rootfs +
+            if (h.kind_in_root(s.layout.rootfs, shell) != PathKind::File)
+                throw Error("--rootfs " + s.layout.rootfs +
                             ": it has no /bin/sh to run; name the command to run");
         }
-        s.argv = {shell};
+        s.process.argv = {shell};
     }
 
     // The working directory counts as named (README, "Automatic path mounting"): not for exec,
@@ -713,7 +713,7 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     const std::string& am = rules.auto_mount;
     const std::string workdir =
         rules.auto_mount_workdir && !req.home_by_default && req.workdir.empty() ? h.cwd : "";
-    if (am != "off" && (s.argv.size() > 1 || !workdir.empty()))
+    if (am != "off" && (s.process.argv.size() > 1 || !workdir.empty()))
         add_auto_mounts(s, am == "ro", h, workdir);
 
     // Environment: the caller's (unless --clearenv) without the variables that carry
@@ -725,7 +725,7 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
         for (const auto& e : h.environ) {
             std::string key = env_key(e);
             if (!env_dropped(key, filter)) {
-                s.env.emplace_back(e);
+                s.process.env.emplace_back(e);
             } else if (std::find(dropped.begin(), dropped.end(), key) == dropped.end()) {
                 dropped.push_back(key);
             }
@@ -733,13 +733,13 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     }
     // Where the program runs, as the ecosystem expects (README, "The environment"): systemd's
     // container interface, and the user names of the identity inside (root, unless --user).
-    env_put(s.env, "container=kakuri");
-    if (!s.user) {
-        env_put(s.env, "USER=root");
-        env_put(s.env, "LOGNAME=root");
+    env_put(s.process.env, "container=kakuri");
+    if (!s.identity.user) {
+        env_put(s.process.env, "USER=root");
+        env_put(s.process.env, "LOGNAME=root");
     }
-    for (const auto& k : rules.env_unset) env_remove(s.env, k);
-    for (const auto& kv : rules.env) env_put(s.env, kv);
+    for (const auto& k : rules.env_unset) env_remove(s.process.env, k);
+    for (const auto& kv : rules.env) env_put(s.process.env, kv);
     std::vector<std::string> env_set = rules.env_set;
     env_set.insert(env_set.end(), req.env_set.begin(), req.env_set.end());
     for (const auto& kv : env_set) {
@@ -747,22 +747,24 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
         std::string key = kv.substr(0, eq);
         check_env_key(key, "--env");
         if (eq != std::string::npos) {
-            env_put(s.env, kv);
+            env_put(s.process.env, kv);
         } else {
             auto it = std::find_if(h.environ.begin(), h.environ.end(),
                                    [&](std::string_view e) { return env_key(e) == key; });
-            if (it != h.environ.end()) env_put(s.env, std::string(*it));
+            if (it != h.environ.end()) env_put(s.process.env, std::string(*it));
         }
     }
     // -v names what stayed outside; a value is never printed.
     std::string out;
     for (const auto& k : dropped)
-        if (!env_has(s.env, k)) out += (out.empty() ? "" : ", ") + k;
+        if (!env_has(s.process.env, k)) out += (out.empty() ? "" : ", ") + k;
     if (!out.empty())
         s.notes.push_back("environment: kept outside: " + out +
                           " (credentials; pass one with -e NAME)");
-    if (!env_has(s.env, "PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
-    if (!env_has(s.env, "HOME") && !h.home.empty()) s.env.push_back("HOME=" + h.home);
+    if (!env_has(s.process.env, "PATH"))
+        s.process.env.push_back(std::string("PATH=") + kDefaultPath);
+    if (!env_has(s.process.env, "HOME") && !h.home.empty())
+        s.process.env.push_back("HOME=" + h.home);
 
     // A command found only on the caller's PATH, in a directory the container
     // cannot see (~/.local/bin), is bound read-only at its own path and run. Not
@@ -770,30 +772,30 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     // and the command is the tree's, found on PATH inside it.
     const std::string caller_path = env_value(h.environ, "PATH").value_or("");
     CommandResolution r;
-    if (s.rootfs.empty())
-        r = resolve_command(s.argv[0], env_value(s.env, "PATH").value_or(""), caller_path,
-                            container_view(s, h), h.executable);
+    if (s.layout.rootfs.empty())
+        r = resolve_command(s.process.argv[0], env_value(s.process.env, "PATH").value_or(""),
+                            caller_path, container_view(s, h), h.executable);
     if (r.kind == CommandResolution::FromHost) {
-        s.binds.push_back({h.resolve(r.bind), r.bind, true});
-        s.notes.push_back("command " + s.argv[0] + " from the host: " + r.path +
+        s.layout.binds.push_back({h.resolve(r.bind), r.bind, true});
+        s.notes.push_back("command " + s.process.argv[0] + " from the host: " + r.path +
                           (r.bind == r.path ? "" : " (with " + r.bind + ")"));
-        s.argv[0] = r.path;
+        s.process.argv[0] = r.path;
     } else if (r.kind == CommandResolution::Inside && !r.path.empty()) {
-        s.argv[0] = r.path;
+        s.process.argv[0] = r.path;
     }
 
     if (!req.workdir.empty()) {
         std::string w = expand_tilde(req.workdir, h.home);
         if (w[0] != '/')
             throw Error("--workdir must be an absolute path, not '" + req.workdir + "'");
-        s.cwd = normalize_path(w);
+        s.process.cwd = normalize_path(w);
     } else if (!req.home_by_default && !h.cwd.empty() &&
-               (visible_inside(h.cwd, s) || made_for_a_mount(h.cwd, s))) {
-        s.cwd = h.cwd;
+               (visible_inside(h.cwd, s.layout) || made_for_a_mount(h.cwd, s.layout))) {
+        s.process.cwd = h.cwd;
     } else {
-        s.cwd = s.home.empty() ? "/" : s.home;
+        s.process.cwd = s.layout.home.empty() ? "/" : s.layout.home;
     }
-    env_put(s.env, "PWD=" + s.cwd);
+    env_put(s.process.env, "PWD=" + s.process.cwd);
 }
 
 }  // namespace kakuri

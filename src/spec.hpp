@@ -105,6 +105,6 @@ ContainerSpec make_spec(const Options& opts, const HostInfo& host);  // built-in
 std::string format_config(const Config& cfg, bool filter_built = seccomp_available());
 
 // Would host path p be seen at the same path, with the same content, inside?
-bool visible_inside(const std::string& p, const ContainerSpec& spec);
+bool visible_inside(const std::string& p, const Layout& layout);
 
 }  // namespace kakuri

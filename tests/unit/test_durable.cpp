@@ -11,33 +11,34 @@ namespace {
 
 ContainerSpec every_field() {
     ContainerSpec s;
-    s.userns = true;
-    s.uid_map = {{0, 100000, 65536}, {1000, 1000, 1}};
-    s.gid_map = {{0, 100000, 65536}};
-    s.map_writer = MapWriter::Helpers;
-    s.newuidmap = "/usr/bin/newuidmap";
-    s.newgidmap = "/usr/bin/newgidmap";
-    s.uid = 1000;
-    s.gid = 1001;
-    s.user = true;
-    s.caller_uid = 1000;
-    s.caller_gid = 1001;
-    s.share_net = true;
-    s.hostname = "box";
-    s.rootfs = "/srv/roots/a b%c";
-    s.system = {{"/usr", false, "", true}, {"/bin", true, "usr/bin", false}, {"/etc", false, "", false}};
-    s.home = "/home/alice";
-    s.binds = {{"/src/with space", "/dst", false}, {"/ro\tsrc", "/ro", true}};
-    s.links = {{"/home/alice/proj/latest", "/home/alice/proj/v2"}};
-    s.seccomp = false;
-    s.caps = 0xa80425fbULL;
-    s.rules.auto_mount = "ro";
-    s.rules.clearenv = true;
-    s.rules.env_unset = {"LS_COLORS"};
-    s.rules.env = {"A=1 2", "EMPTY=", "NL=a\nb"};
-    s.rules.env_set = {"MY_API_KEY", "X=y"};
-    s.rules.env_drop = {"*_SECRET"};
-    s.rules.env_keep = {"AWS_REGION"};
+    s.identity.userns = true;
+    s.identity.uid_map = {{0, 100000, 65536}, {1000, 1000, 1}};
+    s.identity.gid_map = {{0, 100000, 65536}};
+    s.identity.map_writer = MapWriter::Helpers;
+    s.identity.newuidmap = "/usr/bin/newuidmap";
+    s.identity.newgidmap = "/usr/bin/newgidmap";
+    s.identity.uid = 1000;
+    s.identity.gid = 1001;
+    s.identity.user = true;
+    s.identity.caller_uid = 1000;
+    s.identity.caller_gid = 1001;
+    s.policy.share_net = true;
+    s.policy.hostname = "box";
+    s.layout.rootfs = "/srv/roots/a b%c";
+    s.layout.system = {
+        {"/usr", false, "", true}, {"/bin", true, "usr/bin", false}, {"/etc", false, "", false}};
+    s.layout.home = "/home/alice";
+    s.layout.binds = {{"/src/with space", "/dst", false}, {"/ro\tsrc", "/ro", true}};
+    s.layout.links = {{"/home/alice/proj/latest", "/home/alice/proj/v2"}};
+    s.policy.seccomp = false;
+    s.policy.caps = 0xa80425fbULL;
+    s.process.rules.auto_mount = "ro";
+    s.process.rules.clearenv = true;
+    s.process.rules.env_unset = {"LS_COLORS"};
+    s.process.rules.env = {"A=1 2", "EMPTY=", "NL=a\nb"};
+    s.process.rules.env_set = {"MY_API_KEY", "X=y"};
+    s.process.rules.env_drop = {"*_SECRET"};
+    s.process.rules.env_keep = {"AWS_REGION"};
     return s;
 }
 
@@ -51,33 +52,33 @@ TEST_CASE("durable: every recorded field survives the round trip") {
         CHECK(v.find('\n') == std::string::npos);  // one line each, whatever a value holds
     }
     ContainerSpec b = container_from_fields(f);
-    CHECK(b.userns == s.userns);
-    CHECK(b.uid_map == s.uid_map);
-    CHECK(b.gid_map == s.gid_map);
-    CHECK(b.map_writer == s.map_writer);
-    CHECK(b.newuidmap == s.newuidmap);
-    CHECK(b.newgidmap == s.newgidmap);
-    CHECK(b.uid == s.uid);
-    CHECK(b.gid == s.gid);
-    CHECK(b.user == s.user);
-    CHECK(b.caller_uid == s.caller_uid);
-    CHECK(b.caller_gid == s.caller_gid);
-    CHECK(b.share_net == s.share_net);
-    CHECK(b.hostname == s.hostname);
-    CHECK(b.rootfs == s.rootfs);
-    REQUIRE(b.system.size() == s.system.size());
-    for (size_t i = 0; i < s.system.size(); ++i) {
-        CHECK(b.system[i].path == s.system[i].path);
-        CHECK(b.system[i].is_symlink == s.system[i].is_symlink);
-        CHECK(b.system[i].link_target == s.system[i].link_target);
-        CHECK(b.system[i].read_only == s.system[i].read_only);
+    CHECK(b.identity.userns == s.identity.userns);
+    CHECK(b.identity.uid_map == s.identity.uid_map);
+    CHECK(b.identity.gid_map == s.identity.gid_map);
+    CHECK(b.identity.map_writer == s.identity.map_writer);
+    CHECK(b.identity.newuidmap == s.identity.newuidmap);
+    CHECK(b.identity.newgidmap == s.identity.newgidmap);
+    CHECK(b.identity.uid == s.identity.uid);
+    CHECK(b.identity.gid == s.identity.gid);
+    CHECK(b.identity.user == s.identity.user);
+    CHECK(b.identity.caller_uid == s.identity.caller_uid);
+    CHECK(b.identity.caller_gid == s.identity.caller_gid);
+    CHECK(b.policy.share_net == s.policy.share_net);
+    CHECK(b.policy.hostname == s.policy.hostname);
+    CHECK(b.layout.rootfs == s.layout.rootfs);
+    REQUIRE(b.layout.system.size() == s.layout.system.size());
+    for (size_t i = 0; i < s.layout.system.size(); ++i) {
+        CHECK(b.layout.system[i].path == s.layout.system[i].path);
+        CHECK(b.layout.system[i].is_symlink == s.layout.system[i].is_symlink);
+        CHECK(b.layout.system[i].link_target == s.layout.system[i].link_target);
+        CHECK(b.layout.system[i].read_only == s.layout.system[i].read_only);
     }
-    CHECK(b.home == s.home);
-    CHECK(b.binds == s.binds);
-    CHECK(b.links == s.links);
-    CHECK(b.seccomp == s.seccomp);
-    CHECK(b.caps == s.caps);
-    CHECK(b.rules == s.rules);
+    CHECK(b.layout.home == s.layout.home);
+    CHECK(b.layout.binds == s.layout.binds);
+    CHECK(b.layout.links == s.layout.links);
+    CHECK(b.policy.seccomp == s.policy.seccomp);
+    CHECK(b.policy.caps == s.policy.caps);
+    CHECK(b.process.rules == s.process.rules);
     CHECK(container_fields(b) == f);
 }
 

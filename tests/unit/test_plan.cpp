@@ -26,24 +26,23 @@ const size_t npos = static_cast<size_t>(-1);
 // A rootless container on a merged-/usr host, home under /home, three binds.
 ContainerSpec spec() {
     ContainerSpec s;
-    s.userns = true;
-    s.uid_map = {{0, 1000, 1}};
-    s.gid_map = {{0, 1001, 1}};
-    s.share_net = false;
-    s.hostname = "box";
-    s.system = {{"/usr", false, ""},
-                {"/bin", true, "usr/bin"},
-                {"/lib64", true, "usr/lib64"},
-                {"/etc", false, ""},
-                {"/var", false, ""}};
-    s.home = "/home/u";
-    s.binds = {{"/srv/data", "/srv/data", false},
-               {"/srv/ro", "/mnt", true},
-               {"/elsewhere", "/srv/data/x", false}};
-    s.env = {"A=1", "PWD=/home/u"};
-    s.cwd = "/home/u";
-    s.argv = {"ls", "-la"};
-    s.verbosity = 1;
+    s.identity.userns = true;
+    s.identity.uid_map = {{0, 1000, 1}};
+    s.identity.gid_map = {{0, 1001, 1}};
+    s.policy.share_net = false;
+    s.policy.hostname = "box";
+    s.layout.system = {{"/usr", false, ""},
+                       {"/bin", true, "usr/bin"},
+                       {"/lib64", true, "usr/lib64"},
+                       {"/etc", false, ""},
+                       {"/var", false, ""}};
+    s.layout.home = "/home/u";
+    s.layout.binds = {{"/srv/data", "/srv/data", false},
+                      {"/srv/ro", "/mnt", true},
+                      {"/elsewhere", "/srv/data/x", false}};
+    s.process.env = {"A=1", "PWD=/home/u"};
+    s.process.cwd = "/home/u";
+    s.process.argv = {"ls", "-la"};
     return s;
 }
 
@@ -101,7 +100,7 @@ TEST_CASE("plan: exactly one root and one pivot, the pivot last") {
 
 TEST_CASE("plan: system directories follow the spec's order and kind") {
     ContainerSpec s = spec();
-    s.system = {{"/usr", false, ""}, {"/sbin", true, "usr/sbin"}, {"/opt", false, ""}};
+    s.layout.system = {{"/usr", false, ""}, {"/sbin", true, "usr/sbin"}, {"/opt", false, ""}};
     Plan p = make_plan(s);
     CHECK(p.steps[1] == Step{StepKind::Overlay, "/usr", "/usr", 0, false});
     CHECK(p.steps[2] == Step{StepKind::Symlink, "/sbin", "usr/sbin", 0, false});
@@ -110,7 +109,7 @@ TEST_CASE("plan: system directories follow the spec's order and kind") {
     CHECK(count_kind(p, StepKind::Overlay) == 2);
 
     SUBCASE("none at all") {
-        s.system.clear();
+        s.layout.system.clear();
         Plan q = make_plan(s);
         CHECK(q.steps[1] == Step{StepKind::Tmpfs, "/tmp", "", 01777, false});
         CHECK(count_kind(q, StepKind::Overlay) == 0);
@@ -121,7 +120,7 @@ TEST_CASE("plan: a read-only system directory is a read-only bind, never an over
     // What make_spec decides for /usr in a user namespace (see "spec: unprivileged, /usr is a
     // read-only bind").
     ContainerSpec s = spec();
-    s.system = {{"/usr", false, "", true}, {"/bin", true, "usr/bin"}, {"/etc", false, ""}};
+    s.layout.system = {{"/usr", false, "", true}, {"/bin", true, "usr/bin"}, {"/etc", false, ""}};
     Plan p = make_plan(s);
     CHECK(p.steps[1] == Step{StepKind::Bind, "/usr", "/usr", 0, true});
     CHECK(p.steps[2] == Step{StepKind::Symlink, "/bin", "usr/bin", 0, false});
@@ -129,7 +128,7 @@ TEST_CASE("plan: a read-only system directory is a read-only bind, never an over
     CHECK(index_of(p, StepKind::Overlay, "/usr") == npos);
     CHECK(format_step(p.steps[1]) == "bind       /usr  (from /usr, ro)");
     SUBCASE("a persistent container keeps no upper layer for it") {
-        s.persist_dir = "/store/box";
+        s.layout.persist_dir = "/store/box";
         Plan q = make_plan(s);
         CHECK(q.steps[1] == Step{StepKind::Bind, "/usr", "/usr", 0, true});
         CHECK(q.steps[1].upper.empty());
@@ -140,7 +139,7 @@ TEST_CASE("plan: a read-only system directory is a read-only bind, never an over
 
 TEST_CASE("plan: a persistent container: its upper layers and its home on disk") {
     ContainerSpec s = spec();
-    s.persist_dir = "/store/box";
+    s.layout.persist_dir = "/store/box";
     Plan p = make_plan(s);
     // Every overlaid system directory: upper/NAME and work/NAME, side by side.
     for (const char* d : {"/usr", "/etc", "/var"}) {
@@ -158,12 +157,12 @@ TEST_CASE("plan: a persistent container: its upper layers and its home on disk")
           std::vector<Step>{{StepKind::Mkdir, "/home/u", "", 0700, false},
                             {StepKind::Bind, "/home/u", "/store/box/home", 0, false}});
     ContainerSpec homeless = s;
-    homeless.home = "";
+    homeless.layout.home = "";
     for (const auto& st : make_plan(homeless).steps) CHECK(st.source != "/store/box/home");
     // The fresh directories stay fresh.
     CHECK(p.steps[index_of(p, StepKind::Tmpfs, "/tmp")].upper.empty());
     SUBCASE("a temporary container keeps nothing on disk") {
-        s.persist_dir = "";
+        s.layout.persist_dir = "";
         Plan t = make_plan(s);
         for (const auto& st : t.steps) {
             CAPTURE(format_step(st));
@@ -173,8 +172,8 @@ TEST_CASE("plan: a persistent container: its upper layers and its home on disk")
         }
     }
     SUBCASE("a root filesystem: its upper layer is upper/root; the home lies in it") {
-        s.rootfs = "/home/u/alpine";
-        s.system.clear();
+        s.layout.rootfs = "/home/u/alpine";
+        s.layout.system.clear();
         Plan r = make_plan(s);
         CHECK(r.steps[0].kind == StepKind::RootOverlay);
         CHECK(r.steps[0].upper == "/store/box/upper/root");
@@ -194,26 +193,26 @@ TEST_CASE("plan: the home") {
               std::vector<Step>{{StepKind::Mkdir, "/home/u", "", 0700, false}});
     }
     SUBCASE("deeper under /home: the parents 0755, the home 0700") {
-        s.home = "/home/staff/u";
+        s.layout.home = "/home/staff/u";
         CHECK(home_steps(make_plan(s)) ==
               std::vector<Step>{{StepKind::Mkdir, "/home/staff", "", 0755, false},
                                 {StepKind::Mkdir, "/home/staff/u", "", 0700, false}});
     }
     SUBCASE("outside /home and the system directories: a Mkdir chain from /") {
-        s.home = "/srv/users/u";
+        s.layout.home = "/srv/users/u";
         CHECK(home_steps(make_plan(s)) ==
               std::vector<Step>{{StepKind::Mkdir, "/srv", "", 0755, false},
                                 {StepKind::Mkdir, "/srv/users", "", 0755, false},
                                 {StepKind::Mkdir, "/srv/users/u", "", 0700, false}});
     }
     SUBCASE("a /home-like name is not /home") {
-        s.home = "/homes/u";
+        s.layout.home = "/homes/u";
         CHECK(home_steps(make_plan(s)) ==
               std::vector<Step>{{StepKind::Mkdir, "/homes", "", 0755, false},
                                 {StepKind::Mkdir, "/homes/u", "", 0700, false}});
     }
     SUBCASE("inside a system directory: a tmpfs") {
-        s.home = "/var/lib/pg";
+        s.layout.home = "/var/lib/pg";
         Plan p = make_plan(s);
         CHECK(home_steps(p) ==
               std::vector<Step>{{StepKind::Tmpfs, "/var/lib/pg", "", 0700, false}});
@@ -221,17 +220,17 @@ TEST_CASE("plan: the home") {
         CHECK(index_of(p, StepKind::Mkdir, "/var/lib/pg") == npos);
     }
     SUBCASE("under a name that only starts like a system directory: a Mkdir chain") {
-        s.home = "/variable/u";
+        s.layout.home = "/variable/u";
         CHECK(home_steps(make_plan(s)) ==
               std::vector<Step>{{StepKind::Mkdir, "/variable", "", 0755, false},
                                 {StepKind::Mkdir, "/variable/u", "", 0700, false}});
     }
     SUBCASE("no home: nothing") {
-        s.home = "";
+        s.layout.home = "";
         CHECK(home_steps(make_plan(s)).empty());
     }
     SUBCASE("/home is made once") {
-        s.home = "/home/a/b";
+        s.layout.home = "/home/a/b";
         Plan p = make_plan(s);
         CHECK(std::count(p.steps.begin(), p.steps.end(),
                          Step{StepKind::Mkdir, "/home", "", 0755, false}) == 1);
@@ -307,7 +306,7 @@ TEST_CASE("plan: binds last, in the order given, with their ro flags") {
 
     SUBCASE("reversed order stays reversed") {
         ContainerSpec s = spec();
-        std::reverse(s.binds.begin(), s.binds.end());
+        std::reverse(s.layout.binds.begin(), s.layout.binds.end());
         Plan q = make_plan(s);
         size_t a = index_of(q, StepKind::Bind, "/srv/data/x");
         size_t b = index_of(q, StepKind::Bind, "/srv/data");
@@ -317,7 +316,7 @@ TEST_CASE("plan: binds last, in the order given, with their ro flags") {
     }
     SUBCASE("a bind over the home comes after the home is made") {
         ContainerSpec s = spec();
-        s.binds = {{"/home/u/proj", "/home/u/proj", false}};
+        s.layout.binds = {{"/home/u/proj", "/home/u/proj", false}};
         Plan q = make_plan(s);
         size_t bind = index_of(q, StepKind::Bind, "/home/u/proj");
         REQUIRE(bind != npos);
@@ -326,7 +325,7 @@ TEST_CASE("plan: binds last, in the order given, with their ro flags") {
     }
     SUBCASE("no binds") {
         ContainerSpec s = spec();
-        s.binds.clear();
+        s.layout.binds.clear();
         Plan q = make_plan(s);
         CHECK(count_kind(q, StepKind::Bind) == 0);
         CHECK(q.steps[q.steps.size() - 2].kind == StepKind::Sysfs);
@@ -345,10 +344,10 @@ TEST_CASE("plan: clone flags and loopback") {
         CHECK((p.clone_flags & CLONE_NEWNET) != 0);
         CHECK(p.clone_flags == (always | CLONE_NEWUSER | CLONE_NEWNET));
         CHECK(p.loopback);
-        CHECK(p.userns);
+        CHECK(p.identity.userns);
     }
     SUBCASE("rootless, host network") {
-        s.share_net = true;
+        s.policy.share_net = true;
         Plan p = make_plan(s);
         CHECK((p.clone_flags & CLONE_NEWUSER) != 0);
         CHECK((p.clone_flags & CLONE_NEWNET) == 0);
@@ -356,19 +355,19 @@ TEST_CASE("plan: clone flags and loopback") {
         CHECK_FALSE(p.loopback);
     }
     SUBCASE("real root, private network") {
-        s.userns = false;
-        s.uid_map.clear();
-        s.gid_map.clear();
+        s.identity.userns = false;
+        s.identity.uid_map.clear();
+        s.identity.gid_map.clear();
         Plan p = make_plan(s);
         CHECK((p.clone_flags & CLONE_NEWUSER) == 0);
         CHECK((p.clone_flags & CLONE_NEWNET) != 0);
         CHECK(p.clone_flags == (always | CLONE_NEWNET));
         CHECK(p.loopback);
-        CHECK_FALSE(p.userns);
+        CHECK_FALSE(p.identity.userns);
     }
     SUBCASE("real root, host network") {
-        s.userns = false;
-        s.share_net = true;
+        s.identity.userns = false;
+        s.policy.share_net = true;
         Plan p = make_plan(s);
         CHECK(p.clone_flags == always);
         CHECK_FALSE(p.loopback);
@@ -377,23 +376,22 @@ TEST_CASE("plan: clone flags and loopback") {
 
 TEST_CASE("plan: the rest of the spec is carried over") {
     Plan p = make_plan(spec());
-    CHECK(p.hostname == "box");
-    CHECK(p.cwd == "/home/u");
-    CHECK(p.env == std::vector<std::string>{"A=1", "PWD=/home/u"});
-    CHECK(p.argv == std::vector<std::string>{"ls", "-la"});
-    CHECK(p.verbosity == 1);
-    REQUIRE(p.uid_map.size() == 1);
-    CHECK(p.uid_map[0].inside == 0);
-    CHECK(p.uid_map[0].outside == 1000);
-    CHECK(p.uid_map[0].count == 1);
-    REQUIRE(p.gid_map.size() == 1);
-    CHECK(p.gid_map[0].outside == 1001);
+    CHECK(p.policy.hostname == "box");
+    CHECK(p.process.cwd == "/home/u");
+    CHECK(p.process.env == std::vector<std::string>{"A=1", "PWD=/home/u"});
+    CHECK(p.process.argv == std::vector<std::string>{"ls", "-la"});
+    REQUIRE(p.identity.uid_map.size() == 1);
+    CHECK(p.identity.uid_map[0].inside == 0);
+    CHECK(p.identity.uid_map[0].outside == 1000);
+    CHECK(p.identity.uid_map[0].count == 1);
+    REQUIRE(p.identity.gid_map.size() == 1);
+    CHECK(p.identity.gid_map[0].outside == 1001);
 }
 
 TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go inside it") {
     ContainerSpec s = spec();
-    s.rootfs = "/home/u/alpine";
-    s.system.clear();
+    s.layout.rootfs = "/home/u/alpine";
+    s.layout.system.clear();
     Plan p = make_plan(s);
     REQUIRE(p.steps.size() > 6);
     CHECK(p.steps[0] == Step{StepKind::RootOverlay, "/", "/home/u/alpine", 0, false});
@@ -417,13 +415,13 @@ TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go i
     CHECK(p.steps.back().kind == StepKind::PivotRoot);
 
     SUBCASE("a home under /tmp comes after the /tmp tmpfs") {
-        s.home = "/tmp/t/home";
+        s.layout.home = "/tmp/t/home";
         Plan q = make_plan(s);
         CHECK(q.steps[3] == Step{StepKind::Mkdir, "/tmp", "", 0755, false});
         CHECK(q.steps[5] == Step{StepKind::Mkdir, "/tmp/t/home", "", 0700, false});
     }
     SUBCASE("real root: /proc's host-wide files are masked as in host mode") {
-        s.userns = false;
+        s.identity.userns = false;
         Plan q = make_plan(s);
         for (const char* f : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats",
                               "/proc/sched_debug", "/proc/sysrq-trigger", "/proc/latency_stats",
@@ -442,21 +440,21 @@ TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go i
 
 TEST_CASE("plan: who writes the id maps is carried over") {
     ContainerSpec s = spec();
-    s.map_writer = MapWriter::Helpers;
-    s.newuidmap = "/usr/bin/newuidmap";
-    s.newgidmap = "/usr/bin/newgidmap";
-    s.uid = 1000;
-    s.gid = 1001;
+    s.identity.map_writer = MapWriter::Helpers;
+    s.identity.newuidmap = "/usr/bin/newuidmap";
+    s.identity.newgidmap = "/usr/bin/newgidmap";
+    s.identity.uid = 1000;
+    s.identity.gid = 1001;
     Plan p = make_plan(s);
-    CHECK(p.map_writer == MapWriter::Helpers);
-    CHECK(p.newuidmap == "/usr/bin/newuidmap");
-    CHECK(p.newgidmap == "/usr/bin/newgidmap");
-    CHECK(p.uid == 1000);
-    CHECK(p.gid == 1001);
+    CHECK(p.identity.map_writer == MapWriter::Helpers);
+    CHECK(p.identity.newuidmap == "/usr/bin/newuidmap");
+    CHECK(p.identity.newgidmap == "/usr/bin/newgidmap");
+    CHECK(p.identity.uid == 1000);
+    CHECK(p.identity.gid == 1001);
     CHECK(contains(format_plan(p), "maps by:    /usr/bin/newuidmap, /usr/bin/newgidmap\n"));
-    s.map_writer = MapWriter::Parent;
+    s.identity.map_writer = MapWriter::Parent;
     CHECK(contains(format_plan(make_plan(s)), "maps by:    kakuri (real root)\n"));
-    s.map_writer = MapWriter::Self;
+    s.identity.map_writer = MapWriter::Self;
     CHECK_FALSE(contains(format_plan(make_plan(s)), "maps by:"));
 }
 
@@ -517,16 +515,16 @@ TEST_CASE("plan: format_plan") {
     }
     SUBCASE("several id map lines") {
         ContainerSpec s = spec();
-        s.uid_map = {{0, 1000, 1}, {1, 100000, 65536}};
+        s.identity.uid_map = {{0, 1000, 1}, {1, 100000, 65536}};
         std::string text = format_plan(make_plan(s));
         CHECK(contains(text, "uid map:    0->1000 (1), 1->100000 (65536)\n"));
     }
     SUBCASE("real root, host network") {
         ContainerSpec s = spec();
-        s.userns = false;
-        s.uid_map.clear();
-        s.gid_map.clear();
-        s.share_net = true;
+        s.identity.userns = false;
+        s.identity.uid_map.clear();
+        s.identity.gid_map.clear();
+        s.policy.share_net = true;
         std::string text = format_plan(make_plan(s));
         CAPTURE(text);
         CHECK(contains(text, "namespaces: mount pid uts ipc cgroup\n"));
@@ -544,14 +542,14 @@ TEST_CASE("plan: format_plan") {
         CHECK(contains(none, std::string("\nseccomp:    none: ") + kNoFilterNote + "\n"));
         CHECK_FALSE(contains(none, "default filter"));
         CHECK(contains(format_plan(p), seccomp_available() ? "default filter" : kNoFilterNote));
-        s.seccomp = false;
+        s.policy.seccomp = false;
         p = make_plan(s);
         CHECK(contains(format_plan(p, true), "\nseccomp:    off\n"));
         CHECK(contains(format_plan(p, false), "\nseccomp:    off\n"));
     }
     SUBCASE("command words are quoted for the shell") {
         ContainerSpec s = spec();
-        s.argv = {"sh", "-c", "echo $HOME", "it's", ""};
+        s.process.argv = {"sh", "-c", "echo $HOME", "it's", ""};
         std::string text = format_plan(make_plan(s));
         CHECK(contains(text, "command:    sh -c 'echo $HOME' 'it'\\''s' ''\n"));
     }
@@ -578,7 +576,7 @@ const HiddenPath kConfigDir{"/home/u/.config/container", true, 0755, "config dir
 
 TEST_CASE("plan: the links of automatic mounts, after the binds") {
     ContainerSpec s = spec();
-    s.links = {{"/home/u/proj/latest", "/home/u/proj/v2"}};
+    s.layout.links = {{"/home/u/proj/latest", "/home/u/proj/v2"}};
     Plan p = make_plan(s);
     CHECK(after_binds(p) == std::vector<std::string>{"symlink    /home/u/proj/latest -> "
                                                      "/home/u/proj/v2"});
@@ -589,8 +587,8 @@ TEST_CASE("plan: the fresh directories come from fresh_dirs") {
     for (bool rootfs : {false, true}) {
         CAPTURE(rootfs);
         if (rootfs) {
-            s.rootfs = "/srv/tree";
-            s.system.clear();
+            s.layout.rootfs = "/srv/tree";
+            s.layout.system.clear();
         }
         Plan p = make_plan(s);
         for (const auto& f : fresh_dirs(rootfs))
@@ -601,13 +599,13 @@ TEST_CASE("plan: the fresh directories come from fresh_dirs") {
 
 TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
     ContainerSpec s = spec();
-    s.binds.clear();
-    s.hidden = {kStore, kConfigDir};
+    s.layout.binds.clear();
+    s.layout.hidden = {kStore, kConfigDir};
     SUBCASE("nothing shows it: nothing to do") {
         CHECK(after_binds(make_plan(s)).empty());
     }
     SUBCASE("--bind ~/.local: the directory between pinned, then the mask") {
-        s.binds = {{"/home/u/.local", "/home/u/.local", false}};
+        s.layout.binds = {{"/home/u/.local", "/home/u/.local", false}};
         CHECK(after_binds(make_plan(s)) ==
               std::vector<std::string>{"pin        /home/u/.local/kakuri  mode 0700  (kakuri's own "
                                        "state, made if missing)",
@@ -616,9 +614,9 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
                                        "[ro]"});
     }
     SUBCASE("--bind ~:/mnt/h and the dev profile: every place, outer pins first") {
-        s.binds = {{"/home/u", "/mnt/h", false},
-                   {"/home/u/.config", "/home/u/.config", false},
-                   {"/home/u/.local", "/home/u/.local", true}};
+        s.layout.binds = {{"/home/u", "/mnt/h", false},
+                          {"/home/u/.config", "/home/u/.config", false},
+                          {"/home/u/.local", "/home/u/.local", true}};
         CHECK(
             after_binds(make_plan(s)) ==
             std::vector<std::string>{
@@ -637,7 +635,7 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
                 "missing) [ro]"});
     }
     SUBCASE("--bind /:/host") {
-        s.binds = {{"/", "/host", false}};
+        s.layout.binds = {{"/", "/host", false}};
         std::vector<std::string> got = after_binds(make_plan(s));
         CHECK(got.front() ==
               "pin        /host/home  mode 0700  (kakuri's own state, made if missing)");
@@ -646,8 +644,8 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
               "state, made if missing) [ro]");
     }
     SUBCASE("/etc/kakuri is never made: whoever may make it is host root already") {
-        s.hidden = {{"/etc/kakuri", true, 0755, "config directory", false}};
-        s.binds = {{"/", "/host", false}};
+        s.layout.hidden = {{"/etc/kakuri", true, 0755, "config directory", false}};
+        s.layout.binds = {{"/", "/host", false}};
         CHECK(after_binds(make_plan(s)) ==
               std::vector<std::string>{
                   "pin        /host/etc  mode 0755  (kakuri's own state)",
@@ -655,13 +653,13 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
                   "mask-dir   /host/etc/kakuri  mode 0755  (kakuri's own state) [ro]"});
     }
     SUBCASE("a place a later bind covers shows that bind: nothing there") {
-        s.binds = {{"/home/u/.local", "/home/u/.local", false},
-                   {"/srv/other", "/home/u/.local/kakuri", false}};
+        s.layout.binds = {{"/home/u/.local", "/home/u/.local", false},
+                          {"/srv/other", "/home/u/.local/kakuri", false}};
         CHECK(after_binds(make_plan(s)).empty());
     }
     SUBCASE("a config file named by --config: /dev/null over it, read-only") {
-        s.hidden = {{"/home/u/proj/k.toml", false, 0, "config file"}};
-        s.binds = {{"/home/u", "/home/u", false}};
+        s.layout.hidden = {{"/home/u/proj/k.toml", false, 0, "config file"}};
+        s.layout.binds = {{"/home/u", "/home/u", false}};
         CHECK(
             after_binds(make_plan(s)) ==
             std::vector<std::string>{
@@ -672,16 +670,16 @@ TEST_CASE("plan: kakuri's own state, wherever a bind shows it") {
 
 TEST_CASE("plan: kakuri's own state in a system directory or a root filesystem: masked only") {
     ContainerSpec s = spec();
-    s.binds.clear();
-    s.hidden = {{"/etc/kakuri", true, 0755, "config directory"},
-                {"/var/lib/kakuri", true, 0700, "containers_dir"},
-                {"/var/tmp/k", true, 0700, "containers_dir"}};
+    s.layout.binds.clear();
+    s.layout.hidden = {{"/etc/kakuri", true, 0755, "config directory"},
+                       {"/var/lib/kakuri", true, 0700, "containers_dir"},
+                       {"/var/tmp/k", true, 0700, "containers_dir"}};
     // Overlays: nothing written there reaches the host, so no pins and nothing made.
     CHECK(after_binds(make_plan(s)) ==
           std::vector<std::string>{"mask-dir   /etc/kakuri  mode 0755 [ro]",
                                    "mask-dir   /var/lib/kakuri  mode 0700 [ro]"});
-    s.rootfs = "/var/lib";
-    s.system.clear();
+    s.layout.rootfs = "/var/lib";
+    s.layout.system.clear();
     CHECK(after_binds(make_plan(s)) ==
           std::vector<std::string>{"mask-dir   /kakuri  mode 0700 [ro]"});
 }

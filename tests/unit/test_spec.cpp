@@ -171,15 +171,15 @@ TEST_CASE("spec: parse_bind_spec with --ro-bind") {
 
 TEST_CASE("spec: an unprivileged caller gets a user namespace, root inside") {
     ContainerSpec s = make_spec(Options{}, host());
-    CHECK(s.userns);
-    REQUIRE(s.uid_map.size() == 1);
-    CHECK(s.uid_map[0].inside == 0);
-    CHECK(s.uid_map[0].outside == 1000);
-    CHECK(s.uid_map[0].count == 1);
-    REQUIRE(s.gid_map.size() == 1);
-    CHECK(s.gid_map[0].inside == 0);
-    CHECK(s.gid_map[0].outside == 1000);
-    CHECK(s.gid_map[0].count == 1);
+    CHECK(s.identity.userns);
+    REQUIRE(s.identity.uid_map.size() == 1);
+    CHECK(s.identity.uid_map[0].inside == 0);
+    CHECK(s.identity.uid_map[0].outside == 1000);
+    CHECK(s.identity.uid_map[0].count == 1);
+    REQUIRE(s.identity.gid_map.size() == 1);
+    CHECK(s.identity.gid_map[0].inside == 0);
+    CHECK(s.identity.gid_map[0].outside == 1000);
+    CHECK(s.identity.gid_map[0].count == 1);
 }
 
 TEST_CASE("spec: --user keeps the caller's ids inside") {
@@ -189,24 +189,24 @@ TEST_CASE("spec: --user keeps the caller's ids inside") {
     Options o;
     o.user = true;
     ContainerSpec s = make_spec(o, h);
-    CHECK(s.userns);
-    REQUIRE(s.uid_map.size() == 1);
-    CHECK(s.uid_map[0].inside == 1234);
-    CHECK(s.uid_map[0].outside == 1234);
-    CHECK(s.uid_map[0].count == 1);
-    REQUIRE(s.gid_map.size() == 1);
-    CHECK(s.gid_map[0].inside == 567);
-    CHECK(s.gid_map[0].outside == 567);
-    CHECK(s.gid_map[0].count == 1);
+    CHECK(s.identity.userns);
+    REQUIRE(s.identity.uid_map.size() == 1);
+    CHECK(s.identity.uid_map[0].inside == 1234);
+    CHECK(s.identity.uid_map[0].outside == 1234);
+    CHECK(s.identity.uid_map[0].count == 1);
+    REQUIRE(s.identity.gid_map.size() == 1);
+    CHECK(s.identity.gid_map[0].inside == 567);
+    CHECK(s.identity.gid_map[0].outside == 567);
+    CHECK(s.identity.gid_map[0].count == 1);
 
     SUBCASE("without --user the gid maps to 0 too") {
         ContainerSpec t = make_spec(Options{}, h);
-        REQUIRE(t.uid_map.size() == 1);
-        CHECK(t.uid_map[0].inside == 0);
-        CHECK(t.uid_map[0].outside == 1234);
-        REQUIRE(t.gid_map.size() == 1);
-        CHECK(t.gid_map[0].inside == 0);
-        CHECK(t.gid_map[0].outside == 567);
+        REQUIRE(t.identity.uid_map.size() == 1);
+        CHECK(t.identity.uid_map[0].inside == 0);
+        CHECK(t.identity.uid_map[0].outside == 1234);
+        REQUIRE(t.identity.gid_map.size() == 1);
+        CHECK(t.identity.gid_map[0].inside == 0);
+        CHECK(t.identity.gid_map[0].outside == 567);
     }
 }
 
@@ -216,30 +216,30 @@ TEST_CASE("spec: real root gets no user namespace") {
     h.gid = 0;
     h.real_root = true;
     ContainerSpec s = make_spec(Options{}, h);
-    CHECK_FALSE(s.userns);
-    CHECK(s.uid_map.empty());
-    CHECK(s.gid_map.empty());
+    CHECK_FALSE(s.identity.userns);
+    CHECK(s.identity.uid_map.empty());
+    CHECK(s.identity.gid_map.empty());
 }
 
 TEST_CASE("spec: network") {
-    CHECK_FALSE(make_spec(Options{}, host()).share_net);
+    CHECK_FALSE(make_spec(Options{}, host()).policy.share_net);
     Options o;
     o.network = NetworkMode::Host;
     o.network_set = true;
-    CHECK(make_spec(o, host()).share_net);
+    CHECK(make_spec(o, host()).policy.share_net);
 }
 
 TEST_CASE("spec: hostname") {
-    CHECK(make_spec(Options{}, host()).hostname == "kakuri");
+    CHECK(make_spec(Options{}, host()).policy.hostname == "kakuri");
     Options o;
     o.hostname = "box";
-    CHECK(make_spec(o, host()).hostname == "box");
+    CHECK(make_spec(o, host()).policy.hostname == "box");
     // RFC 1123 names up to the kernel's 64 bytes.
     const std::string l63(63, 'h');
     for (std::string good : {std::string("a"), std::string("web-1"), std::string("0box"),
                              std::string("Box.Example.org"), l63, "x." + std::string(62, 'y')}) {
         o.hostname = good;
-        CHECK_MESSAGE(make_spec(o, host()).hostname == good, good);
+        CHECK_MESSAGE(make_spec(o, host()).policy.hostname == good, good);
     }
     for (std::string bad :
          {std::string(64, 'h'), "a." + l63, "x." + std::string(63, 'y'), std::string("a/b"),
@@ -262,37 +262,29 @@ TEST_CASE("spec: hostname") {
                          doctest::Contains("/c.toml:3: bad hostname: use letters"), Error);
 }
 
-TEST_CASE("spec: verbosity is passed on") {
-    Options o;
-    o.verbosity = -1;
-    CHECK(make_spec(o, host()).verbosity == -1);
-    o.verbosity = 2;
-    CHECK(make_spec(o, host()).verbosity == 2);
-}
-
 // ---- make_spec: system directories, home, binds ---------------------------------------------
 
 TEST_CASE("spec: system directories: /usr first, then its links, symlinks kept") {
     ContainerSpec s = make_spec(Options{}, host());
     Strings paths;
-    for (const auto& d : s.system) paths.push_back(d.path);
+    for (const auto& d : s.layout.system) paths.push_back(d.path);
     CHECK(paths == Strings{"/usr", "/bin", "/lib64", "/etc", "/opt", "/var"});
-    REQUIRE(s.system.size() == 6);
-    CHECK_FALSE(s.system[0].is_symlink);
-    CHECK(s.system[1].is_symlink);
-    CHECK(s.system[1].link_target == "usr/bin");
-    CHECK(s.system[2].is_symlink);
-    CHECK(s.system[2].link_target == "usr/lib64");
-    CHECK_FALSE(s.system[3].is_symlink);
-    CHECK_FALSE(s.system[4].is_symlink);
-    CHECK_FALSE(s.system[5].is_symlink);
-    CHECK(s.system[3].link_target.empty());
+    REQUIRE(s.layout.system.size() == 6);
+    CHECK_FALSE(s.layout.system[0].is_symlink);
+    CHECK(s.layout.system[1].is_symlink);
+    CHECK(s.layout.system[1].link_target == "usr/bin");
+    CHECK(s.layout.system[2].is_symlink);
+    CHECK(s.layout.system[2].link_target == "usr/lib64");
+    CHECK_FALSE(s.layout.system[3].is_symlink);
+    CHECK_FALSE(s.layout.system[4].is_symlink);
+    CHECK_FALSE(s.layout.system[5].is_symlink);
+    CHECK(s.layout.system[3].link_target.empty());
 }
 
 TEST_CASE("spec: unprivileged, /usr is a read-only bind; as real root an overlay") {
     auto read_only = [](const ContainerSpec& s) {
         Strings out;
-        for (const auto& d : s.system)
+        for (const auto& d : s.layout.system)
             if (d.read_only) out.push_back(d.path);
         return out;
     };
@@ -313,8 +305,8 @@ TEST_CASE("spec: unprivileged, /usr is a read-only bind; as real root an overlay
     linked.root_entries = {{"usr", true, "/opt/usr"}, {"etc", false, ""}};
     ContainerSpec l = make_spec(Options{}, linked);
     CHECK(read_only(l).empty());
-    REQUIRE_FALSE(l.system.empty());
-    CHECK(l.system[0].is_symlink);
+    REQUIRE_FALSE(l.layout.system.empty());
+    CHECK(l.layout.system[0].is_symlink);
 }
 
 TEST_CASE("spec: system directories: the lib family sorts by name between sbin and etc") {
@@ -324,21 +316,21 @@ TEST_CASE("spec: system directories: the lib family sorts by name between sbin a
                       {"usr", false, ""}, {"bin", false, ""}};
     ContainerSpec s = make_spec(Options{}, h);
     Strings paths;
-    for (const auto& d : s.system) paths.push_back(d.path);
+    for (const auto& d : s.layout.system) paths.push_back(d.path);
     CHECK(paths == Strings{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/var"});
 }
 
 TEST_CASE("spec: home") {
     HostInfo h = host();
-    CHECK(make_spec(Options{}, h).home == "/home/u");
+    CHECK(make_spec(Options{}, h).layout.home == "/home/u");
     h.home = "/home//u/";
-    CHECK(make_spec(Options{}, h).home == "/home/u");
+    CHECK(make_spec(Options{}, h).layout.home == "/home/u");
     h.home = "/";
-    CHECK(make_spec(Options{}, h).home.empty());
+    CHECK(make_spec(Options{}, h).layout.home.empty());
     h.home = "relative";
-    CHECK(make_spec(Options{}, h).home.empty());
+    CHECK(make_spec(Options{}, h).layout.home.empty());
     h.home = "";
-    CHECK(make_spec(Options{}, h).home.empty());
+    CHECK(make_spec(Options{}, h).layout.home.empty());
 }
 
 TEST_CASE("spec: binds are parsed in order with home and cwd") {
@@ -348,11 +340,11 @@ TEST_CASE("spec: binds are parsed in order with home and cwd") {
     o.binds = {"~/a", "sub:/mnt", "/x:ro", "/y:/z"};
     o.binds_ro_forced = {false, false, false, true};
     ContainerSpec s = make_spec(o, h);
-    REQUIRE(s.binds.size() == 4);
-    CHECK(s.binds[0] == Bind{"/home/u/a", "/home/u/a", false});
-    CHECK(s.binds[1] == Bind{"/srv/proj/sub", "/mnt", false});
-    CHECK(s.binds[2] == Bind{"/x", "/x", true});
-    CHECK(s.binds[3] == Bind{"/y", "/z", true});
+    REQUIRE(s.layout.binds.size() == 4);
+    CHECK(s.layout.binds[0] == Bind{"/home/u/a", "/home/u/a", false});
+    CHECK(s.layout.binds[1] == Bind{"/srv/proj/sub", "/mnt", false});
+    CHECK(s.layout.binds[2] == Bind{"/x", "/x", true});
+    CHECK(s.layout.binds[3] == Bind{"/y", "/z", true});
 
     o.binds.push_back("/q:rel");
     o.binds_ro_forced.push_back(false);
@@ -365,17 +357,17 @@ TEST_CASE("spec: the caller's environment is kept") {
     HostInfo h = host();
     h.cwd = "/usr/share";
     ContainerSpec s = make_spec(Options{}, h);
-    CHECK(env_get(s.env, "LANG") == "C.UTF-8");
-    CHECK(env_get(s.env, "TERM") == "xterm");
-    CHECK(env_get(s.env, "PATH") == "/usr/bin:/bin");  // the caller's, not the default
-    CHECK(env_get(s.env, "HOME") == "/home/u");
-    CHECK(env_count(s.env, "PATH") == 1);
-    CHECK(env_count(s.env, "HOME") == 1);
+    CHECK(env_get(s.process.env, "LANG") == "C.UTF-8");
+    CHECK(env_get(s.process.env, "TERM") == "xterm");
+    CHECK(env_get(s.process.env, "PATH") == "/usr/bin:/bin");  // the caller's, not the default
+    CHECK(env_get(s.process.env, "HOME") == "/home/u");
+    CHECK(env_count(s.process.env, "PATH") == 1);
+    CHECK(env_count(s.process.env, "HOME") == 1);
     // PWD is the container's working directory, once.
-    CHECK(env_get(s.env, "PWD") == "/usr/share");
-    CHECK(env_count(s.env, "PWD") == 1);
+    CHECK(env_get(s.process.env, "PWD") == "/usr/share");
+    CHECK(env_count(s.process.env, "PWD") == 1);
     // And the markers: container=kakuri, USER and LOGNAME of root inside.
-    CHECK(s.env.size() == h.environ.size() + 3);
+    CHECK(s.process.env.size() == h.environ.size() + 3);
 }
 
 TEST_CASE("spec: the container's markers and the identity's user names") {
@@ -383,24 +375,24 @@ TEST_CASE("spec: the container's markers and the identity's user names") {
     h.environ = {"PATH=/usr/bin", "USER=alice", "LOGNAME=alice", "container=oci"};
     Options o;
     ContainerSpec s = make_spec(o, h);
-    CHECK(env_get(s.env, "container") == "kakuri");
-    CHECK(env_get(s.env, "USER") == "root");
-    CHECK(env_get(s.env, "LOGNAME") == "root");
-    CHECK(env_count(s.env, "USER") == 1);
+    CHECK(env_get(s.process.env, "container") == "kakuri");
+    CHECK(env_get(s.process.env, "USER") == "root");
+    CHECK(env_get(s.process.env, "LOGNAME") == "root");
+    CHECK(env_count(s.process.env, "USER") == 1);
     SUBCASE("--user: the caller's names") {
         o.user = true;
         ContainerSpec t = make_spec(o, h);
-        CHECK(env_get(t.env, "USER") == "alice");
-        CHECK(env_get(t.env, "LOGNAME") == "alice");
-        CHECK(env_get(t.env, "container") == "kakuri");
+        CHECK(env_get(t.process.env, "USER") == "alice");
+        CHECK(env_get(t.process.env, "LOGNAME") == "alice");
+        CHECK(env_get(t.process.env, "container") == "kakuri");
     }
     SUBCASE("--unsetenv and -e still decide") {
         o.env_unset = {"container"};
         o.env_set = {"USER=bob"};
         ContainerSpec t = make_spec(o, h);
-        CHECK(env_count(t.env, "container") == 0);
-        CHECK(env_get(t.env, "USER") == "bob");
-        CHECK(env_get(t.env, "LOGNAME") == "root");
+        CHECK(env_count(t.process.env, "container") == 0);
+        CHECK(env_get(t.process.env, "USER") == "bob");
+        CHECK(env_get(t.process.env, "LOGNAME") == "root");
     }
 }
 
@@ -408,9 +400,9 @@ TEST_CASE("spec: PATH and HOME are added when the caller has none") {
     HostInfo h = host();
     h.environ = {"LANG=C"};
     ContainerSpec s = make_spec(Options{}, h);
-    CHECK(env_get(s.env, "PATH") == kDefaultPath);
-    CHECK(env_get(s.env, "HOME") == "/home/u");
-    CHECK(env_get(s.env, "LANG") == "C");
+    CHECK(env_get(s.process.env, "PATH") == kDefaultPath);
+    CHECK(env_get(s.process.env, "HOME") == "/home/u");
+    CHECK(env_get(s.process.env, "LANG") == "C");
 }
 
 TEST_CASE("spec: --clearenv") {
@@ -418,33 +410,33 @@ TEST_CASE("spec: --clearenv") {
     Options o;
     o.clearenv = true;
     ContainerSpec s = make_spec(o, h);
-    CHECK(s.env.size() == 6);  // and container, USER, LOGNAME: not the caller's
-    CHECK(env_get(s.env, "PATH") == kDefaultPath);
-    CHECK(env_get(s.env, "HOME") == "/home/u");
-    CHECK(env_get(s.env, "PWD") == "/home/u");
-    CHECK(env_count(s.env, "LANG") == 0);
-    CHECK(env_count(s.env, "TERM") == 0);
+    CHECK(s.process.env.size() == 6);  // and container, USER, LOGNAME: not the caller's
+    CHECK(env_get(s.process.env, "PATH") == kDefaultPath);
+    CHECK(env_get(s.process.env, "HOME") == "/home/u");
+    CHECK(env_get(s.process.env, "PWD") == "/home/u");
+    CHECK(env_count(s.process.env, "LANG") == 0);
+    CHECK(env_count(s.process.env, "TERM") == 0);
 
     SUBCASE("no home: no HOME") {
         h.home = "";
         ContainerSpec t = make_spec(o, h);
-        CHECK(env_count(t.env, "HOME") == 0);
-        CHECK(env_get(t.env, "PATH") == kDefaultPath);
-        CHECK(env_get(t.env, "PWD") == "/");
-        CHECK(t.cwd == "/");
+        CHECK(env_count(t.process.env, "HOME") == 0);
+        CHECK(env_get(t.process.env, "PATH") == kDefaultPath);
+        CHECK(env_get(t.process.env, "PWD") == "/");
+        CHECK(t.process.cwd == "/");
     }
     SUBCASE("-e still applies, and -e K copies from the caller") {
         o.env_set = {"A=1", "LANG"};
         ContainerSpec t = make_spec(o, h);
-        CHECK(env_get(t.env, "A") == "1");
-        CHECK(env_get(t.env, "LANG") == "C.UTF-8");
-        CHECK(env_count(t.env, "TERM") == 0);
+        CHECK(env_get(t.process.env, "A") == "1");
+        CHECK(env_get(t.process.env, "LANG") == "C.UTF-8");
+        CHECK(env_count(t.process.env, "TERM") == 0);
     }
     SUBCASE("-e PATH=... is not overridden by the default") {
         o.env_set = {"PATH=/opt/bin"};
         ContainerSpec t = make_spec(o, h);
-        CHECK(env_get(t.env, "PATH") == "/opt/bin");
-        CHECK(env_count(t.env, "PATH") == 1);
+        CHECK(env_get(t.process.env, "PATH") == "/opt/bin");
+        CHECK(env_count(t.process.env, "PATH") == 1);
     }
 }
 
@@ -452,23 +444,23 @@ TEST_CASE("spec: --unsetenv") {
     Options o;
     o.env_unset = {"LANG", "NOT_THERE"};
     ContainerSpec s = make_spec(o, host());
-    CHECK(env_count(s.env, "LANG") == 0);
-    CHECK(env_get(s.env, "TERM") == "xterm");
+    CHECK(env_count(s.process.env, "LANG") == 0);
+    CHECK(env_get(s.process.env, "TERM") == "xterm");
 
     SUBCASE("removes every copy of the key") {
         HostInfo h = host();
         h.environ.push_back("LANG=fr_FR.UTF-8");
-        CHECK(env_count(make_spec(o, h).env, "LANG") == 0);
+        CHECK(env_count(make_spec(o, h).process.env, "LANG") == 0);
     }
     SUBCASE("does not remove keys that only share a prefix") {
         HostInfo h = host();
         h.environ.push_back("LANGUAGE=en");
         ContainerSpec t = make_spec(o, h);
-        CHECK(env_get(t.env, "LANGUAGE") == "en");
+        CHECK(env_get(t.process.env, "LANGUAGE") == "en");
     }
     SUBCASE("-e wins over --unsetenv") {
         o.env_set = {"LANG=de"};
-        CHECK(env_get(make_spec(o, host()).env, "LANG") == "de");
+        CHECK(env_get(make_spec(o, host()).process.env, "LANG") == "de");
     }
     SUBCASE("a bad name is an error") {
         o.env_unset = {"A=B"};
@@ -483,43 +475,43 @@ TEST_CASE("spec: -e") {
     Options o;
     SUBCASE("K=V sets a new variable") {
         o.env_set = {"FOO=bar"};
-        CHECK(env_get(make_spec(o, h).env, "FOO") == "bar");
+        CHECK(env_get(make_spec(o, h).process.env, "FOO") == "bar");
     }
     SUBCASE("K=V replaces the caller's value, once") {
         o.env_set = {"LANG=fr"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_get(s.env, "LANG") == "fr");
-        CHECK(env_count(s.env, "LANG") == 1);
+        CHECK(env_get(s.process.env, "LANG") == "fr");
+        CHECK(env_count(s.process.env, "LANG") == 1);
     }
     SUBCASE("the last -e for a key wins") {
         o.env_set = {"A=1", "A=2"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_get(s.env, "A") == "2");
-        CHECK(env_count(s.env, "A") == 1);
+        CHECK(env_get(s.process.env, "A") == "2");
+        CHECK(env_count(s.process.env, "A") == 1);
     }
     SUBCASE("values may be empty or contain '='") {
         o.env_set = {"E=", "Q=a=b"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_get(s.env, "E") == "");
-        CHECK(env_count(s.env, "E") == 1);
-        CHECK(env_get(s.env, "Q") == "a=b");
+        CHECK(env_get(s.process.env, "E") == "");
+        CHECK(env_count(s.process.env, "E") == 1);
+        CHECK(env_get(s.process.env, "Q") == "a=b");
     }
     SUBCASE("K alone copies the caller's value") {
         h.environ = {"SECRET=s3", "LANG=C"};
         o.env_unset = {"SECRET"};
         o.env_set = {"SECRET"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_get(s.env, "SECRET") == "s3");
+        CHECK(env_get(s.process.env, "SECRET") == "s3");
     }
     SUBCASE("K alone, unset in the caller: stays unset") {
         o.env_set = {"NOPE"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_count(s.env, "NOPE") == 0);
-        CHECK(std::find(s.env.begin(), s.env.end(), "NOPE") == s.env.end());
+        CHECK(env_count(s.process.env, "NOPE") == 0);
+        CHECK(std::find(s.process.env.begin(), s.process.env.end(), "NOPE") == s.process.env.end());
     }
     SUBCASE("K alone after K=V: back to the caller's value") {
         o.env_set = {"LANG=fr", "LANG"};
-        CHECK(env_get(make_spec(o, h).env, "LANG") == "C.UTF-8");
+        CHECK(env_get(make_spec(o, h).process.env, "LANG") == "C.UTF-8");
     }
     SUBCASE("a bad key is an error") {
         o.env_set = {"=x"};
@@ -571,12 +563,12 @@ TEST_CASE("spec: the caller's credentials stay outside by default") {
     ContainerSpec s = make_spec(Options{}, h);
     for (const char* k : {"GITHUB_TOKEN", "MY_API_KEY", "aws_secret_access_key", "SSH_AUTH_SOCK"}) {
         CAPTURE(k);
-        CHECK(env_count(s.env, k) == 0);
+        CHECK(env_count(s.process.env, k) == 0);
     }
-    CHECK(env_get(s.env, "TOKENIZERS_PARALLELISM") == "false");
-    CHECK(env_get(s.env, "MY_TOKEN_FILE") == "/x");
-    CHECK(env_get(s.env, "LANG") == "C.UTF-8");
-    CHECK(env_get(s.env, "PATH") == "/usr/bin:/bin");
+    CHECK(env_get(s.process.env, "TOKENIZERS_PARALLELISM") == "false");
+    CHECK(env_get(s.process.env, "MY_TOKEN_FILE") == "/x");
+    CHECK(env_get(s.process.env, "LANG") == "C.UTF-8");
+    CHECK(env_get(s.process.env, "PATH") == "/usr/bin:/bin");
     // -v names them, in the caller's order, and no value.
     std::string notes = notes_of(s);
     CHECK(notes ==
@@ -599,32 +591,32 @@ TEST_CASE("spec: -e passes a credential on purpose") {
     SUBCASE("-e NAME copies the caller's value") {
         o.env_set = {"GITHUB_TOKEN"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_get(s.env, "GITHUB_TOKEN") == "fake-gh-123");
-        CHECK(env_count(s.env, "MY_API_KEY") == 0);
+        CHECK(env_get(s.process.env, "GITHUB_TOKEN") == "fake-gh-123");
+        CHECK(env_count(s.process.env, "MY_API_KEY") == 0);
         CHECK(notes_of(s).find("GITHUB_TOKEN") == std::string::npos);
         CHECK(notes_of(s).find("MY_API_KEY") != std::string::npos);
     }
     SUBCASE("-e NAME takes the name as the caller spells it") {
         o.env_set = {"aws_secret_access_key"};
-        CHECK(env_get(make_spec(o, h).env, "aws_secret_access_key") == "fake-aws");
+        CHECK(env_get(make_spec(o, h).process.env, "aws_secret_access_key") == "fake-aws");
         o.env_set = {"AWS_SECRET_ACCESS_KEY"};  // the caller has no such name
-        CHECK(env_count(make_spec(o, h).env, "AWS_SECRET_ACCESS_KEY") == 0);
+        CHECK(env_count(make_spec(o, h).process.env, "AWS_SECRET_ACCESS_KEY") == 0);
     }
     SUBCASE("-e NAME=VALUE sets one") {
         o.env_set = {"GITHUB_TOKEN=other"};
-        CHECK(env_get(make_spec(o, h).env, "GITHUB_TOKEN") == "other");
+        CHECK(env_get(make_spec(o, h).process.env, "GITHUB_TOKEN") == "other");
     }
     SUBCASE("the config's env sets one") {
         Config c = default_config();
         c.env.value = {"NPM_TOKEN=from-config"};
-        CHECK(env_get(make_spec(o, c, h).env, "NPM_TOKEN") == "from-config");
+        CHECK(env_get(make_spec(o, c, h).process.env, "NPM_TOKEN") == "from-config");
     }
     SUBCASE("--clearenv: nothing of the caller's, so nothing to name; -e still passes") {
         o.clearenv = true;
         o.env_set = {"MY_API_KEY"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(env_get(s.env, "MY_API_KEY") == "fake-456");
-        CHECK(env_count(s.env, "GITHUB_TOKEN") == 0);
+        CHECK(env_get(s.process.env, "MY_API_KEY") == "fake-456");
+        CHECK(env_count(s.process.env, "GITHUB_TOKEN") == 0);
         CHECK(s.notes.empty());
     }
 }
@@ -634,29 +626,29 @@ TEST_CASE("spec: env_keep and env_drop from the config") {
     h.environ.push_back("CORP_SSO=fake-sso");
     SUBCASE("env_keep lets a name or a pattern through") {
         ContainerSpec s = make_spec(Options{}, env_config({}, {"GITHUB_TOKEN", "*_API_KEY"}), h);
-        CHECK(env_get(s.env, "GITHUB_TOKEN") == "fake-gh-123");
-        CHECK(env_get(s.env, "MY_API_KEY") == "fake-456");
-        CHECK(env_count(s.env, "aws_secret_access_key") == 0);
+        CHECK(env_get(s.process.env, "GITHUB_TOKEN") == "fake-gh-123");
+        CHECK(env_get(s.process.env, "MY_API_KEY") == "fake-456");
+        CHECK(env_count(s.process.env, "aws_secret_access_key") == 0);
     }
     SUBCASE("env_drop keeps more outside") {
         ContainerSpec s = make_spec(Options{}, env_config({"CORP_*", "LANG"}, {}), h);
-        CHECK(env_count(s.env, "CORP_SSO") == 0);
-        CHECK(env_count(s.env, "LANG") == 0);
-        CHECK(env_count(s.env, "GITHUB_TOKEN") == 0);
-        CHECK(env_get(s.env, "TERM") == "xterm");
+        CHECK(env_count(s.process.env, "CORP_SSO") == 0);
+        CHECK(env_count(s.process.env, "LANG") == 0);
+        CHECK(env_count(s.process.env, "GITHUB_TOKEN") == 0);
+        CHECK(env_get(s.process.env, "TERM") == "xterm");
         CHECK(notes_of(s).find("LANG, ") != std::string::npos);
     }
     SUBCASE("a dropped name beats a kept pattern") {
         ContainerSpec s = make_spec(Options{}, env_config({"GITHUB_TOKEN"}, {"*_TOKEN"}), h);
-        CHECK(env_count(s.env, "GITHUB_TOKEN") == 0);
+        CHECK(env_count(s.process.env, "GITHUB_TOKEN") == 0);
     }
     SUBCASE("an allow list still gets PATH, HOME and PWD") {
         ContainerSpec s = make_spec(Options{}, env_config({"*"}, {"LANG"}), h);
-        CHECK(env_get(s.env, "LANG") == "C.UTF-8");
-        CHECK(env_count(s.env, "TERM") == 0);
-        CHECK(env_get(s.env, "PATH") == kDefaultPath);
-        CHECK(env_get(s.env, "HOME") == "/home/u");
-        CHECK(env_get(s.env, "PWD") == "/home/u");
+        CHECK(env_get(s.process.env, "LANG") == "C.UTF-8");
+        CHECK(env_count(s.process.env, "TERM") == 0);
+        CHECK(env_get(s.process.env, "PATH") == kDefaultPath);
+        CHECK(env_get(s.process.env, "HOME") == "/home/u");
+        CHECK(env_get(s.process.env, "PWD") == "/home/u");
     }
 }
 
@@ -751,22 +743,22 @@ TEST_CASE("spec: the caller's cwd is kept where it is visible inside") {
     SUBCASE("under an overlaid system directory") {
         h.cwd = "/usr/share";
         ContainerSpec s = make_spec(Options{}, h);
-        CHECK(s.cwd == "/usr/share");
-        CHECK(env_get(s.env, "PWD") == "/usr/share");
+        CHECK(s.process.cwd == "/usr/share");
+        CHECK(env_get(s.process.env, "PWD") == "/usr/share");
     }
     SUBCASE("a system directory itself") {
         h.cwd = "/etc";
-        CHECK(make_spec(Options{}, h).cwd == "/etc");
+        CHECK(make_spec(Options{}, h).process.cwd == "/etc");
     }
     SUBCASE("under a bind with src == dst") {
         h.cwd = "/srv/data/sub";
         ContainerSpec s = make_spec(bind_opts({"/srv/data"}), h);
-        CHECK(s.cwd == "/srv/data/sub");
-        CHECK(env_get(s.env, "PWD") == "/srv/data/sub");
+        CHECK(s.process.cwd == "/srv/data/sub");
+        CHECK(env_get(s.process.env, "PWD") == "/srv/data/sub");
     }
     SUBCASE("in a bound part of the home") {
         h.cwd = "/home/u/proj/src";
-        CHECK(make_spec(bind_opts({"~/proj"}), h).cwd == "/home/u/proj/src");
+        CHECK(make_spec(bind_opts({"~/proj"}), h).process.cwd == "/home/u/proj/src");
     }
 }
 
@@ -775,55 +767,55 @@ TEST_CASE("spec: the caller's cwd falls back to HOME where it is not visible") {
     SUBCASE("under a bind whose source is elsewhere") {
         h.cwd = "/mnt/x";
         ContainerSpec s = make_spec(bind_opts({"/srv/data:/mnt"}), h);
-        CHECK(s.cwd == "/home/u");
-        CHECK(env_get(s.env, "PWD") == "/home/u");
+        CHECK(s.process.cwd == "/home/u");
+        CHECK(env_get(s.process.env, "PWD") == "/home/u");
     }
     SUBCASE("the source of a bind mounted elsewhere, with the working-directory rule off") {
         h.cwd = "/srv/data";
         Options o = bind_opts({"/srv/data:/mnt"});
         o.auto_mount = "off";
-        CHECK(make_spec(o, h).cwd == "/home/u");
+        CHECK(make_spec(o, h).process.cwd == "/home/u");
     }
     SUBCASE("in the hidden part of the home, with the working-directory rule off") {
         h.cwd = "/home/u/proj";
         Options o;
         o.auto_mount = "off";
-        CHECK(make_spec(o, h).cwd == "/home/u");
+        CHECK(make_spec(o, h).process.cwd == "/home/u");
         h.cwd = "/home/u/other";
         o = bind_opts({"~/proj"});
         o.auto_mount = "off";
-        CHECK(make_spec(o, h).cwd == "/home/u");
+        CHECK(make_spec(o, h).process.cwd == "/home/u");
     }
     SUBCASE("a missing working directory is not mounted") {
         h.cwd = "/home/u/gone";
         ContainerSpec s = make_spec(Options{}, h);
-        CHECK(s.binds.empty());
-        CHECK(s.cwd == "/home/u");
+        CHECK(s.layout.binds.empty());
+        CHECK(s.process.cwd == "/home/u");
     }
     SUBCASE("the home itself is fresh, the caller's cwd there is just HOME") {
         h.cwd = "/home/u";
-        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        CHECK(make_spec(Options{}, h).process.cwd == "/home/u");
     }
     SUBCASE("under a symlinked system directory") {
         h.cwd = "/bin";
-        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        CHECK(make_spec(Options{}, h).process.cwd == "/home/u");
     }
     SUBCASE("somewhere not set up at all") {
         h.cwd = "/srv";
-        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        CHECK(make_spec(Options{}, h).process.cwd == "/home/u");
         h.cwd = "/usrx";
-        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        CHECK(make_spec(Options{}, h).process.cwd == "/home/u");
     }
     SUBCASE("no cwd") {
         h.cwd = "";
-        CHECK(make_spec(Options{}, h).cwd == "/home/u");
+        CHECK(make_spec(Options{}, h).process.cwd == "/home/u");
     }
     SUBCASE("no home: /") {
         h.cwd = "/srv";
         h.home = "";
         ContainerSpec s = make_spec(Options{}, h);
-        CHECK(s.cwd == "/");
-        CHECK(env_get(s.env, "PWD") == "/");
+        CHECK(s.process.cwd == "/");
+        CHECK(env_get(s.process.env, "PWD") == "/");
     }
 }
 
@@ -834,16 +826,16 @@ TEST_CASE("spec: -w") {
     SUBCASE("absolute, normalized, used even where the caller's cwd would do") {
         o.workdir = "/srv//a/./b/../c";
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.cwd == "/srv/a/c");
-        CHECK(env_get(s.env, "PWD") == "/srv/a/c");
+        CHECK(s.process.cwd == "/srv/a/c");
+        CHECK(env_get(s.process.env, "PWD") == "/srv/a/c");
     }
     SUBCASE("~/x expands") {
         o.workdir = "~/x";
-        CHECK(make_spec(o, h).cwd == "/home/u/x");
+        CHECK(make_spec(o, h).process.cwd == "/home/u/x");
     }
     SUBCASE("~ alone") {
         o.workdir = "~";
-        CHECK(make_spec(o, h).cwd == "/home/u");
+        CHECK(make_spec(o, h).process.cwd == "/home/u");
     }
     SUBCASE("relative is an error") {
         o.workdir = "rel/dir";
@@ -857,14 +849,14 @@ TEST_CASE("spec: -w") {
 
 TEST_CASE("spec: the command, or the caller's shell") {
     HostInfo h = host();
-    CHECK(make_spec(Options{}, h).argv == Strings{"/bin/bash"});
+    CHECK(make_spec(Options{}, h).process.argv == Strings{"/bin/bash"});
     h.shell = "/usr/bin/zsh";
-    CHECK(make_spec(Options{}, h).argv == Strings{"/usr/bin/zsh"});
+    CHECK(make_spec(Options{}, h).process.argv == Strings{"/usr/bin/zsh"});
     h.shell = "";
-    CHECK(make_spec(Options{}, h).argv == Strings{"/bin/sh"});
+    CHECK(make_spec(Options{}, h).process.argv == Strings{"/bin/sh"});
     Options o;
     o.command = {"ls", "-la", "/"};
-    CHECK(make_spec(o, h).argv == Strings{"ls", "-la", "/"});
+    CHECK(make_spec(o, h).process.argv == Strings{"ls", "-la", "/"});
 }
 
 // ---- make_spec: root filesystems ------------------------------------------------------------
@@ -905,20 +897,20 @@ Options tree_opts(const std::string& dir = kTree) {
 
 TEST_CASE("spec: --rootfs replaces the host's system directories") {
     ContainerSpec s = make_spec(tree_opts(), tree_host());
-    CHECK(s.rootfs == kTree);
-    CHECK(s.system.empty());
-    CHECK(s.home == "/home/u");
-    CHECK_FALSE(visible_inside("/usr/lib", s));
-    CHECK_FALSE(visible_inside("/etc", s));
-    CHECK(make_spec(Options{}, tree_host()).rootfs.empty());
+    CHECK(s.layout.rootfs == kTree);
+    CHECK(s.layout.system.empty());
+    CHECK(s.layout.home == "/home/u");
+    CHECK_FALSE(visible_inside("/usr/lib", s.layout));
+    CHECK_FALSE(visible_inside("/etc", s.layout));
+    CHECK(make_spec(Options{}, tree_host()).layout.rootfs.empty());
 }
 
 TEST_CASE("spec: --rootfs DIR is made absolute and normalized") {
     HostInfo h = tree_host();
     h.cwd = "/home/u/proj";
-    CHECK(make_spec(tree_opts("../alpine/"), h).rootfs == kTree);
-    CHECK(make_spec(tree_opts("~/alpine"), h).rootfs == kTree);
-    CHECK(make_spec(tree_opts("/home/u//alpine/."), h).rootfs == kTree);
+    CHECK(make_spec(tree_opts("../alpine/"), h).layout.rootfs == kTree);
+    CHECK(make_spec(tree_opts("~/alpine"), h).layout.rootfs == kTree);
+    CHECK(make_spec(tree_opts("/home/u//alpine/."), h).layout.rootfs == kTree);
 }
 
 TEST_CASE("spec: --rootfs errors name the directory") {
@@ -934,13 +926,13 @@ TEST_CASE("spec: --rootfs without a command runs a shell the tree has") {
     HostInfo h = tree_host();
     SUBCASE("the caller's shell is not in the tree: its /bin/sh") {
         h.shell = "/bin/bash";
-        CHECK(make_spec(tree_opts(), h).argv == Strings{"/bin/sh"});
+        CHECK(make_spec(tree_opts(), h).process.argv == Strings{"/bin/sh"});
     }
     SUBCASE("the caller's shell is in the tree") {
         h.kind_in_root = [](const std::string&, const std::string& p) {
             return p == "/bin/bash" || p == "/bin/sh" ? PathKind::File : PathKind::Directory;
         };
-        CHECK(make_spec(tree_opts(), h).argv == Strings{"/bin/bash"});
+        CHECK(make_spec(tree_opts(), h).process.argv == Strings{"/bin/bash"});
     }
     SUBCASE("no /bin/sh in the tree: an error, unless a command is given") {
         h.kind_in_root = [](const std::string&, const std::string&) { return PathKind::Missing; };
@@ -948,7 +940,7 @@ TEST_CASE("spec: --rootfs without a command runs a shell the tree has") {
                           doctest::Contains("--rootfs /home/u/alpine: it has no /bin/sh"));
         Options o = tree_opts();
         o.command = {"/probe"};
-        CHECK(make_spec(o, h).argv == Strings{"/probe"});
+        CHECK(make_spec(o, h).process.argv == Strings{"/probe"});
     }
 }
 
@@ -956,41 +948,41 @@ TEST_CASE("spec: --rootfs: commands come from the tree, never bound from the hos
     Options o = tree_opts();
     o.command = {"tool", "x"};
     ContainerSpec s = make_spec(o, tree_host());
-    CHECK(s.argv == Strings{"tool", "x"});
-    CHECK(s.binds.empty());
+    CHECK(s.process.argv == Strings{"tool", "x"});
+    CHECK(s.layout.binds.empty());
     // Host mode binds it (the check that the rule above is what differs).
     o.rootfs.clear();
     ContainerSpec t = make_spec(o, tree_host());
-    CHECK(t.argv[0] == "/home/u/.local/bin/tool");
-    CHECK(t.binds.size() == 1);
+    CHECK(t.process.argv[0] == "/home/u/.local/bin/tool");
+    CHECK(t.layout.binds.size() == 1);
 }
 
 TEST_CASE("spec: --rootfs: automatic mounts never bring in the host's system files") {
     Options o = tree_opts();
     SUBCASE("a path the tree has is the tree's") {
         o.command = {"cat", "/etc/hosts"};
-        CHECK(make_spec(o, tree_host()).binds.empty());
+        CHECK(make_spec(o, tree_host()).layout.binds.empty());
     }
     SUBCASE("a system directory's name, though the tree lacks the path") {
         o.command = {"ls", "/usr/lib/x", "/lib64/y", "/var/z"};
-        CHECK(make_spec(o, tree_host()).binds.empty());
+        CHECK(make_spec(o, tree_host()).layout.binds.empty());
     }
     SUBCASE("the caller's files are mounted as in host mode") {
         o.command = {"python3", "/home/u/proj/main.py"};
         ContainerSpec s = make_spec(o, tree_host());
-        CHECK(s.binds == std::vector<Bind>{{"/home/u/proj", "/home/u/proj", false}});
+        CHECK(s.layout.binds == std::vector<Bind>{{"/home/u/proj", "/home/u/proj", false}});
     }
 }
 
 TEST_CASE("spec: --rootfs: the working directory is the caller's only where bound") {
     HostInfo h = tree_host();
     h.cwd = "/etc";
-    CHECK(make_spec(tree_opts(), h).cwd == "/home/u");
+    CHECK(make_spec(tree_opts(), h).process.cwd == "/home/u");
     h.cwd = "/home/u/proj";
     Options o = tree_opts();
     o.binds = {"/home/u/proj"};
     o.binds_ro_forced = {false};
-    CHECK(make_spec(o, h).cwd == "/home/u/proj");
+    CHECK(make_spec(o, h).process.cwd == "/home/u/proj");
 }
 
 // ---- make_spec: --userns, --subids ----------------------------------------------------------
@@ -1038,22 +1030,22 @@ TEST_CASE("spec: real root with --userns maps root to its subordinate range") {
     Options o;
     o.userns = true;
     ContainerSpec s = make_spec(o, h);
-    CHECK(s.userns);
-    CHECK(s.map_writer == MapWriter::Parent);
-    CHECK(s.uid_map == Map{{0, 100000, 65536}});
-    CHECK(s.gid_map == Map{{0, 200000, 65536}});
-    CHECK(s.uid == 0);
-    CHECK(s.gid == 0);
+    CHECK(s.identity.userns);
+    CHECK(s.identity.map_writer == MapWriter::Parent);
+    CHECK(s.identity.uid_map == Map{{0, 100000, 65536}});
+    CHECK(s.identity.gid_map == Map{{0, 200000, 65536}});
+    CHECK(s.identity.uid == 0);
+    CHECK(s.identity.gid == 0);
 }
 
 TEST_CASE("spec: real root with --userns and no range maps root to nobody") {
     Options o;
     o.userns = true;
     ContainerSpec s = make_spec(o, root_host());
-    CHECK(s.userns);
-    CHECK(s.map_writer == MapWriter::Parent);
-    CHECK(s.uid_map == Map{{0, 65534, 1}});
-    CHECK(s.gid_map == Map{{0, 65534, 1}});
+    CHECK(s.identity.userns);
+    CHECK(s.identity.map_writer == MapWriter::Parent);
+    CHECK(s.identity.uid_map == Map{{0, 65534, 1}});
+    CHECK(s.identity.gid_map == Map{{0, 65534, 1}});
     SUBCASE("--subids then insists on the range") {
         o.subids = true;
         CHECK_THROWS_WITH(make_spec(o, root_host()),
@@ -1065,8 +1057,8 @@ TEST_CASE("spec: real root without --userns: --subids has no effect") {
     Options o;
     o.subids = true;
     ContainerSpec s = make_spec(o, root_host());
-    CHECK_FALSE(s.userns);
-    CHECK(s.uid_map.empty());
+    CHECK_FALSE(s.identity.userns);
+    CHECK(s.identity.uid_map.empty());
     CHECK(s.notes.size() == 1);
 }
 
@@ -1074,36 +1066,36 @@ TEST_CASE("spec: --userns unprivileged changes nothing") {
     Options o;
     o.userns = true;
     ContainerSpec s = make_spec(o, host());
-    CHECK(s.map_writer == MapWriter::Self);
-    CHECK(s.uid_map == Map{{0, 1000, 1}});
+    CHECK(s.identity.map_writer == MapWriter::Self);
+    CHECK(s.identity.uid_map == Map{{0, 1000, 1}});
 }
 
 TEST_CASE("spec: --subids maps 0 to the caller and 1..65536 to the range, through the helpers") {
     Options o;
     o.subids = true;
     ContainerSpec s = make_spec(o, subid_host());
-    CHECK(s.userns);
-    CHECK(s.map_writer == MapWriter::Helpers);
-    CHECK(s.newuidmap == "/usr/bin/newuidmap");
-    CHECK(s.newgidmap == "/usr/bin/newgidmap");
-    CHECK(s.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
-    CHECK(s.gid_map == Map{{0, 1000, 1}, {1, 300000, 65536}});
-    CHECK(s.uid == 0);
+    CHECK(s.identity.userns);
+    CHECK(s.identity.map_writer == MapWriter::Helpers);
+    CHECK(s.identity.newuidmap == "/usr/bin/newuidmap");
+    CHECK(s.identity.newgidmap == "/usr/bin/newgidmap");
+    CHECK(s.identity.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
+    CHECK(s.identity.gid_map == Map{{0, 1000, 1}, {1, 300000, 65536}});
+    CHECK(s.identity.uid == 0);
 
     SUBCASE("with --user the caller keeps its ids") {
         o.user = true;
         ContainerSpec t = make_spec(o, subid_host());
-        CHECK(t.uid == 1000);
-        CHECK(t.gid == 1000);
-        CHECK(t.uid_map == Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}});
+        CHECK(t.identity.uid == 1000);
+        CHECK(t.identity.gid == 1000);
+        CHECK(t.identity.uid_map == Map{{0, 100000, 1000}, {1000, 1000, 1}, {1001, 101000, 64536}});
     }
     SUBCASE("a range given by uid") {
         HostInfo h = subid_host();
         h.read_text =
             files({{"/etc/subuid", "1000:100000:65536\n"}, {"/etc/subgid", "1000:5:10\n"}});
         ContainerSpec t = make_spec(o, h);
-        CHECK(t.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
-        CHECK(t.gid_map == Map{{0, 1000, 1}, {1, 5, 10}});
+        CHECK(t.identity.uid_map == Map{{0, 1000, 1}, {1, 100000, 65536}});
+        CHECK(t.identity.gid_map == Map{{0, 1000, 1}, {1, 5, 10}});
     }
 }
 
@@ -1112,7 +1104,7 @@ TEST_CASE("spec: [defaults] subids = true is honoured, and named in errors") {
     cfg.subids.value = true;
     cfg.subids.set = true;
     cfg.subids.origin = {"/c.toml", 3};
-    CHECK(make_spec(Options{}, cfg, subid_host()).map_writer == MapWriter::Helpers);
+    CHECK(make_spec(Options{}, cfg, subid_host()).identity.map_writer == MapWriter::Helpers);
     HostInfo h = subid_host();
     h.executable = [](const std::string&) { return false; };
     CHECK_THROWS_WITH(make_spec(Options{}, cfg, h),
@@ -1144,7 +1136,7 @@ TEST_CASE("spec: --subids errors say what is missing") {
         h.environ = {"PATH=/opt/shadow/bin"};
         h.executable = [](const std::string& p) { return p.rfind("/opt/shadow/bin/", 0) == 0; };
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.newuidmap == "/opt/shadow/bin/newuidmap");
+        CHECK(s.identity.newuidmap == "/opt/shadow/bin/newuidmap");
         h.executable = [](const std::string& p) { return p.rfind("/usr/bin/", 0) == 0; };
         CHECK_THROWS_WITH(make_spec(o, h), doctest::Contains("newuidmap not found"));
     }
@@ -1174,38 +1166,38 @@ TEST_CASE("spec: --subids errors say what is missing") {
 
 TEST_CASE("spec: visible_inside") {
     ContainerSpec s;
-    s.system = {{"/usr", false, ""}, {"/bin", true, "usr/bin"}, {"/etc", false, ""}};
+    s.layout.system = {{"/usr", false, ""}, {"/bin", true, "usr/bin"}, {"/etc", false, ""}};
 
     SUBCASE("system directories") {
-        CHECK(visible_inside("/usr", s));
-        CHECK(visible_inside("/usr/lib/x", s));
-        CHECK(visible_inside("/etc/passwd", s));
-        CHECK_FALSE(visible_inside("/bin/ls", s));  // a link, not the host's directory
-        CHECK_FALSE(visible_inside("/usrx", s));
-        CHECK_FALSE(visible_inside("/home/u", s));
-        CHECK_FALSE(visible_inside("/", s));
+        CHECK(visible_inside("/usr", s.layout));
+        CHECK(visible_inside("/usr/lib/x", s.layout));
+        CHECK(visible_inside("/etc/passwd", s.layout));
+        CHECK_FALSE(visible_inside("/bin/ls", s.layout));  // a link, not the host's directory
+        CHECK_FALSE(visible_inside("/usrx", s.layout));
+        CHECK_FALSE(visible_inside("/home/u", s.layout));
+        CHECK_FALSE(visible_inside("/", s.layout));
     }
     SUBCASE("a later bind hides an earlier one") {
-        s.binds = {{"/a", "/a", false}, {"/elsewhere", "/a/x", false}};
-        CHECK(visible_inside("/a", s));
-        CHECK(visible_inside("/a/y", s));
-        CHECK(visible_inside("/a/xy", s));
-        CHECK_FALSE(visible_inside("/a/x", s));
-        CHECK_FALSE(visible_inside("/a/x/z", s));
+        s.layout.binds = {{"/a", "/a", false}, {"/elsewhere", "/a/x", false}};
+        CHECK(visible_inside("/a", s.layout));
+        CHECK(visible_inside("/a/y", s.layout));
+        CHECK(visible_inside("/a/xy", s.layout));
+        CHECK_FALSE(visible_inside("/a/x", s.layout));
+        CHECK_FALSE(visible_inside("/a/x/z", s.layout));
     }
     SUBCASE("a later same-path bind over an earlier foreign one") {
-        s.binds = {{"/elsewhere", "/a/x", false}, {"/a", "/a", false}};
-        CHECK(visible_inside("/a/x/z", s));
+        s.layout.binds = {{"/elsewhere", "/a/x", false}, {"/a", "/a", false}};
+        CHECK(visible_inside("/a/x/z", s.layout));
     }
     SUBCASE("a bind hides a system directory") {
-        s.binds = {{"/srv/usr", "/usr/local", true}};
-        CHECK_FALSE(visible_inside("/usr/local/bin", s));
-        CHECK(visible_inside("/usr/lib", s));
+        s.layout.binds = {{"/srv/usr", "/usr/local", true}};
+        CHECK_FALSE(visible_inside("/usr/local/bin", s.layout));
+        CHECK(visible_inside("/usr/lib", s.layout));
     }
     SUBCASE("a same-path bind makes a non-system path visible; ro does not matter") {
-        s.binds = {{"/srv/data", "/srv/data", true}};
-        CHECK(visible_inside("/srv/data/f", s));
-        CHECK_FALSE(visible_inside("/srv", s));
+        s.layout.binds = {{"/srv/data", "/srv/data", true}};
+        CHECK(visible_inside("/srv/data/f", s.layout));
+        CHECK_FALSE(visible_inside("/srv", s.layout));
     }
 }
 
@@ -1251,7 +1243,7 @@ struct Fs {
 
 std::vector<std::string> hidden_paths(const ContainerSpec& s) {
     std::vector<std::string> out;
-    for (const auto& h : s.hidden) out.push_back(h.path + (h.dir ? "/" : ""));
+    for (const auto& h : s.layout.hidden) out.push_back(h.path + (h.dir ? "/" : ""));
     return out;
 }
 
@@ -1265,11 +1257,11 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         ContainerSpec s = make_spec(o, h);
         CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
                                          "/home/u/.config/container/"});
-        CHECK(s.hidden[0].mode == 0700);
-        CHECK(s.hidden[1].mode == 0755);
-        CHECK(s.hidden[0].make);
-        CHECK_FALSE(s.hidden[1].make);  // /etc/kakuri
-        CHECK(s.hidden[2].make);
+        CHECK(s.layout.hidden[0].mode == 0700);
+        CHECK(s.layout.hidden[1].mode == 0755);
+        CHECK(s.layout.hidden[0].make);
+        CHECK_FALSE(s.layout.hidden[1].make);  // /etc/kakuri
+        CHECK(s.layout.hidden[2].make);
     }
     SUBCASE("containers_dir from the config; XDG_CONFIG_HOME's directory and ~/.config's") {
         Config cfg = default_config();
@@ -1288,16 +1280,16 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
                                          "/home/u/.config/container/", "/home/u/proj/k.toml",
                                          "/home/u/env.toml"});
-        CHECK(s.hidden[3].what == "config file");
+        CHECK(s.layout.hidden[3].what == "config file");
     }
     SUBCASE("a pipe (--config <(...)) is nothing to hide") {
         o.config = "/dev/fd/63";
-        CHECK(make_spec(o, h).hidden.size() == 3);
+        CHECK(make_spec(o, h).layout.hidden.size() == 3);
     }
     SUBCASE("resolved through links") {
         fs.links = {{"/home/u/.local", "/data/local"}};
         h = fs.host();
-        CHECK(make_spec(o, h).hidden[0].path == "/data/local/kakuri/containers");
+        CHECK(make_spec(o, h).layout.hidden[0].path == "/data/local/kakuri/containers");
     }
 }
 
@@ -1330,7 +1322,7 @@ TEST_CASE("spec: a bind from inside kakuri's own state is refused") {
     o.rootfs = "~/.local/kakuri/containers/box";
     CHECK_THROWS_WITH(make_spec(o, h), doctest::Contains("is inside kakuri's own state"));
     // Around it is the user's choice: the plan hides it there.
-    CHECK(make_spec(bind_opts({"~/.local", "~"}), h).binds.size() == 2);
+    CHECK(make_spec(bind_opts({"~/.local", "~"}), h).layout.binds.size() == 2);
 }
 
 TEST_CASE("spec: a bind's source is what it resolves to, its destination the name given") {
@@ -1338,7 +1330,7 @@ TEST_CASE("spec: a bind's source is what it resolves to, its destination the nam
     fs.dirs = {"/data/real"};
     fs.links = {{"/home/u/lnk", "/data/real"}};
     ContainerSpec s = make_spec(bind_opts({"~/lnk", "~/lnk:/x"}), fs.host());
-    CHECK(s.binds ==
+    CHECK(s.layout.binds ==
           std::vector<Bind>{{"/data/real", "/home/u/lnk", false}, {"/data/real", "/x", false}});
 }
 
@@ -1355,8 +1347,8 @@ TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
     SUBCASE("a link in a project: its target, and the link made inside") {
         o.command = {"python3", "/home/u/proj/latest/a.py"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.binds == std::vector<Bind>{{"/home/u/proj/v2", "/home/u/proj/v2", false}});
-        CHECK(s.links == std::vector<PathLink>{{"/home/u/proj/latest", "/home/u/proj/v2"}});
+        CHECK(s.layout.binds == std::vector<Bind>{{"/home/u/proj/v2", "/home/u/proj/v2", false}});
+        CHECK(s.layout.links == std::vector<PathLink>{{"/home/u/proj/latest", "/home/u/proj/v2"}});
         CHECK(std::find(s.notes.begin(), s.notes.end(),
                         "auto-mount link /home/u/proj/latest -> /home/u/proj/v2") != s.notes.end());
     }
@@ -1364,13 +1356,13 @@ TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
         o.command = {"python3", "/home/u/proj/latest/a.py"};
         o.binds = {"/srv/x:/home/u/proj"};
         o.binds_ro_forced = {false};
-        CHECK(make_spec(o, h).links.empty());
+        CHECK(make_spec(o, h).layout.links.empty());
     }
     SUBCASE("links to the kernel's files and to kakuri's state: nothing, said with -v") {
         o.command = {"cat", "/home/u/proj/out/core_pattern", "/home/u/proj/st/x"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.binds.empty());
-        CHECK(s.links.empty());
+        CHECK(s.layout.binds.empty());
+        CHECK(s.layout.links.empty());
         CHECK(s.notes == Strings{"not mounted: /home/u/proj/out/core_pattern (-> "
                                  "/proc/sys/kernel/core_pattern): the container has its own /proc",
                                  "not mounted: /home/u/proj/st/x (-> "
@@ -1381,11 +1373,12 @@ TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
         h.cwd = "/tmp/b";
         o.command = {"cc", "x.c", "-o", "/tmp/b/a.out"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.binds == std::vector<Bind>{{"/tmp/b", "/tmp/b", false}});
-        CHECK(s.cwd == "/tmp/b");
+        CHECK(s.layout.binds == std::vector<Bind>{{"/tmp/b", "/tmp/b", false}});
+        CHECK(s.process.cwd == "/tmp/b");
         h.cwd = "/tmp";
         o.command = {"cc", "b/x.c"};
-        CHECK(make_spec(o, h).binds == std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
+        CHECK(make_spec(o, h).layout.binds ==
+              std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
     }
     SUBCASE("under /tmp, without the working-directory rule: the file alone") {
         h.cwd = "/tmp/b";
@@ -1393,10 +1386,10 @@ TEST_CASE("spec: automatic mounts go through the rules on resolved paths") {
         cfg.auto_mount_workdir.value = false;
         o.command = {"cc", "x.c", "-o", "/tmp/b/a.out"};
         ContainerSpec s = make_spec(o, cfg, h);
-        CHECK(s.binds == std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
-        CHECK(s.cwd == "/tmp/b");
+        CHECK(s.layout.binds == std::vector<Bind>{{"/tmp/b/x.c", "/tmp/b/x.c", false}});
+        CHECK(s.process.cwd == "/tmp/b");
         o.command = {"cc", "-o", "/tmp/b/a.out"};
-        CHECK(make_spec(o, cfg, h).cwd == "/home/u");
+        CHECK(make_spec(o, cfg, h).process.cwd == "/home/u");
     }
 }
 
@@ -1409,9 +1402,9 @@ TEST_CASE("spec: fresh_dirs: the host's and a root filesystem's") {
     CHECK(paths(false) == Strings{"/tmp", "/var/tmp", "/run", "/dev/shm"});
     CHECK(paths(true) == Strings{"/tmp", "/run", "/dev/shm"});
     ContainerSpec s;
-    s.system = {{"/var", false, ""}};
-    CHECK_FALSE(visible_inside("/var/tmp/x", s));
-    CHECK(visible_inside("/var/lib/x", s));
+    s.layout.system = {{"/var", false, ""}};
+    CHECK_FALSE(visible_inside("/var/tmp/x", s.layout));
+    CHECK(visible_inside("/var/lib/x", s.layout));
 }
 
 }  // namespace kakuri
@@ -1426,12 +1419,12 @@ TEST_CASE("spec: the working directory is mounted as if named (README, Automatic
     o.command = {"make"};
     auto binds_in = [&](const std::string& cwd) {
         h.cwd = cwd;
-        return make_spec(o, h).binds;
+        return make_spec(o, h).layout.binds;
     };
     using Binds = std::vector<Bind>;
     SUBCASE("a project directory: mounted read-write, and the command starts there") {
         CHECK(binds_in("/home/u/proj") == Binds{{"/home/u/proj", "/home/u/proj", false}});
-        CHECK(make_spec(o, h).cwd == "/home/u/proj");
+        CHECK(make_spec(o, h).process.cwd == "/home/u/proj");
         CHECK(binds_in("/srv/work") == Binds{{"/srv/work", "/srv/work", false}});
         CHECK(binds_in("/tmp/build") == Binds{{"/tmp/build", "/tmp/build", false}});
     }
@@ -1451,13 +1444,13 @@ TEST_CASE("spec: the working directory is mounted as if named (README, Automatic
         CHECK(binds_in("/home/u/proj") == Binds{{"/home/u/proj", "/home/u/proj", true}});
         o.auto_mount = "off";
         CHECK(binds_in("/home/u/proj").empty());
-        CHECK(make_spec(o, h).cwd == "/home/u");
+        CHECK(make_spec(o, h).process.cwd == "/home/u");
     }
     SUBCASE("auto_mount_workdir = false: nothing") {
         Config cfg = default_config();
         cfg.auto_mount_workdir.value = false;
         h.cwd = "/home/u/proj";
-        CHECK(make_spec(o, cfg, h).binds.empty());
+        CHECK(make_spec(o, cfg, h).layout.binds.empty());
     }
     SUBCASE("-w names where to start: the caller's directory is not the working directory") {
         o.workdir = "/srv/work";
@@ -1488,21 +1481,21 @@ TEST_CASE("spec: a command named with its path, or a virtual environment's, is m
         h.cwd = "/home/u/proj";
         o.command = {"./run.sh"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.binds == Binds{{"/home/u/proj", "/home/u/proj", true}});
-        CHECK(s.argv[0] == "/home/u/proj/run.sh");
+        CHECK(s.layout.binds == Binds{{"/home/u/proj", "/home/u/proj", true}});
+        CHECK(s.process.argv[0] == "/home/u/proj/run.sh");
     }
     SUBCASE("~/venv/bin/python: the environment's root") {
         o.command = {"/home/u/venv/bin/python", "app.py"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.binds == Binds{{"/home/u/venv", "/home/u/venv", true}});
-        CHECK(s.argv[0] == "/home/u/venv/bin/python");
+        CHECK(s.layout.binds == Binds{{"/home/u/venv", "/home/u/venv", true}});
+        CHECK(s.process.argv[0] == "/home/u/venv/bin/python");
     }
     SUBCASE("an activated environment: its python, before the system's") {
         h.environ = {"PATH=/home/u/venv/bin:/usr/bin:/bin", "HOME=/home/u"};
         o.command = {"python", "app.py"};
         ContainerSpec s = make_spec(o, h);
-        CHECK(s.binds == Binds{{"/home/u/venv", "/home/u/venv", true}});
-        CHECK(s.argv[0] == "/home/u/venv/bin/python");
+        CHECK(s.layout.binds == Binds{{"/home/u/venv", "/home/u/venv", true}});
+        CHECK(s.process.argv[0] == "/home/u/venv/bin/python");
     }
     SUBCASE("in a root filesystem nothing of the host is bound") {
         o.rootfs = "/srv/tree";
@@ -1510,7 +1503,7 @@ TEST_CASE("spec: a command named with its path, or a virtual environment's, is m
         h = fs.host();
         h.kind_in_root = [](const std::string&, const std::string&) { return PathKind::File; };
         o.command = {"/home/u/venv/bin/python"};
-        CHECK(make_spec(o, h).binds.empty());
+        CHECK(make_spec(o, h).layout.binds.empty());
     }
 }
 
