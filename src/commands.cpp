@@ -98,6 +98,7 @@ struct Loaded {
     Config cfg;
     Store store;
     std::string config_path;  // the file --config names (before the subcommand, or create's)
+    Report report;
 };
 
 void delete_taken(const Loaded& l, const std::string& entry, const Record* rec);
@@ -108,19 +109,18 @@ void clean_leftovers(const Loaded& l) {
         try {
             delete_taken(l, t.name, t.has_record ? &t.record : nullptr);
         } catch (const Error& e) {
-            std::fprintf(stderr, "kakuri: cannot clean up %s: %s\n", l.store.path(t.name).c_str(),
-                         one_line(e.what()).c_str());
+            l.report("cannot clean up " + l.store.path(t.name) + ": " + e.what());
         }
     }
 }
 
 // Every subcommand finds the store the same way: the file --config names (before the
 // subcommand, or create's run option), else $KAKURI_CONFIG, else the default files.
-Loaded load(const std::string& config_path) {
+Loaded load(const std::string& config_path, const Report& report) {
     HostInfo host = scan_host();
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
-    Loaded l{std::move(host), std::move(cfg), std::move(store), config_path};
+    Loaded l{std::move(host), std::move(cfg), std::move(store), config_path, report};
     clean_leftovers(l);
     return l;
 }
@@ -192,7 +192,7 @@ std::string not_running(const std::string& name) {
     return "container '" + name + "' is not running (start it with: kakuri start -d " + name + ")";
 }
 
-int cmd_create(int argc, char* argv[], const std::string& config) {
+int cmd_create(int argc, char* argv[], const Caller& caller) {
     // kakuri create [RUN-OPTIONS] NAME
     std::vector<std::string> words = {"kakuri"};
     for (int i = 1; i < argc; ++i) words.emplace_back(argv[i]);
@@ -206,11 +206,11 @@ int cmd_create(int argc, char* argv[], const std::string& config) {
     std::string name = opts.command[0];
     check_container_name(name);
     // create's own --config (a run option) and the one before the subcommand are one setting.
-    if (!config.empty() && !opts.config.empty() && opts.config != config)
+    if (!caller.config.empty() && !opts.config.empty() && opts.config != caller.config)
         usage("create",
-              "--config is given twice, as " + shown(config) + " and " + shown(opts.config));
-    if (opts.config.empty()) opts.config = config;
-    Loaded l = load(opts.config);
+              "--config is given twice, as " + shown(caller.config) + " and " + shown(opts.config));
+    if (opts.config.empty()) opts.config = caller.config;
+    Loaded l = load(opts.config, caller.report);
     // The record is a file on disk: a credential's value never goes into it (-e NAME, which
     // copies the caller's value at each start and exec, does the same without).
     for (const auto& kv : opts.env_set) {
@@ -234,8 +234,8 @@ int cmd_create(int argc, char* argv[], const std::string& config) {
             ++it;
             continue;
         }
-        std::fprintf(stderr, "kakuri: note: the config's env %s=... is not recorded (a credential); "
-                     "pass it with: kakuri exec -e %s NAME ...\n", key.c_str(), key.c_str());
+        l.report("note: the config's env " + key + "=... is not recorded (a credential); " +
+                 "pass it with: kakuri exec -e " + key + " NAME ...");
         it = env.erase(it);
     }
     Record rec;
@@ -320,11 +320,10 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     };
     RunResult r = run_container(plan, hooks);
     if (!detach && ran.pid) record_exit(l, name, ran, r.code);
-    if (!r.error.empty()) throw Error(r.error, 0, r.code ? r.code : 125);
-    return r.code;
+    return r.status_or_throw();
 }
 
-int cmd_start(int argc, char* argv[], const std::string& config) {
+int cmd_start(int argc, char* argv[], const Caller& caller) {
     bool detach = false;
     int first = parse_sub("start", argc, argv, {{"detach", 'd', false}},
                           [&](char c, const std::string&) { detach = c == 'd'; });
@@ -334,7 +333,7 @@ int cmd_start(int argc, char* argv[], const std::string& config) {
     std::vector<std::string> command(argv + first + 1, argv + argc);
     if (!detach && command.empty()) usage("start", "start NAME needs a COMMAND, or -d");
     ensure_sealed_self();
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     return start_container(l, name, command, detach);
 }
 
@@ -373,11 +372,10 @@ int exec_into(Loaded& l, const std::string& name, const std::vector<std::string>
         if (!state_is_live(st)) throw Error(not_running(name));
         throw;
     }
-    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", one_line(r.error).c_str());
-    return r.code;
+    return r.status_or_throw();
 }
 
-int cmd_exec(int argc, char* argv[], const std::string& config) {
+int cmd_exec(int argc, char* argv[], const Caller& caller) {
     bool as_user = false;
     std::string workdir;
     std::vector<std::string> env;
@@ -395,17 +393,17 @@ int cmd_exec(int argc, char* argv[], const std::string& config) {
     if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
     std::string name = argv[first];
     ensure_sealed_self();
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     return exec_into(l, name, {argv + first + 1, argv + argc}, as_user, workdir, env);
 }
 
-int cmd_shell(int argc, char* argv[], const std::string& config) {
+int cmd_shell(int argc, char* argv[], const Caller& caller) {
     int first = parse_sub("shell", argc, argv, {}, [](char, const std::string&) {});
     if (first < 0) return 0;
     if (argc - first != 1) usage("shell", "shell takes one container NAME");
     std::string name = argv[first];
     ensure_sealed_self();
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     if (l.store.status(name) != Status::Running) {
         try {
             start_container(l, name, {}, true);
@@ -418,7 +416,7 @@ int cmd_shell(int argc, char* argv[], const std::string& config) {
     return exec_into(l, name, {sh, "-l"}, false, "", {});
 }
 
-int cmd_stop(int argc, char* argv[], const std::string& config) {
+int cmd_stop(int argc, char* argv[], const Caller& caller) {
     int timeout = 10;
     int first = parse_sub("stop", argc, argv, {{"time", 't', true}}, [&](char, const std::string& v) {
         char* end = nullptr;
@@ -428,7 +426,7 @@ int cmd_stop(int argc, char* argv[], const std::string& config) {
     });
     if (first < 0) return 0;
     if (first >= argc) usage("stop", "stop needs at least one container NAME");
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     int rc = 0;
     for (int i = first; i < argc; ++i) {
         std::string name = argv[i];
@@ -445,14 +443,14 @@ int cmd_stop(int argc, char* argv[], const std::string& config) {
             if (!init.alive()) record_exit(l, name, st, 128 + SIGKILL);
         }
         if (init.alive()) {
-            std::fprintf(stderr, "kakuri: container '%s' did not stop\n", name.c_str());
+            l.report("container '" + name + "' did not stop");
             rc = 125;
         }
     }
     return rc;
 }
 
-int cmd_list(int argc, char* argv[], const std::string& config) {
+int cmd_list(int argc, char* argv[], const Caller& caller) {
     bool json = false, quiet = false;
     int first = parse_sub("list", argc, argv, {{"json", 'j', false}, {"quiet", 'q', false}, {"format", 'f', true}},
                           [&](char c, const std::string& v) {
@@ -466,7 +464,7 @@ int cmd_list(int argc, char* argv[], const std::string& config) {
                           });
     if (first < 0) return 0;
     if (first != argc) usage("list", "list takes no NAME");
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     std::vector<ListEntry> entries;
     for (const auto& name : l.store.names()) {
         if (quiet) {
@@ -494,14 +492,14 @@ int cmd_list(int argc, char* argv[], const std::string& config) {
     return 0;
 }
 
-int cmd_inspect(int argc, char* argv[], const std::string& config) {
+int cmd_inspect(int argc, char* argv[], const Caller& caller) {
     bool json = false;
     int first = parse_sub("inspect", argc, argv, {{"json", 'j', false}},
                           [&](char, const std::string&) { json = true; });
     if (first < 0) return 0;
     if (argc - first != 1) usage("inspect", "inspect takes one container NAME");
     std::string name = argv[first];
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     Record rec = l.store.record(name);
     State st = l.store.state(name);
     Status status = l.store.status(name);
@@ -521,14 +519,14 @@ int cmd_inspect(int argc, char* argv[], const std::string& config) {
     return 0;
 }
 
-int cmd_logs(int argc, char* argv[], const std::string& config) {
+int cmd_logs(int argc, char* argv[], const Caller& caller) {
     bool follow = false;
     int first = parse_sub("logs", argc, argv, {{"follow", 'f', false}},
                           [&](char, const std::string&) { follow = true; });
     if (first < 0) return 0;
     if (argc - first != 1) usage("logs", "logs takes one container NAME");
     std::string name = argv[first];
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     l.store.record(name);
     // Following: init pinned before the log is read, so that its end is the log's end.
     State st;
@@ -586,13 +584,13 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
     remove_tree_at(l.store.fd(), entry);
 }
 
-int cmd_remove(int argc, char* argv[], const std::string& config) {
+int cmd_remove(int argc, char* argv[], const Caller& caller) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
                           [&](char, const std::string&) { force = true; });
     if (first < 0) return 0;
     if (first >= argc) usage("remove", "remove needs at least one container NAME");
-    Loaded l = load(config);
+    Loaded l = load(caller.config, caller.report);
     for (int i = first; i < argc; ++i) {
         std::string name = argv[i];
         check_container_name(name);
@@ -667,17 +665,17 @@ std::string container_help(const std::string& sub) {
            "wrote; -f stops a running one first.\n";
 }
 
-int run_container_subcommand(int argc, char* argv[], const std::string& config) {
+int run_container_subcommand(int argc, char* argv[], const Caller& caller) {
     std::string sub = argv[0];
-    if (sub == "create") return cmd_create(argc, argv, config);
-    if (sub == "start") return cmd_start(argc, argv, config);
-    if (sub == "exec") return cmd_exec(argc, argv, config);
-    if (sub == "shell") return cmd_shell(argc, argv, config);
-    if (sub == "stop") return cmd_stop(argc, argv, config);
-    if (sub == "list") return cmd_list(argc, argv, config);
-    if (sub == "inspect") return cmd_inspect(argc, argv, config);
-    if (sub == "logs") return cmd_logs(argc, argv, config);
-    return cmd_remove(argc, argv, config);
+    if (sub == "create") return cmd_create(argc, argv, caller);
+    if (sub == "start") return cmd_start(argc, argv, caller);
+    if (sub == "exec") return cmd_exec(argc, argv, caller);
+    if (sub == "shell") return cmd_shell(argc, argv, caller);
+    if (sub == "stop") return cmd_stop(argc, argv, caller);
+    if (sub == "list") return cmd_list(argc, argv, caller);
+    if (sub == "inspect") return cmd_inspect(argc, argv, caller);
+    if (sub == "logs") return cmd_logs(argc, argv, caller);
+    return cmd_remove(argc, argv, caller);
 }
 
 }  // namespace kakuri

@@ -496,7 +496,7 @@ public:
         if (status) term_.restore();
         RunResult r;
         r.code = status.value_or(0);
-        if (std::optional<Error> e = report_.error()) r.error = e->what();
+        r.error = report_.error();
         return r;
     }
 
@@ -592,6 +592,11 @@ struct ExecChild {
 }
 
 }  // namespace
+
+int RunResult::status_or_throw() const {
+    if (error) throw Error::told(error->what(), error->err(), code ? code : error->exit_code());
+    return code;
+}
 
 RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     if (hooks.detach && !hooks.log.open()) throw Error("a detached container needs its log");

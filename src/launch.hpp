@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "logfile.hpp"
@@ -15,8 +16,10 @@
 namespace kakuri {
 
 struct RunResult {
-    int code = 0;       // kakuri's exit status
-    std::string error;  // one line from inside the container, or ""
+    int code = 0;                // the command's status as a shell reports it (detached: 0)
+    std::optional<Error> error;  // what went wrong inside, as the container said it
+    // code; or the error, thrown with code as its exit status (its own when code is 0).
+    int status_or_throw() const;
 };
 
 // What a persistent container's start adds to a run.

@@ -17,6 +17,12 @@ using namespace kakuri;
 
 namespace {
 
+// An error, or what a subcommand met without stopping: one line, whatever a path or value in
+// it holds.
+void say(const std::string& message) {
+    std::fprintf(stderr, "kakuri: %s\n", one_line(message).c_str());
+}
+
 int run(int argc, char* argv[]) {
     // kakuri needs no privileges of its own; a setuid copy is a mistake or an attack.
     if (getuid() != geteuid() || getgid() != getegid())
@@ -35,7 +41,7 @@ int run(int argc, char* argv[]) {
         return 0;
     }
     if (word && is_container_subcommand(word))
-        return run_container_subcommand(argc - sub, argv + sub, global_config);
+        return run_container_subcommand(argc - sub, argv + sub, {global_config, say});
     bool show_config = word && strcmp(word, "config") == 0;
     if (show_config) {
         argc -= sub;
@@ -76,9 +82,7 @@ int run(int argc, char* argv[]) {
     }
     if (opts.verbosity > 0) std::fputs(format_plan(plan).c_str(), stderr);
     std::fflush(stdout);
-    RunResult r = run_container(plan);
-    if (!r.error.empty()) std::fprintf(stderr, "kakuri: %s\n", one_line(r.error).c_str());
-    return r.code;
+    return run_container(plan).status_or_throw();
 }
 
 }  // namespace
@@ -88,11 +92,10 @@ int main(int argc, char* argv[]) {
     try {
         return run(argc, argv);
     } catch (const Error& e) {
-        // One line, whatever a path or value in it holds.
-        std::fprintf(stderr, "kakuri: %s\n", one_line(e.what()).c_str());
+        say(e.what());
         return e.exit_code();
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "kakuri: %s\n", one_line(e.what()).c_str());
+        say(e.what());
         return 125;
     }
 }

@@ -341,9 +341,9 @@ struct Apply {
                          MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "/proc");
             } catch (const Error& e) {
                 if (e.err() != EPERM) throw;
-                throw Error("cannot mount /proc: " + std::string(e.what()) +
-                            " (is kakuri running inside another container whose /proc is "
-                            "partly hidden? nested containers need the outer one to allow it)");
+                throw e.wrap("cannot mount /proc: ",
+                             " (is kakuri running inside another container whose /proc is "
+                             "partly hidden? nested containers need the outer one to allow it)");
             }
             break;
         case StepKind::Sysfs:

@@ -35,6 +35,10 @@ Error Error::told(const std::string& message, int err, int exit_code) {
     return Error(Verbatim{}, message, err, exit_code);
 }
 
+Error Error::wrap(const std::string& before, const std::string& after) const {
+    return told(before + what() + after, err_, exit_code_);
+}
+
 void forget_environment() {
     // explicit_bzero: the block is never read again, which would let a plain memset go.
     for (char** e = environ; e && *e; ++e) explicit_bzero(*e, strlen(*e));

@@ -17,6 +17,9 @@ public:
     explicit Error(const std::string& what, int err = 0, int exit_code = 125);
     // A message that already says everything, errno's text included (one told over a pipe).
     static Error told(const std::string& message, int err, int exit_code);
+    // The same error with more said around it ("set up the user namespace: " + what + hint):
+    // errno and the exit status stay what they were.
+    Error wrap(const std::string& before, const std::string& after = "") const;
     int err() const { return err_; }
     int exit_code() const { return exit_code_; }
 

@@ -74,7 +74,7 @@ void write_own_maps(const std::vector<IdMapLine>& uid_map, const std::vector<IdM
         write_file("/proc/self/uid_map", format_id_map(uid_map));
         write_file("/proc/self/gid_map", format_id_map(gid_map));
     } catch (const Error& e) {
-        throw Error(std::string("set up the user namespace: ") + e.what() + userns_hint());
+        throw e.wrap("set up the user namespace: ", userns_hint());
     }
 }
 
@@ -96,7 +96,7 @@ void write_maps(pid_t child, MapWriter writer, const std::vector<IdMapLine>& uid
         write_file(proc + "/uid_map", format_id_map(uid_map));
         write_file(proc + "/gid_map", format_id_map(gid_map));
     } catch (const Error& e) {
-        throw Error(std::string("set up the user namespace: ") + e.what());
+        throw e.wrap("set up the user namespace: ");
     }
 }
 
