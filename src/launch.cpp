@@ -88,26 +88,33 @@ bool others_alive() {
     fail_child(err_fd, Error(name + ": command not found", 0, 127));
 }
 
-// What the command gets besides the plan: where its terminal is, and whether the
-// process it forks from is already as confined as it will be (init is; `exec` is not).
+// What the command gets besides the plan: the caller's umask and signal mask, where its
+// terminal is, and whether the process it forks from is already as confined as it will be
+// (init is; `exec` without a terminal is not).
 struct CommandSetup {
+    sigset_t caller_mask;
+    mode_t caller_umask = 0;
     int slave = -1;      // the container's pty, or -1 (no terminal)
     unsigned mask = 0;   // which of fds 0-2 the pty replaces
     bool confined = false;
     bool own_session = false;  // no terminal and in the caller's session: leave it
 };
 
-[[noreturn]] void command_main(const Plan& plan, int err_fd, const sigset_t& caller_mask,
-                               mode_t caller_umask, const CommandSetup& cs) {
+void enter_working_directory(const std::string& cwd) {
+    if (chdir(cwd.c_str()) != 0) throw Error("cannot enter the working directory " + cwd, errno);
+    // A path through a magic link (/proc/self/fd/N) could lead out of the
+    // root; getcwd reports such a directory as unreachable (ENOENT).
+    char buf[4096];
+    if (!getcwd(buf, sizeof buf) || buf[0] != '/')
+        throw Error("the working directory " + cwd + " is outside the container");
+}
+
+// The command's own steps, after what init (or exec's first process) did for it: working
+// directory, umask, terminal, no_new_privs, caps, close fds, signal mask, seccomp last, exec.
+[[noreturn]] void command_main(const Plan& plan, int err_fd, const CommandSetup& cs) {
     try {
-        if (chdir(plan.process.cwd.c_str()) != 0)
-            throw Error("cannot enter the working directory " + plan.process.cwd, errno);
-        // A path through a magic link (/proc/self/fd/N) could lead out of the
-        // root; getcwd reports such a directory as unreachable (ENOENT).
-        char cwd[4096];
-        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-            throw Error("the working directory " + plan.process.cwd + " is outside the container");
-        umask(caller_umask);
+        enter_working_directory(plan.process.cwd);
+        umask(cs.caller_umask);
         // The foreground of the container's terminal; or, without one, a session of its own
         // where its parent is still in the caller's: no terminal of the caller's is ever
         // its controlling one (/dev/tty).
@@ -118,7 +125,7 @@ struct CommandSetup {
         apply_caps(plan.policy.caps);
         // Nothing but 0-2 reaches the command; err_fd is already close-on-exec.
         check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
-        sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
+        sigprocmask(SIG_SETMASK, &cs.caller_mask, nullptr);
         // Last, so that everything above may still use what the filter denies.
         if (plan.policy.seccomp && !cs.confined) load_default_filter();
     } catch (const Error& e) {
@@ -231,196 +238,270 @@ struct LogRelay {
 // Where a detached init keeps the log's files: log, log.1, exit record, then the pipe.
 constexpr int kLogFds = 5;
 
-// Everything about init that the caller's side decided before the clone.
-struct InitSetup {
-    int err_fd, alive_fd, maps_fd;
-    LogFds log;             // a detached container's log (see LogRelay); not open: not detached
-    int pty_sock;           // kakuri's end for the pty and job control, or -1 (no terminal)
-    unsigned tty_mask;      // which of fds 0-2 are the caller's terminal
-    bool ack;               // wait for kakuri's word before the command runs
+// The first of fds 0-2 that is a terminal (mask from terminal_fds()), or -1.
+int first_terminal(unsigned mask) {
+    for (int fd = 0; fd < 3; ++fd)
+        if (mask & (1U << fd)) return fd;
+    return -1;
+}
+
+// Everything init works with: what kakuri decided before the clone, and init's fds as it
+// moves them (keep_own_fds).
+struct Init {
+    Init(const Plan& p, const sigset_t& caller_mask) : plan(p) { cs.caller_mask = caller_mask; }
+    const Plan& plan;
+    int err_fd = -1, alive_fd = -1, maps_fd = -1;
+    int pty_sock = -1;      // kakuri's end for the pty and job control, or -1 (no terminal)
+    unsigned tty_mask = 0;  // which of fds 0-2 are the caller's terminal
+    bool ack = false;       // wait for kakuri's word before the command runs
+    LogFds log;             // a detached container's log as kakuri opened it (or not open)
+    LogRelay relay;         // the log as init holds it, once its fds are in place
+    UniqueFd slave;         // the container's pty, until the command has it
+    CommandSetup cs;        // what the command gets besides the plan
+    bool detached() const { return log.open(); }
 };
 
-[[noreturn]] void init_main(const Plan& plan, InitSetup in, const sigset_t& caller_mask) {
+// Identity, when kakuri writes our maps (as real root, or through newuidmap): wait for its
+// word, then take the container's ids. End of file instead means kakuri failed or died, and
+// says so itself. Before the parent-death signal: changing ids clears it.
+void take_mapped_ids(Init& in) {
+    if (in.maps_fd < 0) return;
+    await_word(in.maps_fd, "wait for the id maps");
+    ::close(in.maps_fd);
+    in.maps_fd = -1;
+    become(in.plan.identity.uid, in.plan.identity.gid);
+}
+
+// Throws when kakuri's end of fd is closed (events: what its closing raises here).
+void check_kakuri_alive(int fd, short events) {
+    struct pollfd pfd = {fd, events, 0};
+    int n = poll(&pfd, 1, 0);
+    if (n < 0) throw Error("look whether kakuri is alive", errno);
+    if (n > 0) throw Error("kakuri is gone");
+}
+
+// Die with kakuri. If kakuri died before this, its end of the alive pipe is already closed:
+// checked after arming, so no window is left.
+void die_with_kakuri(const Init& in) {
+    check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
+    check_kakuri_alive(in.alive_fd, POLLIN);
+}
+
+// A background container: no terminal, output to its log (the command's through init, see
+// pipe_output_to_log).
+void output_to_log(const Init& in) {
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null) throw Error("open /dev/null", errno);
+    dup2(null.get(), STDIN_FILENO);
+    dup2(in.log.log, STDOUT_FILENO);
+    dup2(in.log.log, STDERR_FILENO);
+}
+
+// Drop every fd the caller passed us, before any of them could be used (a directory fd is a
+// way out of the new root); keep ours as 3, 4 and 5 (the pty socket; detached, there is none:
+// the log's files are 5, 6 and 7).
+void keep_own_fds(Init& in) {
+    int e = check(fcntl(in.err_fd, F_DUPFD_CLOEXEC, 10), "move the error pipe");
+    int a = check(fcntl(in.alive_fd, F_DUPFD_CLOEXEC, 10), "move the alive pipe");
+    int t = in.pty_sock >= 0 ? check(fcntl(in.pty_sock, F_DUPFD_CLOEXEC, 10), "move the pty socket")
+                             : -1;
+    int logs[3] = {in.log.log, in.log.prev, in.log.exit};
+    for (int& f : logs)
+        if (f >= 0) f = check(fcntl(f, F_DUPFD_CLOEXEC, 10), "move the log");
+    check(dup3(e, 3, O_CLOEXEC), "move the error pipe");
+    check(dup3(a, 4, O_CLOEXEC), "move the alive pipe");
+    if (t >= 0) check(dup3(t, 5, O_CLOEXEC), "move the pty socket");
+    in.err_fd = 3;
+    in.alive_fd = 4;
+    in.pty_sock = t >= 0 ? 5 : -1;
+    int keep = in.pty_sock >= 0 ? 6 : 5;
+    if (in.detached()) {
+        for (int i = 0; i < 3; ++i)
+            if (logs[i] >= 0) check(dup3(logs[i], kLogFds + i, O_CLOEXEC), "move the log");
+        in.relay.log = {kLogFds, logs[1] >= 0 ? kLogFds + 1 : -1, logs[2] >= 0 ? kLogFds + 2 : -1,
+                        in.log.max};
+        keep = kLogFds + 3;
+    }
+    sys_close_range(keep, ~0U, 0);
+}
+
+// The caller's umask and signal mask are the command's; init itself blocks every signal and
+// reads them from a signalfd (init_loop).
+void hold_signals(Init& in) {
+    in.cs.caller_umask = umask(0);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+}
+
+// Identity, when the container writes its own maps (the caller's ids, setgroups denied).
+void write_maps_if_own(const Plan& plan) {
+    if (plan.identity.userns && plan.identity.map_writer == MapWriter::Self)
+        write_own_maps(plan.identity.uid_map, plan.identity.gid_map);
+}
+
+// As real root, init is not dumpable, so nothing inside may open its /proc/1/exe or its
+// /proc/1/fd. In a user namespace `kakuri exec` must be able to join it; there it is as
+// confined as the command before the command runs (confine), so tracing it gains nothing.
+// After the maps: a non-dumpable process's /proc/self files belong to host root.
+void guard_init(const Plan& plan) {
+    if (!plan.identity.userns) check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
+}
+
+void set_hostname(const std::string& name) {
+    check(sethostname(name.data(), name.size()), "set the hostname");
+}
+
+// The terminal: a pty of the container's own devpts, with the caller's modes and size;
+// kakuri gets the master and relays. From here on init holds nothing of the caller's
+// terminal either.
+void open_terminal(Init& in) {
+    UniqueFd master = open_container_pty(in.slave, first_terminal(in.tty_mask));
+    send_fd(in.pty_sock, master.get(), 'M');
+    lead_pty_session(in.slave.get(), in.tty_mask);
+    in.cs.slave = in.slave.get();
+    in.cs.mask = in.tty_mask;
+}
+
+// Ready: kakuri records the state. A persistent container then waits for kakuri's word
+// before its command runs (so the record always precedes it), and a detached one before
+// giving up the parent-death signal, so a kakuri killed before that leaves no container
+// behind.
+void report_ready(Init& in) {
+    check(::write(in.err_fd, "", 1), "report readiness");
+    if (in.ack) await_word(in.alive_fd, "wait for kakuri's release");
+    if (in.detached()) {
+        check(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "detach from kakuri");
+        ::close(in.err_fd);
+        in.err_fd = -1;
+    }
+    ::close(in.alive_fd);
+    in.alive_fd = -1;
+}
+
+// No process inside is less confined than the command: a command allowed to trace
+// (--cap-add SYS_PTRACE) would otherwise reach through init (or an exec's session leader)
+// whatever the filter, no_new_privs and the capability bounding set keep from it.
+void confine(const Plan& plan, const char* no_new_privs_what) {
+    check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), no_new_privs_what);
+    apply_caps(plan.policy.caps);
+    if (plan.policy.seccomp) load_default_filter();
+}
+
+// Detached, the command writes to a pipe that init relays to the log: the command and what
+// it starts never hold the log itself, so init alone decides how much of it is kept (see
+// LogRelay). The pipe's read end is fd kLogFds + 3.
+void pipe_output_to_log(Init& in) {
+    int p[2];
+    check(pipe2(p, O_CLOEXEC), "create the log's pipe");
+    check(dup2(p[1], STDOUT_FILENO), "give the command the log's pipe");
+    check(dup2(p[1], STDERR_FILENO), "give the command the log's pipe");
+    ::close(p[1]);
+    check(dup3(p[0], kLogFds + 3, O_CLOEXEC), "move the log's pipe");
+    if (p[0] != kLogFds + 3) ::close(p[0]);
+    in.relay.pipe = kLogFds + 3;
+    check(fcntl(in.relay.pipe, F_SETFL, O_NONBLOCK), "make the log's pipe non-blocking");
+}
+
+// The command, forked from a confined init (an idle init has none: -1).
+pid_t start_command(Init& in) {
+    if (in.plan.process.argv.empty()) return -1;
+    if (in.detached()) pipe_output_to_log(in);
+    pid_t cmd = fork();
+    if (cmd < 0) throw Error("fork the command", errno);
+    if (cmd == 0) command_main(in.plan, in.err_fd, in.cs);
+    if (in.detached()) {
+        // Init's own messages go to the log; it holds no writer of the pipe.
+        dup2(kLogFds, STDOUT_FILENO);
+        dup2(kLogFds, STDERR_FILENO);
+    }
+    return cmd;
+}
+
+// Keep no fd but the standard ones (and kakuri's socket while it relays, or the log).
+void keep_loop_fds(Init& in) {
+    if (in.err_fd >= 0) ::close(in.err_fd);
+    in.err_fd = -1;
+    in.slave.reset();
+    if (in.detached()) {
+        sys_close_range(3, 4, 0);
+        sys_close_range(kLogFds + 4, ~0U, 0);
+    } else {
+        sys_close_range(in.pty_sock >= 0 ? 6 : 3, ~0U, 0);
+        if (in.pty_sock >= 0) sys_close_range(3, 4, 0);
+    }
+}
+
+// Init's failure, told to kakuri on the error pipe. Detached and released, nobody reads
+// that pipe: the log says it, and how the run ended.
+[[noreturn]] void init_failed(Init& in, const std::exception& e) {
+    const Error* err = dynamic_cast<const Error*>(&e);
+    int code = err ? err->exit_code() : 125;
+    if (in.err_fd < 0 && in.relay.log.open()) {
+        log_append(in.relay.log, "kakuri: " + one_line(e.what()) + "\n");
+        in.relay.finish(code);
+    }
+    fail_child(in.err_fd, err ? *err : Error(e.what()));
+}
+
+// PID 1's life, in the order the container is made: identity, mounts, network, hostname,
+// the terminal, readiness, then init confined as the command will be (no_new_privs, caps,
+// seccomp) before the command is forked; command_main does the rest of the command's own.
+// Each step tells its failure, errno kept, on the error pipe (init_failed).
+[[noreturn]] void init_main(Init& in) {
     // Init lives as long as the container; root inside with SYS_PTRACE may trace it and read
     // its memory (in a user namespace init is dumpable: kakuri exec joins it). Of the caller's
     // environment it needs nothing (the command's is in the plan), and holds no copy but the
     // block.
     forget_environment();
-    int err_fd = in.err_fd, alive_fd = in.alive_fd, pty_sock = in.pty_sock;
-    LogRelay relay;  // the log as init holds it, once its fds are in place
     try {
-        if (in.maps_fd >= 0) {
-            // kakuri writes our maps (as real root, or through newuidmap): wait for its word.
-            // End of file instead means it failed or died, and says so itself.
-            char c;
-            ssize_t n;
-            while ((n = ::read(in.maps_fd, &c, 1)) < 0 && errno == EINTR) {
-            }
-            if (n != 1) _exit(125);
-            ::close(in.maps_fd);
-            // Before the parent-death signal: changing ids clears it.
-            become(plan.identity.uid, plan.identity.gid);
-        }
-        // Die with kakuri. If kakuri died before this line, its end of the
-        // alive pipe is already closed: check after arming, so no window is left.
-        check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
-        struct pollfd pfd = {alive_fd, POLLIN, 0};
-        if (poll(&pfd, 1, 0) != 0) _exit(125);
-        const bool detach = in.log.open();
-        if (detach) {
-            // A background container: no terminal, output to its log (the command's through
-            // init, below).
-            UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-            if (!null) throw Error("open /dev/null", errno);
-            dup2(null.get(), STDIN_FILENO);
-            dup2(in.log.log, STDOUT_FILENO);
-            dup2(in.log.log, STDERR_FILENO);
-        }
+        take_mapped_ids(in);
+        die_with_kakuri(in);
+        if (in.detached()) output_to_log(in);
         // Its own session, so that no terminal of the caller's is the container's
         // controlling terminal (/dev/tty inside would open it).
         check(setsid(), "start the container's session");
-        // Drop every fd the caller passed us, before any of them could be used
-        // (a directory fd is a way out of the new root); keep ours as 3, 4 and 5 (the pty
-        // socket; detached, there is none: the log's files are 5, 6 and 7).
-        int e = check(fcntl(err_fd, F_DUPFD_CLOEXEC, 10), "move the error pipe");
-        int a = check(fcntl(alive_fd, F_DUPFD_CLOEXEC, 10), "move the alive pipe");
-        int t = pty_sock >= 0 ? check(fcntl(pty_sock, F_DUPFD_CLOEXEC, 10), "move the pty socket") : -1;
-        int logs[3] = {in.log.log, in.log.prev, in.log.exit};
-        for (int& f : logs)
-            if (f >= 0) f = check(fcntl(f, F_DUPFD_CLOEXEC, 10), "move the log");
-        check(dup3(e, 3, O_CLOEXEC), "move the error pipe");
-        check(dup3(a, 4, O_CLOEXEC), "move the alive pipe");
-        if (t >= 0) check(dup3(t, 5, O_CLOEXEC), "move the pty socket");
-        err_fd = 3;
-        alive_fd = 4;
-        pty_sock = t >= 0 ? 5 : -1;
-        int keep = pty_sock >= 0 ? 6 : 5;
-        if (detach) {
-            for (int i = 0; i < 3; ++i)
-                if (logs[i] >= 0) check(dup3(logs[i], kLogFds + i, O_CLOEXEC), "move the log");
-            relay.log = {kLogFds, logs[1] >= 0 ? kLogFds + 1 : -1, logs[2] >= 0 ? kLogFds + 2 : -1,
-                         in.log.max};
-            keep = kLogFds + 3;
-        }
-        sys_close_range(keep, ~0U, 0);
-
-        mode_t caller_umask = umask(0);
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_SETMASK, &all, nullptr);
-
-        if (plan.identity.userns && plan.identity.map_writer == MapWriter::Self)
-            write_own_maps(plan.identity.uid_map, plan.identity.gid_map);
-        // As real root, init is not dumpable, so nothing inside may open its /proc/1/exe or
-        // its /proc/1/fd. In a user namespace `kakuri exec` must be able to join it; there it
-        // is as confined as the command before the command runs (below), so tracing it gains
-        // nothing. After the maps: a non-dumpable process's /proc/self files belong to host root.
-        if (!plan.identity.userns)
-            check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
-        apply_mounts(plan);
-        if (plan.loopback) bring_up_loopback();
-        check(sethostname(plan.policy.hostname.data(), plan.policy.hostname.size()),
-              "set the hostname");
-
-        // The terminal: a pty of the container's own devpts, with the caller's modes and
-        // size; kakuri gets the master and relays. From here on init holds nothing of the
-        // caller's terminal either.
-        CommandSetup cs;
-        UniqueFd slave;
-        if (pty_sock >= 0) {
-            int from = -1;
-            for (int fd = 0; fd < 3 && from < 0; ++fd)
-                if (in.tty_mask & (1U << fd)) from = fd;
-            UniqueFd master = open_container_pty(slave, from);
-            send_fd(pty_sock, master.get(), 'M');
-            lead_pty_session(slave.get(), in.tty_mask);
-            cs.slave = slave.get();
-            cs.mask = in.tty_mask;
-        }
-
-        // Ready: kakuri records the state. A persistent container then waits
-        // for kakuri's word before its command runs (so the record always
-        // precedes it), and a detached one before giving up the parent-death
-        // signal, so a kakuri killed before that leaves no container behind.
-        check(::write(err_fd, "", 1), "report readiness");
-        if (in.ack) {
-            char c;
-            ssize_t n;
-            while ((n = ::read(alive_fd, &c, 1)) < 0 && errno == EINTR) {
-            }
-            if (n != 1) _exit(125);
-        }
-        if (detach) {
-            check(prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0), "detach from kakuri");
-            ::close(err_fd);
-            err_fd = -1;
-        }
-        ::close(alive_fd);
-
-        // No process inside is less confined than the command: a command allowed to trace
-        // (--cap-add SYS_PTRACE) would otherwise reach through init whatever the filter,
-        // no_new_privs and the capability bounding set keep from it.
-        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs on init");
-        apply_caps(plan.policy.caps);
-        if (plan.policy.seccomp) load_default_filter();
-        cs.confined = true;
-
-        pid_t cmd = -1;
-        if (!plan.process.argv.empty()) {
-            // Detached, the command writes to a pipe that init relays to the log: the
-            // command and what it starts never hold the log itself, so init alone decides
-            // how much of it is kept (see LogRelay). The pipe's read end is fd kLogFds + 3.
-            if (detach) {
-                int p[2];
-                check(pipe2(p, O_CLOEXEC), "create the log's pipe");
-                check(dup2(p[1], STDOUT_FILENO), "give the command the log's pipe");
-                check(dup2(p[1], STDERR_FILENO), "give the command the log's pipe");
-                ::close(p[1]);
-                check(dup3(p[0], kLogFds + 3, O_CLOEXEC), "move the log's pipe");
-                if (p[0] != kLogFds + 3) ::close(p[0]);
-                relay.pipe = kLogFds + 3;
-                check(fcntl(relay.pipe, F_SETFL, O_NONBLOCK), "make the log's pipe non-blocking");
-            }
-            cmd = fork();
-            if (cmd < 0) throw Error("fork the command", errno);
-            if (cmd == 0) command_main(plan, err_fd, caller_mask, caller_umask, cs);
-            if (detach) {
-                // Init's own messages go to the log; it holds no writer of the pipe.
-                dup2(kLogFds, STDOUT_FILENO);
-                dup2(kLogFds, STDERR_FILENO);
-            }
-        }
-        if (err_fd >= 0) ::close(err_fd);
-        // Keep no fd but the standard ones (and kakuri's socket while it relays, or the log).
-        slave.reset();
-        if (detach) {
-            sys_close_range(3, 4, 0);
-            sys_close_range(kLogFds + 4, ~0U, 0);
-        } else {
-            sys_close_range(pty_sock >= 0 ? 6 : 3, ~0U, 0);
-            if (pty_sock >= 0) sys_close_range(3, 4, 0);
-        }
-        init_loop(cmd, cmd > 0 ? pty_sock : -1, true, relay);
+        keep_own_fds(in);
+        hold_signals(in);
+        write_maps_if_own(in.plan);
+        guard_init(in.plan);
+        apply_mounts(in.plan);
+        if (in.plan.loopback) bring_up_loopback();
+        set_hostname(in.plan.policy.hostname);
+        if (in.pty_sock >= 0) open_terminal(in);
+        report_ready(in);
+        confine(in.plan, "set no_new_privs on init");
+        in.cs.confined = true;
+        pid_t cmd = start_command(in);
+        keep_loop_fds(in);
+        init_loop(cmd, cmd > 0 ? in.pty_sock : -1, true, in.relay);
     } catch (const std::exception& e) {
-        const Error* err = dynamic_cast<const Error*>(&e);
-        int code = err ? err->exit_code() : 125;
-        // Detached and released: nobody reads the error pipe; the log says it, and how it ended.
-        if (err_fd < 0 && relay.log.open()) {
-            log_append(relay.log, "kakuri: " + one_line(e.what()) + "\n");
-            relay.finish(code);
-        }
-        fail_child(err_fd, err ? *err : Error(e.what()));
+        init_failed(in, e);
     }
 }
 
-std::string clone_error(int err, bool userns) {
-    std::string msg = std::string("cannot create the container's namespaces: ") + strerror(err);
-    if (userns) {
-        std::string hint = userns_hint();
-        if (!hint.empty()) return msg + hint;
-        if (err == ENOSPC) return msg + " (too many user namespaces: raise user.max_user_namespaces)";
-    }
-    return msg;
+// Why the kernel refused the container's namespaces, when that can be told.
+std::string clone_hint(int err, bool userns) {
+    if (!userns) return "";
+    std::string hint = userns_hint();
+    if (!hint.empty()) return hint;
+    if (err == ENOSPC) return " (too many user namespaces: raise user.max_user_namespaces)";
+    return "";
+}
+
+// kakuri's end and the session leader's of the socket for the pty and job control; none
+// without a terminal.
+struct SessionSockets {
+    UniqueFd ours, theirs;
+};
+SessionSockets session_sockets(unsigned tty_mask) {
+    SessionSockets s;
+    if (!tty_mask) return s;
+    int sv[2];
+    check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "create a socket pair");
+    s.ours.reset(sv[0]);
+    s.theirs.reset(sv[1]);
+    return s;
 }
 
 // One message from the leader of the container's terminal session (init, or an
@@ -509,13 +590,6 @@ private:
     bool reading_ = true, ready_ = false;
 };
 
-// The first of fds 0-2 that is a terminal (mask from terminal_fds()), or -1.
-int first_terminal(unsigned mask) {
-    for (int fd = 0; fd < 3; ++fd)
-        if (mask & (1U << fd)) return fd;
-    return -1;
-}
-
 // Joins exactly the namespaces the running container's init has, never rebuilt from a plan
 // or a config, and takes the plan's ids inside.
 void join_container(const Plan& plan, pid_t pid, uint64_t start_time, const Namespaces& recorded) {
@@ -555,31 +629,29 @@ struct ExecChild {
 [[noreturn]] void exec_child_main(const ExecChild& x) {
     // Inside, for as long as the command with a terminal: see init_main.
     forget_environment();
-    mode_t caller_umask = umask(0);
-    umask(caller_umask);
     CommandSetup cs;
+    cs.caller_mask = x.caller_mask;
+    cs.caller_umask = umask(0);
+    umask(cs.caller_umask);
     if (!x.tty_mask) {
         cs.own_session = true;
-        command_main(x.plan, x.err_fd, x.caller_mask, caller_umask, cs);
+        command_main(x.plan, x.err_fd, cs);
     }
     try {
         check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
         // kakuri outside our PID namespace has no pid here: its socket tells if it is gone.
-        struct pollfd gone = {x.sock, POLLRDHUP, 0};
-        if (poll(&gone, 1, 0) != 0) _exit(125);
+        check_kakuri_alive(x.sock, POLLRDHUP);
         sigset_t all;
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, nullptr);
         lead_pty_session(x.slave, x.tty_mask);
-        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
-        apply_caps(x.plan.policy.caps);
-        if (x.plan.policy.seccomp) load_default_filter();
+        confine(x.plan, "set no_new_privs");
         cs.slave = x.slave;
         cs.mask = x.tty_mask;
         cs.confined = true;
         pid_t cmd = fork();
         if (cmd < 0) throw Error("fork the command", errno);
-        if (cmd == 0) command_main(x.plan, x.err_fd, x.caller_mask, caller_umask, cs);
+        if (cmd == 0) command_main(x.plan, x.err_fd, cs);
         ::close(x.err_fd);
         ::close(x.slave);
         int s = check(fcntl(x.sock, F_DUPFD_CLOEXEC, 3), "move the socket");
@@ -600,64 +672,48 @@ int RunResult::status_or_throw() const {
 
 RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     if (hooks.detach && !hooks.log.open()) throw Error("a detached container needs its log");
-    int err_pipe[2], alive_pipe[2];
-    check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
-    UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
-    check(pipe2(alive_pipe, O_CLOEXEC), "create a pipe");
-    UniqueFd alive_r(alive_pipe[0]), alive_w(alive_pipe[1]);
+    Pipe err = make_pipe(), alive = make_pipe();
     // The child cannot write maps beyond its own ids; kakuri does, then says so on this pipe.
     const bool parent_maps = plan.identity.userns && plan.identity.map_writer != MapWriter::Self;
-    UniqueFd maps_r, maps_w;
-    if (parent_maps) {
-        int maps_pipe[2];
-        check(pipe2(maps_pipe, O_CLOEXEC), "create a pipe");
-        maps_r.reset(maps_pipe[0]);
-        maps_w.reset(maps_pipe[1]);
-    }
+    Pipe maps = parent_maps ? make_pipe() : Pipe{};
     // A terminal on 0-2 (not for a detached container): init passes the pty's master
     // and reports the command's stops on this socket.
     const unsigned tty_mask = hooks.detach ? 0 : terminal_fds();
-    UniqueFd sock, sock_child;
-    if (tty_mask) {
-        int sv[2];
-        check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "create a socket pair");
-        sock.reset(sv[0]);
-        sock_child.reset(sv[1]);
-    }
+    SessionSockets sock = session_sockets(tty_mask);
 
     ForwardedSignals sigs;
     Child init;
     try {
-        init = Child::spawn(plan.clone_flags, "clone", [&] {
+        init = Child::spawn(plan.clone_flags, "cannot create the container's namespaces", [&] {
             sigs.close_in_child();
-            err_r.reset();
-            alive_w.reset();
-            maps_w.reset();
-            sock.reset();
-            InitSetup in{err_w.release(),
-                         alive_r.release(),
-                         maps_r.release(),
-                         hooks.detach ? hooks.log : LogFds{},
-                         sock_child.release(),
-                         tty_mask,
-                         hooks.detach || bool(hooks.on_ready)};
-            init_main(plan, in, sigs.caller_mask());
+            err.r.reset();
+            alive.w.reset();
+            maps.w.reset();
+            sock.ours.reset();
+            Init in(plan, sigs.caller_mask());
+            in.err_fd = err.w.release();
+            in.alive_fd = alive.r.release();
+            in.maps_fd = maps.r.release();
+            in.log = hooks.detach ? hooks.log : LogFds{};
+            in.pty_sock = sock.theirs.release();
+            in.tty_mask = tty_mask;
+            in.ack = hooks.detach || bool(hooks.on_ready);
+            init_main(in);
         });
     } catch (const Error& e) {
-        throw Error(clone_error(e.err(), plan.identity.userns));
+        throw e.wrap("", clone_hint(e.err(), plan.identity.userns));
     }
-    err_w.reset();
-    alive_r.reset();
-    sock_child.reset();
-    // maps_r stays open here until the word is written: a child that died meanwhile then
+    err.w.reset();
+    alive.r.reset();
+    sock.theirs.reset();
+    // maps.r stays open here until the word is written: a child that died meanwhile then
     // costs no SIGPIPE, and the wait below sees it exit.
     if (parent_maps) {
         write_child_maps(init, plan.identity.map_writer, plan.identity.uid_map,
                          plan.identity.gid_map, plan.identity.newuidmap, plan.identity.newgidmap);
-        check(::write(maps_w.get(), "1", 1), "start the container");
+        check(::write(maps.w.get(), "1", 1), "start the container");
     }
-    maps_w.reset();
-    maps_r.reset();
+    maps = Pipe{};
 
     auto ready = [&] {
         try {
@@ -667,45 +723,38 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             throw;
         }
         if (hooks.detach || hooks.on_ready)
-            check(::write(alive_w.get(), "1", 1), "release the container");
+            check(::write(alive.w.get(), "1", 1), "release the container");
         return !hooks.detach;
     };
-    Attendant side(tty_mask, UniqueFd(), std::move(sock), std::move(err_r), ready);
+    Attendant side(tty_mask, UniqueFd(), std::move(sock.ours), std::move(err.r), ready);
     return side.finish(init.forward_until_exit(sigs, side));
 }
 
 RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,
                             const Namespaces& recorded) {
     join_container(plan, pid, start_time, recorded);
-    int err_pipe[2];
-    check(pipe2(err_pipe, O_CLOEXEC), "create a pipe");
-    UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    Pipe err = make_pipe();
     ForwardedSignals sigs;
     // A terminal on 0-2: the command gets a new pty of the container's devpts (we are
     // in its mount namespace now), never the caller's terminal. The first process inside
     // leads its session and reports the command's stops on a socket (see exec_child_main).
     const unsigned tty_mask = terminal_fds();
-    UniqueFd master, slave, sock, sock_child;
-    if (tty_mask) {
-        master = open_container_pty(slave, first_terminal(tty_mask));
-        int sv[2];
-        check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), "create a socket pair");
-        sock.reset(sv[0]);
-        sock_child.reset(sv[1]);
-    }
+    UniqueFd master, slave;
+    if (tty_mask) master = open_container_pty(slave, first_terminal(tty_mask));
+    SessionSockets sock = session_sockets(tty_mask);
     // The first process we make is in the container's PID namespace.
     Child child = Child::spawn(0, "fork", [&] {
         sigs.close_in_child();
-        err_r.reset();
+        err.r.reset();
         master.reset();
-        sock.reset();
-        exec_child_main({plan, err_w.release(), sigs.caller_mask(), tty_mask, slave.release(),
-                         sock_child.release()});
+        sock.ours.reset();
+        exec_child_main({plan, err.w.release(), sigs.caller_mask(), tty_mask, slave.release(),
+                         sock.theirs.release()});
     });
-    err_w.reset();
+    err.w.reset();
     slave.reset();
-    sock_child.reset();
-    Attendant side(tty_mask, std::move(master), std::move(sock), std::move(err_r));
+    sock.theirs.reset();
+    Attendant side(tty_mask, std::move(master), std::move(sock.ours), std::move(err.r));
     return side.finish(child.forward_until_exit(sigs, side));
 }
 

@@ -3,6 +3,7 @@
 #include "supervise.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -50,6 +51,12 @@ size_t parse_header(const std::string& s, int& code, int& err, size_t& len) {
 }
 
 }  // namespace
+
+Pipe make_pipe() {
+    int fds[2];
+    check(pipe2(fds, O_CLOEXEC), "create a pipe");
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
 
 int shell_status(int wait_status) {
     return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);

@@ -16,6 +16,12 @@
 
 namespace kakuri {
 
+// A pipe between kakuri and a child, both ends close-on-exec.
+struct Pipe {
+    UniqueFd r, w;
+};
+Pipe make_pipe();
+
 // The status a shell reports for a wait status: N for exit(N), 128 + N for signal N.
 int shell_status(int wait_status);
 

@@ -117,42 +117,36 @@ void run_in_userns(MapWriter writer, const std::vector<IdMapLine>& uid_map,
                    const std::vector<IdMapLine>& gid_map, const std::string& newuidmap,
                    const std::string& newgidmap, const std::string& what,
                    const std::function<void()>& fn) {
-    int up[2], down[2], err[2];
-    check(pipe2(up, O_CLOEXEC), "create a pipe");
-    UniqueFd up_r(up[0]), up_w(up[1]);
-    check(pipe2(down, O_CLOEXEC), "create a pipe");
-    UniqueFd down_r(down[0]), down_w(down[1]);
-    check(pipe2(err, O_CLOEXEC), "create a pipe");
-    UniqueFd err_r(err[0]), err_w(err[1]);
+    Pipe up = make_pipe(), down = make_pipe(), err = make_pipe();
     Child child = Child::spawn(0, "fork", [&] {
         try {
             check(unshare(CLONE_NEWUSER), "create a user namespace");
-            check(::write(up_w.get(), "1", 1), "signal kakuri");
-            await_word(down_r.get(), "wait for the id maps");
+            check(::write(up.w.get(), "1", 1), "signal kakuri");
+            await_word(down.r.get(), "wait for the id maps");
             become(0, 0);
             fn();
         } catch (const Error& e) {
-            fail_child(err_w.get(), e);
+            fail_child(err.w.get(), e);
         } catch (const std::exception& e) {
-            fail_child(err_w.get(), Error(e.what()));
+            fail_child(err.w.get(), Error(e.what()));
         }
         _exit(0);
     });
-    up_w.reset();
-    down_r.reset();
-    err_w.reset();
+    up.w.reset();
+    down.r.reset();
+    err.w.reset();
     ChildReport report;
     char c;
-    if (::read(up_r.get(), &c, 1) != 1) {
+    if (::read(up.r.get(), &c, 1) != 1) {
         child.wait();
-        report.read_to_end(err_r.get());
+        report.read_to_end(err.r.get());
         std::optional<Error> e = report.error();
         throw Error::told(what + ": cannot create a user namespace", e ? e->err() : 0, 125);
     }
     write_child_maps(child, writer, uid_map, gid_map, newuidmap, newgidmap);
-    check(::write(down_w.get(), "1", 1), "signal the child in its user namespace");
+    check(::write(down.w.get(), "1", 1), "signal the child in its user namespace");
     int status = child.wait();
-    report.read_to_end(err_r.get());
+    report.read_to_end(err.r.get());
     if (status == 0) return;
     if (std::optional<Error> e = report.error()) throw *e;
     throw Error(what + " failed");
