@@ -127,13 +127,6 @@ TEST_CASE("ChildReport: what is not a whole frame is still said, as plain text")
     }
 }
 
-TEST_CASE("Error::told keeps the message as it is, with its errno and status") {
-    Error e = Error::told("mount /x: Permission denied", EACCES, 126);
-    CHECK(std::string(e.what()) == "mount /x: Permission denied");
-    CHECK(e.err() == EACCES);
-    CHECK(e.exit_code() == 126);
-}
-
 TEST_CASE("process_start_time: ours is known, a reaped child's is not") {
     CHECK(process_start_time(getpid()) > 0);
     pid_t p = fork();
