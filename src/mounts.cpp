@@ -57,6 +57,29 @@ UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t m
     throw Error("open " + path + " in the new root", err);
 }
 
+void write_all(int fd, const std::string& text, const std::string& what) {
+    for (size_t at = 0; at < text.size();) {
+        ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error("write the file for " + what, errno);
+        at += static_cast<size_t>(n);
+    }
+}
+
+// At most max bytes of an open file (a root's /etc/hosts is small; a huge one is cut).
+std::string read_up_to(int fd, size_t max) {
+    std::string out(max, '\0');
+    size_t got = 0;
+    while (got < max) {
+        ssize_t n = ::read(fd, &out[got], max - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
+}
+
 void attach(int tree, int target, const std::string& what) {
     check(sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
           "mount " + what);
@@ -146,6 +169,8 @@ struct Apply {
     UniqueFd stage;
     UniqueFd root;
     int layer = 0;
+    UniqueFd files;  // the private tmpfs of FileOver's files
+    int file_count = 0;
 
     void open_host_sources() {
         for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -291,6 +316,49 @@ struct Apply {
             throw Error("create directory " + s.target, errno);
     }
 
+    // File: a new file in the container's own space (a fresh /run). FileOver: the text in a file
+    // of a private tmpfs that no path inside names, bound over the root's file when it has one
+    // (for /etc, an overlay the kernel will not copy host root's files up in unprivileged).
+    void file_step(const Step& s) {
+        if (s.kind == StepKind::File) {
+            UniqueFd parent = open_in_root(root.get(), parent_path(s.target), Create::Dir);
+            UniqueFd f(openat(parent.get(), base_name(s.target).c_str(),
+                              O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, s.mode));
+            if (!f) throw Error("create " + s.target, errno);
+            write_all(f.get(), s.text, s.target);
+            return;
+        }
+        const std::string rel = s.target.substr(1);
+        UniqueFd target(sys_openat2(root.get(), rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve));
+        if (!target && errno == ENOENT) return;
+        if (!target) throw Error("open " + s.target + " in the new root", errno);
+        struct stat st;
+        check(fstat(target.get(), &st), "stat " + s.target);
+        if (!S_ISREG(st.st_mode)) return;
+        std::string text = s.text;
+        if (s.append) {
+            UniqueFd old(sys_openat2(root.get(), rel.c_str(), O_RDONLY | O_CLOEXEC, 0, kResolve));
+            std::string was = old ? read_up_to(old.get(), 64 * 1024) : "";
+            if (!was.empty() && was.back() != '\n') was += '\n';
+            text = was + text;
+        }
+        if (!files) {
+            UniqueFd fs(check(sys_fsopen("tmpfs", FSOPEN_CLOEXEC), "open a tmpfs for files"));
+            check(sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0), "tmpfs mode");
+            check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "make a tmpfs");
+            files.reset(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC,
+                                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
+                              "mount a tmpfs for files"));
+        }
+        const std::string name = std::to_string(file_count++);
+        UniqueFd f(openat(files.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, s.mode));
+        if (!f) throw Error("create the file for " + s.target, errno);
+        write_all(f.get(), text, s.target);
+        UniqueFd tree(check(sys_open_tree(files.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
+                            "clone the file for " + s.target));
+        attach(tree.get(), target.get(), "a file of its own on " + s.target);
+    }
+
     void bind(const Step& s, int tree) {
         struct stat st;
         check(fstat(tree, &st), "stat " + s.source);
@@ -349,6 +417,8 @@ struct Apply {
         case StepKind::Sysfs:
         case StepKind::Bind: bind(s, opened[i].get()); break;
         case StepKind::PivotRoot: pivot(); break;
+        case StepKind::File:
+        case StepKind::FileOver: file_step(s); break;
         case StepKind::MaskFile:
             if (UniqueFd t =
                     s.own_state ? open_exact(root.get(), s.target, false) : open_existing(s.target))

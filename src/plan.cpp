@@ -9,6 +9,10 @@
 #include "capnames.hpp"
 #include "paths.hpp"
 
+#ifndef KAKURI_VERSION
+#define KAKURI_VERSION "0.0.0"
+#endif
+
 namespace kakuri {
 
 namespace {
@@ -66,6 +70,38 @@ void add_dev(Plan& p, bool rootfs) {
 }
 
 // The fresh directories outside /dev (those in it come with it).
+// A value in /run/.containerenv, quoted as podman writes them.
+std::string env_quoted(const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) out += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+    return out + "\"";
+}
+
+// What tells a program where it runs, as the ecosystem expects: /run/host/container-manager
+// (systemd's container interface), /run/.containerenv (podman's and toolbox's convention) and
+// the container's hostname in /etc/hostname and /etc/hosts, in files of
+// its own over the root's (the host's and the tree's files stay untouched). A user's bind over
+// one of them comes later and wins.
+void add_markers(Plan& p, const ContainerSpec& s) {
+    Step env{StepKind::File, "/run/.containerenv", "", 0444};
+    const Layout& l = s.layout;
+    env.text = "engine=" + env_quoted(std::string("kakuri-") + KAKURI_VERSION) + "\n" +
+               "name=" + env_quoted(l.persist_dir.empty() ? "" : base_name(l.persist_dir)) + "\n" +
+               "image=" + env_quoted(l.rootfs) + "\n" +
+               "rootless=" + (s.identity.userns ? "1" : "0") + "\n";
+    p.steps.push_back(env);
+    Step manager{StepKind::File, "/run/host/container-manager", "", 0444};
+    manager.text = "kakuri\n";
+    p.steps.push_back(manager);
+    Step name{StepKind::FileOver, "/etc/hostname", "", 0644};
+    name.text = s.policy.hostname + "\n";
+    p.steps.push_back(name);
+    Step hosts{StepKind::FileOver, "/etc/hosts", "", 0644};
+    hosts.text = "127.0.1.1\t" + s.policy.hostname + "\n";
+    hosts.append = true;
+    p.steps.push_back(hosts);
+}
+
 void add_fresh(Plan& p, bool rootfs) {
     for (const auto& f : fresh_dirs(rootfs))
         if (!path_within(f.path, "/dev")) add(p, StepKind::Tmpfs, f.path, "", f.mode);
@@ -155,6 +191,8 @@ const char* kind_name(StepKind k) {
     case StepKind::MaskDir: return "mask-dir";
     case StepKind::Pin: return "pin";
     case StepKind::ReadOnly: return "read-only";
+    case StepKind::File: return "file";
+    case StepKind::FileOver: return "file-over";
     }
     return "?";
 }
@@ -227,6 +265,7 @@ Plan make_plan(const ContainerSpec& s) {
         if (!s.layout.persist_dir.empty() && !s.layout.home.empty())
             add(p, StepKind::Bind, s.layout.home, s.layout.persist_dir + "/home");
     }
+    add_markers(p, s);
     add_dev(p, !s.layout.rootfs.empty());
     add(p, StepKind::Proc, "/proc");
     // As real root (no user namespace) root inside owns /proc's host-wide files:
@@ -269,6 +308,14 @@ std::string format_step(const Step& st) {
     case StepKind::MaskFile: line += "  (from " + st.source + (st.ro ? ", ro)" : ")"); break;
     case StepKind::Bind:
     case StepKind::Sysfs: line += "  (from " + st.source + (st.ro ? ", ro)" : ", rw)"); break;
+    case StepKind::File:
+    case StepKind::FileOver: {
+        std::string text = st.text;
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        for (auto& c : text) c = c == '\n' ? ' ' : c == '\t' ? ' ' : c;
+        line += "  (" + std::string(st.append ? "adds: " : "") + text + ")";
+        break;
+    }
     default: break;
     }
     if (st.mode) line += "  mode " + octal(st.mode);

@@ -29,6 +29,9 @@ enum class StepKind {
     MaskDir,      // an empty read-only tmpfs (mode) over target, if it exists
     Pin,          // target bound onto itself: a mount point cannot be renamed or removed
     ReadOnly,     // target (and what is below it) made read-only, if it exists
+    File,         // a new file at target holding text (in a directory the container gets fresh)
+    FileOver,     // a file holding text (appended to target's, with append) over target, if it
+                  // exists: the root's own file is never written
     PivotRoot,    // make the new root /
 };
 
@@ -47,10 +50,13 @@ struct Step {
     // (through a bind, on the host; where that is refused, nothing inside could make it either).
     bool own_state = false;
     bool make = false;
+    // File, FileOver: what the file holds; FileOver with append: after what target holds.
+    std::string text = {};
+    bool append = false;
     bool operator==(const Step& o) const {
         return kind == o.kind && target == o.target && source == o.source && mode == o.mode &&
                ro == o.ro && upper == o.upper && work == o.work && own_state == o.own_state &&
-               make == o.make;
+               make == o.make && text == o.text && append == o.append;
     }
 };
 

@@ -3,6 +3,7 @@ resolution"): the working directory counts as named, a command given with its pa
 first on the caller's PATH runs as the caller's shell would run it, a virtual environment
 included."""
 import os
+import shutil
 
 from harness import eq, ok
 
@@ -95,3 +96,39 @@ def test_the_program_can_tell_it_runs_in_a_container(k):
     eq((p.returncode, p.stdout), (0, "kakuri root root 0\n"), p.stderr)
     p = k.run(["--user", "sh", "-c", 'echo "$container $USER $LOGNAME"'], env=names)
     eq((p.returncode, p.stdout), (0, "kakuri alice alice\n"), p.stderr)
+
+
+def test_markers_files_and_the_hostname_of_its_own(k):
+    host_files = {f: read(f) for f in ("/etc/hostname", "/etc/hosts") if os.path.exists(f)}
+    script = ("cat /run/.containerenv /run/host/container-manager; echo ---; cat /etc/hostname; "
+              "tail -n 1 /etc/hosts; echo changed >> /etc/hosts")
+    p = k.run(["--hostname", "box", "sh", "-c", script])
+    eq(p.returncode, 0, p.stderr)
+    env, rest = p.stdout.split("---\n")
+    ok(env.startswith('engine="kakuri-') and 'name=""\n' in env and 'image=""\n' in env, env)
+    ok(f"rootless={0 if k.mode == 'root' else 1}\n" in env, env)
+    ok(env.endswith("kakuri\n"), env)
+    eq(rest, "box\n127.0.1.1\tbox\n")
+    for f, text in host_files.items():
+        eq(read(f), text, f"the host's {f} changed")
+    if shutil.which("systemd-detect-virt"):
+        p = k.run(["systemd-detect-virt", "-c"])
+        eq((p.returncode, p.stdout), (0, "container-other\n"), p.stderr)
+
+
+def test_a_persistent_root_filesystem_has_its_name_not_the_trees(k):
+    from test_persist import kk, setup
+    from test_rootfs import make_tree
+    root = make_tree(k, "named-tree")
+    k.write(os.path.join(root, "etc", "hostname"), "tree\n")
+    k.write(os.path.join(root, "etc", "hosts"), "127.0.0.1 localhost\n")
+    env, _ = setup(k)
+    eq(kk(k, env, "create", "--rootfs", root, "web1").returncode, 0)
+    try:
+        p = kk(k, env, "start", "web1", "sh", "-c",
+               "cat /etc/hostname /etc/hosts; grep name= /run/.containerenv; hostname")
+        eq((p.returncode, p.stdout),
+           (0, 'web1\n127.0.0.1 localhost\n127.0.1.1\tweb1\nname="web1"\nweb1\n'), p.stderr)
+        eq(read(os.path.join(root, "etc", "hostname")), "tree\n", "the tree was written")
+    finally:
+        kk(k, env, "remove", "-f", "web1")

@@ -64,8 +64,11 @@ std::vector<Step> home_steps(const Plan& p) {
     REQUIRE(home != npos);
     REQUIRE(dev != npos);
     REQUIRE(home < dev);
-    return std::vector<Step>(p.steps.begin() + static_cast<long>(home) + 1,
-                             p.steps.begin() + static_cast<long>(dev));
+    std::vector<Step> out;
+    for (size_t i = home + 1; i < dev; ++i)
+        if (p.steps[i].kind != StepKind::File && p.steps[i].kind != StepKind::FileOver)
+            out.push_back(p.steps[i]);
+    return out;
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -88,7 +91,36 @@ TEST_CASE("plan: the root first, system directories, the fresh dirs, then the ho
     CHECK(p.steps[8] == Step{StepKind::Tmpfs, "/run", "", 0755, false});
     CHECK(p.steps[9] == Step{StepKind::Mkdir, "/home", "", 0755, false});
     CHECK(p.steps[10] == Step{StepKind::Mkdir, "/home/u", "", 0700, false});
-    CHECK(p.steps[11] == Step{StepKind::Tmpfs, "/dev", "", 0755, false});
+    // What tells a program it runs in a container, and its hostname (files of its own).
+    CHECK(format_step(p.steps[11]) ==
+          "file       /run/.containerenv  (engine=\"kakuri-" KAKURI_VERSION
+          "\" name=\"\" image=\"\" rootless=1)  mode 0444");
+    CHECK(p.steps[11].text == "engine=\"kakuri-" KAKURI_VERSION
+                              "\"\nname=\"\"\nimage=\"\"\nrootless=1\n");
+    CHECK(p.steps[12].target == "/run/host/container-manager");
+    CHECK(p.steps[12].text == "kakuri\n");
+    CHECK(p.steps[13].kind == StepKind::FileOver);
+    CHECK(p.steps[13].target == "/etc/hostname");
+    CHECK(p.steps[13].text == "box\n");  // spec()'s hostname
+    CHECK_FALSE(p.steps[13].append);
+    CHECK(p.steps[14].target == "/etc/hosts");
+    CHECK(p.steps[14].text == "127.0.1.1\tbox\n");
+    CHECK(p.steps[14].append);
+    CHECK(p.steps[15] == Step{StepKind::Tmpfs, "/dev", "", 0755, false});
+}
+
+TEST_CASE("plan: /run/.containerenv names a persistent container and its root filesystem") {
+    ContainerSpec s = spec();
+    s.layout.persist_dir = "/store/my \"box\"";
+    s.layout.rootfs = "/srv/alpine";
+    s.identity.userns = false;
+    s.policy.hostname = "web";
+    Plan p = make_plan(s);
+    size_t env = index_of(p, StepKind::File, "/run/.containerenv");
+    REQUIRE(env != npos);
+    CHECK(p.steps[env].text == "engine=\"kakuri-" KAKURI_VERSION
+                               "\"\nname=\"my \\\"box\\\"\"\nimage=\"/srv/alpine\"\nrootless=0\n");
+    CHECK(p.steps[index_of(p, StepKind::FileOver, "/etc/hosts")].text == "127.0.1.1\tweb\n");
 }
 
 TEST_CASE("plan: exactly one root and one pivot, the pivot last") {
@@ -400,7 +432,8 @@ TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go i
     // The home made where missing (in the tree's upper layer), never a tmpfs over the tree's.
     CHECK(p.steps[3] == Step{StepKind::Mkdir, "/home", "", 0755, false});
     CHECK(p.steps[4] == Step{StepKind::Mkdir, "/home/u", "", 0700, false});
-    CHECK(p.steps[5] == Step{StepKind::Tmpfs, "/dev", "", 0755, false});
+    CHECK(p.steps[5].target == "/run/.containerenv");  // then the markers, 5 to 8
+    CHECK(p.steps[9] == Step{StepKind::Tmpfs, "/dev", "", 0755, false});
     CHECK(count_kind(p, StepKind::RootTmpfs) == 0);
     CHECK(count_kind(p, StepKind::RootOverlay) == 1);
     CHECK(count_kind(p, StepKind::Overlay) == 0);
