@@ -114,6 +114,8 @@ struct Process {
     std::vector<std::string> argv;
     std::vector<std::string> env;
     std::string cwd;
+    // Where the command starts when cwd cannot be entered (one kakuri chose: "/"; -w: "", fail).
+    std::string cwd_fallback;
     ProcessRules rules;
 };
 

@@ -100,8 +100,13 @@ struct CommandSetup {
     bool own_session = false;  // no terminal and in the caller's session: leave it
 };
 
-void enter_working_directory(const std::string& cwd) {
-    if (chdir(cwd.c_str()) != 0) throw Error("cannot enter the working directory " + cwd, errno);
+// cwd; or fallback, when it is "/" and root inside may not enter cwd (see Process::cwd_fallback).
+void enter_working_directory(const std::string& cwd, const std::string& fallback) {
+    if (chdir(cwd.c_str()) != 0) {
+        const int err = errno;
+        if (fallback.empty() || (err != EACCES && err != ENOENT) || chdir(fallback.c_str()) != 0)
+            throw Error("cannot enter the working directory " + cwd, err);
+    }
     // A path through a magic link (/proc/self/fd/N) could lead out of the
     // root; getcwd reports such a directory as unreachable (ENOENT).
     char buf[4096];
@@ -113,7 +118,7 @@ void enter_working_directory(const std::string& cwd) {
 // directory, umask, terminal, no_new_privs, caps, close fds, signal mask, seccomp last, exec.
 [[noreturn]] void command_main(const Plan& plan, int err_fd, const CommandSetup& cs) {
     try {
-        enter_working_directory(plan.process.cwd);
+        enter_working_directory(plan.process.cwd, plan.process.cwd_fallback);
         umask(cs.caller_umask);
         // The foreground of the container's terminal; or, without one, a session of its own
         // where its parent is still in the caller's: no terminal of the caller's is ever

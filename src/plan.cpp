@@ -346,7 +346,8 @@ std::string format_plan(const Plan& p, bool filter_built) {
           : filter_built    ? std::string("default filter")
                             : std::string("none: ") + kNoFilterNote)
       << "\n";
-    s << "workdir:    " << p.process.cwd << "\n";
+    s << "workdir:    " << p.process.cwd
+      << (p.process.cwd_fallback.empty() ? "" : " (else " + p.process.cwd_fallback + ")") << "\n";
     s << "command:   ";
     for (const auto& a : p.process.argv) s << " " << shell_word(a);
     s << "\n";

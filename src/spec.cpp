@@ -795,6 +795,9 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     } else {
         s.process.cwd = s.layout.home.empty() ? "/" : s.layout.home;
     }
+    // A directory kakuri chose may be one root inside cannot enter (as real root with --userns, a
+    // tree's /root is host root's, mode 0700): the command then starts in /, as a login would.
+    if (req.workdir.empty() && s.process.cwd != "/") s.process.cwd_fallback = "/";
     env_put(s.process.env, "PWD=" + s.process.cwd);
 }
 

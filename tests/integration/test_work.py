@@ -132,3 +132,20 @@ def test_a_persistent_root_filesystem_has_its_name_not_the_trees(k):
         eq(read(os.path.join(root, "etc", "hostname")), "tree\n", "the tree was written")
     finally:
         kk(k, env, "remove", "-f", "web1")
+
+
+def test_userns_rootfs_starts_where_its_root_may_enter(k):
+    # As real root with --userns, root inside is not host root: a tree's /root (host root's,
+    # 0700) cannot be entered, and the home kakuri chose there once failed the run.
+    if k.mode != "root":
+        return
+    from test_rootfs import make_tree
+    root = make_tree(k, "locked-tree", system_dirs=("root",))
+    os.chmod(os.path.join(root, "root"), 0o700)
+    p = k.run(["--userns", "--rootfs", root, "sh", "-c", "pwd"], cwd="/", env={"HOME": "/root"})
+    eq((p.returncode, p.stdout), (0, "/\n"), p.stderr)
+    # Named with -w, it is still an error.
+    p = k.run(["--userns", "--rootfs", root, "-w", "/root", "sh", "-c", "pwd"], cwd="/",
+              env={"HOME": "/root"})
+    eq(p.returncode, 125, p.stderr)
+    ok("cannot enter the working directory /root" in p.stderr, p.stderr)

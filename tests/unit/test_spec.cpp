@@ -8,6 +8,7 @@
 
 #include "envrules.hpp"
 #include "paths.hpp"
+#include "plan.hpp"
 #include "spec.hpp"
 #include "strings.hpp"
 #include "sys.hpp"
@@ -1505,6 +1506,25 @@ TEST_CASE("spec: a command named with its path, or a virtual environment's, is m
         o.command = {"/home/u/venv/bin/python"};
         CHECK(make_spec(o, h).layout.binds.empty());
     }
+}
+
+}  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE("spec: a working directory kakuri chose falls back to /, one -w names does not") {
+    HostInfo h = host();
+    ContainerSpec s = make_spec(Options{}, h);
+    CHECK(s.process.cwd == "/home/u");
+    CHECK(s.process.cwd_fallback == "/");
+    CHECK(make_plan(s).process.cwd_fallback == "/");
+    Options o;
+    o.workdir = "/srv";
+    ContainerSpec w = make_spec(o, h);
+    CHECK(w.process.cwd == "/srv");
+    CHECK(w.process.cwd_fallback == "");
+    h.home = "";
+    CHECK(make_spec(Options{}, h).process.cwd_fallback == "");  // "/" already
 }
 
 }  // namespace kakuri
