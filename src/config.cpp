@@ -28,7 +28,7 @@ namespace {
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
 const char* const kStorageKeys[] = {"containers_dir", "log_max_size"};
 const char* const kDefaultsKeys[] = {"allow_network", "network", "user",     "hostname",
-                                     "auto_mount",    "auto_mount_workdir", "seccomp", "subids",   "bind",
+                                     "auto_mount",    "auto_mount_workdir", "note_discarded", "seccomp", "subids",   "bind",
                                      "bind_profiles", "env",     "env_drop", "env_keep"};
 
 bool is_space(char c) {
@@ -449,6 +449,8 @@ private:
             set(cfg_.auto_mount, as_choice(e, {"rw", "ro", "off"}), e);
         } else if (k == "auto_mount_workdir") {
             set(cfg_.auto_mount_workdir, as_bool(e), e);
+        } else if (k == "note_discarded") {
+            set(cfg_.note_discarded, as_bool(e), e);
         } else if (k == "seccomp") {
             set(cfg_.seccomp, as_choice(e, {"default", "off"}), e);
         } else if (k == "subids") {
@@ -542,6 +544,7 @@ Config default_config() {
     c.network.value = "none";
     c.auto_mount.value = "rw";
     c.auto_mount_workdir.value = true;
+    c.note_discarded.value = true;
     c.seccomp.value = "default";
     return c;
 }

@@ -39,6 +39,7 @@ struct Config {
     Setting<std::string> hostname;    // "" (default): kakuri's own default hostname
     Setting<std::string> auto_mount;  // "rw" (default), "ro" or "off"
     Setting<bool> auto_mount_workdir;  // default true: the working directory counts as a path
+    Setting<bool> note_discarded;      // default true: say what a temporary container discarded
     Setting<std::string> seccomp;     // "default" (default) or "off"
     Setting<bool> subids;
     Setting<std::vector<std::string>> bind;           // "SRC[:DST][:ro]"

@@ -110,6 +110,14 @@ struct Layout {
 
 // The command: what runs, with what environment, where; and the rules every start and exec
 // makes those by.
+// What a temporary container's note about discarded work looks at (README, "What is
+// discarded"): the places its writes vanish with. Empty lists: nothing to look at.
+struct DiscardWatch {
+    bool on = false;                 // temporary, not -q, note_discarded
+    bool verbose = false;            // -v: caches and histories too
+    std::vector<std::string> dirs;   // walked: the home, a working directory of its own
+    std::vector<std::string> paths;  // each alone: what the arguments named and was not mounted
+};
 struct Process {
     std::vector<std::string> argv;
     std::vector<std::string> env;
@@ -117,6 +125,7 @@ struct Process {
     // Where the command starts when cwd cannot be entered (one kakuri chose: "/"; -w: "", fail).
     std::string cwd_fallback;
     ProcessRules rules;
+    DiscardWatch discard;  // init's note, after the command, on what vanishes
 };
 
 // What the container may do and what it is called: the network it shares, its hostname, the

@@ -26,6 +26,7 @@
 
 #include "caps.hpp"
 #include "envrules.hpp"
+#include "leftovers.hpp"
 #include "logfile.hpp"
 #include "mounts.hpp"
 #include "net.hpp"
@@ -39,6 +40,22 @@
 namespace kakuri {
 
 namespace {
+
+// What a temporary container's places held before its command ran (see leftovers), and
+// whether -v asked for caches too: init tells, once the command is gone, what vanishes.
+struct DiscardNote {
+    Snapshot before;
+    bool verbose = false;
+};
+std::optional<DiscardNote> g_discard;  // init's only; it leaves by _exit
+
+// On init's stderr: the caller's, or the container's terminal that kakuri relays.
+void note_discards() {
+    if (!g_discard) return;
+    const std::string note =
+        format_leftovers(find_leftovers(g_discard->before), g_discard->verbose);
+    if (!note.empty()) (void)!::write(STDERR_FILENO, note.data(), note.size());
+}
 
 // Any process in this PID namespace but us? (our /proc is the container's)
 bool others_alive() {
@@ -227,6 +244,7 @@ struct LogRelay {
                     (void)w;
                     continue;
                 }
+                note_discards();
                 relay.finish(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
             }
         } else if (si.ssi_code != SI_KERNEL) {
@@ -412,6 +430,10 @@ void pipe_output_to_log(Init& in) {
 pid_t start_command(Init& in) {
     if (in.plan.process.argv.empty()) return -1;
     if (in.detached()) pipe_output_to_log(in);
+    // Before the command writes anything: what its vanishing places hold.
+    const DiscardWatch& dw = in.plan.process.discard;
+    if (dw.on && !in.detached())
+        g_discard.emplace(DiscardNote{take_snapshot(dw.dirs, dw.paths), dw.verbose});
     pid_t cmd = fork();
     if (cmd < 0) throw Error("fork the command", errno);
     if (cmd == 0) command_main(in.plan, in.err_fd, in.cs);

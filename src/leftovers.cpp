@@ -1,5 +1,5 @@
 // leftovers: snapshot and walk of the places a temporary container's writes vanish with, and
-// the note about them. Every step is on a held directory fd, without following a link: what a
+// the note about them. Every step is on a directory fd, without following a link: what a
 // program left there decides nothing but the names printed.
 #include "leftovers.hpp"
 
@@ -10,11 +10,21 @@
 
 #include <algorithm>
 
+#include <linux/openat2.h>
+
 #include "paths.hpp"
+#include "sys.hpp"
 
 namespace kakuri {
 
 namespace {
+
+// The place's directory, opened without following a link anywhere on its path.
+UniqueFd open_place(const std::string& path) {
+    int fd = sys_openat2(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                         RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    return UniqueFd(fd);
+}
 
 long long mtime_ns(const struct stat& st) {
     return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
@@ -46,6 +56,7 @@ std::vector<std::string> names_in(int dirfd, size_t& budget, bool& more) {
 }
 
 struct Walk {
+    Walk(const Snapshot::Place& p, size_t b, size_t depth) : place(p), budget(b), max_depth(depth) {}
     const Snapshot::Place& place;
     size_t budget;
     size_t max_depth;
@@ -85,12 +96,13 @@ Snapshot take_snapshot(const std::vector<std::string>& dirs, const std::vector<s
     for (const auto& d : dirs) {
         Snapshot::Place p;
         p.path = d;
-        p.dir.reset(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd dir = open_place(d);
         struct stat st;
-        if (!p.dir || fstat(p.dir.get(), &st) != 0) continue;
+        if (!dir || fstat(dir.get(), &st) != 0) continue;
         p.dev = st.st_dev;
-        Walk w{p, budget, limits.depth};
-        w.dir(p.dir.get(), d == "/" ? "" : d, 0);
+        p.dir_ino = st.st_ino;
+        Walk w(p, budget, limits.depth);
+        w.dir(dir.get(), d == "/" ? "" : d, 0);
         budget = w.budget;
         p.known = std::move(w.seen);
         s.places.push_back(std::move(p));
@@ -122,9 +134,15 @@ Leftovers find_leftovers(const Snapshot& before, const WalkLimits& limits) {
             out.items.push_back({p.path, p.path + (S_ISDIR(st.st_mode) ? "/" : ""), same, false});
             continue;
         }
-        Walk w{p, budget, limits.depth};
+        // The same directory or none: one a program put in its place (a link, another tree)
+        // is not the place.
+        UniqueFd dir = open_place(p.path);
+        struct stat st;
+        if (!dir || fstat(dir.get(), &st) != 0 || st.st_dev != p.dev || st.st_ino != p.dir_ino)
+            continue;
+        Walk w(p, budget, limits.depth);
         w.found = &out.items;
-        w.dir(p.dir.get(), p.path == "/" ? "" : p.path, 0);
+        w.dir(dir.get(), p.path == "/" ? "" : p.path, 0);
         budget = w.budget;
         out.more = out.more || w.more;
     }

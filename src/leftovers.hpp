@@ -12,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "sys.hpp"
-
 namespace kakuri {
 
 // Bounds on one walk: a program can leave a tree of any size and depth.
@@ -28,8 +26,8 @@ struct Snapshot {
     struct Place {
         std::string path;   // absolute, inside the container
         bool whole = true;  // a directory to walk; false: this one path only
-        UniqueFd dir;       // whole: the directory, held, so a later rename or link changes nothing
-        dev_t dev = 0;
+        dev_t dev = 0;      // whole: the directory itself; one put in its place is not walked
+        ino_t dir_ino = 0;
         std::set<std::pair<dev_t, ino_t>> known;  // whole: every entry there was
         bool existed = false;                     // !whole: the path existed...
         ino_t ino = 0;                            // ...as this inode

@@ -468,6 +468,38 @@ void add_auto_mounts(ContainerSpec& s, bool ro, const HostInfo& h, const std::st
 
 // A directory in a fresh one that only exists inside because a mount point below it was made
 // (`cd /tmp/x && kakuri cc a.c`: /tmp/x/a.c is mounted alone): the caller's cwd still works there.
+// What a temporary container's writes vanish with, for the note init gives after the command
+// (README, "What is discarded"): its own home, a working directory in a fresh directory, and each
+// path an argument named that was not mounted (an output in /tmp, an edited /etc/hosts).
+void watch_discards(ContainerSpec& s, const HostInfo& h) {
+    const Layout& l = s.layout;
+    DiscardWatch& w = s.process.discard;
+    auto mounted = [&](const std::string& p) {
+        for (const auto& b : l.binds)
+            if (path_within(p, b.dst)) return true;
+        return false;
+    };
+    auto in_fresh = [&](const std::string& p) {
+        for (const auto& f : fresh_dirs(!l.rootfs.empty()))
+            if (path_within(p, f.path)) return true;
+        return false;
+    };
+    const bool own_home = !l.home.empty() && !mounted(l.home);
+    const std::string& cwd = s.process.cwd;
+    if (own_home) w.dirs.push_back(l.home);
+    if (!(own_home && path_within(cwd, l.home)) && in_fresh(cwd) && !mounted(cwd))
+        w.dirs.push_back(cwd);
+    const std::vector<std::string>& argv = s.process.argv;
+    if (argv.size() < 2 || s.process.rules.auto_mount == "off") return;
+    const HostView view = container_view(s, h);
+    for (const auto& p : detect_paths(std::vector<std::string>(argv.begin() + 1, argv.end()), view)) {
+        if (mounted(p) || (own_home && path_within(p, l.home)) || in_kernel_dir(p) ||
+            !view.refused(h.resolve(p)).empty())
+            continue;
+        w.paths.push_back(p);
+    }
+}
+
 bool made_for_a_mount(const std::string& d, const Layout& layout) {
     bool fresh = false;
     for (const auto& f : fresh_dirs(!layout.rootfs.empty()))
@@ -557,6 +589,7 @@ std::string format_config(const Config& c, bool filter_built) {
          c.hostname.origin);
     line("auto_mount", config_string(c.auto_mount.value), c.auto_mount.origin);
     line("auto_mount_workdir", b(c.auto_mount_workdir.value), c.auto_mount_workdir.origin);
+    line("note_discarded", b(c.note_discarded.value), c.note_discarded.origin);
     line("seccomp", config_string(c.seccomp.value), c.seccomp.origin);
     if (!filter_built && c.seccomp.value != "off")
         out += std::string("# ") + kNoFilterNote + ": none is loaded\n";
@@ -598,6 +631,9 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     const Config cfg = effective_config(opts, file_cfg);
     ContainerSpec s;
     const bool user = cfg.user.value;
+    // Only a temporary container's writes vanish; set_process says where to look.
+    s.process.discard.on = opts.verbosity >= 0 && cfg.note_discarded.value;
+    s.process.discard.verbose = opts.verbosity > 0;
 
     set_identity(s, opts, cfg, h);
     s.layout.hidden = own_state(opts.config, cfg, h);
@@ -799,6 +835,7 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     // tree's /root is host root's, mode 0700): the command then starts in /, as a login would.
     if (req.workdir.empty() && s.process.cwd != "/") s.process.cwd_fallback = "/";
     env_put(s.process.env, "PWD=" + s.process.cwd);
+    if (s.process.discard.on && s.layout.persist_dir.empty()) watch_discards(s, h);
 }
 
 }  // namespace kakuri

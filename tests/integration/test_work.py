@@ -149,3 +149,70 @@ def test_userns_rootfs_starts_where_its_root_may_enter(k):
               env={"HOME": "/root"})
     eq(p.returncode, 125, p.stderr)
     ok("cannot enter the working directory /root" in p.stderr, p.stderr)
+
+
+NOTE = "kakuri: note: discarded "
+KEEP = " (use --bind DIR to keep them)\n"
+
+
+def notes(stderr):
+    return [l + "\n" for l in stderr.splitlines() if l.startswith(NOTE)]
+
+
+def test_what_vanishes_is_named_once(k):
+    # README's example: in ~ (not mounted), a build's output goes into the container's home.
+    p = k.run(["sh", "-c", "echo x > app; mkdir -p .venv/bin; echo > .bash_history"], cwd=k.home)
+    eq(p.returncode, 0, p.stderr)
+    eq(notes(p.stderr), [f"{NOTE}2 new files in {k.home}: .venv/, app{KEEP}"], p.stderr)
+    ok(not os.path.exists(os.path.join(k.home, "app")), "it was not discarded after all")
+    # -v lists caches and histories too; -q and note_discarded = false say nothing.
+    p = k.run(["-v", "sh", "-c", "echo > .bash_history"], cwd=k.home)
+    eq(notes(p.stderr), [f"{NOTE}1 new file in {k.home}: .bash_history{KEEP}"], p.stderr)
+    eq(k.run(["-q", "sh", "-c", "echo x > app"], cwd=k.home).stderr, "")
+    off = k.write(os.path.join(k.tmp, "nonote.toml"), "[defaults]\nnote_discarded = false\n")
+    p = k.run(["sh", "-c", "echo x > app"], cwd=k.home, env={"KAKURI_CONFIG": off})
+    eq(p.stderr, "")
+
+
+def test_nothing_written_nothing_said(k):
+    for argv in (["true"], ["sh", "-c", "echo > .cache"], ["cat", "/etc/hostname"]):
+        p = k.run(argv, cwd=k.home)
+        eq(notes(p.stderr), [], f"{argv}: {p.stderr!r}")
+    # What lands on the host is kept, so not named.
+    d = project(k)
+    p = k.run(["sh", "-c", "echo x > out.txt"], cwd=d)
+    eq(p.stderr, "")
+
+
+def test_named_outputs_that_were_not_mounted(k):
+    # An output directory that does not exist yet: the program makes it where it vanishes.
+    p = k.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && echo r > "$1"', "sh",
+               os.path.join(k.home, "output", "results.txt")])
+    eq(p.returncode, 0, p.stderr)
+    eq(notes(p.stderr), [f"{NOTE}1 new file in {k.home}: output/{KEEP}"], p.stderr)
+    # An output in /tmp: the container's own /tmp.
+    out = f"/tmp/kakuri-it-{os.getpid()}.out"
+    p = k.run(["sh", "-c", 'echo built > "$1"', "sh", out])
+    eq(notes(p.stderr), [f"{NOTE}1 new file: {out}{KEEP}"], p.stderr)
+    ok(not os.path.exists(out), "the output reached the host's /tmp")
+    # An edited file of the container's own /etc: changed.
+    p = k.run(["sh", "-c", 'echo "# x" >> "$1"', "sh", "/etc/hosts"])
+    eq(notes(p.stderr), [f"{NOTE}1 changed file: /etc/hosts{KEEP}"], p.stderr)
+
+
+def test_the_note_follows_no_link_and_stops(k):
+    # A link a program left is a name in the line, never a way to what it leads to.
+    p = k.run(["sh", "-c", "ln -s /etc etc; ln -s / root"], cwd=k.home)
+    eq(notes(p.stderr), [f"{NOTE}2 new files in {k.home}: etc, root{KEEP}"], p.stderr)
+    # A new directory counts once, whatever it holds.
+    p = k.run(["python3", "-c", "import os\nos.mkdir('big')\nfor i in range(3000): "
+               "os.mkdir(f'big/{i}')\nfor i in range(5): open(f'f{i}', 'w')"], cwd=k.home)
+    eq(notes(p.stderr), [f"{NOTE}6 new files in {k.home}: big/, f0, f1, f2 and 2 more{KEEP}"],
+       p.stderr)
+    # A huge directory: the walk stops, and says there is more.
+    p = k.run(["python3", "-c", "for i in range(20010): open(f'f{i:05}', 'w')"], cwd=k.home)
+    eq(p.returncode, 0, p.stderr)
+    n = notes(p.stderr)
+    eq(len(n), 1, p.stderr)
+    ok(n[0].startswith(f"{NOTE}20000+ new files in {k.home}: f") and
+       n[0].endswith(f" and 19996 more{KEEP}"), n[0])

@@ -131,7 +131,7 @@ TEST_CASE("leftovers: the walk is bounded, and says there is more") {
     CHECK(find_leftovers(s2, WalkLimits{100, 2}).items.size() == 1);  // d/, counted whole
 }
 
-TEST_CASE("leftovers: a place that was renamed is still the place") {
+TEST_CASE("leftovers: a place put in place of the place is not walked") {
     Dir d;
     const std::string home = d.mkdir("home");
     Snapshot s = take_snapshot({home}, {});
@@ -139,7 +139,16 @@ TEST_CASE("leftovers: a place that was renamed is still the place") {
     REQUIRE(rename(home.c_str(), (d.path + "/moved").c_str()) == 0);
     d.mkdir("home");
     d.file("home/decoy");
-    CHECK(found(find_leftovers(s)) == "kept");
+    CHECK(find_leftovers(s).items.empty());
+    // Nor a link there.
+    REQUIRE(rmdir(home.c_str()) != 0);
+    Dir e;
+    const std::string h2 = e.mkdir("home");
+    Snapshot s2 = take_snapshot({h2}, {});
+    REQUIRE(rename(h2.c_str(), (e.path + "/real").c_str()) == 0);
+    REQUIRE(symlink("real", h2.c_str()) == 0);
+    e.file("real/new");
+    CHECK(find_leftovers(s2).items.empty());
 }
 
 TEST_CASE("leftovers: noise") {
