@@ -454,7 +454,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, {}, 0};
+    Apply a{plan, {}, {}, {}, {}, 0, {}, 0};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }
