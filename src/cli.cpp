@@ -131,6 +131,8 @@ const std::vector<OptionInfo>& run_option_table() {
     return infos;
 }
 
+// One case per option of the table above, in one switch: longer than most functions, but each
+// case is a line or two and reads against its row.
 Options parse_run_options(int argc, char* const argv[]) {
     std::vector<struct option> longopts;
     std::string shortopts = "+:";  // stop at the command; report missing arguments as ':'

@@ -397,6 +397,8 @@ private:
         s.set = true;
     }
 
+    // One branch per key of the file format (kakuri.conf(5)), in one place: longer than most
+    // functions, but each branch is a line or two and reads against its key's entry.
     void apply(const std::string& section, const Entry& e) {
         const std::string& k = e.key;
         if (section.empty()) {

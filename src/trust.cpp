@@ -26,6 +26,9 @@ bool on_procfs(int fd) {
 // Kernel limit on symlinks followed in one lookup (MAXSYMLINKS).
 const int kMaxLinks = 40;
 
+// One function, longer than most: the walk holds one directory fd from / down and decides on
+// each step as it takes it (StrictModes' checks, links resolved by hand within kMaxLinks);
+// split, the pieces would pass that state back and forth and hide the order that makes it safe.
 Trusted walk(const std::string& given, uid_t caller, bool create) {
     if (given.empty() || given[0] != '/')
         throw Error("internal error: " + given + " is not an absolute path");
