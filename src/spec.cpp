@@ -627,31 +627,10 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
     return make_spec(o, default_config(), h);
 }
 
-ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h) {
-    const Config cfg = effective_config(opts, file_cfg);
-    ContainerSpec s;
-    const bool user = cfg.user.value;
-    // Only a temporary container's writes vanish; set_process says where to look.
-    s.process.discard.on = opts.verbosity >= 0 && cfg.note_discarded.value;
-    s.process.discard.verbose = opts.verbosity > 0;
+namespace {
 
-    set_identity(s, opts, cfg, h);
-    s.layout.hidden = own_state(opts.config, cfg, h);
-    s.policy.share_net = cfg.network.value == "host";
-    const std::string& hostname = cfg.hostname.value;
-    if (!hostname.empty()) {
-        if (!valid_hostname(hostname)) {
-            // From a file: where, not what (a config's values are never quoted).
-            const bool from_file = cfg.hostname.origin.line != 0;
-            throw Error((from_file ? where(cfg.hostname.origin) + ": bad hostname"
-                                   : "bad hostname " + shown(hostname)) +
-                        ": use letters, digits and '-' in labels of 1 to 63 characters "
-                        "separated by '.', no label starting or ending with '-', at most 64 "
-                        "characters in all");
-        }
-        s.policy.hostname = hostname;
-    }
-
+// The root: --rootfs's tree, or the host's system directories in their order.
+void set_root(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h) {
     if (!opts.rootfs.empty()) {
         // The tree replaces the host's system directories: none of them is set up.
         std::string r = expand_tilde(opts.rootfs, h.home);
@@ -681,7 +660,36 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
             s.layout.system.push_back({"/" + e.name, e.is_symlink, e.link_target,
                                        s.identity.userns && !e.is_symlink && e.name == "usr"});
     }
+}
 
+}  // namespace
+
+ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h) {
+    const Config cfg = effective_config(opts, file_cfg);
+    ContainerSpec s;
+    const bool user = cfg.user.value;
+    // Only a temporary container's writes vanish; set_process says where to look.
+    s.process.discard.on = opts.verbosity >= 0 && cfg.note_discarded.value;
+    s.process.discard.verbose = opts.verbosity > 0;
+
+    set_identity(s, opts, cfg, h);
+    s.layout.hidden = own_state(opts.config, cfg, h);
+    s.policy.share_net = cfg.network.value == "host";
+    const std::string& hostname = cfg.hostname.value;
+    if (!hostname.empty()) {
+        if (!valid_hostname(hostname)) {
+            // From a file: where, not what (a config's values are never quoted).
+            const bool from_file = cfg.hostname.origin.line != 0;
+            throw Error((from_file ? where(cfg.hostname.origin) + ": bad hostname"
+                                   : "bad hostname " + shown(hostname)) +
+                        ": use letters, digits and '-' in labels of 1 to 63 characters "
+                        "separated by '.', no label starting or ending with '-', at most 64 "
+                        "characters in all");
+        }
+        s.policy.hostname = hostname;
+    }
+
+    set_root(s, opts, cfg, h);
     if (!h.home.empty() && h.home[0] == '/' && normalize_path(h.home) != "/")
         s.layout.home = normalize_path(h.home);
 
@@ -728,40 +736,37 @@ ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& 
     return s;
 }
 
-void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h) {
-    const ProcessRules& rules = s.process.rules;
-    s.process.argv = req.command;
-    if (s.process.argv.empty()) {
-        std::string shell = h.shell.empty() ? "/bin/sh" : h.shell;
-        if (!s.layout.rootfs.empty()) {
-            // The caller's shell where the tree has it (at the same path), else the tree's /bin/sh.
-            if (shell[0] != '/' || h.kind_in_root(s.layout.rootfs, shell) != PathKind::File)
-                shell = "/bin/sh";
-            if (h.kind_in_root(s.layout.rootfs, shell) != PathKind::File)
-                throw Error("--rootfs " + s.layout.rootfs +
-                            ": it has no /bin/sh to run; name the command to run");
-        }
-        s.process.argv = {shell};
+namespace {
+
+// The command, or the caller's shell (in a root filesystem: where the tree has it, else its sh).
+std::vector<std::string> command_of(const ContainerSpec& s, const ProcessRequest& req,
+                                    const HostInfo& h) {
+    if (!req.command.empty()) return req.command;
+    std::string shell = h.shell.empty() ? "/bin/sh" : h.shell;
+    if (!s.layout.rootfs.empty()) {
+        // The caller's shell where the tree has it (at the same path), else the tree's /bin/sh.
+        if (shell[0] != '/' || h.kind_in_root(s.layout.rootfs, shell) != PathKind::File)
+            shell = "/bin/sh";
+        if (h.kind_in_root(s.layout.rootfs, shell) != PathKind::File)
+            throw Error("--rootfs " + s.layout.rootfs +
+                        ": it has no /bin/sh to run; name the command to run");
     }
+    return {shell};
+}
 
-    // The working directory counts as named (README, "Automatic path mounting"): not for exec,
-    // which starts in the home, nor when -w names where to start.
-    const std::string& am = rules.auto_mount;
-    const std::string workdir =
-        rules.auto_mount_workdir && !req.home_by_default && req.workdir.empty() ? h.cwd : "";
-    if (am != "off" && (s.process.argv.size() > 1 || !workdir.empty()))
-        add_auto_mounts(s, am == "ro", h, workdir);
-
-    // Environment: the caller's (unless --clearenv) without the variables that carry
-    // credentials (envrules: the built-in rule, env_drop, env_keep), minus --unsetenv, plus the
-    // config's env, plus -e, which passes one on purpose.
+// Environment: the caller's (unless --clearenv) without the variables that carry credentials
+// (envrules: the built-in rule, env_drop, env_keep), the markers, minus --unsetenv, plus the
+// config's env, plus -e, which passes one on purpose.
+void set_environment(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h) {
+    const ProcessRules& rules = s.process.rules;
+    std::vector<std::string>& env = s.process.env;
     const EnvFilter filter{rules.env_drop, rules.env_keep};
     std::vector<std::string> dropped;
     if (!rules.clearenv) {
         for (const auto& e : h.environ) {
             std::string key = env_key(e);
             if (!env_dropped(key, filter)) {
-                s.process.env.emplace_back(e);
+                env.emplace_back(e);
             } else if (std::find(dropped.begin(), dropped.end(), key) == dropped.end()) {
                 dropped.push_back(key);
             }
@@ -769,13 +774,13 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     }
     // Where the program runs, as the ecosystem expects (README, "The environment"): systemd's
     // container interface, and the user names of the identity inside (root, unless --user).
-    env_put(s.process.env, "container=kakuri");
+    env_put(env, "container=kakuri");
     if (!s.identity.user) {
-        env_put(s.process.env, "USER=root");
-        env_put(s.process.env, "LOGNAME=root");
+        env_put(env, "USER=root");
+        env_put(env, "LOGNAME=root");
     }
-    for (const auto& k : rules.env_unset) env_remove(s.process.env, k);
-    for (const auto& kv : rules.env) env_put(s.process.env, kv);
+    for (const auto& k : rules.env_unset) env_remove(env, k);
+    for (const auto& kv : rules.env) env_put(env, kv);
     std::vector<std::string> env_set = rules.env_set;
     env_set.insert(env_set.end(), req.env_set.begin(), req.env_set.end());
     for (const auto& kv : env_set) {
@@ -783,58 +788,78 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
         std::string key = kv.substr(0, eq);
         check_env_key(key, "--env");
         if (eq != std::string::npos) {
-            env_put(s.process.env, kv);
+            env_put(env, kv);
         } else {
             auto it = std::find_if(h.environ.begin(), h.environ.end(),
                                    [&](std::string_view e) { return env_key(e) == key; });
-            if (it != h.environ.end()) env_put(s.process.env, std::string(*it));
+            if (it != h.environ.end()) env_put(env, std::string(*it));
         }
     }
     // -v names what stayed outside; a value is never printed.
     std::string out;
     for (const auto& k : dropped)
-        if (!env_has(s.process.env, k)) out += (out.empty() ? "" : ", ") + k;
+        if (!env_has(env, k)) out += (out.empty() ? "" : ", ") + k;
     if (!out.empty())
         s.notes.push_back("environment: kept outside: " + out +
                           " (credentials; pass one with -e NAME)");
-    if (!env_has(s.process.env, "PATH"))
-        s.process.env.push_back(std::string("PATH=") + kDefaultPath);
-    if (!env_has(s.process.env, "HOME") && !h.home.empty())
-        s.process.env.push_back("HOME=" + h.home);
+    if (!env_has(env, "PATH")) env.push_back(std::string("PATH=") + kDefaultPath);
+    if (!env_has(env, "HOME") && !h.home.empty()) env.push_back("HOME=" + h.home);
+}
 
-    // A command found only on the caller's PATH, in a directory the container
-    // cannot see (~/.local/bin), is bound read-only at its own path and run. Not
-    // into a root filesystem: a host binary there would not find its libraries,
-    // and the command is the tree's, found on PATH inside it.
-    const std::string caller_path = env_value(h.environ, "PATH").value_or("");
-    CommandResolution r;
-    if (s.layout.rootfs.empty())
-        r = resolve_command(s.process.argv[0], env_value(s.process.env, "PATH").value_or(""),
-                            caller_path, container_view(s, h), h.executable);
+// The program the caller's shell would run (README, "Automatic path mounting and PATH
+// resolution"), bound in read-only when the container cannot see it. Not into a root
+// filesystem: a host binary there would not find its libraries, and the command is the tree's,
+// found on PATH inside it.
+void resolve_program(ContainerSpec& s, const HostInfo& h) {
+    if (!s.layout.rootfs.empty()) return;
+    std::string& name = s.process.argv[0];
+    CommandResolution r = resolve_command(name, env_value(s.process.env, "PATH").value_or(""),
+                                          env_value(h.environ, "PATH").value_or(""),
+                                          container_view(s, h), h.executable);
     if (r.kind == CommandResolution::FromHost) {
         s.layout.binds.push_back({h.resolve(r.bind), r.bind, true});
-        s.notes.push_back("command " + s.process.argv[0] + " from the host: " + r.path +
+        s.notes.push_back("command " + name + " from the host: " + r.path +
                           (r.bind == r.path ? "" : " (with " + r.bind + ")"));
-        s.process.argv[0] = r.path;
-    } else if (r.kind == CommandResolution::Inside && !r.path.empty()) {
-        s.process.argv[0] = r.path;
     }
+    if (r.kind != CommandResolution::NotFound && !r.path.empty()) name = r.path;
+}
 
+// Where the command starts: -w; else the caller's directory where the container shows it; else
+// the home (or /).
+void set_working_directory(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h) {
+    std::string& cwd = s.process.cwd;
     if (!req.workdir.empty()) {
         std::string w = expand_tilde(req.workdir, h.home);
         if (w[0] != '/')
             throw Error("--workdir must be an absolute path, not '" + req.workdir + "'");
-        s.process.cwd = normalize_path(w);
+        cwd = normalize_path(w);
     } else if (!req.home_by_default && !h.cwd.empty() &&
                (visible_inside(h.cwd, s.layout) || made_for_a_mount(h.cwd, s.layout))) {
-        s.process.cwd = h.cwd;
+        cwd = h.cwd;
     } else {
-        s.process.cwd = s.layout.home.empty() ? "/" : s.layout.home;
+        cwd = s.layout.home.empty() ? "/" : s.layout.home;
     }
     // A directory kakuri chose may be one root inside cannot enter (as real root with --userns, a
     // tree's /root is host root's, mode 0700): the command then starts in /, as a login would.
-    if (req.workdir.empty() && s.process.cwd != "/") s.process.cwd_fallback = "/";
-    env_put(s.process.env, "PWD=" + s.process.cwd);
+    if (req.workdir.empty() && cwd != "/") s.process.cwd_fallback = "/";
+    env_put(s.process.env, "PWD=" + cwd);
+}
+
+}  // namespace
+
+void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h) {
+    const ProcessRules& rules = s.process.rules;
+    s.process.argv = command_of(s, req, h);
+    // The working directory counts as named (README, "Automatic path mounting"): not for exec,
+    // which starts in the home, nor when -w names where to start.
+    const std::string& am = rules.auto_mount;
+    const std::string workdir =
+        rules.auto_mount_workdir && !req.home_by_default && req.workdir.empty() ? h.cwd : "";
+    if (am != "off" && (s.process.argv.size() > 1 || !workdir.empty()))
+        add_auto_mounts(s, am == "ro", h, workdir);
+    set_environment(s, req, h);
+    resolve_program(s, h);
+    set_working_directory(s, req, h);
     if (s.process.discard.on && s.layout.persist_dir.empty()) watch_discards(s, h);
 }
 
