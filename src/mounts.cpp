@@ -169,7 +169,7 @@ struct Apply {
     UniqueFd stage;
     UniqueFd root;
     int layer = 0;
-    UniqueFd files;  // the private tmpfs of FileOver's files
+    UniqueFd files;  // the staging tmpfs's directory of FileOver's files
     int file_count = 0;
 
     void open_host_sources() {
@@ -317,7 +317,7 @@ struct Apply {
     }
 
     // File: a new file in the container's own space (a fresh /run). FileOver: the text in a file
-    // of a private tmpfs that no path inside names, bound over the root's file when it has one
+    // of the staging tmpfs, which no path inside names, bound over the root's file when it has one
     // (for /etc, an overlay the kernel will not copy host root's files up in unprivileged).
     void file_step(const Step& s) {
         if (s.kind == StepKind::File) {
@@ -343,12 +343,10 @@ struct Apply {
             text = was + text;
         }
         if (!files) {
-            UniqueFd fs(check(sys_fsopen("tmpfs", FSOPEN_CLOEXEC), "open a tmpfs for files"));
-            check(sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0), "tmpfs mode");
-            check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "make a tmpfs");
-            files.reset(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC,
-                                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
-                              "mount a tmpfs for files"));
+            // In the staging tmpfs, beside the new root: no name inside leads there.
+            check(mkdirat(stage.get(), "files", 0755), "create the directory of files");
+            files.reset(check(openat(stage.get(), "files", O_PATH | O_DIRECTORY | O_CLOEXEC),
+                              "open the directory of files"));
         }
         const std::string name = std::to_string(file_count++);
         UniqueFd f(openat(files.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, s.mode));
