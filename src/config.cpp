@@ -17,6 +17,7 @@
 #include <initializer_list>
 
 #include "envrules.hpp"
+#include "options.hpp"
 #include "paths.hpp"
 #include "sys.hpp"
 #include "trust.hpp"
@@ -373,21 +374,16 @@ private:
         return e.value.items;
     }
 
-    // Syntax only, the same shape parse_bind_spec() accepts: whether SRC exists is decided
-    // at run time (a missing profile source is skipped, not an error).
+    // Syntax only, read as parse_bind_spec() reads it (split_bind): whether SRC exists is
+    // decided at run time (a missing profile source is skipped, not an error).
     void check_bind_entry(const Entry& e, size_t index, const std::string& where) const {
         const std::string& item = e.value.items[index];
         const std::string entry = "entry " + std::to_string(index + 1) + " of " + where;
         if (item.empty()) fail(e.line, entry + " is empty");
-        std::vector<std::string> parts = split(item, ':');
-        if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) parts.pop_back();
-        if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
-            fail(e.line, "bad " + entry + ": expected SRC[:DST][:ro]");
-        if (parts.size() == 2) {
-            const std::string& dst = parts[1];
-            if (dst[0] != '/' && !is_tilde_path(dst))
-                fail(e.line, "bad " + entry + ": DST must be an absolute path");
-        }
+        const BindText t = split_bind(item);
+        if (!t.well_formed) fail(e.line, "bad " + entry + ": expected SRC[:DST][:ro]");
+        if (!t.dst.empty() && t.dst[0] != '/' && !is_tilde_path(t.dst))
+            fail(e.line, "bad " + entry + ": DST must be an absolute path");
     }
 
     template <class T>

@@ -1,5 +1,6 @@
-// options: what the user asked for on the command line, as written: the Options type alone, which
-// cli fills from argv and spec reads. Pure.
+// options: what the user asked for on the command line, as written: the Options type, which cli
+// fills from argv and spec reads, and the shape of a bind as the user writes it (on the command
+// line and in a config file). Pure.
 #pragma once
 
 #include <string>
@@ -36,5 +37,15 @@ struct Options {
     bool help = false;
     bool version = false;
 };
+
+// A bind as written, "SRC[:DST][:ro|:rw]", taken apart: nothing expanded, nothing resolved.
+struct BindText {
+    std::string src;
+    std::string dst;   // empty: not given (the same path as SRC)
+    std::string mode;  // "ro", "rw" or empty: not given
+    // false: more fields, or an empty SRC or DST (mode is still what the text ends with)
+    bool well_formed = false;
+};
+BindText split_bind(const std::string& text);
 
 }  // namespace kakuri

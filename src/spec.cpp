@@ -205,21 +205,16 @@ HostInfo scan_host() {
 Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& home,
                      const std::string& cwd, const std::string& named) {
     const std::string bad = named.empty() ? "bad bind " + shown(text) : named;
-    std::vector<std::string> parts = split(text, ':');
+    const BindText t = split_bind(text);
+    if (t.mode == "rw" && force_ro)
+        throw Error("--ro-bind " + shown(text) + ": ':rw' contradicts --ro-bind");
+    if (!t.well_formed) throw Error(bad + ": expected SRC[:DST][:ro]");
     Bind b;
-    b.ro = force_ro;
-    if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
-        if (parts.back() == "ro") b.ro = true;
-        else if (force_ro)
-            throw Error("--ro-bind " + shown(text) + ": ':rw' contradicts --ro-bind");
-        parts.pop_back();
-    }
-    if (parts.size() > 2 || parts[0].empty() || (parts.size() == 2 && parts[1].empty()))
-        throw Error(bad + ": expected SRC[:DST][:ro]");
-    std::string src = expand_tilde(parts[0], home);
+    b.ro = force_ro || t.mode == "ro";
+    std::string src = expand_tilde(t.src, home);
     if (src[0] != '/') src = cwd + "/" + src;
     b.src = normalize_path(src);
-    std::string dst = parts.size() == 2 ? expand_tilde(parts[1], home) : b.src;
+    std::string dst = t.dst.empty() ? b.src : expand_tilde(t.dst, home);
     if (dst[0] != '/') throw Error(bad + ": the destination must be an absolute path");
     b.dst = normalize_path(dst);
     if (b.dst == "/") throw Error(bad + ": cannot bind over the container's /");
