@@ -171,23 +171,6 @@ ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest&
     return spec;
 }
 
-// Where a persistent container keeps what it writes: its home, and an upper layer (with
-// overlayfs's work directory) for its root or each overlaid system directory.
-std::vector<std::string> persistent_dirs(const ContainerSpec& spec) {
-    std::vector<std::string> dirs = {"home"};
-    if (!spec.layout.rootfs.empty()) {
-        dirs.push_back("upper/root");
-        dirs.push_back("work/root");
-    } else {
-        for (const auto& d : spec.layout.system) {
-            if (d.is_symlink || d.read_only) continue;
-            dirs.push_back("upper" + d.path);
-            dirs.push_back("work" + d.path);
-        }
-    }
-    return dirs;
-}
-
 std::string not_running(const std::string& name) {
     return "container '" + name + "' is not running (start it with: kakuri start -d " + name + ")";
 }
@@ -252,8 +235,7 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
         std::fputs(format_plan(make_plan(spec)).c_str(), stdout);
         return 0;
     }
-    std::vector<std::string> dirs = persistent_dirs(spec);
-    l.store.create(rec, dirs);
+    l.store.create(rec, persist_dirs(spec.layout));
     if (opts.verbosity >= 0) std::printf("%s\n", name.c_str());
     return 0;
 }

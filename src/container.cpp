@@ -1,4 +1,5 @@
-// container: the table of what every container gets fresh.
+// container: the table of what every container gets fresh, and where a persistent one keeps
+// what it writes.
 #include "container.hpp"
 
 namespace kakuri {
@@ -6,6 +7,40 @@ namespace kakuri {
 std::vector<FreshDir> fresh_dirs(bool rootfs) {
     if (rootfs) return {{"/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
     return {{"/tmp", 01777}, {"/var/tmp", 01777}, {"/run", 0755}, {"/dev/shm", 01777}};
+}
+
+namespace {
+
+// "/root" or a system directory's path, "/usr".
+PersistLayer layer_at(const std::string& name) {
+    return {"upper" + name, "work" + name};
+}
+
+}  // namespace
+
+// A system directory is a top-level one other than /root (spec.cpp's is_system_name): the two
+// never meet.
+PersistLayer persist_root_layer() {
+    return layer_at("/root");
+}
+
+PersistLayer persist_layer(const SystemDir& dir) {
+    return layer_at(dir.path);
+}
+
+std::vector<std::string> persist_dirs(const Layout& layout) {
+    std::vector<std::string> dirs = {kPersistHome};
+    auto add = [&](const PersistLayer& l) {
+        dirs.push_back(l.upper);
+        dirs.push_back(l.work);
+    };
+    if (!layout.rootfs.empty()) {
+        add(persist_root_layer());
+    } else {
+        for (const auto& d : layout.system)
+            if (d.overlaid()) add(persist_layer(d));
+    }
+    return dirs;
 }
 
 }  // namespace kakuri

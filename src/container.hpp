@@ -32,6 +32,8 @@ struct SystemDir {
     bool is_symlink = false;
     std::string link_target;  // for symlinks, kept as the host has it
     bool read_only = false;   // a read-only bind instead of an overlay (see make_spec)
+    // An overlay, whose upper layer a persistent container keeps: not a link, not read-only.
+    bool overlaid() const { return !is_symlink && !read_only; }
 };
 
 // kakuri's own state on the host: the containers directory and the config files' directories
@@ -59,6 +61,11 @@ struct FreshDir {
     mode_t mode;
 };
 std::vector<FreshDir> fresh_dirs(bool rootfs);
+
+// Where every container has kernel file systems of its own (a /dev tmpfs, procfs, sysfs) instead of
+// the host's: make_plan mounts exactly these, and nothing of the host's below them is visible
+// inside or ever mounted for an argument.
+inline constexpr const char* kKernelDirs[] = {"/proc", "/sys", "/dev"};
 
 // How a container's process is made from a caller's request: recorded at create, so that a
 // persistent container's every start and exec applies the rules it was created with.
@@ -136,6 +143,20 @@ struct Policy {
     bool seccomp = true;
     uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
 };
+
+// A persistent container's directory (Layout::persist_dir) keeps what the container writes: its
+// home, and the upper layer of its root filesystem or of each overlaid system directory beside
+// overlayfs's work directory (the same file system, as overlayfs requires). Paths relative to that
+// directory: make_plan mounts them, create makes them.
+constexpr const char* kPersistHome = "home";
+struct PersistLayer {
+    std::string upper;  // upper/root, upper/usr
+    std::string work;   // work/root, work/usr
+};
+PersistLayer persist_root_layer();
+PersistLayer persist_layer(const SystemDir& dir);
+// Every directory a persistent container of this layout keeps, in the order create makes them.
+std::vector<std::string> persist_dirs(const Layout& layout);
 
 // Every decision about one container.
 struct ContainerSpec {

@@ -234,36 +234,38 @@ Plan make_plan(const ContainerSpec& s) {
     if (!s.policy.share_net) p.clone_flags |= CLONE_NEWNET;
     p.loopback = !s.policy.share_net;
 
+    const std::string& kept = s.layout.persist_dir;  // empty: a temporary container
+    // The last step, an overlay: its upper layer on disk, where the container keeps it.
+    auto keep = [&](const PersistLayer& layer) {
+        if (kept.empty()) return;
+        p.steps.back().upper = kept + "/" + layer.upper;
+        p.steps.back().work = kept + "/" + layer.work;
+    };
     if (!s.layout.rootfs.empty()) {
         // Every target below is resolved inside the tree (mounts.cpp): its symlinked /proc or
         // /tmp cannot send a mount out of it. /var/tmp is the tree's own, as on a booted system.
         add(p, StepKind::RootOverlay, "/", s.layout.rootfs);
-        if (!s.layout.persist_dir.empty()) {
-            p.steps.back().upper = s.layout.persist_dir + "/upper/root";
-            p.steps.back().work = s.layout.persist_dir + "/work/root";
-        }
+        keep(persist_root_layer());
         add_fresh(p, true);
         add_rootfs_home(p, s.layout);
     } else {
         add(p, StepKind::RootTmpfs, "/", "", 0755);
         for (const auto& d : s.layout.system) {
-            if (d.is_symlink)
+            if (d.is_symlink) {
                 add(p, StepKind::Symlink, d.path, d.link_target);
-            else if (d.read_only)
+            } else if (d.read_only) {
                 add(p, StepKind::Bind, d.path, d.path, 0, true);
-            else
+            } else {
                 add(p, StepKind::Overlay, d.path, d.path);
-            if (!d.is_symlink && !d.read_only && !s.layout.persist_dir.empty()) {
-                p.steps.back().upper = s.layout.persist_dir + "/upper" + d.path;
-                p.steps.back().work = s.layout.persist_dir + "/work" + d.path;
+                keep(persist_layer(d));
             }
         }
         add_fresh(p, false);
         add(p, StepKind::Mkdir, "/home", "", 0755);
         add_home(p, s.layout);
         // A persistent container keeps its home in its own directory.
-        if (!s.layout.persist_dir.empty() && !s.layout.home.empty())
-            add(p, StepKind::Bind, s.layout.home, s.layout.persist_dir + "/home");
+        if (!kept.empty() && !s.layout.home.empty())
+            add(p, StepKind::Bind, s.layout.home, kept + "/" + kPersistHome);
     }
     add_markers(p, s);
     add_dev(p, !s.layout.rootfs.empty());

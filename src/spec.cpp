@@ -24,9 +24,6 @@ namespace kakuri {
 
 namespace {
 
-// The container's own kernel file systems stand where the host's would.
-const char* const kKernelDirs[] = {"/proc", "/sys", "/dev"};
-
 const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 bool is_system_name(const std::string& n) {

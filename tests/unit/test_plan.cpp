@@ -3,10 +3,12 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "plan.hpp"
+#include "strings.hpp"
 
 namespace doctest {
 template <>
@@ -215,6 +217,61 @@ TEST_CASE("plan: a persistent container: its upper layers and its home on disk")
               "/store/box/upper/root)");
         CHECK(index_of(r, StepKind::Bind, "/home/u") == npos);
         CHECK(index_of(r, StepKind::Mkdir, "/home/u") != npos);
+    }
+}
+
+TEST_CASE("plan: a persistent container's directories are the ones create makes (persist_dirs)") {
+    ContainerSpec s = spec();
+    s.layout.persist_dir = "/store/box";
+    // What the plan uses of the container's directory: upper layers, work directories, the home.
+    auto used = [](const Plan& p) {
+        std::vector<std::string> out;
+        auto take = [&](const std::string& path) {
+            if (path.compare(0, 11, "/store/box/") == 0) out.push_back(path.substr(11));
+        };
+        for (const auto& st : p.steps) {
+            take(st.upper);
+            take(st.work);
+            if (st.kind == StepKind::Bind) take(st.source);
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto sorted = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+    };
+    CHECK(used(make_plan(s)) == sorted(persist_dirs(s.layout)));
+    CHECK(sorted(persist_dirs(s.layout)) ==
+          std::vector<std::string>{"home", "upper/etc", "upper/usr", "upper/var", "work/etc",
+                                   "work/usr", "work/var"});
+    SUBCASE("a root filesystem: its layer; the home directory is made, the home lies in the tree") {
+        s.layout.rootfs = "/home/u/alpine";
+        s.layout.system.clear();
+        CHECK(used(make_plan(s)) == std::vector<std::string>{"upper/root", "work/root"});
+        CHECK(persist_dirs(s.layout) ==
+              std::vector<std::string>{"home", "upper/root", "work/root"});
+    }
+}
+
+TEST_CASE("plan: the container's own kernel file systems stand exactly at kKernelDirs") {
+    for (bool rootfs : {false, true}) {
+        CAPTURE(rootfs);
+        ContainerSpec s = spec();
+        if (rootfs) {
+            s.layout.rootfs = "/srv/tree";
+            s.layout.system.clear();
+        }
+        Plan p = make_plan(s);
+        std::vector<std::string> mounted;
+        for (const auto& st : p.steps)
+            if (st.kind == StepKind::Proc || st.kind == StepKind::Sysfs ||
+                (st.kind == StepKind::Tmpfs && st.target == "/dev"))
+                mounted.push_back(st.target);
+        std::sort(mounted.begin(), mounted.end());
+        std::vector<std::string> table(std::begin(kKernelDirs), std::end(kKernelDirs));
+        std::sort(table.begin(), table.end());
+        CHECK(mounted == table);
     }
 }
 
