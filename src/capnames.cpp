@@ -15,14 +15,46 @@ namespace {
 
 // By number, as <linux/capability.h> has them; a number past the end prints as itself.
 const char* const kNames[] = {
-    "chown",           "dac_override",     "dac_read_search", "fowner",         "fsetid",
-    "kill",            "setgid",           "setuid",          "setpcap",        "linux_immutable",
-    "net_bind_service", "net_broadcast",   "net_admin",       "net_raw",        "ipc_lock",
-    "ipc_owner",       "sys_module",       "sys_rawio",       "sys_chroot",     "sys_ptrace",
-    "sys_pacct",       "sys_admin",        "sys_boot",        "sys_nice",       "sys_resource",
-    "sys_time",        "sys_tty_config",   "mknod",           "lease",          "audit_write",
-    "audit_control",   "setfcap",          "mac_override",    "mac_admin",      "syslog",
-    "wake_alarm",      "block_suspend",    "audit_read",      "perfmon",        "bpf",
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
     "checkpoint_restore",
 };
 constexpr int kNamed = static_cast<int>(std::size(kNames));
@@ -41,7 +73,8 @@ uint64_t default_caps() {
 
 uint64_t parse_cap(const std::string& name) {
     std::string n = name;
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char ch) { return std::tolower(ch); });
     if (n == "all") return (1ULL << (CAP_LAST_CAP + 1)) - 1;
     if (n.compare(0, 4, "cap_") != 0) n = "cap_" + n;
     // The name ends at the first character that is neither a letter nor '_', as libcap's

@@ -70,19 +70,18 @@ inline constexpr const char* kKernelDirs[] = {"/proc", "/sys", "/dev"};
 // How a container's process is made from a caller's request: recorded at create, so that a
 // persistent container's every start and exec applies the rules it was created with.
 struct ProcessRules {
-    std::string auto_mount = "rw";         // "rw", "ro" or "off"
-    bool auto_mount_workdir = true;        // the caller's working directory counts as named
-    bool clearenv = false;                 // --clearenv
-    std::vector<std::string> env_unset;    // --unsetenv NAME
-    std::vector<std::string> env;          // the config's env: K=V
-    std::vector<std::string> env_set;      // -e NAME (the caller's value) or -e K=V
-    std::vector<std::string> env_drop;     // the config's env_drop
-    std::vector<std::string> env_keep;     // the config's env_keep
+    std::string auto_mount = "rw";       // "rw", "ro" or "off"
+    bool auto_mount_workdir = true;      // the caller's working directory counts as named
+    bool clearenv = false;               // --clearenv
+    std::vector<std::string> env_unset;  // --unsetenv NAME
+    std::vector<std::string> env;        // the config's env: K=V
+    std::vector<std::string> env_set;    // -e NAME (the caller's value) or -e K=V
+    std::vector<std::string> env_drop;   // the config's env_drop
+    std::vector<std::string> env_keep;   // the config's env_keep
     bool operator==(const ProcessRules& o) const {
         return auto_mount == o.auto_mount && auto_mount_workdir == o.auto_mount_workdir &&
-               clearenv == o.clearenv && env_unset == o.env_unset &&
-               env == o.env && env_set == o.env_set && env_drop == o.env_drop &&
-               env_keep == o.env_keep;
+               clearenv == o.clearenv && env_unset == o.env_unset && env == o.env &&
+               env_set == o.env_set && env_drop == o.env_drop && env_keep == o.env_keep;
     }
 };
 

@@ -3,7 +3,9 @@
 
 namespace kakuri {
 
-bool seccomp_available() { return KAKURI_HAVE_SECCOMP != 0; }
+bool seccomp_available() {
+    return KAKURI_HAVE_SECCOMP != 0;
+}
 
 const char* const kNoFilterNote = "this kakuri was built without the seccomp filter";
 

@@ -14,7 +14,7 @@ enum class NetworkMode { None, Host };
 struct Options {
     std::vector<std::string> command;  // empty: the user's shell
     NetworkMode network = NetworkMode::None;
-    bool network_set = false;  // given on the command line (overrides the config)
+    bool network_set = false;           // given on the command line (overrides the config)
     std::vector<std::string> binds;     // "SRC[:DST][:ro]" in order given
     std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
     bool user = false;
