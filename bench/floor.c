@@ -43,7 +43,7 @@
 #define ROOT STAGE "/root"
 #define MAX_BINDS 4096
 
-static void die(const char *fmt, ...) {
+static void die(const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("floor: ", stderr);
@@ -53,22 +53,22 @@ static void die(const char *fmt, ...) {
     _exit(125);
 }
 
-static void write_file(const char *path, const char *data) {
+static void write_file(const char* path, const char* data) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, data, strlen(data)) != (ssize_t)strlen(data)) die("write %s", path);
     close(fd);
 }
 
-static void do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
-                     const char *data) {
+static void do_mount(const char* src, const char* dst, const char* type, unsigned long flags,
+                     const char* data) {
     if (mount(src, dst, type, flags, data) != 0) die("mount %s on %s", type ? type : src, dst);
 }
 
 /* mkdir -p of a path of the new root (ROOT + path). */
-static void mkdirs(const char *path, mode_t mode) {
+static void mkdirs(const char* path, mode_t mode) {
     char buf[4096];
     snprintf(buf, sizeof buf, ROOT "%s", path);
-    for (char *p = buf + strlen(ROOT) + 1; *p; ++p) {
+    for (char* p = buf + strlen(ROOT) + 1; *p; ++p) {
         if (*p != '/') continue;
         *p = 0;
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) die("mkdir %s", buf);
@@ -77,9 +77,11 @@ static void mkdirs(const char *path, mode_t mode) {
     if (mkdir(buf, mode) != 0 && errno != EEXIST) die("mkdir %s", buf);
 }
 
-static void in_root(char *buf, size_t n, const char *path) { snprintf(buf, n, ROOT "%s", path); }
+static void in_root(char* buf, size_t n, const char* path) {
+    snprintf(buf, n, ROOT "%s", path);
+}
 
-static void tmpfs_at(const char *path, const char *mode) {
+static void tmpfs_at(const char* path, const char* mode) {
     char p[4096], opt[32];
     mkdirs(path, 0755);
     in_root(p, sizeof p, path);
@@ -87,14 +89,14 @@ static void tmpfs_at(const char *path, const char *mode) {
     do_mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, opt);
 }
 
-static void link_at(const char *target, const char *path) {
+static void link_at(const char* target, const char* path) {
     char p[4096];
     in_root(p, sizeof p, path);
     if (symlink(target, p) != 0 && errno != EEXIST) die("symlink %s", p);
 }
 
 static int overlay_n;
-static void overlay(const char *dir, int userns) {
+static void overlay(const char* dir, int userns) {
     char up[64], u[80], w[80], p[4096], data[1024];
     struct stat st;
     if (stat(dir, &st) != 0) die("stat %s", dir);
@@ -109,8 +111,9 @@ static void overlay(const char *dir, int userns) {
     do_mount("overlay", p, "overlay", MS_NODEV, data);
 }
 
-static int clone_tree(const char *src, unsigned long long attr) {
-    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+static int clone_tree(const char* src, unsigned long long attr) {
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
     if (fd < 0) die("open_tree %s", src);
     struct mount_attr a = {.attr_set = attr};
     if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0)
@@ -118,7 +121,7 @@ static int clone_tree(const char *src, unsigned long long attr) {
     return fd;
 }
 
-static void attach(int tree, const char *path, int is_dir) {
+static void attach(int tree, const char* path, int is_dir) {
     char p[4096];
     in_root(p, sizeof p, path);
     if (is_dir) {
@@ -133,35 +136,42 @@ static void attach(int tree, const char *path, int is_dir) {
     close(tree);
 }
 
-static int is_system_name(const char *n) {
+static int is_system_name(const char* n) {
     return !strcmp(n, "usr") || !strcmp(n, "etc") || !strcmp(n, "opt") || !strcmp(n, "var") ||
            !strcmp(n, "bin") || !strcmp(n, "sbin") || !strncmp(n, "lib", 3);
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+static int cmp_name(const void* a, const void* b) {
+    return strcmp(a, b);
+}
 
-int main(int argc, char *argv[]) {
+int main(int argc, char* argv[]) {
     int share_net = 0, nbinds = 0, i = 1;
     static const char *bsrc[MAX_BINDS], *bdst[MAX_BINDS];
     for (; i < argc; ++i) {
-        if (!strcmp(argv[i], "--share-net")) share_net = 1;
+        if (!strcmp(argv[i], "--share-net"))
+            share_net = 1;
         else if (!strcmp(argv[i], "--bind") && i + 2 < argc && nbinds < MAX_BINDS) {
             bsrc[nbinds] = argv[++i];
             bdst[nbinds++] = argv[++i];
-        } else if (!strcmp(argv[i], "--")) { ++i; break; }
-        else break;
+        } else if (!strcmp(argv[i], "--")) {
+            ++i;
+            break;
+        } else
+            break;
     }
     if (i >= argc) {
         fprintf(stderr, "usage: floor [--share-net] [--bind SRC DST]... [--] COMMAND [ARG...]\n");
         return 125;
     }
-    char **cmd = argv + i;
+    char** cmd = argv + i;
     uid_t uid = getuid();
     gid_t gid = getgid();
     int userns = uid != 0;
-    const char *home = getenv("HOME");
+    const char* home = getenv("HOME");
 
-    unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    unsigned long flags =
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     if (userns) flags |= CLONE_NEWUSER;
     if (!share_net) flags |= CLONE_NEWNET;
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
@@ -194,8 +204,8 @@ int main(int argc, char *argv[]) {
         if (fstat(btree[b], &st) != 0) die("stat %s", bsrc[b]);
         bdir[b] = S_ISDIR(st.st_mode);
     }
-    int sys_tree = clone_tree("/sys", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                          MOUNT_ATTR_NOEXEC);
+    int sys_tree = clone_tree(
+        "/sys", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 
     do_mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700");
     if (mkdir(ROOT, 0755) || mkdir(STAGE "/up", 0700)) die("mkdir " STAGE);
@@ -204,9 +214,9 @@ int main(int argc, char *argv[]) {
     /* System directories: /usr first, then the links, then the other overlays. */
     char links[16][NAME_MAX + 2], targets[16][256], dirs[16][NAME_MAX + 2];
     int nlinks = 0, ndirs = 0;
-    DIR *d = opendir("/");
+    DIR* d = opendir("/");
     if (!d) die("opendir /");
-    for (struct dirent *de; (de = readdir(d));) {
+    for (struct dirent* de; (de = readdir(d));) {
         struct stat st;
         if (!is_system_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
             continue;
@@ -232,7 +242,7 @@ int main(int argc, char *argv[]) {
     if (home && home[0] == '/' && home[1]) mkdirs(home, 0700);
 
     tmpfs_at("/dev", "0755");
-    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    static const char* const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     for (int k = 0; k < 6; ++k) {
         char host[64], p[4096];
         snprintf(host, sizeof host, "/dev/%s", nodes[k]);

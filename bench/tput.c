@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+extern char** environ;
 
 static double now(void) {
     struct timespec ts;
@@ -26,14 +26,14 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char *argv[]) {
+int main(int argc, char* argv[]) {
     if (argc < 4) {
         fprintf(stderr, "usage: tput SECONDS WORKERS COMMAND [ARG...]\n");
         return 2;
     }
     double secs = atof(argv[1]);
     int workers = atoi(argv[2]);
-    char **cmd = argv + 3;
+    char** cmd = argv + 3;
     if (secs <= 0 || workers < 1 || workers > 64) {
         fprintf(stderr, "tput: bad SECONDS or WORKERS\n");
         return 2;
@@ -59,7 +59,8 @@ int main(int argc, char *argv[]) {
                 ++fails;
                 break;
             }
-            while (waitpid(c, &st, 0) < 0) {}
+            while (waitpid(c, &st, 0) < 0) {
+            }
             ++runs;
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) ++fails;
         }
@@ -70,13 +71,14 @@ int main(int argc, char *argv[]) {
     }
     close(pfd[1]);
     long runs = 0, fails = 0;
-    FILE *f = fdopen(pfd[0], "r");
+    FILE* f = fdopen(pfd[0], "r");
     long r, e;
     while (f && fscanf(f, "%ld %ld", &r, &e) == 2) {
         runs += r;
         fails += e;
     }
-    while (wait(NULL) > 0) {}
+    while (wait(NULL) > 0) {
+    }
     double elapsed = now() - start;
     printf("runs=%ld fails=%ld secs=%.3f per_sec=%.1f\n", runs, fails, elapsed, runs / elapsed);
     return fails ? 1 : 0;

@@ -183,8 +183,8 @@ AutoMounts plan_auto_mounts(const std::vector<std::string>& args, const HostView
             continue;
         Target t = mount_target(p, r, h);
         if (t.path.empty()) {
-            out.notes.push_back("not mounted: " + std::string(cwd ? "working directory " : "") +
-                                p + (p == r ? "" : " (-> " + r + ")") + ": " + t.why);
+            out.notes.push_back("not mounted: " + std::string(cwd ? "working directory " : "") + p +
+                                (p == r ? "" : " (-> " + r + ")") + ": " + t.why);
             continue;
         }
         append_unique(targets, t.path);

@@ -216,7 +216,7 @@ Options parse_run_options(int argc, char* const argv[]) {
         }
         default: {
             std::string word = optopt && optopt < 256 ? std::string("-") + char(optopt)
-                                                       : std::string(argv[optind - 1]);
+                                                      : std::string(argv[optind - 1]);
             bad_usage("unknown option '" + word + "'");
         }
         }
@@ -257,8 +257,10 @@ std::string run_help_text() {
         left += o.short_name ? std::string("-") + o.short_name + ", " : "    ";
         left += std::string("--") + o.long_name;
         if (o.arg == ArgKind::Required) left += std::string(o.values ? "=" : " ") + o.metavar;
-        if (left.size() < 30) left.resize(30, ' ');
-        else left += "\n" + std::string(30, ' ');
+        if (left.size() < 30)
+            left.resize(30, ' ');
+        else
+            left += "\n" + std::string(30, ' ');
         s << left << o.help << "\n";
     }
     s << "\nSubcommands (kakuri help SUBCOMMAND for each); --config FILE before one names the\n"
@@ -266,13 +268,15 @@ std::string run_help_text() {
          "  kakuri create [RUN-OPTIONS] NAME                  a persistent container\n"
          "  kakuri start [-d|--detach] NAME [COMMAND [ARG...]]\n"
          "  kakuri exec [-u|--user] [-w DIR] [-e K[=V]]... NAME COMMAND [ARG...]\n"
-         "  kakuri shell NAME                                 a login shell, starting NAME if needed\n"
+         "  kakuri shell NAME                                 a login shell, starting NAME if "
+         "needed\n"
          "  kakuri stop [-t SECONDS] NAME...\n"
          "  kakuri list [--json | -q|--quiet]                 how each ended: exited (N) ... ago\n"
          "  kakuri inspect [--json] NAME                      its record and state\n"
          "  kakuri logs [-f|--follow] NAME                    what its detached runs wrote\n"
          "  kakuri remove [-f|--force] NAME...\n"
-         "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came from\n"
+         "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came "
+         "from\n"
          "  kakuri help [SUBCOMMAND]\n"
          "\nAutomatic path mounting: arguments that look like paths (absolute, ~/..., ./...,\n"
          "../..., existing names, names with a file extension, --opt=PATH values; never URLs)\n"
@@ -306,6 +310,8 @@ std::string run_help_text() {
     return s.str();
 }
 
-std::string version_text() { return std::string("kakuri ") + KAKURI_VERSION + "\n"; }
+std::string version_text() {
+    return std::string("kakuri ") + KAKURI_VERSION + "\n";
+}
 
 }  // namespace kakuri

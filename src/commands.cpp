@@ -65,8 +65,10 @@ int parse_sub(const std::string& sub, int argc, char* argv[], const std::vector<
     std::vector<struct option> longopts;
     std::string shortopts = "+:h";
     for (const auto& o : table) {
-        longopts.push_back({o.name, o.arg ? required_argument : no_argument, nullptr, o.short_name});
-        if (o.short_name && o.short_name < 127 && std::isalpha(static_cast<unsigned char>(o.short_name))) {
+        longopts.push_back(
+            {o.name, o.arg ? required_argument : no_argument, nullptr, o.short_name});
+        if (o.short_name && o.short_name < 127 &&
+            std::isalpha(static_cast<unsigned char>(o.short_name))) {
             shortopts += o.short_name;
             if (o.arg) shortopts += ':';
         }
@@ -153,8 +155,7 @@ ContainerSpec recorded_container(const Loaded& l, const Record& rec) {
 // Nothing here reads the config: a config edited since create changes nothing. A record of
 // kakuri 0.1 is converted on this first use (the caller holds the container's lock or
 // it is running) and keeps what it resolved to from now on.
-ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest& req,
-                             bool idle) {
+ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest& req, bool idle) {
     ContainerSpec spec = recorded_container(l, rec);
     if (rec.version == 1) {
         rec.version = 2;
@@ -361,16 +362,15 @@ int cmd_exec(int argc, char* argv[], const Caller& caller) {
     bool as_user = false;
     std::string workdir;
     std::vector<std::string> env;
-    int first = parse_sub("exec", argc, argv, {{"user", 'u', false}, {"workdir", 'w', true}, {"env", 'e', true}},
-                          [&](char c, const std::string& v) {
-                              if (c == 'u') as_user = true;
-                              if (c == 'w') workdir = v;
-                              if (c == 'w' && has_control(v))
-                                  usage("exec",
-                                        "-w " + shown(v) +
-                                            ": control characters are not allowed in paths");
-                              if (c == 'e') env.push_back(v);
-                          });
+    int first = parse_sub(
+        "exec", argc, argv, {{"user", 'u', false}, {"workdir", 'w', true}, {"env", 'e', true}},
+        [&](char c, const std::string& v) {
+            if (c == 'u') as_user = true;
+            if (c == 'w') workdir = v;
+            if (c == 'w' && has_control(v))
+                usage("exec", "-w " + shown(v) + ": control characters are not allowed in paths");
+            if (c == 'e') env.push_back(v);
+        });
     if (first < 0) return 0;
     if (argc - first < 2) usage("exec", "exec needs a container NAME and a COMMAND");
     std::string name = argv[first];
@@ -400,12 +400,14 @@ int cmd_shell(int argc, char* argv[], const Caller& caller) {
 
 int cmd_stop(int argc, char* argv[], const Caller& caller) {
     int timeout = 10;
-    int first = parse_sub("stop", argc, argv, {{"time", 't', true}}, [&](char, const std::string& v) {
-        char* end = nullptr;
-        long t = strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end || t < 0 || t > 86400) usage("stop", "-t takes seconds, not '" + v + "'");
-        timeout = static_cast<int>(t);
-    });
+    int first =
+        parse_sub("stop", argc, argv, {{"time", 't', true}}, [&](char, const std::string& v) {
+            char* end = nullptr;
+            long t = strtol(v.c_str(), &end, 10);
+            if (v.empty() || *end || t < 0 || t > 86400)
+                usage("stop", "-t takes seconds, not '" + v + "'");
+            timeout = static_cast<int>(t);
+        });
     if (first < 0) return 0;
     if (first >= argc) usage("stop", "stop needs at least one container NAME");
     Loaded l = load(caller.config, caller.report);
@@ -434,16 +436,17 @@ int cmd_stop(int argc, char* argv[], const Caller& caller) {
 
 int cmd_list(int argc, char* argv[], const Caller& caller) {
     bool json = false, quiet = false;
-    int first = parse_sub("list", argc, argv, {{"json", 'j', false}, {"quiet", 'q', false}, {"format", 'f', true}},
-                          [&](char c, const std::string& v) {
-                              if (c == 'j') json = true;
-                              if (c == 'q') quiet = true;
-                              if (c == 'f') {
-                                  if (v != "json" && v != "table")
-                                      usage("list", "--format takes json or table, not '" + v + "'");
-                                  json = v == "json";
-                              }
-                          });
+    int first = parse_sub(
+        "list", argc, argv, {{"json", 'j', false}, {"quiet", 'q', false}, {"format", 'f', true}},
+        [&](char c, const std::string& v) {
+            if (c == 'j') json = true;
+            if (c == 'q') quiet = true;
+            if (c == 'f') {
+                if (v != "json" && v != "table")
+                    usage("list", "--format takes json or table, not '" + v + "'");
+                json = v == "json";
+            }
+        });
     if (first < 0) return 0;
     if (first != argc) usage("list", "list takes no NAME");
     Loaded l = load(caller.config, caller.report);
@@ -626,7 +629,8 @@ std::string container_help(const std::string& sub) {
         return "Usage: kakuri exec [-u|--user] [-w DIR] [-e K[=V]]... NAME COMMAND [ARG...]\nRun "
                "COMMAND in the running container NAME, in your environment of now without the "
                "credentials (see kakuri(1)); -e K=V sets K, -e K passes your K.\n";
-    if (sub == "shell") return "Usage: kakuri shell NAME\nA login shell in NAME, starting it first if needed.\n";
+    if (sub == "shell")
+        return "Usage: kakuri shell NAME\nA login shell in NAME, starting it first if needed.\n";
     if (sub == "stop")
         return "Usage: kakuri stop [-t SECONDS] NAME...\nSIGTERM to everything inside, SIGKILL "
                "after SECONDS (default 10).\n";

@@ -28,9 +28,10 @@ namespace {
 
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
 const char* const kStorageKeys[] = {"containers_dir", "log_max_size"};
-const char* const kDefaultsKeys[] = {"allow_network", "network", "user",     "hostname",
-                                     "auto_mount",    "auto_mount_workdir", "note_discarded", "seccomp", "subids",   "bind",
-                                     "bind_profiles", "env",     "env_drop", "env_keep"};
+const char* const kDefaultsKeys[] = {
+    "allow_network",  "network", "user",   "hostname", "auto_mount",    "auto_mount_workdir",
+    "note_discarded", "seccomp", "subids", "bind",     "bind_profiles", "env",
+    "env_drop",       "env_keep"};
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r';

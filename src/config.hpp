@@ -36,11 +36,11 @@ struct Config {
     Setting<bool> allow_network;          // [defaults] from here on; default false
     Setting<std::string> network;         // "none" (default) or "host"
     Setting<bool> user;
-    Setting<std::string> hostname;    // "" (default): kakuri's own default hostname
-    Setting<std::string> auto_mount;  // "rw" (default), "ro" or "off"
+    Setting<std::string> hostname;     // "" (default): kakuri's own default hostname
+    Setting<std::string> auto_mount;   // "rw" (default), "ro" or "off"
     Setting<bool> auto_mount_workdir;  // default true: the working directory counts as a path
     Setting<bool> note_discarded;      // default true: say what a temporary container discarded
-    Setting<std::string> seccomp;     // "default" (default) or "off"
+    Setting<std::string> seccomp;      // "default" (default) or "off"
     Setting<bool> subids;
     Setting<std::vector<std::string>> bind;           // "SRC[:DST][:ro]"
     Setting<std::vector<std::string>> bind_profiles;  // profile names, not checked to exist here

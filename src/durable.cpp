@@ -98,9 +98,11 @@ Fields container_fields(const ContainerSpec& s) {
     auto put = [&](const std::string& k, const std::string& v) { f.emplace_back(k, v); };
     put("userns", id.userns ? "1" : "0");
     for (const auto& m : id.uid_map)
-        put("uid_map", words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
+        put("uid_map",
+            words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
     for (const auto& m : id.gid_map)
-        put("gid_map", words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
+        put("gid_map",
+            words({std::to_string(m.inside), std::to_string(m.outside), std::to_string(m.count)}));
     put("map_writer", writer_name(id.map_writer));
     if (!id.newuidmap.empty()) put("newuidmap", encode_word(id.newuidmap));
     if (!id.newgidmap.empty()) put("newgidmap", encode_word(id.newgidmap));
@@ -113,7 +115,10 @@ Fields container_fields(const ContainerSpec& s) {
     put("hostname", encode_word(policy.hostname));
     if (!layout.rootfs.empty()) put("rootfs", encode_word(layout.rootfs));
     for (const auto& d : layout.system)
-        put("system", words({d.path, d.is_symlink ? "link" : d.read_only ? "ro" : "overlay",
+        put("system", words({d.path,
+                             d.is_symlink  ? "link"
+                             : d.read_only ? "ro"
+                                           : "overlay",
                              d.link_target}));
     if (!layout.home.empty()) put("home", encode_word(layout.home));
     for (const auto& b : layout.binds) put("bind", words({b.ro ? "ro" : "rw", b.src, b.dst}));
@@ -172,51 +177,82 @@ ContainerSpec container_from_fields(const Fields& fields) {
         const std::string& v = field.second;
         auto map_line = [&]() {
             auto w = split_words(v, 3, k);
-            return IdMapLine{static_cast<uint32_t>(number(w[0], k)), static_cast<uint32_t>(number(w[1], k)),
+            return IdMapLine{static_cast<uint32_t>(number(w[0], k)),
+                             static_cast<uint32_t>(number(w[1], k)),
                              static_cast<uint32_t>(number(w[2], k))};
         };
-        if (k == "userns") id.userns = flag(v, k);
-        else if (k == "uid_map") id.uid_map.push_back(map_line());
-        else if (k == "gid_map") id.gid_map.push_back(map_line());
+        if (k == "userns")
+            id.userns = flag(v, k);
+        else if (k == "uid_map")
+            id.uid_map.push_back(map_line());
+        else if (k == "gid_map")
+            id.gid_map.push_back(map_line());
         else if (k == "map_writer") {
-            if (v == "self") id.map_writer = MapWriter::Self;
-            else if (v == "parent") id.map_writer = MapWriter::Parent;
-            else if (v == "helpers") id.map_writer = MapWriter::Helpers;
-            else throw Error("bad field '" + k + "' in the container's record");
-        } else if (k == "newuidmap") id.newuidmap = decode_word(v);
-        else if (k == "newgidmap") id.newgidmap = decode_word(v);
-        else if (k == "uid") id.uid = static_cast<uint32_t>(number(v, k));
-        else if (k == "gid") id.gid = static_cast<uint32_t>(number(v, k));
-        else if (k == "user") id.user = flag(v, k);
-        else if (k == "caller_uid") id.caller_uid = static_cast<uid_t>(number(v, k));
-        else if (k == "caller_gid") id.caller_gid = static_cast<gid_t>(number(v, k));
-        else if (k == "share_net") policy.share_net = flag(v, k);
-        else if (k == "hostname") policy.hostname = decode_word(v);
-        else if (k == "rootfs") layout.rootfs = decode_word(v);
+            if (v == "self")
+                id.map_writer = MapWriter::Self;
+            else if (v == "parent")
+                id.map_writer = MapWriter::Parent;
+            else if (v == "helpers")
+                id.map_writer = MapWriter::Helpers;
+            else
+                throw Error("bad field '" + k + "' in the container's record");
+        } else if (k == "newuidmap")
+            id.newuidmap = decode_word(v);
+        else if (k == "newgidmap")
+            id.newgidmap = decode_word(v);
+        else if (k == "uid")
+            id.uid = static_cast<uint32_t>(number(v, k));
+        else if (k == "gid")
+            id.gid = static_cast<uint32_t>(number(v, k));
+        else if (k == "user")
+            id.user = flag(v, k);
+        else if (k == "caller_uid")
+            id.caller_uid = static_cast<uid_t>(number(v, k));
+        else if (k == "caller_gid")
+            id.caller_gid = static_cast<gid_t>(number(v, k));
+        else if (k == "share_net")
+            policy.share_net = flag(v, k);
+        else if (k == "hostname")
+            policy.hostname = decode_word(v);
+        else if (k == "rootfs")
+            layout.rootfs = decode_word(v);
         else if (k == "system") {
             auto w = split_words(v, 3, k);
             if (w[1] != "link" && w[1] != "ro" && w[1] != "overlay")
                 throw Error("bad field '" + k + "' in the container's record");
             layout.system.push_back({w[0], w[1] == "link", w[2], w[1] == "ro"});
-        } else if (k == "home") layout.home = decode_word(v);
+        } else if (k == "home")
+            layout.home = decode_word(v);
         else if (k == "bind") {
             auto w = split_words(v, 3, k);
-            if (w[0] != "ro" && w[0] != "rw") throw Error("bad field '" + k + "' in the container's record");
+            if (w[0] != "ro" && w[0] != "rw")
+                throw Error("bad field '" + k + "' in the container's record");
             layout.binds.push_back({w[1], w[2], w[0] == "ro"});
         } else if (k == "link") {
             auto w = split_words(v, 2, k);
             layout.links.push_back({w[0], w[1]});
-        } else if (k == "seccomp") policy.seccomp = flag(v, k);
-        else if (k == "caps") policy.caps = number(v, k, 16);
-        else if (k == "auto_mount") rules.auto_mount = decode_word(v);
-        else if (k == "auto_mount_workdir") rules.auto_mount_workdir = flag(v, k);
-        else if (k == "clearenv") rules.clearenv = flag(v, k);
-        else if (k == "env_unset") rules.env_unset.push_back(decode_word(v));
-        else if (k == "env") rules.env.push_back(decode_word(v));
-        else if (k == "env_set") rules.env_set.push_back(decode_word(v));
-        else if (k == "env_drop") rules.env_drop.push_back(decode_word(v));
-        else if (k == "env_keep") rules.env_keep.push_back(decode_word(v));
-        else throw Error("unknown field '" + k + "' in the container's record");
+        } else if (k == "seccomp")
+            policy.seccomp = flag(v, k);
+        else if (k == "caps")
+            policy.caps = number(v, k, 16);
+        else if (k == "auto_mount")
+            rules.auto_mount = decode_word(v);
+        else if (k == "auto_mount_workdir")
+            rules.auto_mount_workdir = flag(v, k);
+        else if (k == "clearenv")
+            rules.clearenv = flag(v, k);
+        else if (k == "env_unset")
+            rules.env_unset.push_back(decode_word(v));
+        else if (k == "env")
+            rules.env.push_back(decode_word(v));
+        else if (k == "env_set")
+            rules.env_set.push_back(decode_word(v));
+        else if (k == "env_drop")
+            rules.env_drop.push_back(decode_word(v));
+        else if (k == "env_keep")
+            rules.env_keep.push_back(decode_word(v));
+        else
+            throw Error("unknown field '" + k + "' in the container's record");
     }
     return s;
 }

@@ -111,8 +111,8 @@ bool others_alive() {
 struct CommandSetup {
     sigset_t caller_mask;
     mode_t caller_umask = 0;
-    int slave = -1;      // the container's pty, or -1 (no terminal)
-    unsigned mask = 0;   // which of fds 0-2 the pty replaces
+    int slave = -1;     // the container's pty, or -1 (no terminal)
+    unsigned mask = 0;  // which of fds 0-2 the pty replaces
     bool confined = false;
     bool own_session = false;  // no terminal and in the caller's session: leave it
 };
@@ -140,8 +140,10 @@ void enter_working_directory(const std::string& cwd, const std::string& fallback
         // The foreground of the container's terminal; or, without one, a session of its own
         // where its parent is still in the caller's: no terminal of the caller's is ever
         // its controlling one (/dev/tty).
-        if (cs.slave >= 0) join_pty_foreground(cs.slave, cs.mask);
-        else if (cs.own_session) check(setsid(), "start a session for the command");
+        if (cs.slave >= 0)
+            join_pty_foreground(cs.slave, cs.mask);
+        else if (cs.own_session)
+            check(setsid(), "start a session for the command");
         // Never gain privileges through exec (setuid, file capabilities).
         check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
         apply_caps(plan.policy.caps);

@@ -5,12 +5,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-
-#include <linux/openat2.h>
 
 #include "paths.hpp"
 #include "sys.hpp"
@@ -56,7 +55,8 @@ std::vector<std::string> names_in(int dirfd, size_t& budget, bool& more) {
 }
 
 struct Walk {
-    Walk(const Snapshot::Place& p, size_t b, size_t depth) : place(p), budget(b), max_depth(depth) {}
+    Walk(const Snapshot::Place& p, size_t b, size_t depth)
+        : place(p), budget(b), max_depth(depth) {}
     const Snapshot::Place& place;
     size_t budget;
     size_t max_depth;
@@ -154,9 +154,9 @@ Leftovers find_leftovers(const Snapshot& before, const WalkLimits& limits) {
 }
 
 bool is_noise(const std::string& name) {
-    static const char* const kNames[] = {".cache", ".config", ".local", ".npm",    ".cargo",
-                                         ".rustup", ".gnupg", ".lesshst", ".viminfo", ".wget-hsts",
-                                         "__pycache__"};
+    static const char* const kNames[] = {".cache",   ".config",    ".local",     ".npm",
+                                         ".cargo",   ".rustup",    ".gnupg",     ".lesshst",
+                                         ".viminfo", ".wget-hsts", "__pycache__"};
     for (const char* n : kNames)
         if (name == n) return true;
     auto ends = [&](const std::string& s) {
@@ -189,8 +189,10 @@ std::string format_leftovers(const Leftovers& l, bool verbose, size_t shown) {
         if (one_place) p = p.substr(place.size() + (place == "/" ? 0 : 1));
         out += (k ? ", " : "") + p;
     }
-    if (n > shown) out += " and " + std::to_string(n - shown) + " more";
-    else if (l.more) out += " and more";
+    if (n > shown)
+        out += " and " + std::to_string(n - shown) + " more";
+    else if (l.more)
+        out += " and more";
     return out + " (use --bind DIR to keep them)\n";
 }
 

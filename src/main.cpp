@@ -68,7 +68,8 @@ int run(int argc, char* argv[]) {
     HostInfo host = scan_host();
     Config cfg = load_configs(opts.config, host.home);
     if (show_config) {
-        if (!opts.command.empty()) throw Error("config takes run options only (see 'kakuri --help')");
+        if (!opts.command.empty())
+            throw Error("config takes run options only (see 'kakuri --help')");
         std::fputs(format_config(effective_config(opts, cfg)).c_str(), stdout);
         return 0;
     }

@@ -33,14 +33,16 @@ UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t m
     std::string rel = path == "/" ? "." : path.substr(1);
     int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
-    if (errno != ENOENT || create == Create::None) throw Error("open " + path + " in the new root", errno);
+    if (errno != ENOENT || create == Create::None)
+        throw Error("open " + path + " in the new root", errno);
     UniqueFd parent = open_in_root(root, parent_path(path), Create::Dir);
     std::string name = base_name(path);
     if (create == Create::Dir) {
         if (mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST)
             throw Error("create mount point " + path, errno);
     } else {
-        UniqueFd f(openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444));
+        UniqueFd f(
+            openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444));
         if (!f && errno != EEXIST && errno != ELOOP)
             throw Error("create mount point " + path, errno);
     }
@@ -87,7 +89,8 @@ void attach(int tree, int target, const std::string& what) {
 
 void mount_fs(const char* type, int target, unsigned long flags, const std::string& data,
               const std::string& what) {
-    if (::mount(type, fd_path(target).c_str(), type, flags, data.empty() ? nullptr : data.c_str()) != 0)
+    if (::mount(type, fd_path(target).c_str(), type, flags,
+                data.empty() ? nullptr : data.c_str()) != 0)
         throw Error("mount " + what, errno);
 }
 
@@ -227,7 +230,8 @@ struct Apply {
         {
             UniqueFd host_tmp(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!host_tmp) throw Error(std::string("open the host's ") + kStage, errno);
-            mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, "mode=0700", "the staging tmpfs");
+            mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, "mode=0700",
+                     "the staging tmpfs");
         }
         stage = UniqueFd(check(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC), "open staging"));
         check(mkdirat(stage.get(), "root", 0755), "create the root mount point");
@@ -349,11 +353,13 @@ struct Apply {
                               "open the directory of files"));
         }
         const std::string name = std::to_string(file_count++);
-        UniqueFd f(openat(files.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, s.mode));
+        UniqueFd f(
+            openat(files.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, s.mode));
         if (!f) throw Error("create the file for " + s.target, errno);
         write_all(f.get(), text, s.target);
-        UniqueFd tree(check(sys_open_tree(files.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
-                            "clone the file for " + s.target));
+        UniqueFd tree(
+            check(sys_open_tree(files.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
+                  "clone the file for " + s.target));
         attach(tree.get(), target.get(), "a file of its own on " + s.target);
     }
 
@@ -437,9 +443,10 @@ struct Apply {
         case StepKind::ReadOnly:
             if (UniqueFd t = open_existing(s.target)) {
                 UniqueFd tree = clone_in_root(t.get(), s.target);
-                check(sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
-                                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0),
-                      "make " + s.target + " read-only");
+                check(
+                    sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
+                                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0),
+                    "make " + s.target + " read-only");
                 attach(tree.get(), t.get(), s.target + " read-only");
             }
             break;

@@ -83,7 +83,9 @@ UniqueFd make_memfd() {
 
 }  // namespace
 
-void remember_argv(char** argv) { g_argv = argv; }
+void remember_argv(char** argv) {
+    g_argv = argv;
+}
 
 // Could any identity inside a container write the file this process runs? Unprivileged,
 // containers map only the caller's ids (and, with --subids, its subordinate ranges, which

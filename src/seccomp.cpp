@@ -96,7 +96,8 @@ const Denied kDenied[] = {
     {"clone3", ENOSYS, "flags not inspectable"},
 };
 
-void deny(Ctx& c, const char* name, int err, unsigned argc = 0, const scmp_arg_cmp* args = nullptr) {
+void deny(Ctx& c, const char* name, int err, unsigned argc = 0,
+          const scmp_arg_cmp* args = nullptr) {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) return;  // unknown on every ABI of this filter
     int rc = seccomp_rule_add_array(c.ctx, SCMP_ACT_ERRNO(err), nr, argc, args);
@@ -124,7 +125,8 @@ void export_default_filter(int fd) {
     // Pushing keystrokes into the caller's terminal (TIOCSTI, CVE-2017-5226) or
     // the console (TIOCLINUX). The kernel compares only the low 32 bits of an
     // ioctl request, so the filter does too: a high-bit variant must not pass.
-    for (unsigned long req : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
+    for (unsigned long req :
+         {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
         scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, req);
         deny(c, "ioctl", EPERM, 1, &a);
     }

@@ -39,7 +39,6 @@ int system_rank(const std::string& n) {
     return 3;  // lib32, lib64, libx32, ... with the libs
 }
 
-
 std::string env_key(std::string_view kv) {
     return std::string(kv.substr(0, kv.find('=')));
 }
@@ -484,7 +483,8 @@ void watch_discards(ContainerSpec& s, const HostInfo& h) {
     const std::vector<std::string>& argv = s.process.argv;
     if (argv.size() < 2 || s.process.rules.auto_mount == "off") return;
     const HostView view = container_view(s, h);
-    for (const auto& p : detect_paths(std::vector<std::string>(argv.begin() + 1, argv.end()), view)) {
+    for (const auto& p :
+         detect_paths(std::vector<std::string>(argv.begin() + 1, argv.end()), view)) {
         if (mounted(p) || (own_home && path_within(p, l.home)) || in_kernel_dir(p) ||
             !view.refused(h.resolve(p)).empty())
             continue;
@@ -636,8 +636,9 @@ void set_root(ContainerSpec& s, const Options& opts, const Config& cfg, const Ho
         refuse_own_state(s.layout.rootfs, named, s);
         // apt's "Failed to setgroups", chown's EINVAL: the tree's other users have no id here.
         if (!h.real_root && !cfg.subids.value)
-            s.notes.push_back("only your own id is mapped: setgroups, chown to another id and "
-                              "apt fail inside; --subids maps a range (kakuri(1), TROUBLESHOOTING)");
+            s.notes.push_back(
+                "only your own id is mapped: setgroups, chown to another id and "
+                "apt fail inside; --subids maps a range (kakuri(1), TROUBLESHOOTING)");
     } else {
         std::vector<HostInfo::RootEntry> entries = h.root_entries;
         std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {

@@ -93,9 +93,9 @@ ContainerSpec make_container(const Options& opts, const Config& cfg, const HostI
 // arguments name, its environment by the spec's rules (plus exec's -e), where it starts.
 struct ProcessRequest {
     std::vector<std::string> command;
-    std::string workdir;                 // -w; empty: by the rules of make_spec
-    std::vector<std::string> env_set;    // exec -e NAME or K=V, after the recorded ones
-    bool home_by_default = false;        // exec: start in the home, not the caller's cwd
+    std::string workdir;               // -w; empty: by the rules of make_spec
+    std::vector<std::string> env_set;  // exec -e NAME or K=V, after the recorded ones
+    bool home_by_default = false;      // exec: start in the home, not the caller's cwd
 };
 void set_process(ContainerSpec& spec, const ProcessRequest& req, const HostInfo& host);
 ContainerSpec make_spec(const Options& opts, const HostInfo& host);  // built-in defaults

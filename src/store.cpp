@@ -36,8 +36,7 @@ const char* const kExitFile = "exit";
 
 // Values in the record are one per line: a newline would split one in two.
 void check_line(const std::string& v, const std::string& what) {
-    if (v.find('\n') != std::string::npos)
-        throw Error(what + " must not contain a newline");
+    if (v.find('\n') != std::string::npos) throw Error(what + " must not contain a newline");
 }
 
 std::vector<std::pair<std::string, std::string>> key_values(const std::string& text) {
@@ -207,7 +206,8 @@ std::string format_record(const Record& r) {
     }
     for (const auto& [k, v] : r.spec) {
         // durable.cpp's values are encoded words; a key is one of its names.
-        if (k.empty() || k.find_first_of(" \n") != std::string::npos) throw Error("bad record key '" + k + "'");
+        if (k.empty() || k.find_first_of(" \n") != std::string::npos)
+            throw Error("bad record key '" + k + "'");
         check_line(v, "a recorded value");
         out += k + " " + v + "\n";
     }
@@ -330,14 +330,22 @@ Record parse_record(const std::string& text) {
                     " is newer than this kakuri (upgrade kakuri to use this container)");
     for (size_t i = 1; i < kv.size(); ++i) {
         const auto& [k, v] = kv[i];
-        if (k == "name") r.name = v;
-        else if (k == "created") r.created = to_int(v, "created");
-        else if (k == "network") r.network = v;
-        else if (k == "root") r.root = v;
-        else if (k == "cwd") r.cwd = v;
-        else if (k == "arg" && r.version == 1) r.args.push_back(v);
-        else if (r.version == 2) r.spec.emplace_back(k, v);  // durable.cpp says what it knows
-        else throw Error("unknown field '" + k + "' in the container's record");
+        if (k == "name")
+            r.name = v;
+        else if (k == "created")
+            r.created = to_int(v, "created");
+        else if (k == "network")
+            r.network = v;
+        else if (k == "root")
+            r.root = v;
+        else if (k == "cwd")
+            r.cwd = v;
+        else if (k == "arg" && r.version == 1)
+            r.args.push_back(v);
+        else if (r.version == 2)
+            r.spec.emplace_back(k, v);  // durable.cpp says what it knows
+        else
+            throw Error("unknown field '" + k + "' in the container's record");
     }
     return r;
 }
@@ -347,7 +355,9 @@ namespace {
 std::string format_namespaces(const Namespaces& ns) {
     std::string out;
     for (int i = 0; i < Namespaces::kCount; ++i)
-        if (ns.ino[i]) out += std::string("ns_") + Namespaces::kNames[i] + " " + std::to_string(ns.ino[i]) + "\n";
+        if (ns.ino[i])
+            out +=
+                std::string("ns_") + Namespaces::kNames[i] + " " + std::to_string(ns.ino[i]) + "\n";
     return out;
 }
 
@@ -369,11 +379,16 @@ State parse_state(const std::string& text) {
     if (s.version != 1) throw Error("state version " + kv[0].second + " is newer than this kakuri");
     for (size_t i = 1; i < kv.size(); ++i) {
         const auto& [k, v] = kv[i];
-        if (k == "pid") s.pid = static_cast<pid_t>(to_int(v, "pid"));
-        else if (k == "start_time") s.start_time = to_uint(v, "start_time");
-        else if (k == "pidns") s.pidns = to_uint(v, "pidns");
-        else if (k == "userns") s.userns = v == "1";
-        else if (k == "started") s.started = v == "1";
+        if (k == "pid")
+            s.pid = static_cast<pid_t>(to_int(v, "pid"));
+        else if (k == "start_time")
+            s.start_time = to_uint(v, "start_time");
+        else if (k == "pidns")
+            s.pidns = to_uint(v, "pidns");
+        else if (k == "userns")
+            s.userns = v == "1";
+        else if (k == "started")
+            s.started = v == "1";
         else if (k == "started_at")
             s.started_at = to_int(v, "started_at");
         else if (k == "detached")

@@ -49,7 +49,9 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
     return *this;
 }
 
-UniqueFd::~UniqueFd() { reset(); }
+UniqueFd::~UniqueFd() {
+    reset();
+}
 
 void UniqueFd::reset(int fd) {
     if (fd_ >= 0) ::close(fd_);
@@ -101,7 +103,9 @@ bool has_control(const std::string& s) {
     return false;
 }
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
 
 long check(long rc, const std::string& what) {
     if (rc < 0) throw Error(what, errno);
@@ -189,7 +193,8 @@ pid_t sys_clone(unsigned long flags) {
     return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
 }
 
-const char* const Namespaces::kNames[kCount] = {"user", "mnt", "pid", "net", "uts", "ipc", "cgroup"};
+const char* const Namespaces::kNames[kCount] = {"user", "mnt", "pid",   "net",
+                                                "uts",  "ipc", "cgroup"};
 const int Namespaces::kFlags[kCount] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWPID,   CLONE_NEWNET,
                                         CLONE_NEWUTS,  CLONE_NEWIPC, CLONE_NEWCGROUP};
 

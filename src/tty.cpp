@@ -43,7 +43,8 @@ namespace {
 
 void put_on_std_fds(int slave, unsigned mask) {
     for (int fd = 0; fd < 3; ++fd)
-        if (mask & (1U << fd)) check(dup2(slave, fd), "put the container's pty on fd " + std::to_string(fd));
+        if (mask & (1U << fd))
+            check(dup2(slave, fd), "put the container's pty on fd " + std::to_string(fd));
 }
 
 }  // namespace
@@ -107,8 +108,10 @@ int recv_msg(int sock, int* fd) {
         for (size_t i = 0; i < count; ++i) {
             int got;
             memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (*fd < 0) *fd = got;
-            else ::close(got);  // one fd a message, never more
+            if (*fd < 0)
+                *fd = got;
+            else
+                ::close(got);  // one fd a message, never more
         }
     }
     return static_cast<unsigned char>(tag);
@@ -158,7 +161,9 @@ void CallerTerminal::copy_size_to(int master) const {
     if (from >= 0 && ioctl(from, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
 }
 
-Relay::Relay(CallerTerminal& term, UniqueFd master) : term_(term) { attach(std::move(master)); }
+Relay::Relay(CallerTerminal& term, UniqueFd master) : term_(term) {
+    attach(std::move(master));
+}
 
 void Relay::attach(UniqueFd master) {
     master_ = std::move(master);
@@ -199,9 +204,12 @@ void Relay::on_ready(const struct pollfd* fds, int n) {
     if (n > 1 && fds[1].revents) {
         char buf[4096];
         ssize_t r = ::read(term_.in_fd(), buf, sizeof buf);
-        if (r > 0) pending_in_.append(buf, static_cast<size_t>(r));
-        else if (r == 0 || (errno != EINTR && errno != EAGAIN && errno != EIO)) input_eof_ = true;
-        else if (errno == EIO) input_eof_ = true;  // the caller's terminal hung up
+        if (r > 0)
+            pending_in_.append(buf, static_cast<size_t>(r));
+        else if (r == 0 || (errno != EINTR && errno != EAGAIN && errno != EIO))
+            input_eof_ = true;
+        else if (errno == EIO)
+            input_eof_ = true;  // the caller's terminal hung up
     }
     if (fds[0].revents & POLLOUT && !pending_in_.empty()) {
         ssize_t w = ::write(master_.get(), pending_in_.data(), pending_in_.size());

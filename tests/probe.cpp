@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -189,7 +189,10 @@ long i386_syscall(long nr, long a = 0, long b = 0, long c = 0) {
     asm volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
     return ret;
 #else
-    (void)nr; (void)a; (void)b; (void)c;
+    (void)nr;
+    (void)a;
+    (void)b;
+    (void)c;
     return -ENOSYS;
 #endif
 }
@@ -205,7 +208,12 @@ bool i386_abi_available() {
 }
 
 int syscalls() {
-    struct Call { const char* name; long nr64; long nr32; long a, b, c; };
+    struct Call {
+        const char* name;
+        long nr64;
+        long nr32;
+        long a, b, c;
+    };
     const Call calls[] = {
         {"keyctl", SYS_keyctl, 288, 0, 0, 0},
         {"add_key", SYS_add_key, 286, 0, 0, 0},
@@ -309,7 +317,11 @@ int exe_grab(const char* fifo) {
         printf("fifo=%s\n", errname(errno));
         return 1;
     }
-    struct Held { int pid; int exe; int pidfd; };
+    struct Held {
+        int pid;
+        int exe;
+        int pidfd;
+    };
     std::vector<Held> held;
     if (DIR* d = opendir("/proc")) {
         while (dirent* e = readdir(d)) {
@@ -329,7 +341,8 @@ int exe_grab(const char* fifo) {
         struct pollfd pfd = {h.pidfd, POLLIN, 0};
         if (h.pidfd >= 0) poll(&pfd, 1, -1);
     }
-    int done = open((std::string(fifo) + ".done").c_str(), O_RDONLY | O_CLOEXEC);  // blocks until the test opens it
+    int done = open((std::string(fifo) + ".done").c_str(),
+                    O_RDONLY | O_CLOEXEC);  // blocks until the test opens it
     if (done >= 0) close(done);
     for (const auto& h : held) {
         struct stat st;
@@ -363,7 +376,8 @@ int ptrace_init() {
         status_line(k, "self", "self_");
     }
     struct stat pts;
-    if (stat("/dev/pts/ptmx", &pts) == 0) printf("pts_dev=%lu\n", static_cast<unsigned long>(pts.st_dev));
+    if (stat("/dev/pts/ptmx", &pts) == 0)
+        printf("pts_dev=%lu\n", static_cast<unsigned long>(pts.st_dev));
     if (DIR* d = opendir("/proc/1/fd")) {
         while (dirent* e = readdir(d)) {
             if (e->d_name[0] == '.') continue;
@@ -448,7 +462,9 @@ int init_memory(const std::string& which) {
 }
 
 volatile sig_atomic_t got = 0;
-void on_signal(int s) { got = s; }
+void on_signal(int s) {
+    got = s;
+}
 
 // Say "ready", then wait for one signal: handled (prints it, exits 42) or, with
 // "default", left to its default action (the process dies of it).
@@ -456,7 +472,8 @@ int wait_signal(bool handle) {
     if (handle) {
         struct sigaction sa {};
         sa.sa_handler = on_signal;
-        for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(s, &sa, nullptr);
+        for (int s : {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2})
+            sigaction(s, &sa, nullptr);
     }
     printf("ready\n");
     fflush(stdout);
@@ -465,7 +482,6 @@ int wait_signal(bool handle) {
     fflush(stdout);
     return 42;
 }
-
 
 }  // namespace
 
@@ -484,7 +500,8 @@ int main(int argc, char** argv) {
     if (cmd == "wait-signal") return wait_signal(true);
     if (cmd == "wait-default") return wait_signal(false);
     if (cmd == "status") {
-        for (const char* k : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"})
+        for (const char* k :
+             {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"})
             status_line(k);
         return 0;
     }

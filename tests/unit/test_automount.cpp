@@ -551,8 +551,8 @@ TEST_CASE("resolve: an activated virtual environment's python brings the environ
     b.exes.insert("/home/u/proj/.venv/bin/python");
     b.exes.insert("/usr/bin/python");
     b.files.insert("/home/u/proj/.venv/pyvenv.cfg");
-    auto r = b.resolve("python", "/home/u/proj/.venv/bin:/usr/bin",
-                       "/home/u/proj/.venv/bin:/usr/bin");
+    auto r =
+        b.resolve("python", "/home/u/proj/.venv/bin:/usr/bin", "/home/u/proj/.venv/bin:/usr/bin");
     CHECK(r.kind == CommandResolution::FromHost);
     CHECK(r.path == "/home/u/proj/.venv/bin/python");
     CHECK(r.bind == "/home/u/proj/.venv");
@@ -670,8 +670,8 @@ TEST_CASE("resolve: a name with a slash is not looked up") {
     // Visible, missing or not executable: run as named, nothing bound.
     FakeBins b;
     b.exes.erase("/home/u/work/evil");
-    for (const char* n : {"./evil", "/usr/bin/python3", "bin/x", "/nonexistent/x", "../y",
-                          "/usr/local/bin/data"}) {
+    for (const char* n :
+         {"./evil", "/usr/bin/python3", "bin/x", "/nonexistent/x", "../y", "/usr/local/bin/data"}) {
         CAPTURE(n);
         auto r = b.resolve(n);
         CHECK(r.kind == CommandResolution::Inside);

@@ -11,7 +11,6 @@
 #include "strings.hpp"
 #include "sys.hpp"
 
-
 namespace kakuri {
 
 namespace {

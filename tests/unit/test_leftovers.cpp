@@ -61,9 +61,8 @@ TEST_CASE("leftovers: new files and directories, once each, names sorted") {
     d.file("home/.bash_history");
     Leftovers l = find_leftovers(s);
     CHECK(found(l) == ".bash_history(noise) .local/share/(noise) .venv/ app");
-    CHECK(format_leftovers(l, false) ==
-          "kakuri: note: discarded 2 new files in " + home +
-              ": .venv/, app (use --bind DIR to keep them)\n");
+    CHECK(format_leftovers(l, false) == "kakuri: note: discarded 2 new files in " + home +
+                                            ": .venv/, app (use --bind DIR to keep them)\n");
     CHECK(format_leftovers(l, true) ==
           "kakuri: note: discarded 4 new files in " + home +
               ": .bash_history, .local/share/, .venv/, app (use --bind DIR to keep them)\n");
@@ -97,9 +96,9 @@ TEST_CASE("leftovers: a named path, new or changed; several places give full pat
     d.file("home/x");
     Leftovers l = find_leftovers(s);
     CHECK(found(l) == "x a.out old.txt(changed)");
-    CHECK(format_leftovers(l, false) ==
-          "kakuri: note: discarded 3 new or changed files: " + home + "/x, " + out + ", " + old +
-              " (use --bind DIR to keep them)\n");
+    CHECK(format_leftovers(l, false) == "kakuri: note: discarded 3 new or changed files: " + home +
+                                            "/x, " + out + ", " + old +
+                                            " (use --bind DIR to keep them)\n");
 }
 
 TEST_CASE("leftovers: a link is listed, never followed; a mount below is not walked") {
@@ -155,7 +154,8 @@ TEST_CASE("leftovers: noise") {
     for (const char* n : {".cache", ".bash_history", ".python_history", ".lesshst", "__pycache__",
                           ".pytest_cache", ".config", ".local"})
         CHECK(is_noise(n));
-    for (const char* n : {"app", ".venv", "history", "build", ".env", "out.txt"}) CHECK_FALSE(is_noise(n));
+    for (const char* n : {"app", ".venv", "history", "build", ".env", "out.txt"})
+        CHECK_FALSE(is_noise(n));
 }
 
 }  // namespace kakuri

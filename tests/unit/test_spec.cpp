@@ -52,7 +52,8 @@ HostInfo host_with(std::initializer_list<const char*> dirs) {
     HostInfo h = host();
     std::vector<std::string> d(dirs.begin(), dirs.end());
     h.kind = [d](const std::string& p) {
-        return std::find(d.begin(), d.end(), p) != d.end() ? PathKind::Directory : PathKind::Missing;
+        return std::find(d.begin(), d.end(), p) != d.end() ? PathKind::Directory
+                                                           : PathKind::Missing;
     };
     return h;
 }
@@ -692,8 +693,8 @@ TEST_CASE("spec: kakuri config labels a network a file decided with that file") 
         Config c = default_config();
         parse_config(std::string("[defaults]\n\nallow_network = ") + v + "\n", "/c.toml", c);
         const std::string out = format_config(effective_config(Options{}, c));
-        const std::string want = std::string("network = \"") +
-                                 (v[0] == 't' ? "host" : "none") + "\"                          # /c.toml:3\n";
+        const std::string want = std::string("network = \"") + (v[0] == 't' ? "host" : "none") +
+                                 "\"                          # /c.toml:3\n";
         CHECK(out.find(want) != std::string::npos);
     }
 }

@@ -59,8 +59,9 @@ TEST_CASE("store: record round trip and version") {
                          "to use this container)",
                          Error);
     // kakuri 0.1's records: the run options as typed, read for conversion.
-    Record old = parse_record("kakuri-container 1\nname box\ncreated 5\nnetwork none\nroot host\n"
-                              "cwd /w\narg --allow-network\narg --bind\narg /a:/b\n");
+    Record old = parse_record(
+        "kakuri-container 1\nname box\ncreated 5\nnetwork none\nroot host\n"
+        "cwd /w\narg --allow-network\narg --bind\narg /a:/b\n");
     CHECK(old.version == 1);
     CHECK(old.args == std::vector<std::string>{"--allow-network", "--bind", "/a:/b"});
     CHECK(old.spec.empty());
@@ -89,7 +90,8 @@ TEST_CASE("store: state round trip") {
     CHECK(b.started);
     CHECK_THROWS_AS(parse_state("kakuri-state 9\n"), Error);
     // A state written by 0.1 knows the PID namespace only.
-    State old = parse_state("kakuri-state 1\npid 7\nstart_time 9\npidns 4026531836\nuserns 1\nstarted 1\n");
+    State old =
+        parse_state("kakuri-state 1\npid 7\nstart_time 9\npidns 4026531836\nuserns 1\nstarted 1\n");
     CHECK(old.pidns == 4026531836);
     CHECK(old.ns == Namespaces{});
 }
