@@ -216,3 +216,20 @@ def test_the_note_follows_no_link_and_stops(k):
     eq(len(n), 1, p.stderr)
     ok(n[0].startswith(f"{NOTE}20000+ new files in {k.home}: f") and
        n[0].endswith(f" and 19996 more{KEEP}"), n[0])
+
+
+def test_a_trees_hosts_link_cannot_reach_a_host_file(k):
+    # The tree's /etc/hosts is read to add the hostname's line: a link there is resolved inside
+    # the tree (RESOLVE_IN_ROOT), never to the host's file, which stays as it was.
+    from test_rootfs import make_tree
+    secret = k.write(os.path.join(k.tmp, "host-secret"), "host-only-text\n", 0o600)
+    root = make_tree(k, "linked-hosts")
+    os.symlink(secret, os.path.join(root, "etc", "hosts"))
+    if k.drop:
+        os.lchown(os.path.join(root, "etc", "hosts"), k.uid, k.gid)
+    p = k.run(["--rootfs", root, "--hostname", "box", "sh", "-c",
+               "cat /etc/hosts 2>&1; echo x >> /etc/hosts 2>&1; echo done"], cwd="/")
+    eq(p.returncode, 0, p.stderr)
+    ok("host-only-text" not in p.stdout, f"the host's file was read: {p.stdout!r}")
+    ok(p.stdout.endswith("done\n"), p.stdout)
+    eq(read(secret), "host-only-text\n", "the host's file was written")
