@@ -469,12 +469,8 @@ TEST_CASE("plan: the rest of the spec is carried over") {
     CHECK(p.process.cwd == "/home/u");
     CHECK(p.process.env == std::vector<std::string>{"A=1", "PWD=/home/u"});
     CHECK(p.process.argv == std::vector<std::string>{"ls", "-la"});
-    REQUIRE(p.identity.uid_map.size() == 1);
-    CHECK(p.identity.uid_map[0].inside == 0);
-    CHECK(p.identity.uid_map[0].outside == 1000);
-    CHECK(p.identity.uid_map[0].count == 1);
-    REQUIRE(p.identity.gid_map.size() == 1);
-    CHECK(p.identity.gid_map[0].outside == 1001);
+    CHECK(p.identity.uid_map == std::vector<IdMapLine>{{0, 1000, 1}});
+    CHECK(p.identity.gid_map == std::vector<IdMapLine>{{0, 1001, 1}});
 }
 
 TEST_CASE("plan: a root filesystem is the root; the fresh dirs and the home go inside it") {

@@ -27,6 +27,7 @@ namespace kakuri {
 namespace {
 
 using Strings = std::vector<std::string>;
+using Maps = std::vector<IdMapLine>;
 
 const char* const kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -174,14 +175,8 @@ TEST_CASE("spec: parse_bind_spec with --ro-bind") {
 TEST_CASE("spec: an unprivileged caller gets a user namespace, root inside") {
     ContainerSpec s = make_spec(Options{}, host());
     CHECK(s.identity.userns);
-    REQUIRE(s.identity.uid_map.size() == 1);
-    CHECK(s.identity.uid_map[0].inside == 0);
-    CHECK(s.identity.uid_map[0].outside == 1000);
-    CHECK(s.identity.uid_map[0].count == 1);
-    REQUIRE(s.identity.gid_map.size() == 1);
-    CHECK(s.identity.gid_map[0].inside == 0);
-    CHECK(s.identity.gid_map[0].outside == 1000);
-    CHECK(s.identity.gid_map[0].count == 1);
+    CHECK(s.identity.uid_map == Maps{{0, 1000, 1}});
+    CHECK(s.identity.gid_map == Maps{{0, 1000, 1}});
 }
 
 TEST_CASE("spec: --user keeps the caller's ids inside") {
@@ -192,23 +187,13 @@ TEST_CASE("spec: --user keeps the caller's ids inside") {
     o.user = true;
     ContainerSpec s = make_spec(o, h);
     CHECK(s.identity.userns);
-    REQUIRE(s.identity.uid_map.size() == 1);
-    CHECK(s.identity.uid_map[0].inside == 1234);
-    CHECK(s.identity.uid_map[0].outside == 1234);
-    CHECK(s.identity.uid_map[0].count == 1);
-    REQUIRE(s.identity.gid_map.size() == 1);
-    CHECK(s.identity.gid_map[0].inside == 567);
-    CHECK(s.identity.gid_map[0].outside == 567);
-    CHECK(s.identity.gid_map[0].count == 1);
+    CHECK(s.identity.uid_map == Maps{{1234, 1234, 1}});
+    CHECK(s.identity.gid_map == Maps{{567, 567, 1}});
 
     SUBCASE("without --user the gid maps to 0 too") {
         ContainerSpec t = make_spec(Options{}, h);
-        REQUIRE(t.identity.uid_map.size() == 1);
-        CHECK(t.identity.uid_map[0].inside == 0);
-        CHECK(t.identity.uid_map[0].outside == 1234);
-        REQUIRE(t.identity.gid_map.size() == 1);
-        CHECK(t.identity.gid_map[0].inside == 0);
-        CHECK(t.identity.gid_map[0].outside == 567);
+        CHECK(t.identity.uid_map == Maps{{0, 1234, 1}});
+        CHECK(t.identity.gid_map == Maps{{0, 567, 1}});
     }
 }
 
