@@ -164,94 +164,122 @@ Fields shown_fields(const Fields& recorded) {
     return out;
 }
 
+namespace {
+
+// One field of the record, read into the part of the container it describes; each returns
+// false for a key that belongs to another part.
+IdMapLine map_line(const std::string& k, const std::string& v) {
+    auto w = split_words(v, 3, k);
+    return IdMapLine{static_cast<uint32_t>(number(w[0], k)), static_cast<uint32_t>(number(w[1], k)),
+                     static_cast<uint32_t>(number(w[2], k))};
+}
+
+Error bad_field(const std::string& k) {
+    return Error("bad field '" + k + "' in the container's record");
+}
+
+bool identity_field(Identity& id, const std::string& k, const std::string& v) {
+    if (k == "userns")
+        id.userns = flag(v, k);
+    else if (k == "uid_map")
+        id.uid_map.push_back(map_line(k, v));
+    else if (k == "gid_map")
+        id.gid_map.push_back(map_line(k, v));
+    else if (k == "map_writer") {
+        if (v == "self")
+            id.map_writer = MapWriter::Self;
+        else if (v == "parent")
+            id.map_writer = MapWriter::Parent;
+        else if (v == "helpers")
+            id.map_writer = MapWriter::Helpers;
+        else
+            throw bad_field(k);
+    } else if (k == "newuidmap")
+        id.newuidmap = decode_word(v);
+    else if (k == "newgidmap")
+        id.newgidmap = decode_word(v);
+    else if (k == "uid")
+        id.uid = static_cast<uint32_t>(number(v, k));
+    else if (k == "gid")
+        id.gid = static_cast<uint32_t>(number(v, k));
+    else if (k == "user")
+        id.user = flag(v, k);
+    else if (k == "caller_uid")
+        id.caller_uid = static_cast<uid_t>(number(v, k));
+    else if (k == "caller_gid")
+        id.caller_gid = static_cast<gid_t>(number(v, k));
+    else
+        return false;
+    return true;
+}
+
+bool layout_field(Layout& layout, const std::string& k, const std::string& v) {
+    if (k == "rootfs")
+        layout.rootfs = decode_word(v);
+    else if (k == "system") {
+        auto w = split_words(v, 3, k);
+        if (w[1] != "link" && w[1] != "ro" && w[1] != "overlay") throw bad_field(k);
+        layout.system.push_back({w[0], w[1] == "link", w[2], w[1] == "ro"});
+    } else if (k == "home")
+        layout.home = decode_word(v);
+    else if (k == "bind") {
+        auto w = split_words(v, 3, k);
+        if (w[0] != "ro" && w[0] != "rw") throw bad_field(k);
+        layout.binds.push_back({w[1], w[2], w[0] == "ro"});
+    } else if (k == "link") {
+        auto w = split_words(v, 2, k);
+        layout.links.push_back({w[0], w[1]});
+    } else
+        return false;
+    return true;
+}
+
+bool policy_field(Policy& policy, const std::string& k, const std::string& v) {
+    if (k == "share_net")
+        policy.share_net = flag(v, k);
+    else if (k == "hostname")
+        policy.hostname = decode_word(v);
+    else if (k == "seccomp")
+        policy.seccomp = flag(v, k);
+    else if (k == "caps")
+        policy.caps = number(v, k, 16);
+    else
+        return false;
+    return true;
+}
+
+bool rules_field(ProcessRules& rules, const std::string& k, const std::string& v) {
+    if (k == "auto_mount")
+        rules.auto_mount = decode_word(v);
+    else if (k == "auto_mount_workdir")
+        rules.auto_mount_workdir = flag(v, k);
+    else if (k == "clearenv")
+        rules.clearenv = flag(v, k);
+    else if (k == "env_unset")
+        rules.env_unset.push_back(decode_word(v));
+    else if (k == "env")
+        rules.env.push_back(decode_word(v));
+    else if (k == "env_set")
+        rules.env_set.push_back(decode_word(v));
+    else if (k == "env_drop")
+        rules.env_drop.push_back(decode_word(v));
+    else if (k == "env_keep")
+        rules.env_keep.push_back(decode_word(v));
+    else
+        return false;
+    return true;
+}
+
+}  // namespace
+
 ContainerSpec container_from_fields(const Fields& fields) {
     ContainerSpec s;
-    Identity& id = s.identity;
-    Layout& layout = s.layout;
-    Policy& policy = s.policy;
-    ProcessRules& rules = s.process.rules;
-    layout.binds.clear();
+    s.layout.binds.clear();
     for (const auto& field : fields) {
-        // Named copies, not a structured binding: C++17 lambdas cannot capture those.
         const std::string& k = field.first;
         const std::string& v = field.second;
-        auto map_line = [&]() {
-            auto w = split_words(v, 3, k);
-            return IdMapLine{static_cast<uint32_t>(number(w[0], k)),
-                             static_cast<uint32_t>(number(w[1], k)),
-                             static_cast<uint32_t>(number(w[2], k))};
-        };
-        if (k == "userns")
-            id.userns = flag(v, k);
-        else if (k == "uid_map")
-            id.uid_map.push_back(map_line());
-        else if (k == "gid_map")
-            id.gid_map.push_back(map_line());
-        else if (k == "map_writer") {
-            if (v == "self")
-                id.map_writer = MapWriter::Self;
-            else if (v == "parent")
-                id.map_writer = MapWriter::Parent;
-            else if (v == "helpers")
-                id.map_writer = MapWriter::Helpers;
-            else
-                throw Error("bad field '" + k + "' in the container's record");
-        } else if (k == "newuidmap")
-            id.newuidmap = decode_word(v);
-        else if (k == "newgidmap")
-            id.newgidmap = decode_word(v);
-        else if (k == "uid")
-            id.uid = static_cast<uint32_t>(number(v, k));
-        else if (k == "gid")
-            id.gid = static_cast<uint32_t>(number(v, k));
-        else if (k == "user")
-            id.user = flag(v, k);
-        else if (k == "caller_uid")
-            id.caller_uid = static_cast<uid_t>(number(v, k));
-        else if (k == "caller_gid")
-            id.caller_gid = static_cast<gid_t>(number(v, k));
-        else if (k == "share_net")
-            policy.share_net = flag(v, k);
-        else if (k == "hostname")
-            policy.hostname = decode_word(v);
-        else if (k == "rootfs")
-            layout.rootfs = decode_word(v);
-        else if (k == "system") {
-            auto w = split_words(v, 3, k);
-            if (w[1] != "link" && w[1] != "ro" && w[1] != "overlay")
-                throw Error("bad field '" + k + "' in the container's record");
-            layout.system.push_back({w[0], w[1] == "link", w[2], w[1] == "ro"});
-        } else if (k == "home")
-            layout.home = decode_word(v);
-        else if (k == "bind") {
-            auto w = split_words(v, 3, k);
-            if (w[0] != "ro" && w[0] != "rw")
-                throw Error("bad field '" + k + "' in the container's record");
-            layout.binds.push_back({w[1], w[2], w[0] == "ro"});
-        } else if (k == "link") {
-            auto w = split_words(v, 2, k);
-            layout.links.push_back({w[0], w[1]});
-        } else if (k == "seccomp")
-            policy.seccomp = flag(v, k);
-        else if (k == "caps")
-            policy.caps = number(v, k, 16);
-        else if (k == "auto_mount")
-            rules.auto_mount = decode_word(v);
-        else if (k == "auto_mount_workdir")
-            rules.auto_mount_workdir = flag(v, k);
-        else if (k == "clearenv")
-            rules.clearenv = flag(v, k);
-        else if (k == "env_unset")
-            rules.env_unset.push_back(decode_word(v));
-        else if (k == "env")
-            rules.env.push_back(decode_word(v));
-        else if (k == "env_set")
-            rules.env_set.push_back(decode_word(v));
-        else if (k == "env_drop")
-            rules.env_drop.push_back(decode_word(v));
-        else if (k == "env_keep")
-            rules.env_keep.push_back(decode_word(v));
-        else
+        if (!identity_field(s.identity, k, v) && !layout_field(s.layout, k, v) &&
+            !policy_field(s.policy, k, v) && !rules_field(s.process.rules, k, v))
             throw Error("unknown field '" + k + "' in the container's record");
     }
     return s;
