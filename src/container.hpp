@@ -67,6 +67,10 @@ std::vector<FreshDir> fresh_dirs(bool rootfs);
 // inside or ever mounted for an argument.
 inline constexpr const char* kKernelDirs[] = {"/proc", "/sys", "/dev"};
 
+// Where the homes live: on the host's root an empty directory holding only the container's own
+// home (README "What a container sees"), so no other home of the host is visible inside.
+inline constexpr const char* kHomesDir = "/home";
+
 // How a container's process is made from a caller's request: recorded at create, so that a
 // persistent container's every start and exec applies the rules it was created with.
 struct ProcessRules {

@@ -34,7 +34,7 @@ void add_home(Plan& p, const Layout& layout) {
         }
     }
     std::vector<std::string> chain;
-    for (std::string d = layout.home; d != "/" && d != "/home"; d = parent_path(d))
+    for (std::string d = layout.home; d != "/" && d != kHomesDir; d = parent_path(d))
         chain.push_back(d);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it)
         add(p, StepKind::Mkdir, *it, "", std::next(it) == chain.rend() ? 0700 : 0755);
@@ -261,7 +261,7 @@ Plan make_plan(const ContainerSpec& s) {
             }
         }
         add_fresh(p, false);
-        add(p, StepKind::Mkdir, "/home", "", 0755);
+        add(p, StepKind::Mkdir, kHomesDir, "", 0755);
         add_home(p, s.layout);
         // A persistent container keeps its home in its own directory.
         if (!kept.empty() && !s.layout.home.empty())

@@ -227,7 +227,7 @@ bool visible_inside(const std::string& p, const Layout& layout) {
         if (path_within(p, f.path)) return false;
     for (const char* k : kKernelDirs)
         if (path_within(p, k)) return false;
-    if (path_within(p, "/home")) return false;
+    if (path_within(p, kHomesDir)) return false;
     if (!layout.home.empty() && path_within(p, layout.home)) return false;
     for (const auto& s : layout.system)
         if (!s.is_symlink && path_within(p, s.path)) return true;
