@@ -12,7 +12,8 @@ _kakuri_subcommands="create start exec shell stop list inspect logs remove confi
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= --bind --ro-bind --bind-profile --auto-mount= --hostname
-    --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config"
+    --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config
+    --tmpfs-size"
 _kakuri_opts_flag="--allow-network --user --userns --subids --clearenv --dry-run -v --verbose
     -q --quiet -h --help --version"
 
@@ -79,7 +80,7 @@ _kakuri_value() {
             COMPREPLY=($(compgen -e -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
-        *) COMPREPLY=() ;; # --hostname, -t: free text
+        *) COMPREPLY=() ;; # --hostname, --tmpfs-size, -t: free text
     esac
 }
 

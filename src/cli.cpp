@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "limits.hpp"
 #include "sys.hpp"
 
 #ifndef KAKURI_VERSION
@@ -35,6 +36,7 @@ enum OptId {
     kOptRootfs,
     kOptUserns,
     kOptSubids,
+    kOptTmpfsSize,
 };
 
 struct TableEntry {
@@ -95,6 +97,10 @@ const std::vector<TableEntry>& table() {
         {{"cap-drop", 0, ArgKind::Required, "CAP", nullptr,
           "take this capability from root inside (repeatable; ALL for every one)"},
          kOptCapDrop},
+        {{"tmpfs-size", 0, ArgKind::Required, "SIZE", nullptr,
+          "what the in-memory writable layers (/, /tmp, /run, /dev/shm, home, overlays) may "
+          "hold together (default: --memory, else half of RAM)"},
+         kOptTmpfsSize},
         {{"config", 0, ArgKind::Required, "FILE", nullptr,
           "read this config file instead of the default one (also before a subcommand)"},
          kOptConfig},
@@ -117,6 +123,13 @@ const std::string& path_arg(const char* option, const std::string& value) {
     if (has_control(value))
         bad_usage(std::string(option) + " " + shown(value) +
                   ": control characters are not allowed in paths");
+    return value;
+}
+
+const std::string& size_arg(const char* option, const std::string& value) {
+    uint64_t n = 0;
+    if (!parse_limit_size(value, n))
+        bad_usage(std::string(option) + " takes " + kSizeForm + ", not " + shown(value));
     return value;
 }
 
@@ -206,6 +219,7 @@ Options parse_run_options(int argc, char* const argv[]) {
             o.auto_mount = arg;
             break;
         case kOptCapDrop: o.cap_drop.push_back(arg); break;
+        case kOptTmpfsSize: o.tmpfs_size = size_arg("--tmpfs-size", arg); break;
         case 'v': o.verbosity = o.verbosity < 0 ? 1 : o.verbosity + 1; break;
         case 'q': o.verbosity = -1; break;
         case 'h': o.help = true; break;

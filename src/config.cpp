@@ -17,6 +17,7 @@
 #include <initializer_list>
 
 #include "envrules.hpp"
+#include "limits.hpp"
 #include "options.hpp"
 #include "paths.hpp"
 #include "sys.hpp"
@@ -29,9 +30,9 @@ namespace {
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
 const char* const kStorageKeys[] = {"containers_dir", "log_max_size"};
 const char* const kDefaultsKeys[] = {
-    "allow_network",  "network", "user",   "hostname", "auto_mount",    "auto_mount_workdir",
-    "note_discarded", "seccomp", "subids", "bind",     "bind_profiles", "env",
-    "env_drop",       "env_keep"};
+    "allow_network",  "network",  "user",      "hostname", "auto_mount",    "auto_mount_workdir",
+    "note_discarded", "seccomp",  "subids",    "bind",     "bind_profiles", "env",
+    "env_drop",       "env_keep", "tmpfs_size"};
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r';
@@ -474,6 +475,8 @@ private:
                 if (eq == 0) fail(e.line, entry + " has no NAME");
             }
             set(cfg_.env, std::move(vars), e);
+        } else if (k == "tmpfs_size") {
+            set(cfg_.tmpfs_size, limit_size(e), e);
         } else if (k == "env_drop" || k == "env_keep") {
             auto names = as_list(e);
             for (size_t i = 0; i < names.size(); ++i) {
@@ -486,6 +489,15 @@ private:
             }
             set(k == "env_drop" ? cfg_.env_drop : cfg_.env_keep, std::move(names), e);
         }
+    }
+
+    // A limit's size; "" is none (the default), so that a file can undo an earlier one's.
+    uint64_t limit_size(const Entry& e) const {
+        const std::string text = as_string(e);
+        uint64_t n = 0;
+        if (!text.empty() && !parse_limit_size(text, n))
+            fail(e.line, e.key + " takes " + kSizeForm + ", or \"\" for the default");
+        return n;
     }
 
     template <size_t N>

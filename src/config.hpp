@@ -47,7 +47,8 @@ struct Config {
     Setting<std::vector<std::string>> env;            // "K=V"
     Setting<std::vector<std::string>> env_drop;       // names and patterns kept outside (envrules)
     Setting<std::vector<std::string>> env_keep;       // names and patterns that cross after all
-    std::map<std::string, Profile> profiles;          // [bind_profiles]
+    Setting<uint64_t> tmpfs_size;  // bytes the in-memory writable layers share; 0: the default
+    std::map<std::string, Profile> profiles;  // [bind_profiles]
 };
 
 Config default_config();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "idmap.hpp"
+#include "limits.hpp"
 
 namespace kakuri {
 
@@ -139,12 +140,13 @@ struct Process {
 };
 
 // What the container may do and what it is called: the network it shares, its hostname, the
-// syscall filter, the capabilities its command keeps.
+// syscall filter, the capabilities its command keeps, the resources it may use.
 struct Policy {
     bool share_net = false;
     std::string hostname = "kakuri";
     bool seccomp = true;
     uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)
+    Limits limits;      // what it may use: memory, processes, CPUs, in-memory writes
 };
 
 // A persistent container's directory (Layout::persist_dir) keeps what the container writes: its

@@ -68,6 +68,12 @@ uint64_t number(const std::string& v, const std::string& key, int base = 10) {
     }
 }
 
+uint64_t positive(const std::string& v, const std::string& key) {
+    uint64_t n = number(v, key);
+    if (n == 0) throw Error("bad field '" + key + "' in the container's record");
+    return n;
+}
+
 bool flag(const std::string& v, const std::string& key) {
     if (v != "0" && v != "1") throw Error("bad field '" + key + "' in the container's record");
     return v == "1";
@@ -125,6 +131,9 @@ Fields container_fields(const ContainerSpec& s) {
     for (const auto& l : layout.links) put("link", words({l.path, l.target}));
     put("seccomp", policy.seccomp ? "1" : "0");
     put("caps", hex(policy.caps));
+    // Limits only where set: a record without them reads as before, and an older kakuri refuses
+    // a container it could not hold to them (an unknown field).
+    if (policy.limits.tmpfs_size) put("tmpfs_size", std::to_string(policy.limits.tmpfs_size));
     const ProcessRules& r = s.process.rules;
     put("auto_mount", encode_word(r.auto_mount));
     put("auto_mount_workdir", r.auto_mount_workdir ? "1" : "0");
@@ -243,6 +252,8 @@ bool policy_field(Policy& policy, const std::string& k, const std::string& v) {
         policy.seccomp = flag(v, k);
     else if (k == "caps")
         policy.caps = number(v, k, 16);
+    else if (k == "tmpfs_size")
+        policy.limits.tmpfs_size = positive(v, k);
     else
         return false;
     return true;

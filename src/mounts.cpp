@@ -174,6 +174,7 @@ struct Apply {
     int layer = 0;
     UniqueFd files;  // the staging tmpfs's directory of FileOver's files
     int file_count = 0;
+    int fresh_count = 0;  // the staging tmpfs's fresh directories made so far
 
     void open_host_sources() {
         for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -225,13 +226,17 @@ struct Apply {
         }
     }
 
-    // The staging tmpfs and, in it, the (empty) mount point of the new root.
+    // The staging tmpfs and, in it, the (empty) mount point of the new root. Every writable
+    // layer the container keeps in memory is a directory of it (README, "Resource limits"):
+    // one size bounds them all.
     UniqueFd make_stage() {
         {
             UniqueFd host_tmp(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!host_tmp) throw Error(std::string("open the host's ") + kStage, errno);
-            mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, "mode=0700",
-                     "the staging tmpfs");
+            std::string data = "mode=0700";
+            if (plan.policy.limits.tmpfs_size)
+                data += ",size=" + std::to_string(plan.policy.limits.tmpfs_size);
+            mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, data, "the staging tmpfs");
         }
         stage = UniqueFd(check(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC), "open staging"));
         check(mkdirat(stage.get(), "root", 0755), "create the root mount point");
@@ -245,10 +250,26 @@ struct Apply {
                               "open the new root"));
     }
 
+    // The root: the staging tmpfs's directory, bound onto itself (pivot_root wants a mount).
     void make_root(const Step& s) {
         UniqueFd mp = make_stage();
-        mount_fs("tmpfs", mp.get(), MS_NOSUID | MS_NODEV, mode_option(s.mode), "the root tmpfs");
+        check(fchmodat(stage.get(), "root", s.mode, 0), "set the root's mode");
+        UniqueFd tree(check(sys_open_tree(stage.get(), "root", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
+                            "clone the root"));
+        attach(tree.get(), mp.get(), "the root");
         open_root();
+    }
+
+    // A fresh, empty directory of the staging tmpfs with the step's mode, bound at its target.
+    void fresh_dir(const Step& s) {
+        const std::string name = "fresh" + std::to_string(fresh_count++);
+        check(mkdirat(stage.get(), name.c_str(), 0700), "create " + s.target);
+        check(fchmodat(stage.get(), name.c_str(), s.mode, 0), "set the mode of " + s.target);
+        UniqueFd tree(
+            check(sys_open_tree(stage.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
+                  "clone " + s.target));
+        attach(tree.get(), open_in_root(root.get(), s.target, Create::Dir).get(),
+               "a fresh directory on " + s.target);
     }
 
     void make_root_overlay(size_t i) {
@@ -396,10 +417,7 @@ struct Apply {
         case StepKind::Overlay: overlay(i); break;
         case StepKind::Symlink: symlink(s); break;
         case StepKind::Mkdir: mkdir_step(s); break;
-        case StepKind::Tmpfs:
-            mount_fs("tmpfs", open_in_root(root.get(), s.target, Create::Dir).get(),
-                     MS_NOSUID | MS_NODEV, mode_option(s.mode), "tmpfs on " + s.target);
-            break;
+        case StepKind::Tmpfs: fresh_dir(s); break;
         case StepKind::DevNode: bind(s, opened[i].get()); break;
         case StepKind::Devpts:
             // No gid= option: gid 5 (tty) is usually not mapped in a user namespace.
@@ -459,7 +477,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, {}, 0, {}, 0};
+    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }

@@ -32,6 +32,7 @@ struct Options {
     std::vector<std::string> bind_profiles;  // --bind-profile NAME, in order
     std::string auto_mount;                  // "rw", "ro", "off" or "" (not given)
     std::vector<std::string> cap_add, cap_drop;
+    std::string tmpfs_size;  // --tmpfs-size as written; empty: not given
     bool dry_run = false;
     int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose
     bool help = false;

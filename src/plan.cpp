@@ -341,6 +341,11 @@ std::string format_plan(const Plan& p, bool filter_built) {
         s << "identity:   real root, no user namespace\n";
     s << "network:    " << (p.loopback ? "private (lo only)" : "host") << "\n";
     s << "hostname:   " << p.policy.hostname << "\n";
+    s << "in memory:  "
+      << (p.policy.limits.tmpfs_size ? format_limit_size(p.policy.limits.tmpfs_size)
+                                     : std::string("half of RAM"))
+      << " shared by every writable layer kept in memory (the root, upper layers, fresh "
+         "directories)\n";
     for (const auto& st : p.steps) s << format_step(st) << "\n";
     s << "caps:       " << format_caps(p.policy.caps) << "\n";
     s << "seccomp:    "

@@ -14,12 +14,12 @@
 namespace kakuri {
 
 enum class StepKind {
-    RootTmpfs,    // the new, empty root
+    RootTmpfs,    // the new, empty root: a directory of the in-memory tmpfs
     RootOverlay,  // the new root: source (a root filesystem) below, an upper layer on top
     Overlay,      // target: source (host dir) below, an upper layer on top
     Symlink,      // target -> source, as the host has it
     Mkdir,        // target with mode
-    Tmpfs,        // target with mode
+    Tmpfs,        // a fresh directory of the in-memory tmpfs at target, with mode
     DevNode,      // the host's device file source bound at target
     Devpts,       // a private devpts instance at target
     Proc,         // procfs of the container's PID namespace

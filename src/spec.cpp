@@ -15,6 +15,7 @@
 #include "capnames.hpp"
 #include "envrules.hpp"
 #include "idmap.hpp"
+#include "limits.hpp"
 #include "paths.hpp"
 #include "sys.hpp"
 
@@ -560,6 +561,14 @@ Config effective_config(const Options& o, Config cfg) {
     if (o.subids) override_with(cfg.subids, true);
     if (!o.auto_mount.empty()) override_with(cfg.auto_mount, o.auto_mount);
     if (o.seccomp_set) override_with(cfg.seccomp, std::string(o.seccomp ? "default" : "off"));
+    // cli checked the value; a bad one here (a test's Options) is still one line.
+    auto size = [](const std::string& option, const std::string& text) {
+        uint64_t n = 0;
+        if (!parse_limit_size(text, n))
+            throw Error(option + " takes " + kSizeForm + ", not " + shown(text));
+        return n;
+    };
+    if (!o.tmpfs_size.empty()) override_with(cfg.tmpfs_size, size("--tmpfs-size", o.tmpfs_size));
     return cfg;
 }
 
@@ -606,6 +615,8 @@ std::string format_config(const Config& c, bool filter_built) {
     out += rule + "\n";
     line("env_drop", list(c.env_drop.value), c.env_drop.origin);
     line("env_keep", list(c.env_keep.value), c.env_keep.origin);
+    auto size = [](uint64_t n) { return config_string(n ? format_limit_size(n) : ""); };
+    line("tmpfs_size", size(c.tmpfs_size.value), c.tmpfs_size.origin);
     out += "\n[bind_profiles]\n";
     for (const auto& [name, p] : c.profiles) line(name, list(p.entries), p.origin);
     return out;
@@ -700,6 +711,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
 
     s.policy.seccomp = cfg.seccomp.value != "off";
+    s.policy.limits.tmpfs_size = cfg.tmpfs_size.value;
     // --user means no capabilities at all; otherwise root keeps a docker-like set.
     s.policy.caps = user ? 0 : default_caps();
     for (const auto& c : opts.cap_add) s.policy.caps |= parse_cap(c);

@@ -22,8 +22,10 @@ LAYERS = [
     # File descriptors, errno-carrying errors, one-line messages, the syscalls glibc lacks.
     ("base", ["sys"], []),
     # Pure words every layer shares: path strings, the Options type, id maps and /etc/subuid,
-    # capability names, the credential rule, what this build has. Headers: sys.hpp at most.
-    ("vocabulary", ["paths", "options", "idmap", "capnames", "envrules", "features"], ["base"]),
+    # capability names, the credential rule, what this build has, resource limits as text.
+    # Headers: sys.hpp at most.
+    ("vocabulary", ["paths", "options", "idmap", "capnames", "envrules", "features", "limits"],
+     ["base"]),
     # The container as data: ContainerSpec and its parts, what spec decides, durable records and
     # plan reads.
     ("container", ["container"], ["base", "vocabulary"]),

@@ -138,6 +138,23 @@ TEST_CASE("config: every [defaults] key") {
     CHECK(c.env.set);
 }
 
+TEST_CASE("config: tmpfs_size, a size or \"\" for the default") {
+    Config c = parse("[defaults]\ntmpfs_size = \"1.5G\"\n");
+    CHECK(c.tmpfs_size.value == 3ULL << 29);
+    CHECK(c.tmpfs_size.origin.line == 2);
+    parse_config("[defaults]\ntmpfs_size = \"\"\n", "later.toml", c);
+    CHECK(c.tmpfs_size.value == 0);
+    CHECK(c.tmpfs_size.origin.file == "later.toml");
+    for (const char* bad : {"\"1x\"", "\"0\"", "\"512K\"", "true", "[\"1G\"]", "\"-1G\""}) {
+        CAPTURE(bad);
+        Config d = default_config();
+        CHECK_THROWS_WITH_AS(
+            parse_config(std::string("[defaults]\ntmpfs_size = ") + bad + "\n", "f.toml", d),
+            doctest::Contains("f.toml:2: tmpfs_size takes a"), Error);
+        CHECK(d.tmpfs_size.value == 0);
+    }
+}
+
 TEST_CASE("config: env_drop and env_keep") {
     Config d = default_config();
     CHECK(d.env_drop.value.empty());

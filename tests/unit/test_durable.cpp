@@ -1,6 +1,8 @@
 // Unit tests for durable: a container's recorded spec survives its record, every field.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "durable.hpp"
 #include "strings.hpp"
 #include "sys.hpp"
@@ -32,6 +34,7 @@ ContainerSpec every_field() {
     s.layout.links = {{"/home/alice/proj/latest", "/home/alice/proj/v2"}};
     s.policy.seccomp = false;
     s.policy.caps = 0xa80425fbULL;
+    s.policy.limits.tmpfs_size = 96ULL << 20;
     s.process.rules.auto_mount = "ro";
     s.process.rules.clearenv = true;
     s.process.rules.env_unset = {"LS_COLORS"};
@@ -78,6 +81,7 @@ TEST_CASE("durable: every recorded field survives the round trip") {
     CHECK(b.layout.links == s.layout.links);
     CHECK(b.policy.seccomp == s.policy.seccomp);
     CHECK(b.policy.caps == s.policy.caps);
+    CHECK(b.policy.limits == s.policy.limits);
     CHECK(b.process.rules == s.process.rules);
     CHECK(container_fields(b) == f);
 }
@@ -101,4 +105,16 @@ TEST_CASE("durable: unknown or malformed fields are refused, naming the field") 
     CHECK_THROWS_AS(container_from_fields({{"uid_map", "0 -1 1"}}), Error);
     CHECK_THROWS_AS(container_from_fields({{"map_writer", "someone"}}), Error);
     CHECK_THROWS_AS(container_from_fields({{"caps", "xyz"}}), Error);
+    CHECK_THROWS_AS(container_from_fields({{"tmpfs_size", "0"}}), Error);
+    CHECK_THROWS_AS(container_from_fields({{"tmpfs_size", "32M"}}), Error);
+}
+
+TEST_CASE("durable: limits are recorded only where set, so older records read as before") {
+    ContainerSpec s = every_field();
+    s.policy.limits = Limits{};
+    for (const auto& field : container_fields(s)) CHECK(field.first != "tmpfs_size");
+    CHECK(container_from_fields(container_fields(s)).policy.limits == Limits{});
+    s.policy.limits.tmpfs_size = 32ULL << 20;
+    const Fields f = container_fields(s);
+    CHECK(std::count(f.begin(), f.end(), Fields::value_type{"tmpfs_size", "33554432"}) == 1);
 }

@@ -599,6 +599,14 @@ TEST_CASE("plan: format_plan") {
             pos = at + 1;
         }
     }
+    SUBCASE("the in-memory budget") {
+        ContainerSpec s = spec();
+        CHECK(contains(format_plan(make_plan(s)), "\nin memory:  half of RAM shared by every"));
+        s.policy.limits.tmpfs_size = 32ULL << 20;
+        const Plan p = make_plan(s);
+        CHECK(p.policy.limits.tmpfs_size == 32ULL << 20);
+        CHECK(contains(format_plan(p), "\nin memory:  32M shared by every writable layer kept in memory"));
+    }
     SUBCASE("several id map lines") {
         ContainerSpec s = spec();
         s.identity.uid_map = {{0, 1000, 1}, {1, 100000, 65536}};
