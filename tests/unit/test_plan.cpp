@@ -605,7 +605,8 @@ TEST_CASE("plan: format_plan") {
         s.policy.limits.tmpfs_size = 32ULL << 20;
         const Plan p = make_plan(s);
         CHECK(p.policy.limits.tmpfs_size == 32ULL << 20);
-        CHECK(contains(format_plan(p), "\nin memory:  32M shared by every writable layer kept in memory"));
+        CHECK(contains(format_plan(p),
+                       "\nin memory:  32M shared by every writable layer kept in memory"));
     }
     SUBCASE("several id map lines") {
         ContainerSpec s = spec();
