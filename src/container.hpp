@@ -137,6 +137,9 @@ struct Process {
     std::string cwd_fallback;
     ProcessRules rules;
     DiscardWatch discard;  // init's note, after the command, on what vanishes
+    // Exec'd through kakuri's sealed trampoline, init not dumpable (a run's choice, see
+    // sealed.hpp's ExecGuard; never recorded).
+    bool exec_trampoline = false;
 };
 
 // What the container may do and what it is called: the network it shares, its hostname, the

@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "mounts.hpp"
 #include "net.hpp"
 #include "paths.hpp"
+#include "sealed.hpp"
 #include "seccomp.hpp"
 #include "supervise.hpp"
 #include "sys.hpp"
@@ -68,6 +70,39 @@ bool others_alive() {
     return found;
 }
 
+// The candidates a PATH search tries for name, in order (a name with a slash is its only one).
+std::vector<std::string> exec_candidates(const std::string& name,
+                                         const std::vector<std::string>& env) {
+    if (name.find('/') != std::string::npos) return {name};
+    std::vector<std::string> out;
+    for (const auto& dir : split(env_value(env, "PATH").value_or("")))
+        out.push_back((dir.empty() ? "." : dir) + "/" + name);
+    return out;
+}
+
+// The same search and the same errors as exec_command, carried out by the exec trampoline from
+// its sealed memfd (sealed.hpp, trampoline.c): argv "kakuri-exec", the error pipe, "/" or "p",
+// the name, the candidates, "", the command's argv.
+[[noreturn]] void exec_through_trampoline(const Plan& plan, int err_fd, int trampoline) {
+    const std::string& name = plan.process.argv[0];
+    std::vector<std::string> words = {"kakuri-exec", std::to_string(err_fd),
+                                      name.find('/') != std::string::npos ? "/" : "p", name};
+    for (auto& c : exec_candidates(name, plan.process.env)) words.push_back(std::move(c));
+    words.push_back("");
+    words.insert(words.end(), plan.process.argv.begin(), plan.process.argv.end());
+    std::vector<char*> argv, envp;
+    for (const auto& w : words) argv.push_back(const_cast<char*>(w.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : plan.process.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    // err_fd is close-on-exec: a copy that is not reaches the trampoline, which marks it again.
+    int keep = fcntl(err_fd, F_DUPFD, 3);
+    if (keep < 0) fail_child(err_fd, Error("pass the error pipe to the exec trampoline", errno));
+    argv[1] = const_cast<char*>((words[1] = std::to_string(keep)).c_str());
+    syscall(SYS_execveat, trampoline, "", argv.data(), envp.data(), AT_EMPTY_PATH);
+    fail_child(err_fd, Error("run kakuri's exec trampoline", errno));
+}
+
 // execve with a PATH search that tells "not found" (127) from "cannot execute" (126).
 [[noreturn]] void exec_command(const Plan& plan, int err_fd) {
     std::vector<char*> argv, envp;
@@ -94,8 +129,8 @@ bool others_alive() {
         fail_child(err_fd, Error(name + ": cannot execute", err, 126));
     }
     bool denied = false;
-    for (const auto& dir : split(env_value(plan.process.env, "PATH").value_or(""))) {
-        int err = try_exec((dir.empty() ? "." : dir) + "/" + name);
+    for (const auto& candidate : exec_candidates(name, plan.process.env)) {
+        int err = try_exec(candidate);
         if (err == EACCES)
             denied = true;
         else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG)
@@ -134,6 +169,7 @@ void enter_working_directory(const std::string& cwd, const std::string& fallback
 // The command's own steps, after what init (or exec's first process) did for it: working
 // directory, umask, terminal, no_new_privs, caps, close fds, signal mask, seccomp last, exec.
 [[noreturn]] void command_main(const Plan& plan, int err_fd, const CommandSetup& cs) {
+    UniqueFd trampoline;
     try {
         enter_working_directory(plan.process.cwd, plan.process.cwd_fallback);
         umask(cs.caller_umask);
@@ -150,11 +186,14 @@ void enter_working_directory(const std::string& cwd, const std::string& fallback
         // Nothing but 0-2 reaches the command; err_fd is already close-on-exec.
         check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
         sigprocmask(SIG_SETMASK, &cs.caller_mask, nullptr);
+        // The trampoline before the filter: a memfd is nothing a command needs to make.
+        if (plan.process.exec_trampoline) trampoline = make_exec_trampoline();
         // Last, so that everything above may still use what the filter denies.
         if (plan.policy.seccomp && !cs.confined) load_default_filter();
     } catch (const Error& e) {
         fail_child(err_fd, e);
     }
+    if (trampoline) exec_through_trampoline(plan, err_fd, trampoline.get());
     exec_command(plan, err_fd);
 }
 
@@ -366,11 +405,14 @@ void write_maps_if_own(const Plan& plan) {
 }
 
 // As real root, init is not dumpable, so nothing inside may open its /proc/1/exe or its
-// /proc/1/fd. In a user namespace `kakuri exec` must be able to join it; there it is as
-// confined as the command before the command runs (confine), so tracing it gains nothing.
+// /proc/1/fd. In a user namespace `kakuri exec` must be able to join a persistent container's
+// init; there it is as confined as the command before the command runs (confine), so tracing
+// it gains nothing, and it runs from a sealed copy. A temporary container's init, whose command
+// is exec'd through the trampoline, nobody joins: it is not dumpable either (ExecGuard).
 // After the maps: a non-dumpable process's /proc/self files belong to host root.
 void guard_init(const Plan& plan) {
-    if (!plan.identity.userns) check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
+    if (!plan.identity.userns || plan.process.exec_trampoline)
+        check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
 }
 
 void set_hostname(const std::string& name) {

@@ -62,9 +62,6 @@ int run(int argc, char* argv[]) {
         std::fputs(version_text().c_str(), stdout);
         return 0;
     }
-    // A run enters a container: first of all (before any file is read, since this may
-    // run kakuri anew, from a sealed copy).
-    if (!show_config && !opts.dry_run) ensure_sealed_self();
     HostInfo host = scan_host();
     Config cfg = load_configs(opts.config, host.home);
     if (show_config) {
@@ -80,6 +77,13 @@ int run(int argc, char* argv[]) {
     if (opts.dry_run) {
         std::fputs(format_plan(plan).c_str(), stdout);
         return 0;
+    }
+    // Nothing inside may come to write the kakuri binary (sealed.hpp).
+    switch (exec_guard(self_reachable(), plan.identity.userns, plan.policy.caps,
+                       KAKURI_HAVE_TRAMPOLINE)) {
+    case ExecGuard::None: break;
+    case ExecGuard::Trampoline: plan.process.exec_trampoline = true; break;
+    case ExecGuard::Reexec: ensure_sealed_self(); break;  // runs kakuri anew, or returns sealed
     }
     if (opts.verbosity > 0) std::fputs(format_plan(plan).c_str(), stderr);
     std::fflush(stdout);

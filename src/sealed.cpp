@@ -1,4 +1,4 @@
-// sealed: run from a sealed memfd copy of the kakuri binary (CVE-2019-5736).
+// sealed: kakuri out of a container's reach (CVE-2019-5736).
 //
 // Every process kakuri puts inside a container (init, the command between fork and
 // exec, the `exec` helper) runs the kakuri binary, and a script whose interpreter is
@@ -12,10 +12,17 @@
 // mount no namespace holds and nobody can make writable again (mount_setattr needs
 // CAP_SYS_ADMIN over the mount's namespace, which is host root's): a reopen for writing is
 // EROFS, and no page is copied.
+//
+// Both cost a second exec of kakuri before every run. A temporary container needs neither: its
+// init and the command before exec are made non-dumpable, so nothing inside can open their
+// /proc/PID/exe, and the command is exec'd through the trampoline (trampoline.c) from a sealed
+// memfd of a few KiB, so that an interpreter of /proc/self/exe is that memfd. exec_guard says
+// which of the three a run takes.
 #include "sealed.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -26,8 +33,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 
 #include "sys.hpp"
+#if KAKURI_HAVE_TRAMPOLINE
+#include "trampoline_bin.h"
+#endif
 
 extern char** environ;
 
@@ -74,11 +85,28 @@ void exec_read_only_clone(int self) {
     syscall(SYS_execveat, clone.get(), "", g_argv, environ, AT_EMPTY_PATH);
 }
 
-UniqueFd make_memfd() {
-    int fd = memfd_create("kakuri", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-    if (fd < 0 && errno == EINVAL) fd = memfd_create("kakuri", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) throw Error("create a sealed copy of kakuri (memfd_create)", errno);
+// An executable memfd (vm.memfd_noexec=2 refuses one: EACCES).
+UniqueFd make_memfd(const char* name, const std::string& what) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw Error(what + " (memfd_create)", errno);
     return UniqueFd(fd);
+}
+
+void write_whole(int fd, const unsigned char* data, size_t n, const char* what) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, data, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw Error(what, w < 0 ? errno : EIO);
+        data += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+
+// Seals a memfd's content and mode; older kernels know no F_SEAL_EXEC.
+void seal(int fd, const char* what) {
+    if (fcntl(fd, F_ADD_SEALS, kSeals | F_SEAL_EXEC) != 0 && fcntl(fd, F_ADD_SEALS, kSeals) != 0)
+        throw Error(what, errno);
 }
 
 }  // namespace
@@ -110,18 +138,42 @@ void ensure_sealed_self() {
     if (getuid() == 0 || geteuid() == 0) exec_read_only_clone(self.get());
     if (fstat(self.get(), &st) != 0) throw Error("stat /proc/self/exe", errno);
 
-    UniqueFd copy = make_memfd();
+    UniqueFd copy = make_memfd("kakuri", "create a sealed copy of kakuri");
     for (off_t left = st.st_size; left > 0;) {
         ssize_t n = sendfile(copy.get(), self.get(), nullptr, static_cast<size_t>(left));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) throw Error("copy kakuri into a sealed memfd", n < 0 ? errno : EIO);
         left -= n;
     }
-    if (fcntl(copy.get(), F_ADD_SEALS, kSeals | F_SEAL_EXEC) != 0 &&
-        fcntl(copy.get(), F_ADD_SEALS, kSeals) != 0)
-        throw Error("seal kakuri's copy", errno);
+    seal(copy.get(), "seal kakuri's copy");
     fexecve(copy.get(), g_argv, environ);
     throw Error("run kakuri's sealed copy", errno);
+}
+
+ExecGuard exec_guard(bool reachable, bool userns, uint64_t caps, bool have_trampoline) {
+    if (!reachable) return ExecGuard::None;
+    const uint64_t reach_init =
+        (1ULL << CAP_SYS_PTRACE) | (1ULL << CAP_SYS_ADMIN) | (1ULL << CAP_CHECKPOINT_RESTORE);
+    if (!have_trampoline || (!userns && (caps & reach_init) != 0)) return ExecGuard::Reexec;
+    return ExecGuard::Trampoline;
+}
+
+bool self_reachable() {
+    struct stat st;
+    if (stat("/proc/self/exe", &st) != 0) throw Error("stat /proc/self/exe", errno);
+    return binary_reachable(getuid(), geteuid(), st.st_uid, st.st_mode);
+}
+
+UniqueFd make_exec_trampoline() {
+#if KAKURI_HAVE_TRAMPOLINE
+    UniqueFd fd = make_memfd("kakuri-exec", "create kakuri's exec trampoline");
+    write_whole(fd.get(), kTrampolineProgram, sizeof kTrampolineProgram,
+                "write kakuri's exec trampoline");
+    seal(fd.get(), "seal kakuri's exec trampoline");
+    return fd;
+#else
+    throw Error("this build of kakuri has no exec trampoline");
+#endif
 }
 
 }  // namespace kakuri

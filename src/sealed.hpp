@@ -1,9 +1,12 @@
-// sealed: kakuri runs from a sealed in-memory copy of itself (or, as real root, from a
-// read-only mount of itself) whenever a process it
-// puts inside a container could otherwise reach a writable kakuri binary (CVE-2019-5736).
+// sealed: keeping the kakuri binary out of reach of every process kakuri puts inside a container
+// (CVE-2019-5736): the exec trampoline's sealed memfd, or kakuri run anew from a sealed in-memory
+// copy of itself (as real root, from a read-only mount of itself).
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "sys.hpp"
 
 namespace kakuri {
 
@@ -22,5 +25,25 @@ void ensure_sealed_self();
 // stat gives them) that kakuri, running as uid and euid, executes: as real root always;
 // unprivileged, when host root does not own it or its group or others may write it.
 bool binary_reachable(uid_t uid, uid_t euid, uid_t owner, mode_t mode);
+
+// How the kakuri binary is kept out of a container's reach for one run.
+//   None: no identity the container has may write it (see binary_reachable).
+//   Trampoline: init and the command's process before exec are not dumpable (nothing inside
+//     may open their /proc/PID/exe or map_files: that takes CAP_SYS_PTRACE, CAP_SYS_ADMIN or
+//     CAP_CHECKPOINT_RESTORE over the host's user namespace, which a container in a user
+//     namespace never has), and the command is exec'd through the trampoline (trampoline.c),
+//     so that an interpreter of /proc/self/exe names a sealed memfd, not kakuri.
+//   Reexec: ensure_sealed_self, before the run. As real root without a user namespace, a
+//     command that keeps one of those capabilities could reach init's binary; and a build
+//     without the trampoline has no other way.
+enum class ExecGuard { None, Trampoline, Reexec };
+ExecGuard exec_guard(bool reachable, bool userns, uint64_t caps, bool have_trampoline);
+
+// binary_reachable for the binary this process runs, and this process's ids.
+bool self_reachable();
+
+// A sealed memfd (no writes, no size change, no new seals) holding the exec trampoline,
+// close-on-exec; for execveat(fd, "", ..., AT_EMPTY_PATH). Throws Error.
+UniqueFd make_exec_trampoline();
 
 }  // namespace kakuri

@@ -30,10 +30,11 @@ void write_all(int fd, const std::string& data) {
 }
 
 // "E<status>,<errno>,<length>:" at the start of s: the header's length, or 0 when s does not
-// start with a whole, well-formed header.
+// start with a whole, well-formed header. "e" instead of "E": the text leaves errno's text to
+// kakuri (the exec trampoline, which has no C library, writes these).
 size_t parse_header(const std::string& s, int& code, int& err, size_t& len) {
     size_t colon = s.find(':');
-    if (s.empty() || s[0] != 'E' || colon == std::string::npos) return 0;
+    if (s.empty() || (s[0] != 'E' && s[0] != 'e') || colon == std::string::npos) return 0;
     unsigned long long v[3];
     size_t at = 1;
     for (int i = 0; i < 3; ++i) {
@@ -110,8 +111,8 @@ void ChildReport::feed(const char* data, size_t n) {
         }
         int code = 125, err = 0;
         size_t len = 0, head = parse_header(pending_, code, err, len);
-        if (head == 0 && pending_[0] == 'E' && pending_.find(':') == std::string::npos &&
-            pending_.size() < 40)
+        if (head == 0 && (pending_[0] == 'E' || pending_[0] == 'e') &&
+            pending_.find(':') == std::string::npos && pending_.size() < 40)
             return;  // a header still coming
         if (head == 0) {
             // Not a frame of ours: plain text, up to a readiness byte.
@@ -121,7 +122,8 @@ void ChildReport::feed(const char* data, size_t n) {
             continue;
         }
         if (pending_.size() - head < len) return;  // the rest of its text is still coming
-        said(pending_.substr(head, len), err, code);
+        const std::string text = pending_.substr(head, len);
+        said(pending_[0] == 'e' ? Error(text, err).what() : text, err, code);
         pending_.erase(0, head + len);
     }
 }

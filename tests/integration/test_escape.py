@@ -88,6 +88,49 @@ def test_exec_trap_cannot_rewrite_an_installed_binary(k):
     ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
 
 
+def run_binary(k, binary, args):
+    """kakuri ARGS with the given binary, as the mode's identity."""
+    argv = [binary] + list(args)
+    if k.drop:
+        argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
+                "--inh-caps=-all", "--"] + argv
+    return subprocess.run(argv, env=k.env(), cwd=k.work, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_run_never_runs_kakuri_as_an_interpreter_inside(k):
+    # An earlier run left a script whose interpreter is /proc/self/exe in a directory the
+    # user binds again. The command is exec'd through kakuri's trampoline, from a sealed
+    # memfd: the interpreter is that trampoline, which refuses, never the kakuri binary
+    # (which would print its version here); and init's own /proc/1/exe cannot be opened.
+    copy = second_copy(k, k.uid)
+    before = digest(copy)
+    d = k.mkdir("trapdir")
+    k.write(os.path.join(d, "trap"), "#!/proc/self/exe --version\n", 0o755)
+    p = run_binary(k, copy, ["--bind", f"{d}:/trapdir", "/trapdir/trap"])
+    ok("kakuri 0" not in p.stdout, f"the kakuri binary ran inside: {p.stdout!r}")
+    eq(p.returncode, 126, f"{p.stdout!r} {p.stderr!r}")
+    ok("the exec trampoline is not an interpreter" in p.stderr, p.stderr)
+    p = run_binary(k, copy, ["sh", "-c", "readlink /proc/1/exe; echo init_exe=$?"])
+    ok("init_exe=1" in p.stdout, f"init's exe could be read from inside: {p.stdout!r}")
+    eq(digest(copy), before, "the kakuri binary changed")
+
+
+def test_a_root_run_keeping_sys_ptrace_runs_kakuri_from_a_read_only_mount(k):
+    # A command that keeps SYS_PTRACE as real root may open init's /proc/1/exe: init then
+    # runs kakuri through a read-only mount of its own (test_exec_trap_cannot_rewrite_a_second_copy
+    # shows the reopen for writing is EROFS there, once the binary is busy nowhere).
+    if k.mode != "root":
+        raise Skip("real root only: in a user namespace no capability reaches init's binary")
+    copy = second_copy(k, 0)
+    grab = ("import os\n"
+            "fd = os.open('/proc/1/exe', os.O_PATH)\n"
+            "print('ro=%d' % (os.statvfs(f'/proc/self/fd/{fd}').f_flag & os.ST_RDONLY))\n")
+    p = run_binary(k, copy, ["--cap-add", "sys_ptrace", "--", "python3", "-c", grab])
+    eq(p.returncode, 0, p.stderr)
+    eq(p.stdout.strip(), "ro=1", p.stderr)
+
+
 def test_a_process_inside_never_holds_the_callers_terminal(k):
     # A process left behind by `exec` keeps its stdin and, after exec returned, reads
     # what the user types into the host shell.

@@ -18,7 +18,7 @@ def main():
     root, clang_format = sys.argv[1], sys.argv[2]
     files = sorted(
         f for pattern in ("src/*.cpp", "src/*.hpp", "tests/*.cpp", "tests/unit/*.cpp",
-                          "tests/unit/*.hpp", "fuzz/*.cpp", "bench/*.c")
+                          "tests/unit/*.hpp", "fuzz/*.cpp", "bench/*.c", "src/*.c")
         for f in glob.glob(os.path.join(root, pattern)))
     print(f"1..{len(files)}")
     failed = 0

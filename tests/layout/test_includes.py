@@ -61,7 +61,7 @@ EXCEPTIONS = {
 }
 
 # Headers made at build time, and the unit that includes them.
-GENERATED = {"seccomp_bpf.h": "seccomp"}
+GENERATED = {"seccomp_bpf.h": "seccomp", "trampoline_bin.h": "sealed"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 

@@ -1,7 +1,12 @@
 // Unit tests for sealed: binary_reachable, whether kakuri must run from a copy nobody can
 // write (CVE-2019-5736) before a process enters a container.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "sealed.hpp"
 
@@ -41,6 +46,56 @@ TEST_CASE("sealed: which binaries a container could come to write") {
         CAPTURE(r.why);
         CHECK(binary_reachable(r.uid, r.euid, r.owner, r.mode) == r.reachable);
     }
+}
+
+TEST_CASE("sealed: how a run keeps the binary out of reach (ExecGuard)") {
+    const uint64_t docker =
+        (1ULL << CAP_CHOWN) | (1ULL << CAP_KILL) | (1ULL << CAP_NET_BIND_SERVICE);
+    struct Row {
+        bool reachable, userns;
+        uint64_t caps;
+        bool trampoline;  // built with it
+        ExecGuard guard;
+        const char* why;
+    };
+    const Row rows[] = {
+        {false, true, docker, true, ExecGuard::None, "an installed binary, unprivileged"},
+        {false, true, docker, false, ExecGuard::None, "out of reach, whatever the build"},
+        {true, false, docker, true, ExecGuard::Trampoline, "real root, default capabilities"},
+        {true, true, docker, true, ExecGuard::Trampoline, "the caller's own binary"},
+        {true, true, ~0ULL, true, ExecGuard::Trampoline,
+         "in a user namespace no capability reaches the host's"},
+        {true, false, docker | (1ULL << CAP_SYS_PTRACE), true, ExecGuard::Reexec,
+         "real root keeping SYS_PTRACE could open init's /proc/1/exe"},
+        {true, false, 1ULL << CAP_SYS_ADMIN, true, ExecGuard::Reexec,
+         "real root keeping SYS_ADMIN could open init's map_files"},
+        {true, false, 1ULL << CAP_CHECKPOINT_RESTORE, true, ExecGuard::Reexec,
+         "real root keeping CHECKPOINT_RESTORE could open init's map_files"},
+        {true, true, docker, false, ExecGuard::Reexec, "a build without the trampoline"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.why);
+        CHECK(exec_guard(r.reachable, r.userns, r.caps, r.trampoline) == r.guard);
+    }
+}
+
+TEST_CASE("sealed: the exec trampoline is a sealed memfd nobody can write") {
+#if KAKURI_HAVE_TRAMPOLINE
+    UniqueFd t = make_exec_trampoline();
+    REQUIRE(t);
+    const int seals = fcntl(t.get(), F_GET_SEALS);
+    CHECK((seals & F_SEAL_WRITE) != 0);
+    CHECK((seals & F_SEAL_SEAL) != 0);
+    CHECK(::write(t.get(), "x", 1) < 0);
+    char head[4] = {};
+    CHECK(pread(t.get(), head, 4, 0) == 4);
+    CHECK(std::string(head, 4) ==
+          "\x7f"
+          "ELF");
+    CHECK((fcntl(t.get(), F_GETFD) & FD_CLOEXEC) != 0);
+#else
+    CHECK_THROWS_AS(make_exec_trampoline(), Error);
+#endif
 }
 
 }  // namespace kakuri
