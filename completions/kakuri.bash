@@ -11,8 +11,8 @@
 _kakuri_subcommands="create start exec shell stop list inspect logs remove config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
-_kakuri_opts_value="--network= --bind --ro-bind --bind-profile --auto-mount= --hostname
-    --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config
+_kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --bind-profile --auto-mount=
+    --hostname --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config
     --tmpfs-size"
 _kakuri_opts_flag="--allow-network --user --userns --subids --clearenv --dry-run -v --verbose
     -q --quiet -h --help --version"
@@ -63,7 +63,8 @@ _kakuri_value() {
     local opt=$1
     shift
     case $opt in
-        --network) COMPREPLY=($(compgen -W "none host" -- "$cur")) ;;
+        --network) COMPREPLY=($(compgen -W "none host private private,host-loopback" -- "$cur")) ;;
+        -p | --publish | --dns | -[!-]*p) ;; # [HOSTIP:]HOSTPORT:PORT[/tcp|/udp], an address
         --auto-mount) COMPREPLY=($(compgen -W "rw ro off" -- "$cur")) ;;
         --seccomp) COMPREPLY=($(compgen -W "default off" -- "$cur")) ;;
         --format) COMPREPLY=($(compgen -W "json table" -- "$cur")) ;;

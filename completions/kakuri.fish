@@ -16,9 +16,9 @@ set -g __kakuri_subcommands \
     help\t'show the help of kakuri or of a subcommand'
 
 # Run options that take a value: the next word (or, long ones, after '=').
-set -g __kakuri_value_opts --network --bind --ro-bind --bind-profile --auto-mount --hostname \
-    --rootfs -e --env --unsetenv -w --workdir --seccomp --cap-add --cap-drop --config \
-    --tmpfs-size
+set -g __kakuri_value_opts --network -p --publish --dns --bind --ro-bind --bind-profile \
+    --auto-mount --hostname --rootfs -e --env --unsetenv -w --workdir --seccomp --cap-add \
+    --cap-drop --config --tmpfs-size
 
 # The index of the first word after kakuri's global options (--config FILE before a
 # subcommand), among the words before the cursor.
@@ -187,7 +187,9 @@ complete -c kakuri -f
 # Run options: before the command, after `config`, after `create` before NAME.
 set -l opt complete -c kakuri -n "__kakuri_at first 'run 0' 'config *' 'create 0'"
 $opt -l allow-network -d "share the host's network (same as --network=host)"
-$opt -l network -x -a 'none host' -d "none: private network with only lo; host: the host's"
+$opt -l network -x -a 'none host private private,host-loopback' -d "none: only lo; host: the host's; private: its own, through pasta"
+$opt -s p -l publish -x -d 'forward [HOSTIP:]HOSTPORT to PORT inside (implies --network=private)'
+$opt -l dns -x -d "a private network's DNS server"
 $opt -l bind -r -F -d 'bind-mount SRC[:DST][:ro] at DST (default: the same path)'
 $opt -l ro-bind -r -F -d 'bind-mount SRC[:DST] read-only'
 $opt -l bind-profile -x -a '(__kakuri_profiles)' -d 'add the binds of a profile from the config'

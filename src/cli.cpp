@@ -19,6 +19,7 @@ namespace {
 enum OptId {
     kOptAllowNetwork = 1000,
     kOptNetwork,
+    kOptDns,
     kOptBind,
     kOptRoBind,
     kOptUser,
@@ -49,9 +50,18 @@ const std::vector<TableEntry>& table() {
         {{"allow-network", 0, ArgKind::None, nullptr, nullptr,
           "share the host's network (same as --network=host)"},
          kOptAllowNetwork},
-        {{"network", 0, ArgKind::Required, "MODE", "none|host",
-          "none (default): private network with only lo; host: the host's"},
+        {{"network", 0, ArgKind::Required, "MODE", "none|host|private|private,host-loopback",
+          "none (default): only lo; host: the host's, its loopback services and abstract "
+          "sockets too; private: its own, outside reached through pasta (host-loopback: the "
+          "host's 127.0.0.1 at the gateway's address)"},
          kOptNetwork},
+        {{"publish", 'p', ArgKind::Required, "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp]", nullptr,
+          "forward HOSTPORT (default on 127.0.0.1) to PORT inside; ranges FIRST-LAST; implies "
+          "--network=private (repeatable)"},
+         'p'},
+        {{"dns", 0, ArgKind::Required, "ADDR", nullptr,
+          "--network=private: the DNS server queries go to (default: the host's first)"},
+         kOptDns},
         {{"bind", 0, ArgKind::Required, "SRC[:DST][:ro]", nullptr,
           "bind-mount SRC at DST (default: the same path); ~ expands"},
          kOptBind},
@@ -177,8 +187,20 @@ Options parse_run_options(int argc, char* const argv[]) {
                 o.network = NetworkMode::None;
             else if (arg == "host")
                 o.network = NetworkMode::Host;
-            else
-                bad_usage("--network takes none or host, not " + shown(arg));
+            else if (arg == "private" || arg == "private,host-loopback") {
+                o.network = NetworkMode::Private;
+                o.host_loopback = arg != "private";
+            } else
+                bad_usage("--network takes none, host, private or private,host-loopback, not " +
+                          shown(arg));
+            break;
+        case 'p':
+            parse_publish(arg);  // a bad one is told here, before anything else
+            o.publish.push_back(arg);
+            break;
+        case kOptDns:
+            if (!valid_ip(arg)) bad_usage("--dns takes an IPv4 or IPv6 address, not " + shown(arg));
+            o.dns = arg;
             break;
         case kOptBind:
             o.binds.push_back(path_arg("--bind", arg));

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -226,7 +227,7 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
     rec.name = name;
     rec.created = static_cast<int64_t>(time(nullptr));
     rec.cwd = l.host.cwd;
-    rec.network = spec.policy.share_net ? "host" : "none";
+    rec.network = network_summary(spec.policy);
     rec.root = spec.layout.rootfs.empty() ? "host" : spec.layout.rootfs;
     rec.spec = container_fields(spec);
     if (opts.dry_run) {
@@ -276,6 +277,15 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     Plan plan = make_plan(spec);
     LaunchHooks hooks;
     hooks.detach = detach;
+    // A private network: the last run's pasta gone (its ports free), then this run's keeper
+    // holds the lock while its pasta lives.
+    UniqueFd net;
+    if (plan.policy.net.on) {
+        net = l.store.net_lock(name);
+        check(flock(net.get(), LOCK_EX), "wait for the network of container " + name);
+        check(flock(net.get(), LOCK_SH), "lock the network of container " + name);
+        hooks.net_hold = net.get();
+    }
     // Detached, the container's output goes to its log, which its init keeps within
     // log_max_size and ends with how the run ended (see logfile.hpp).
     Store::RunFiles files = l.store.open_run_files(name, detach);
@@ -429,6 +439,8 @@ int cmd_stop(int argc, char* argv[], const Caller& caller) {
         if (init.alive()) {
             l.report("container '" + name + "' did not stop");
             rc = 125;
+        } else {
+            l.store.wait_net(name);  // its pasta too: its ports are free
         }
     }
     return rc;
@@ -586,7 +598,7 @@ int cmd_remove(int argc, char* argv[], const Caller& caller) {
                 throw Error("container '" + name + "' is running (stop it first, or remove -f)");
             if (Pidfd init{st.pid, st.start_time}) {
                 init.signal(SIGKILL);
-                init.wait_exit(10);
+                if (init.wait_exit(10)) l.store.wait_net(name);
             }
         }
         // Needs the record: a container whose record is unreadable is still removed plainly.

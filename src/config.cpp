@@ -30,9 +30,11 @@ namespace {
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
 const char* const kStorageKeys[] = {"containers_dir", "log_max_size"};
 const char* const kDefaultsKeys[] = {
-    "allow_network",  "network",  "user",      "hostname", "auto_mount",    "auto_mount_workdir",
-    "note_discarded", "seccomp",  "subids",    "bind",     "bind_profiles", "env",
-    "env_drop",       "env_keep", "tmpfs_size"};
+    "allow_network",  "network",  "host_loopback", "dns",
+    "user",           "hostname", "auto_mount",    "auto_mount_workdir",
+    "note_discarded", "seccomp",  "subids",        "bind",
+    "bind_profiles",  "env",      "env_drop",      "env_keep",
+    "tmpfs_size"};
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r';
@@ -440,7 +442,14 @@ private:
         } else if (k == "allow_network") {
             set(cfg_.allow_network, as_bool(e), e);
         } else if (k == "network") {
-            set(cfg_.network, as_choice(e, {"none", "host"}), e);
+            set(cfg_.network, as_choice(e, {"none", "host", "private"}), e);
+        } else if (k == "host_loopback") {
+            set(cfg_.host_loopback, as_bool(e), e);
+        } else if (k == "dns") {
+            std::string addr = as_string(e);
+            if (!addr.empty() && !valid_ip(addr))
+                fail(e.line, "dns takes an IPv4 or IPv6 address (\"\": the host's)");
+            set(cfg_.dns, addr, e);
         } else if (k == "user") {
             set(cfg_.user, as_bool(e), e);
         } else if (k == "hostname") {

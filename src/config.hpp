@@ -34,7 +34,9 @@ struct Config {
     Setting<std::string> containers_dir;  // [storage]; default "~/.local/kakuri/containers"
     Setting<uint64_t> log_max_size;       // [storage]; bytes a detached container's log keeps
     Setting<bool> allow_network;          // [defaults] from here on; default false
-    Setting<std::string> network;         // "none" (default) or "host"
+    Setting<std::string> network;         // "none" (default), "host" or "private"
+    Setting<bool> host_loopback;          // private: the host's loopback at the gateway's address
+    Setting<std::string> dns;             // private: the DNS upstream; "": the host's
     Setting<bool> user;
     Setting<std::string> hostname;     // "" (default): kakuri's own default hostname
     Setting<std::string> auto_mount;   // "rw" (default), "ro" or "off"

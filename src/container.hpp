@@ -10,6 +10,7 @@
 
 #include "idmap.hpp"
 #include "limits.hpp"
+#include "options.hpp"
 
 namespace kakuri {
 
@@ -142,10 +143,24 @@ struct Process {
     bool exec_trampoline = false;
 };
 
+// --network=private: a network namespace of its own with an interface, a default route and DNS,
+// connected to the outside by pasta (README, "A private network").
+struct PrivateNet {
+    bool on = false;
+    bool host_loopback = false;    // pasta maps the gateway's address to the host's loopback
+    std::string dns;               // the DNS upstream; empty: the host's resolv.conf's first
+    std::vector<Publish> publish;  // host ports forwarded inside
+    bool operator==(const PrivateNet& o) const {
+        return on == o.on && host_loopback == o.host_loopback && dns == o.dns &&
+               publish == o.publish;
+    }
+};
+
 // What the container may do and what it is called: the network it shares, its hostname, the
 // syscall filter, the capabilities its command keeps, the resources it may use.
 struct Policy {
     bool share_net = false;
+    PrivateNet net;  // with net.on, the network namespace is pasta's to connect
     std::string hostname = "kakuri";
     bool seccomp = true;
     uint64_t caps = 0;  // what the command keeps (permitted, effective, bounding)

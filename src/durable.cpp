@@ -94,7 +94,37 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
+// A publish field: HOSTIP HOSTPORT PORT COUNT tcp|udp, checked as --publish checks its text.
+Publish publish_field(const std::string& v, const std::string& key) {
+    auto w = split_words(v, 5, key);
+    const uint64_t host = number(w[1], key), port = number(w[2], key), count = number(w[3], key);
+    if ((w[4] != "tcp" && w[4] != "udp") || count < 1 || host < 1 || port < 1 ||
+        host + count - 1 > 65535 || port + count - 1 > 65535)
+        throw Error("bad field '" + key + "' in the container's record");
+    Publish p;
+    try {
+        p = parse_publish(w[0] + ":" + w[1] + ":" + w[2]);
+    } catch (const Error&) {
+        throw Error("bad field '" + key + "' in the container's record");
+    }
+    p.count = static_cast<uint16_t>(count);
+    p.udp = w[4] == "udp";
+    return p;
+}
+
 }  // namespace
+
+std::string network_summary(const Policy& p) {
+    if (p.share_net) return "host";
+    if (!p.net.on) return "none";
+    std::string out = "private";
+    for (const auto& pub : p.net.publish) {
+        std::string text = format_publish(pub);  // 127.0.0.1:8080:80/tcp
+        size_t second = text.find(':', text.find(':') + 1);
+        out += " " + text.substr(0, second) + "->" + text.substr(second + 1);
+    }
+    return out;
+}
 
 Fields container_fields(const ContainerSpec& s) {
     const Identity& id = s.identity;
@@ -118,6 +148,16 @@ Fields container_fields(const ContainerSpec& s) {
     put("caller_uid", std::to_string(id.caller_uid));
     put("caller_gid", std::to_string(id.caller_gid));
     put("share_net", policy.share_net ? "1" : "0");
+    // A private network's fields only where there is one: a record without them reads as
+    // before (and as kakuri before them wrote it).
+    if (policy.net.on) {
+        put("private_net", "1");
+        put("host_loopback", policy.net.host_loopback ? "1" : "0");
+        if (!policy.net.dns.empty()) put("dns", encode_word(policy.net.dns));
+        for (const auto& p : policy.net.publish)
+            put("publish", words({p.host_ip, std::to_string(p.host_port), std::to_string(p.port),
+                                  std::to_string(p.count), p.udp ? "udp" : "tcp"}));
+    }
     put("hostname", encode_word(policy.hostname));
     if (!layout.rootfs.empty()) put("rootfs", encode_word(layout.rootfs));
     for (const auto& d : layout.system)
@@ -147,8 +187,9 @@ Fields container_fields(const ContainerSpec& s) {
 }
 
 Fields shown_fields(const Fields& recorded) {
-    static const char* const kLists[] = {"uid_map", "system", "bind",    "link",     "env_unset",
-                                         "gid_map", "env",    "env_set", "env_drop", "env_keep"};
+    static const char* const kLists[] = {"uid_map",   "system",   "bind",   "link",
+                                         "env_unset", "gid_map",  "env",    "env_set",
+                                         "env_drop",  "env_keep", "publish"};
     Fields out;
     for (const auto& [k, v] : recorded) {
         std::string shown;
@@ -159,6 +200,12 @@ Fields shown_fields(const Fields& recorded) {
             } catch (const Error&) {
             }
             if (!w.empty()) shown += (shown.empty() ? "" : " ") + w;
+        }
+        if (k == "publish") {
+            try {
+                shown = format_publish(publish_field(v, k));
+            } catch (const Error&) {
+            }
         }
         // Never a variable's value: the config's env and -e K=V keep their name only.
         if ((k == "env" || k == "env_set") && shown.find('=') != std::string::npos)
@@ -246,6 +293,16 @@ bool layout_field(Layout& layout, const std::string& k, const std::string& v) {
 bool policy_field(Policy& policy, const std::string& k, const std::string& v) {
     if (k == "share_net")
         policy.share_net = flag(v, k);
+    else if (k == "private_net")
+        policy.net.on = flag(v, k);
+    else if (k == "host_loopback")
+        policy.net.host_loopback = flag(v, k);
+    else if (k == "dns") {
+        policy.net.dns = decode_word(v);
+        if (!valid_ip(policy.net.dns))
+            throw Error("bad field '" + k + "' in the container's record");
+    } else if (k == "publish")
+        policy.net.publish.push_back(publish_field(v, k));
     else if (k == "hostname")
         policy.hostname = decode_word(v);
     else if (k == "seccomp")

@@ -24,6 +24,10 @@ ContainerSpec container_from_fields(const Fields& fields);
 // the key of a field that may repeat marked with "[]" (a list: store.hpp's Fields).
 Fields shown_fields(const Fields& recorded);
 
+// The network as `list` shows it: none, host, or private and its published ports as podman
+// writes them (private 127.0.0.1:8080->80/tcp).
+std::string network_summary(const Policy& policy);
+
 // One word of a field's value: '%', spaces and control characters percent-encoded, so that
 // a value is one line and its words split at single spaces.
 std::string encode_word(const std::string& w);

@@ -31,6 +31,7 @@
 #include "logfile.hpp"
 #include "mounts.hpp"
 #include "net.hpp"
+#include "pasta.hpp"
 #include "paths.hpp"
 #include "sealed.hpp"
 #include "seccomp.hpp"
@@ -315,6 +316,7 @@ struct Init {
     Init(const Plan& p, const sigset_t& caller_mask) : plan(p) { cs.caller_mask = caller_mask; }
     const Plan& plan;
     int err_fd = -1, alive_fd = -1, maps_fd = -1;
+    int net_fd = -1;        // a private network: kakuri's socket for pasta (await_private_net)
     int pty_sock = -1;      // kakuri's end for the pty and job control, or -1 (no terminal)
     unsigned tty_mask = 0;  // which of fds 0-2 are the caller's terminal
     bool ack = false;       // wait for kakuri's word before the command runs
@@ -369,6 +371,8 @@ void keep_own_fds(Init& in) {
     int a = check(fcntl(in.alive_fd, F_DUPFD_CLOEXEC, 10), "move the alive pipe");
     int t = in.pty_sock >= 0 ? check(fcntl(in.pty_sock, F_DUPFD_CLOEXEC, 10), "move the pty socket")
                              : -1;
+    int n =
+        in.net_fd >= 0 ? check(fcntl(in.net_fd, F_DUPFD_CLOEXEC, 10), "move the net socket") : -1;
     int logs[3] = {in.log.log, in.log.prev, in.log.exit};
     for (int& f : logs)
         if (f >= 0) f = check(fcntl(f, F_DUPFD_CLOEXEC, 10), "move the log");
@@ -385,6 +389,11 @@ void keep_own_fds(Init& in) {
         in.relay.log = {kLogFds, logs[1] >= 0 ? kLogFds + 1 : -1, logs[2] >= 0 ? kLogFds + 2 : -1,
                         in.log.max};
         keep = kLogFds + 3;
+    }
+    if (n >= 0) {
+        // Until the network is up only (await_private_net closes it).
+        check(dup3(n, keep, O_CLOEXEC), "move the net socket");
+        in.net_fd = keep++;
     }
     sys_close_range(keep, ~0U, 0);
 }
@@ -413,6 +422,17 @@ void write_maps_if_own(const Plan& plan) {
 void guard_init(const Plan& plan) {
     if (!plan.identity.userns || plan.process.exec_trampoline)
         check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
+}
+
+// A private network: kakuri starts pasta once the maps are written (pasta joins the user
+// namespace as root there), and says when the network is up; the command never sees it
+// half made.
+void await_private_net(Init& in) {
+    if (in.net_fd < 0) return;
+    check(::write(in.net_fd, "n", 1), "ask for the private network");
+    await_word(in.net_fd, "wait for the private network");
+    ::close(in.net_fd);
+    in.net_fd = -1;
 }
 
 void set_hostname(const std::string& name) {
@@ -536,6 +556,7 @@ void keep_loop_fds(Init& in) {
         hold_signals(in);
         write_maps_if_own(in.plan);
         guard_init(in.plan);
+        await_private_net(in);
         apply_mounts(in.plan);
         if (in.plan.loopback) bring_up_loopback();
         set_hostname(in.plan.policy.hostname);
@@ -734,6 +755,25 @@ struct ExecChild {
     }
 }
 
+// Once init has asked (its maps written), pasta for its network namespace; then init's word.
+// End of file instead: init failed, and says why on its error pipe.
+UniqueFd start_private_net(const Plan& plan, Child& init, int sock, int hold) {
+    char c;
+    ssize_t n;
+    while ((n = ::read(sock, &c, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) return UniqueFd();
+    Pidfd pidfd(init.pid(), process_start_time(init.pid()));
+    if (!pidfd) {
+        init.kill_and_reap();
+        throw Error("the container's init is gone before its network was up");
+    }
+    UniqueFd keeper =
+        connect_private_net(plan, init.pid(), pidfd.fd(), hold, [&] { init.kill_and_reap(); });
+    check(::write(sock, "1", 1), "say the network is up");
+    return keeper;
+}
+
 }  // namespace
 
 int RunResult::status_or_throw() const {
@@ -751,6 +791,13 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     // and reports the command's stops on this socket.
     const unsigned tty_mask = hooks.detach ? 0 : terminal_fds();
     SessionSockets sock = session_sockets(tty_mask);
+    UniqueFd net_ours, net_theirs;
+    if (plan.policy.net.on) {
+        int sv[2];
+        check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "create the net socket");
+        net_ours = UniqueFd(sv[0]);
+        net_theirs = UniqueFd(sv[1]);
+    }
 
     ForwardedSignals sigs;
     Child init;
@@ -765,6 +812,8 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             in.err_fd = err.w.release();
             in.alive_fd = alive.r.release();
             in.maps_fd = maps.r.release();
+            net_ours.reset();
+            in.net_fd = net_theirs.release();
             in.log = hooks.detach ? hooks.log : LogFds{};
             in.pty_sock = sock.theirs.release();
             in.tty_mask = tty_mask;
@@ -785,6 +834,11 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         check(::write(maps.w.get(), "1", 1), "start the container");
     }
     maps = Pipe{};
+    net_theirs.reset();
+    // Once the container is over, kakuri returns only after pasta: no port it published is
+    // bound any more.
+    UniqueFd keeper;
+    if (net_ours) keeper = start_private_net(plan, init, net_ours.get(), hooks.net_hold);
 
     auto ready = [&] {
         try {
@@ -798,7 +852,12 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         return !hooks.detach;
     };
     Attendant side(tty_mask, UniqueFd(), std::move(sock.ours), std::move(err.r), ready);
-    return side.finish(init.forward_until_exit(sigs, side));
+    std::optional<int> status = init.forward_until_exit(sigs, side);
+    if (status && keeper) {
+        std::string none;
+        read_all(keeper.get(), none);
+    }
+    return side.finish(status);
 }
 
 RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,

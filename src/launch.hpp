@@ -28,6 +28,9 @@ struct LaunchHooks {
     LogFds log;           // detach: where the container's stdout and stderr go, and how it ended
     // Called once the container is set up, with init's host pid (write the state).
     std::function<void(pid_t)> on_ready;
+    // A private network: a locked file the keeper of its pasta holds while pasta lives (see
+    // Store::net_lock), or -1.
+    int net_hold = -1;
 };
 
 // Runs the plan's container to the end (or, detached, until it is ready) and

@@ -3,18 +3,46 @@
 // line and in a config file). Pure.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace kakuri {
 
-enum class NetworkMode { None, Host };
+enum class NetworkMode { None, Host, Private };
+
+// One -p/--publish [HOSTIP:]HOSTPORT:PORT[/tcp|/udp], taken apart: HOSTPORT..HOSTPORT+count-1 on
+// HOSTIP forwarded to PORT..PORT+count-1 inside (a range is HOSTPORT-LAST:PORT-LAST, both of one
+// length). HOSTIP defaults to 127.0.0.1 (README, "A private network").
+struct Publish {
+    std::string host_ip = "127.0.0.1";
+    uint16_t host_port = 0;
+    uint16_t port = 0;
+    uint16_t count = 1;
+    bool udp = false;
+    bool operator==(const Publish& o) const {
+        return host_ip == o.host_ip && host_port == o.host_port && port == o.port &&
+               count == o.count && udp == o.udp;
+    }
+};
+// Throws Error (naming the text and what is wrong) on anything but the form above: ports 1-65535,
+// an IPv4 address for HOSTIP, ranges of equal length.
+Publish parse_publish(const std::string& text);
+// As the user writes it and kakuri prints it: 127.0.0.1:8080:80/tcp, 127.0.0.1:8000-8001:80-81/udp.
+std::string format_publish(const Publish& p);
+// Whether two publications would take a same host port of a same protocol.
+bool publish_overlap(const Publish& a, const Publish& b);
+// An IPv4 or IPv6 address in its usual text form (inet_pton's).
+bool valid_ip(const std::string& text);
 
 // What the user asked for on the command line, as written (no host lookups yet).
 struct Options {
     std::vector<std::string> command;  // empty: the user's shell
     NetworkMode network = NetworkMode::None;
     bool network_set = false;           // given on the command line (overrides the config)
+    bool host_loopback = false;         // --network=private,host-loopback
+    std::vector<std::string> publish;   // -p/--publish, as written, in order
+    std::string dns;                    // --dns ADDR: the private network's DNS upstream
     std::vector<std::string> binds;     // "SRC[:DST][:ro]" in order given
     std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
     bool user = false;

@@ -100,6 +100,13 @@ void add_markers(Plan& p, const ContainerSpec& s) {
     hosts.text = "127.0.1.1\t" + s.policy.hostname + "\n";
     hosts.append = true;
     p.steps.push_back(hosts);
+    if (s.policy.net.on) {
+        // Where pasta answers, whatever the host's resolv.conf names (a stub on 127.0.0.53 is
+        // the host's loopback, which the container does not reach).
+        Step dns{StepKind::FileOver, "/etc/resolv.conf", "", 0644};
+        dns.text = std::string("nameserver ") + kDnsForward + "\n";
+        p.steps.push_back(dns);
+    }
 }
 
 void add_fresh(Plan& p, bool rootfs) {
@@ -222,7 +229,38 @@ std::string shell_word(const std::string& w) {
     return out + "'";
 }
 
+std::string network_text(const Policy& p) {
+    if (p.share_net) return "host";
+    if (!p.net.on) return "private (lo only)";
+    std::string t = std::string("private (pasta") +
+                    (p.net.host_loopback ? ", the host's loopback at the gateway's address" : "") +
+                    ", DNS to " + (p.net.dns.empty() ? "the host's" : p.net.dns) + ")";
+    for (const auto& pub : p.net.publish) t += " " + format_publish(pub);
+    return t;
+}
+
 }  // namespace
+
+std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns) {
+    std::vector<std::string> a = {"--config-net", "--quiet",      "--netns",
+                                  netns,          "--netns-only", "--no-netns-quit"};
+    bool tcp = false, udp = false;
+    for (const auto& pub : net.publish)
+        for (unsigned i = 0; i < pub.count; ++i) {
+            (pub.udp ? udp : tcp) = true;
+            a.push_back(pub.udp ? "-u" : "-t");
+            a.push_back(pub.host_ip + "/" + std::to_string(pub.host_port + i) + ":" +
+                        std::to_string(pub.port + i));
+        }
+    // pasta's default for each is "auto": every port bound inside (-t, -u) or on the host (-T,
+    // -U) forwarded to the other side, which would hand the container the host's loopback.
+    if (!tcp) a.insert(a.end(), {"-t", "none"});
+    if (!udp) a.insert(a.end(), {"-u", "none"});
+    a.insert(a.end(), {"-T", "none", "-U", "none"});
+    if (!net.host_loopback) a.push_back("--no-map-gw");
+    a.insert(a.end(), {"--dns-forward", kDnsForward});
+    return a;
+}
 
 Plan make_plan(const ContainerSpec& s) {
     Plan p;
@@ -339,7 +377,7 @@ std::string format_plan(const Plan& p, bool filter_built) {
             s << "maps by:    kakuri (real root)\n";
     } else
         s << "identity:   real root, no user namespace\n";
-    s << "network:    " << (p.loopback ? "private (lo only)" : "host") << "\n";
+    s << "network:    " << network_text(p.policy) << "\n";
     s << "hostname:   " << p.policy.hostname << "\n";
     s << "in memory:  "
       << (p.policy.limits.tmpfs_size ? format_limit_size(p.policy.limits.tmpfs_size)

@@ -73,6 +73,17 @@ struct Plan {
 
 Plan make_plan(const ContainerSpec& spec);
 
+// --network=private (README, "A private network"): where the container's resolv.conf sends DNS
+// queries, which pasta forwards to the upstream; an address no host has, reached by the default
+// route.
+inline constexpr const char* kDnsForward = "169.254.1.1";
+// pasta's arguments (after its name) for the network namespace at netns, which pasta joins
+// from the namespace's own user namespace (the keeper runs it there): nothing forwarded but
+// the published ports, each port on its own so that one in use fails the start, no path from
+// the container's loopback to the host's, the gateway's address the host's loopback only with
+// host_loopback.
+std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns);
+
 std::string format_step(const Step& s);
 // filter_built: whether this kakuri has the default seccomp filter (a test asks for either).
 std::string format_plan(const Plan& plan, bool filter_built = seccomp_available());

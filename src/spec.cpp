@@ -548,14 +548,22 @@ std::vector<HiddenPath> own_state(const std::string& config_path, const Config& 
 }
 
 Config effective_config(const Options& o, Config cfg) {
-    if (o.network_set) {
-        override_with(cfg.network, std::string(o.network == NetworkMode::Host ? "host" : "none"));
-        override_with(cfg.allow_network, o.network == NetworkMode::Host);
+    static const char* const kModes[] = {"none", "host", "private"};
+    if (!o.publish.empty() && o.network_set && o.network != NetworkMode::Private)
+        throw Error(std::string("--publish needs a private network, not --network=") +
+                    kModes[static_cast<int>(o.network)] + " (it implies --network=private)");
+    if (o.network_set || !o.publish.empty()) {
+        NetworkMode mode = o.network_set ? o.network : NetworkMode::Private;
+        override_with(cfg.network, std::string(kModes[static_cast<int>(mode)]));
+        override_with(cfg.allow_network, mode == NetworkMode::Host);
+        if (mode == NetworkMode::Private && o.network_set)
+            override_with(cfg.host_loopback, o.host_loopback);
     } else if (cfg.allow_network.set && !cfg.network.set) {
         // What `kakuri config` shows as network is what a file's allow_network said.
         cfg.network.value = cfg.allow_network.value ? "host" : "none";
         cfg.network.origin = cfg.allow_network.origin;
     }
+    if (!o.dns.empty()) override_with(cfg.dns, o.dns);
     if (o.user) override_with(cfg.user, true);
     if (!o.hostname.empty()) override_with(cfg.hostname, o.hostname);
     if (o.subids) override_with(cfg.subids, true);
@@ -585,6 +593,8 @@ std::string format_config(const Config& c, bool filter_built) {
     line("log_max_size", config_string(format_size(c.log_max_size.value)), c.log_max_size.origin);
     out += "\n[defaults]\n";
     line("network", config_string(c.network.value), c.network.origin);
+    line("host_loopback", b(c.host_loopback.value), c.host_loopback.origin);
+    line("dns", config_string(c.dns.value), c.dns.origin);
     line("user", b(c.user.value), c.user.origin);
     line("hostname", config_string(c.hostname.value.empty() ? "kakuri" : c.hostname.value),
          c.hostname.origin);
@@ -666,6 +676,29 @@ void set_root(ContainerSpec& s, const Options& opts, const Config& cfg, const Ho
     }
 }
 
+// --network=private: what pasta is to forward, each host port taken once (two forwards of one
+// port would have pasta bind it twice, and the second fail).
+void set_private_net(ContainerSpec& s, const Options& opts, const Config& cfg) {
+    PrivateNet& net = s.policy.net;
+    net.on = cfg.network.value == "private";
+    if (!net.on) {
+        if (!opts.dns.empty())
+            throw Error("--dns is for a private network (--network=private), not --network=" +
+                        cfg.network.value);
+        return;
+    }
+    net.host_loopback = cfg.host_loopback.value;
+    net.dns = cfg.dns.value;
+    for (const auto& text : opts.publish) {
+        Publish p = parse_publish(text);
+        for (const auto& other : net.publish)
+            if (publish_overlap(p, other))
+                throw Error("--publish " + text + ": host port taken twice (also in " +
+                            format_publish(other) + ")");
+        net.publish.push_back(p);
+    }
+}
+
 }  // namespace
 
 ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h) {
@@ -679,6 +712,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     set_identity(s, opts, cfg, h);
     s.layout.hidden = own_state(opts.config, cfg, h);
     s.policy.share_net = cfg.network.value == "host";
+    set_private_net(s, opts, cfg);
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
         if (!valid_hostname(hostname)) {

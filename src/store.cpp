@@ -30,6 +30,7 @@ namespace {
 const char* const kRecordFile = "container";
 const char* const kStateFile = "state";
 const char* const kLockFile = "lock";
+const char* const kNetLockFile = "net";
 const char* const kLogFile = "log";
 const char* const kPrevLogFile = "log.1";
 const char* const kExitFile = "exit";
@@ -670,6 +671,20 @@ UniqueFd open_or_make(int dirfd, const char* name, const std::string& path, uid_
 }
 
 }  // namespace
+
+UniqueFd Store::net_lock(const std::string& name) const {
+    UniqueFd d = open_container(name);
+    if (!d) throw no_such(name);
+    return open_or_make(d.get(), kNetLockFile, path(name) + "/" + kNetLockFile, caller_, O_RDWR);
+}
+
+void Store::wait_net(const std::string& name) const {
+    UniqueFd d = open_container(name);
+    if (!d) return;
+    UniqueFd fd =
+        open_checked(d.get(), kNetLockFile, path(name) + "/" + kNetLockFile, caller_, O_RDWR);
+    if (fd) check(flock(fd.get(), LOCK_EX), "wait for the network of container " + name);
+}
 
 Store::RunFiles Store::open_run_files(const std::string& name, bool with_log) const {
     UniqueFd d = open_container(name);

@@ -114,6 +114,13 @@ public:
         UniqueFd log, prev, exit;
     };
     RunFiles open_run_files(const std::string& name, bool with_log) const;
+    // The lock of a container's private network (the file "net", made when missing): the
+    // keeper of its pasta holds it shared while pasta lives; start takes it first, stop and
+    // remove once init is gone (wait_net), so that none returns while the last run's pasta
+    // still holds its ports.
+    UniqueFd net_lock(const std::string& name) const;
+    // Waits until no keeper holds the container's network lock (none made: nothing to wait for).
+    void wait_net(const std::string& name) const;
     // For reading: the log and log.1, each invalid when there is none.
     struct LogFiles {
         UniqueFd log, prev;

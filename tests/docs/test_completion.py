@@ -9,7 +9,7 @@ zsh: `zsh -n`, then a real interactive zsh on a pseudo-terminal with compinit an
 completions directory on fpath, compadd recording what it is given.
 
 Every shell must complete, among others, `kakuri --bind-pro` to --bind-profile,
-`kakuri --network=` to none and host, `kakuri c` to config (among commands), the bind
+`kakuri --network=` to its four modes, `kakuri c` to config (among commands), the bind
 profiles of the configuration after --bind-profile (`kakuri config` is asked: build/ is
 put first on PATH), and `kakuri -` to exactly the options of `kakuri --help`.
 
@@ -90,9 +90,9 @@ def common_cases(fx, opts, subs, sub_opts):
     prof = "has" if os.path.exists("/etc/kakuri/config.toml") else "eq"
     cases = [
         ("kakuri --bind-pro", "eq", {"--bind-profile"}),
-        ("kakuri --network=", "eq", {"none", "host"}),
+        ("kakuri --network=", "eq", {"none", "host", "private", "private,host-loopback"}),
         ("kakuri --network=h", "eq", {"host"}),
-        ("kakuri --network ", "eq", {"none", "host"}),
+        ("kakuri --network ", "eq", {"none", "host", "private", "private,host-loopback"}),
         ("kakuri --auto-mount=", "eq", {"rw", "ro", "off"}),
         ("kakuri --seccomp ", "eq", {"default", "off"}),
         ("kakuri c", "has", {"config"}),
@@ -270,7 +270,8 @@ def test_fish(t, fx, root, opts):
     cases = common_cases(fx, *opts)
     # fish completes `--opt=` words whole.
     fixed = {
-        "kakuri --network=": {"--network=none", "--network=host"},
+        "kakuri --network=": {"--network=none", "--network=host", "--network=private",
+                              "--network=private,host-loopback"},
         "kakuri --network=h": {"--network=host"},
         "kakuri --auto-mount=": {"--auto-mount=rw", "--auto-mount=ro", "--auto-mount=off"},
         "kakuri --bind-profile=": {"--bind-profile=dev", "--bind-profile=minimal"},

@@ -43,7 +43,7 @@ LAYERS = [
     ("plan", ["plan"], ["base", "vocabulary", "container"]),
     # Walking a Plan: namespaces, id maps, mounts, network, capabilities, the filter, the
     # container's processes, what a temporary container's program left where it vanishes.
-    ("apply", ["userns", "mounts", "net", "caps", "seccomp", "seccomp_gen", "launch", "leftovers"],
+    ("apply", ["userns", "mounts", "net", "pasta", "caps", "seccomp", "seccomp_gen", "launch", "leftovers"],
      ["base", "vocabulary", "container", "plan", "host"]),
     # The subcommands: argv -> action -> result.
     ("commands", ["commands"],

@@ -373,10 +373,14 @@ TEST_CASE("cli: every long option of the table is parsed") {
     for (const auto& o : run_option_table()) {
         std::string word = std::string("--") + o.long_name;
         if (o.arg == ArgKind::Required) {
-            // A value each takes: the first of its choices, a size, a path.
+            // A value each takes: the first of its choices, a size, a sample of what it reads,
+            // a path.
+            const std::string name = o.long_name;
             std::string value =
                 o.values ? std::string(o.values).substr(0, std::string(o.values).find('|'))
                 : std::string(o.metavar) == "SIZE" ? std::string("64M")
+                : name == "publish"                ? std::string("8080:80")
+                : name == "dns"                    ? std::string("192.0.2.53")
                                                    : std::string("/v");
             word += "=" + value;
         }

@@ -362,7 +362,8 @@ TEST_CASE("config: bad booleans") {
 }
 
 TEST_CASE("config: bad enum and string values") {
-    CHECK(error_of("[defaults]\nnetwork = \"bridge\"\n") == "c.toml:2: network takes none or host");
+    CHECK(error_of("[defaults]\nnetwork = \"bridge\"\n") ==
+          "c.toml:2: network takes none, host or private");
     CHECK(error_of("[defaults]\nauto_mount = yes\n") == "c.toml:2: auto_mount takes rw, ro or off");
     CHECK(error_of("[defaults]\nseccomp = \"\"\n") == "c.toml:2: seccomp takes default or off");
     CHECK(error_of("[defaults]\nhostname = [\"a\"]\n") ==

@@ -118,3 +118,52 @@ TEST_CASE("durable: limits are recorded only where set, so older records read as
     const Fields f = container_fields(s);
     CHECK(std::count(f.begin(), f.end(), Fields::value_type{"tmpfs_size", "33554432"}) == 1);
 }
+
+namespace kakuri {
+
+TEST_CASE("durable: a private network's fields, only where there is one") {
+    ContainerSpec s;
+    const Fields plain = container_fields(s);
+    for (const auto& [k, v] : plain) {
+        CAPTURE(k);
+        CHECK((k != "private_net" && k != "publish" && k != "dns" && k != "host_loopback"));
+    }
+    // A record without them (as kakuri before them wrote it) has no private network.
+    CHECK_FALSE(container_from_fields(plain).policy.net.on);
+
+    s.policy.net.on = true;
+    s.policy.net.host_loopback = true;
+    s.policy.net.dns = "2001:db8::53";
+    s.policy.net.publish = {parse_publish("8080:80"), parse_publish("0.0.0.0:53-54:53-54/udp")};
+    const Fields f = container_fields(s);
+    const ContainerSpec b = container_from_fields(f);
+    CHECK(b.policy.net == s.policy.net);
+    CHECK(container_fields(b) == f);
+    Fields shown = shown_fields(f);
+    auto has = [&](const std::string& k, const std::string& v) {
+        return std::find(shown.begin(), shown.end(), std::make_pair(k, v)) != shown.end();
+    };
+    CHECK(has("publish[]", "127.0.0.1:8080:80/tcp"));
+    CHECK(has("publish[]", "0.0.0.0:53-54:53-54/udp"));
+    CHECK(network_summary(b.policy) == "private 127.0.0.1:8080->80/tcp 0.0.0.0:53-54->53-54/udp");
+    s.policy.net.on = false;
+    CHECK(network_summary(s.policy) == "none");
+    s.policy.share_net = true;
+    CHECK(network_summary(s.policy) == "host");
+}
+
+TEST_CASE("durable: a malformed publish or dns field is refused") {
+    for (const char* bad :
+         {"127.0.0.1 8080 80 1", "127.0.0.1 8080 80 1 sctp", "127.0.0.1 0 80 1 tcp",
+          "127.0.0.1 65535 80 2 tcp", "127.0.0.1 8080 65535 2 tcp", "127.0.0.1 8080 80 0 tcp",
+          "localhost 8080 80 1 tcp", "127.0.0.1 x 80 1 tcp"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH_AS(container_from_fields({{"publish", bad}}),
+                             "bad field 'publish' in the container's record", Error);
+    }
+    CHECK_THROWS_WITH_AS(container_from_fields({{"dns", "resolver"}}),
+                         "bad field 'dns' in the container's record", Error);
+    CHECK_THROWS_AS(container_from_fields({{"private_net", "yes"}}), Error);
+}
+
+}  // namespace kakuri

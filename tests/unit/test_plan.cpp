@@ -790,3 +790,73 @@ TEST_CASE("plan: format_step of a pin") {
 }
 
 }  // namespace kakuri
+
+namespace kakuri {
+
+using Strings = std::vector<std::string>;
+
+TEST_CASE("plan: a private network's pasta forwards the published ports and nothing else") {
+    PrivateNet net;
+    net.on = true;
+    net.publish = {parse_publish("8080:80"), parse_publish("0.0.0.0:5300-5301:53-54/udp")};
+    const Strings want = {"--config-net", "--quiet",
+                          "--netns",      "/proc/self/fd/7",
+                          "--netns-only", "--no-netns-quit",
+                          "-t",           "127.0.0.1/8080:80",
+                          "-u",           "0.0.0.0/5300:53",
+                          "-u",           "0.0.0.0/5301:54",
+                          "-T",           "none",
+                          "-U",           "none",
+                          "--no-map-gw",  "--dns-forward",
+                          "169.254.1.1"};
+    CHECK(pasta_arguments(net, "/proc/self/fd/7") == want);
+}
+
+TEST_CASE(
+    "plan: without published ports pasta forwards none, and the host's loopback only "
+    "with host_loopback") {
+    PrivateNet net;
+    net.on = true;
+    Strings a = pasta_arguments(net, "/n");
+    auto has = [&](const Strings& v, const Strings& seq) {
+        return std::search(v.begin(), v.end(), seq.begin(), seq.end()) != v.end();
+    };
+    // pasta's default "auto" would forward every port bound on either side.
+    CHECK(has(a, {"-t", "none"}));
+    CHECK(has(a, {"-u", "none"}));
+    CHECK(has(a, {"-T", "none"}));
+    CHECK(has(a, {"-U", "none"}));
+    CHECK(has(a, {"--no-map-gw"}));
+    net.host_loopback = true;
+    a = pasta_arguments(net, "/n");
+    CHECK_FALSE(has(a, {"--no-map-gw"}));
+    CHECK(has(a, {"-T", "none"}));  // the container's own 127.0.0.1 stays its own
+}
+
+TEST_CASE("plan: a private network's resolv.conf names pasta's DNS address, over the root's") {
+    ContainerSpec s = spec();
+    auto resolv = [](const Plan& p) {
+        return std::find_if(p.steps.begin(), p.steps.end(),
+                            [](const Step& st) { return st.target == "/etc/resolv.conf"; });
+    };
+    Plan p = make_plan(s);
+    CHECK(resolv(p) == p.steps.end());  // lo only: the root's file, untouched
+    s.policy.net.on = true;
+    s.policy.net.publish = {parse_publish("8080:80")};
+    p = make_plan(s);
+    REQUIRE(resolv(p) != p.steps.end());
+    CHECK(resolv(p)->kind == StepKind::FileOver);
+    CHECK(resolv(p)->text == "nameserver 169.254.1.1\n");
+    CHECK_FALSE(resolv(p)->append);
+    CHECK((p.clone_flags & CLONE_NEWNET) != 0);
+    const std::string text = format_plan(p, true);
+    CHECK(text.find("network:    private (pasta, DNS to the host's) 127.0.0.1:8080:80/tcp\n") !=
+          npos);
+    s.policy.net.host_loopback = true;
+    s.policy.net.dns = "192.0.2.53";
+    CHECK(format_plan(make_plan(s), true)
+              .find("private (pasta, the host's loopback at the gateway's address, DNS to "
+                    "192.0.2.53)") != npos);
+}
+
+}  // namespace kakuri

@@ -1,5 +1,6 @@
 // Unit tests for spec: bind specs, make_spec (hand-built HostInfo), visible_inside.
 #include <doctest/doctest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <functional>
@@ -214,6 +215,64 @@ TEST_CASE("spec: network") {
     o.network = NetworkMode::Host;
     o.network_set = true;
     CHECK(make_spec(o, host()).policy.share_net);
+}
+
+TEST_CASE("spec: a private network: publishing implies it, the config chooses it too") {
+    Options o;
+    o.publish = {"8080:80", "127.0.0.1:9000-9001:9000-9001/udp"};
+    ContainerSpec s = make_spec(o, host());
+    CHECK(s.policy.net.on);
+    CHECK_FALSE(s.policy.share_net);
+    CHECK_FALSE(s.policy.net.host_loopback);
+    REQUIRE(s.policy.net.publish.size() == 2);
+    CHECK(s.policy.net.publish[1].count == 2);
+    CHECK((make_plan(s).clone_flags & CLONE_NEWNET) != 0);
+
+    Config cfg = default_config();
+    parse_config("[defaults]\nnetwork = \"private\"\nhost_loopback = true\ndns = \"192.0.2.53\"\n",
+                 "c.toml", cfg);
+    s = make_container(Options{}, cfg, host());
+    CHECK(s.policy.net.on);
+    CHECK(s.policy.net.host_loopback);
+    CHECK(s.policy.net.dns == "192.0.2.53");
+    // The command line wins: --network=private alone is without the host's loopback.
+    Options p;
+    p.network = NetworkMode::Private;
+    p.network_set = true;
+    CHECK_FALSE(make_container(p, cfg, host()).policy.net.host_loopback);
+    p.host_loopback = true;
+    p.dns = "2001:db8::53";
+    s = make_container(p, default_config(), host());
+    CHECK(s.policy.net.host_loopback);
+    CHECK(s.policy.net.dns == "2001:db8::53");
+    // host_loopback and dns of a config mean nothing to another network.
+    Config other = default_config();
+    parse_config("[defaults]\nhost_loopback = true\ndns = \"192.0.2.53\"\n", "c.toml", other);
+    CHECK_FALSE(make_container(Options{}, other, host()).policy.net.on);
+}
+
+TEST_CASE("spec: a private network's errors") {
+    Options o;
+    o.publish = {"8080:80"};
+    o.network = NetworkMode::Host;
+    o.network_set = true;
+    CHECK_THROWS_WITH(make_spec(o, host()),
+                      "--publish needs a private network, not --network=host (it implies "
+                      "--network=private)");
+    o.network = NetworkMode::None;
+    CHECK_THROWS_WITH(make_spec(o, host()), doctest::Contains("not --network=none"));
+    Options d;
+    d.dns = "192.0.2.53";
+    CHECK_THROWS_WITH(make_spec(d, host()),
+                      "--dns is for a private network (--network=private), not --network=none");
+    // Two containers may not silently share a port: nor may one publication twice.
+    Options twice;
+    twice.publish = {"8000-8010:8000-8010", "8005:80"};
+    CHECK_THROWS_WITH(make_spec(twice, host()),
+                      "--publish 8005:80: host port taken twice (also in "
+                      "127.0.0.1:8000-8010:8000-8010/tcp)");
+    twice.publish = {"8005:80", "8005:80/udp"};
+    CHECK_NOTHROW(make_spec(twice, host()));
 }
 
 TEST_CASE("spec: hostname") {

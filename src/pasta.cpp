@@ -1,0 +1,304 @@
+// pasta: starting pasta for a container's network namespace, and the keeper that ends it.
+//
+// kakuri ──fork──> (exits) ──fork──> keeper (own session, subreaper) ──fork+exec──> pasta
+//                                        └ polls init's pidfd; init gone: SIGKILL to pasta
+// pasta daemonizes once the namespace is set up (its first process exits 0: ready); the daemon
+// is the keeper's child (a subreaper), so its pid cannot be reused before the keeper kills it.
+#include "pasta.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "paths.hpp"
+#include "supervise.hpp"
+#include "sys.hpp"
+
+namespace kakuri {
+
+namespace {
+
+// In the keeper's own mount namespace: a tmpfs of its own (see stage).
+constexpr const char* kStage = "/tmp";
+
+std::string find_program(const char* name) {
+    const char* path = getenv("PATH");
+    for (const std::string& dir : split(path && *path ? path : "/usr/bin:/bin", ':')) {
+        if (dir.empty() || dir[0] != '/') continue;
+        std::string p = dir + "/" + name;
+        struct stat st;
+        if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0)
+            return p;
+    }
+    return "";
+}
+
+std::string tun_mode() {
+    struct stat st;
+    if (stat("/dev/net/tun", &st) != 0) return "missing";
+    char buf[16];
+    snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
+    return buf;
+}
+
+struct Keeper {
+    const Plan& plan;
+    std::string pasta;
+    pid_t init_pid;
+    int init_pidfd, report, err, held, hold;
+};
+
+// The keeper holds nothing of kakuri's but what it is handed (moved to 3-7): no pipe of
+// init's stays open through it, no terminal of the caller's.
+void keep_only_own_fds(Keeper& k) {
+    int* mine[] = {&k.init_pidfd, &k.report, &k.err, &k.held, &k.hold};
+    for (int* f : mine)
+        if (*f >= 0) *f = check(fcntl(*f, F_DUPFD_CLOEXEC, 100), "move the keeper's fds");
+    int at = 3;
+    for (int* f : mine) {
+        if (*f < 0) continue;
+        check(dup3(*f, at, O_CLOEXEC), "move the keeper's fds");
+        *f = at++;
+    }
+    sys_close_range(at, ~0U, 0);
+    int null = check(::open("/dev/null", O_RDWR), "open /dev/null");
+    for (int i = 0; i < 3; ++i) dup2(null, i);
+    if (null > 2) ::close(null);
+}
+
+// What pasta finds: the container's network namespace and the resolv.conf that names the
+// chosen DNS upstream (pasta forwards queries to the first nameserver of the one it reads). In
+// a user namespace the keeper joins it first (pasta then is root there, with the namespace's
+// maps: the caller's ids outside); as real root pasta stays root (--runas 0: only real root may
+// enter a network namespace no user namespace of the caller's owns). Either way pasta keeps no
+// CAP_SYS_PTRACE, which opening init's /proc/PID/ns needs: the keeper opens it, and pasta opens
+// its own fd of it. Returns that fd (not close-on-exec).
+int stage(const Keeper& k) {
+    const PrivateNet& net = k.plan.policy.net;
+    if (k.plan.identity.userns)
+        check(setns(k.init_pidfd, CLONE_NEWUSER), "join the user namespace");
+    const std::string ns = "/proc/" + std::to_string(k.init_pid) + "/ns/net";
+    int fd = check(::open(ns.c_str(), O_RDONLY), "open the container's network namespace");
+    if (!net.dns.empty()) {
+        check(unshare(CLONE_NEWNS), "make the keeper's mount namespace");
+        check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr),
+              "make the keeper's mounts private");
+        check(mount("tmpfs", kStage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755"),
+              std::string("mount the keeper's tmpfs on ") + kStage);
+        std::string file = std::string(kStage) + "/resolv.conf";
+        UniqueFd f(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+        if (!f) throw Error("create " + file, errno);
+        const std::string text = "nameserver " + net.dns + "\n";
+        if (::write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+            throw Error("write " + file, errno);
+        check(mount(file.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr),
+              "show pasta the DNS upstream (bind over /etc/resolv.conf)");
+    }
+    return fd;
+}
+
+// The keeper's children (pasta's daemon, reparented to it), killed and reaped.
+void end_children() {
+    for (;;) {
+        std::string text;
+        read_file("/proc/self/task/" + std::to_string(getpid()) + "/children", text);
+        std::istringstream in(text);
+        bool any = false;
+        for (pid_t pid; in >> pid;) {
+            any = true;
+            kill(pid, SIGKILL);
+        }
+        if (!any && waitpid(-1, nullptr, WNOHANG) <= 0) break;
+        while (waitpid(-1, nullptr, 0) > 0) {
+        }
+    }
+}
+
+void say(int fd, const std::string& text) {
+    (void)!::write(fd, text.data(), text.size());
+}
+
+[[noreturn]] void keeper_main(Keeper& k) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // pasta refuses to start with SIGPIPE already ignored (it checks signal()'s old value).
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    setsid();
+    try {
+        keep_only_own_fds(k);
+        check(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "make the keeper a subreaper");
+        const int ns_fd = stage(k);
+        std::vector<std::string> args =
+            pasta_arguments(k.plan.policy.net, "/proc/self/fd/" + std::to_string(ns_fd));
+        args.insert(args.begin(), "pasta");
+        if (!k.plan.identity.userns) args.insert(args.begin() + 1, {"--runas", "0:0"});
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t p = fork();
+        if (p < 0) throw Error("fork pasta", errno);
+        if (p == 0) {
+            int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(k.err, STDERR_FILENO);
+            // Only the namespace's fd (the keeper's last) goes to pasta.
+            if (ns_fd > 3) sys_close_range(3, ns_fd - 1, 0);
+            sys_close_range(ns_fd + 1, ~0U, 0);
+            execv(k.pasta.c_str(), argv.data());
+            say(STDERR_FILENO, "exec " + k.pasta + ": " + strerror(errno) + "\n");
+            _exit(127);
+        }
+        ::close(k.err);
+        int status = 0;
+        while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
+        }
+        say(k.report, std::to_string(shell_status(status)));
+        ::close(k.report);
+        struct pollfd pfd = {k.init_pidfd, POLLIN, 0};
+        while (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+        }
+        end_children();
+        _exit(0);
+    } catch (const std::exception& e) {
+        say(k.report, std::string("kakuri: ") + one_line(e.what()));
+        ::close(k.report);
+        end_children();
+        _exit(1);
+    }
+}
+
+}  // namespace
+
+std::string pasta_failure(const std::string& text, const std::string& mode) {
+    std::string last;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        // pasta also logs to syslog, and says so where there is none.
+        if (line.empty() || line.rfind("Failed to send ", 0) == 0) continue;
+        // Before it knows its log level, pasta stamps its lines "SECONDS.FRACTION: ".
+        size_t stamp = line.find_first_not_of("0123456789.");
+        if (stamp != std::string::npos && stamp > 0 && line.compare(stamp, 2, ": ") == 0)
+            line = line.substr(stamp + 2);
+        if (line.find("Failed to open tun socket") != std::string::npos)
+            return "--network=private: pasta cannot open /dev/net/tun (mode " + mode +
+                   "): it must be readable and writable by all, as udev makes it on standard "
+                   "distributions (chmod 0666 /dev/net/tun)";
+        const std::string bind = "Failed to bind any port for '-";
+        size_t at = line.find(bind);
+        if (at != std::string::npos && line.size() > at + bind.size() + 2) {
+            const bool udp = line[at + bind.size()] == 'u';
+            std::string spec = line.substr(at + bind.size() + 2);
+            spec = spec.substr(0, spec.find('\''));
+            std::string host = spec.substr(0, spec.find(':'));
+            size_t slash = host.find('/');
+            if (slash != std::string::npos)
+                host = host.substr(0, slash) + ":" + host.substr(slash + 1);
+            return "--publish: host port " + host + (udp ? "/udp" : "/tcp") +
+                   " is in use (by another program or container)";
+        }
+        last = line;
+    }
+    return "--network=private: pasta failed" + (last.empty() ? std::string() : ": " + last);
+}
+
+int udp_bound(const std::string& table, const std::string& address, unsigned port) {
+    uint32_t want = 0;
+    if (inet_pton(AF_INET, address.c_str(), &want) != 1) return 0;
+    char mine[16], any[16];
+    snprintf(mine, sizeof mine, "%08X:%04X", want, port);
+    snprintf(any, sizeof any, "%08X:%04X", 0u, port);
+    int n = 0;
+    std::istringstream in(table);
+    std::string line;
+    std::getline(in, line);  // the heading
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string slot, local;
+        if (!(f >> slot >> local)) continue;
+        n += local == mine || local == any;
+    }
+    return n;
+}
+
+UniqueFd connect_private_net(const Plan& plan, pid_t init_pid, int init_pidfd, int hold,
+                             const std::function<void()>& end_container) {
+    // The keeper holds held's writing end until it has ended pasta: on a failure kakuri waits
+    // for that, so that no port stays bound after kakuri has said why.
+    Pipe held = make_pipe();
+    auto fail = [&](const std::string& what) -> Error {
+        end_container();
+        held.w.reset();
+        std::string none;
+        read_all(held.r.get(), none);
+        return Error::told(what, 0, 125);
+    };
+    const std::string pasta = find_program("pasta");
+    if (pasta.empty())
+        throw fail(
+            "--network=private needs pasta, which is not installed: install the passt package");
+    Pipe report = make_pipe(), err = make_pipe();
+    pid_t t = fork();
+    if (t < 0) throw fail(std::string("fork pasta's keeper: ") + strerror(errno));
+    if (t == 0) {
+        // The keeper is no child of kakuri's: nothing kakuri waits for, and it outlives kakuri.
+        report.r.reset();
+        err.r.reset();
+        held.r.reset();
+        pid_t k = fork();
+        if (k != 0) _exit(k < 0 ? 1 : 0);
+        Keeper keeper{plan,
+                      pasta,
+                      init_pid,
+                      init_pidfd,
+                      report.w.release(),
+                      err.w.release(),
+                      held.w.release(),
+                      hold};
+        keeper_main(keeper);
+    }
+    report.w.reset();
+    err.w.reset();
+    held.w.reset();
+    int status = 0;
+    while (waitpid(t, &status, 0) < 0 && errno == EINTR) {
+    }
+    std::string said;
+    read_all(report.r.get(), said);
+    if (said == "0") {
+        // pasta binds with SO_REUSEADDR: for UDP that lets two containers take one port.
+        std::string table;
+        for (const auto& pub : plan.policy.net.publish) {
+            if (!pub.udp) continue;
+            if (table.empty() && !read_file("/proc/net/udp", table))
+                throw fail("read /proc/net/udp: " + std::string(strerror(errno)));
+            for (unsigned i = 0; i < pub.count; ++i)
+                if (udp_bound(table, pub.host_ip, pub.host_port + i) > 1)
+                    throw fail("--publish: host port " + pub.host_ip + ":" +
+                               std::to_string(pub.host_port + i) +
+                               "/udp is in use (by another program or container)");
+        }
+        return std::move(held.r);
+    }
+    if (said.rfind("kakuri: ", 0) == 0) throw fail(said.substr(8));
+    std::string text;
+    read_all(err.r.get(), text);
+    throw fail(pasta_failure(text, tun_mode()));
+}
+
+}  // namespace kakuri

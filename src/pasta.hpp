@@ -1,0 +1,36 @@
+// pasta: a private network's way out (README, "A private network"): pasta started for a
+// container's network namespace by a keeper process that ends it when the container ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "plan.hpp"
+#include "sys.hpp"
+
+namespace kakuri {
+
+// Connects the network namespace of the container whose init is init_pid (pinned by
+// init_pidfd) as plan.policy.net says, and returns once pasta has set it up. The keeper, a
+// process of its own session outliving kakuri, kills pasta as soon as init is gone, so that
+// nothing of it (no port bound) outlives the container, whatever happens to kakuri; it holds
+// hold (a locked file, or -1) until then. On failure
+// end_container is called (init ends, and with it the keeper, which is waited for) and Error is
+// thrown: one line saying what is wrong (pasta missing, /dev/net/tun not accessible, a port in
+// use). Returns a pipe's reading end that reads end of file once the keeper has ended pasta
+// (and with it every port it bound).
+UniqueFd connect_private_net(const Plan& plan, pid_t init_pid, int init_pidfd, int hold,
+                             const std::function<void()>& end_container);
+
+// What pasta's failure means, from what it wrote on stderr (pure; the published ports name
+// the port pasta could not bind).
+std::string pasta_failure(const std::string& pasta_stderr, const std::string& tun_mode);
+
+// How many sockets /proc/net/udp's text (the host's) shows bound to port on address (or on
+// 0.0.0.0, which takes it on every address); a UDP port is shared silently (pasta binds with
+// SO_REUSEADDR), so more than pasta's own one means another holds it.
+int udp_bound(const std::string& proc_net_udp, const std::string& address, unsigned port);
+
+}  // namespace kakuri

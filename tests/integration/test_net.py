@@ -1,0 +1,433 @@
+"""A private network through pasta (README, "A private network"): published TCP and UDP ports
+answer from the host, the host's loopback and abstract sockets stay out of reach unless asked
+for, DNS goes to the upstream named, pasta ends with its container (also after kill -9 of
+kakuri), and each failure is one line. Traffic stays on this machine: servers the tests start on
+127.0.0.1 (or a 127/8 address of their own), and published ports."""
+import contextlib
+import os
+import random
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+
+from harness import Skip, eq, ok, pidfds, read_line, running, wait_exited
+
+PY = "/usr/bin/python3"
+
+# Inside: a TCP server on 8080 that says hello to one client, then exits.
+TCP_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen()
+print("listening", flush=True)
+c, _ = s.accept()
+c.sendall(b"hello from inside\n")
+c.close()
+"""
+
+# Inside: a UDP echo on the port of its argument, for one datagram.
+UDP_ECHO = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("listening", flush=True)
+data, peer = s.recvfrom(100)
+s.sendto(b"echo:" + data, peer)
+"""
+
+# Inside: what connecting to each place gives, one "name=result" line each.
+REACH = r"""
+import socket, sys
+def gateway():
+    for line in open("/proc/net/route").read().splitlines()[1:]:
+        f = line.split()
+        if f[1] == "00000000":
+            return socket.inet_ntoa(bytes.fromhex(f[2])[::-1])
+def tcp(addr, port):
+    s = socket.socket()
+    s.settimeout(10)
+    try:
+        s.connect((addr, port))
+        return s.recv(100).decode().strip()
+    except OSError as e:
+        return type(e).__name__
+def abstract(name):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect("\0" + name)
+        return s.recv(100).decode().strip()
+    except OSError as e:
+        return type(e).__name__
+port, name, via_gateway = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+print("loopback=" + tcp("127.0.0.1", port))
+print("abstract=" + abstract(name))
+if via_gateway:
+    print("gateway=" + tcp(gateway(), port))
+"""
+
+# Inside: one DNS query for NAME (type A) to the nameserver of /etc/resolv.conf; prints the
+# nameserver and the address in the answer.
+DNS_QUERY = r"""
+import socket, struct, sys
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+name = sys.argv[1]
+q = struct.pack(">HHHHHH", 0x4b4b, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+q += struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(q, (ns, 53))
+r, _ = s.recvfrom(512)
+print("nameserver=" + ns)
+print("answer=" + socket.inet_ntoa(r[-4:]))
+"""
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port nobody holds on 127.0.0.1 now."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port, kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            # Not for a connection's TIME_WAIT: for a socket bound to it.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def holders(port, table="/proc/net/tcp"):
+    """The processes holding a socket bound to port (any address), found by the socket's inode."""
+    inodes = set()
+    with open(table) as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port:
+                inodes.add(fields[9])
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    found.add(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def parent(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def server_inside(k, args, script, *script_args):
+    """kakuri ARGS running script with python inside, stdout a pipe, once it says it listens."""
+    p = k.popen(list(args) + ["--", PY, "-c", script] + [str(a) for a in script_args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True)
+    line = read_line(p.stdout)
+    if line != "listening\n":
+        p.kill()
+        p.wait()
+        raise AssertionError(f"the server inside did not start: {line!r} {p.stderr.read()!r}")
+    return p
+
+
+def test_published_tcp_port_answers_from_the_host(k):
+    port = free_port()
+    with running(server_inside(k, ["-p", f"{port}:8080"], TCP_SERVER)) as p:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+            eq(c.makefile().readline(), "hello from inside\n")
+        eq(p.wait(timeout=30), 0, p.stderr.read())
+    # The container is over when kakuri returns: pasta with it, the port free again.
+    ok(port_free(port), f"port {port} still bound after the container ended")
+
+
+def test_published_udp_port_echoes(k):
+    # The same number inside: Debian 12's pasta loses the replies of a UDP port mapped to
+    # another (README, "A private network").
+    port = free_port(socket.SOCK_DGRAM)
+    with running(server_inside(k, ["--publish", f"127.0.0.1:{port}:{port}/udp"], UDP_ECHO,
+                               port)) as p:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.settimeout(20)
+            c.sendto(b"ping", ("127.0.0.1", port))
+            eq(c.recvfrom(100)[0], b"echo:ping")
+        eq(p.wait(timeout=30), 0, p.stderr.read())
+    ok(port_free(port, socket.SOCK_DGRAM), f"UDP port {port} still bound after the container ended")
+
+
+def test_published_range(k):
+    first = free_port()
+    ports = f"{first}-{first + 1}:8079-8080"
+    if not port_free(first + 1):
+        raise Skip(f"port {first + 1} is taken on this host")
+    with running(server_inside(k, ["-p", ports], TCP_SERVER)) as p:
+        # HOSTPORT+1 goes to 8080 inside.
+        with socket.create_connection(("127.0.0.1", first + 1), timeout=20) as c:
+            eq(c.makefile().readline(), "hello from inside\n")
+        eq(p.wait(timeout=30), 0, p.stderr.read())
+
+
+@contextlib.contextmanager
+def host_services():
+    """A TCP server on the host's 127.0.0.1 and an abstract unix socket, each answering
+    "host-secret" to whoever connects, while the with block runs."""
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", 0))
+    tcp.listen(8)
+    name = f"kakuri-it-net-{os.getpid()}-{random.randrange(1 << 30)}"
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind("\0" + name)
+    unix.listen(8)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        try:
+            while True:
+                ready, _, _ = select.select([tcp, unix, r], [], [])
+                if r in ready:
+                    break
+                for s in ready:
+                    c, _ = s.accept()
+                    c.sendall(b"host-secret\n")
+                    c.close()
+        finally:
+            os._exit(0)
+    os.close(r)
+    try:
+        yield tcp.getsockname()[1], name
+    finally:
+        os.close(w)
+        os.waitpid(pid, 0)
+        tcp.close()
+        unix.close()
+
+
+def reach(k, opts, port, name, via_gateway):
+    p = k.run(list(opts) + ["--", PY, "-c", REACH, str(port), name, "1" if via_gateway else "0"])
+    eq(p.returncode, 0, p.stderr)
+    return dict(l.split("=", 1) for l in p.stdout.splitlines())
+
+
+def test_host_loopback_and_abstract_sockets_out_of_reach(k):
+    with host_services() as (port, name):
+        # The attack: what --network=host gives (and the docs warn of).
+        shared = reach(k, ["--network=host"], port, name, False)
+        eq(shared, {"loopback": "host-secret", "abstract": "host-secret"}, "--network=host")
+        # A private network: its own loopback, its own abstract sockets. (Its gateway is not
+        # tried: without the opt-in, pasta sends to the real gateway, off this machine.)
+        got = reach(k, ["--network=private"], port, name, False)
+        eq(got, {"loopback": "ConnectionRefusedError", "abstract": "ConnectionRefusedError"},
+           "--network=private")
+        got = reach(k, ["-p", f"{free_port()}:80"], port, name, False)
+        eq(got["loopback"], "ConnectionRefusedError", "a published port's container")
+
+
+def test_host_loopback_opt_in(k):
+    with host_services() as (port, name):
+        got = reach(k, ["--network=private,host-loopback"], port, name, True)
+        # The host's 127.0.0.1 at the gateway's address; never at the container's own, and
+        # abstract sockets stay the network namespace's own.
+        eq(got, {"loopback": "ConnectionRefusedError", "abstract": "ConnectionRefusedError",
+                 "gateway": "host-secret"})
+        cfg = k.write(os.path.join(k.tmp, "loopback.toml"),
+                      '[defaults]\nnetwork = "private"\nhost_loopback = true\n')
+        got = reach(k, ["--config", cfg], port, name, True)
+        eq(got["gateway"], "host-secret", "host_loopback = true in a config")
+
+
+@contextlib.contextmanager
+def dns_responder(answer):
+    """A DNS server on a 127/8 address of its own, port 53 (binding that needs root), answering
+    every A query with answer; yields its address and a pipe that gets a byte per query."""
+    if os.geteuid() != 0:
+        raise Skip("the DNS responder binds port 53: the suite must run as root")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(20):
+        addr = f"127.{random.randrange(1, 255)}.{random.randrange(0, 255)}.{random.randrange(1, 255)}"
+        try:
+            s.bind((addr, 53))
+            break
+        except OSError:
+            continue
+    else:
+        raise AssertionError("no free 127/8 address for the DNS responder")
+    r, w = os.pipe()
+    seen_r, seen_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        try:
+            while True:
+                ready, _, _ = select.select([s, r], [], [])
+                if r in ready:
+                    break
+                q, peer = s.recvfrom(512)
+                end = q.index(b"\0", 12) + 5
+                reply = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0) + q[12:end]
+                reply += struct.pack(">HHHLH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(answer)
+                s.sendto(reply, peer)
+                os.write(seen_w, b"q")
+        finally:
+            os._exit(0)
+    os.close(r)
+    os.close(seen_w)
+    try:
+        yield addr, seen_r
+    finally:
+        os.close(w)
+        os.waitpid(pid, 0)
+        os.close(seen_r)
+        s.close()
+
+
+def test_dns_goes_to_the_upstream_named(k):
+    with dns_responder("192.0.2.123") as (addr, seen):
+        p = k.run(["--network=private", "--dns", addr, "--", PY, "-c", DNS_QUERY,
+                   "kakuri-it.example"])
+        eq(p.returncode, 0, p.stderr)
+        eq(p.stdout, "nameserver=169.254.1.1\nanswer=192.0.2.123\n")
+        ok(select.select([seen], [], [], 0)[0], "the responder saw no query")
+        # The same from a config file's dns.
+        cfg = k.write(os.path.join(k.tmp, "dns.toml"), f'[defaults]\ndns = "{addr}"\n')
+        p = k.run(["--config", cfg, "-p", f"{free_port()}:80", "--", PY, "-c", DNS_QUERY,
+                   "other.example"])
+        eq((p.returncode, p.stdout), (0, "nameserver=169.254.1.1\nanswer=192.0.2.123\n"), p.stderr)
+
+
+def test_kill_9_of_kakuri_leaves_no_pasta_and_frees_the_port(k):
+    port = free_port()
+    p = server_inside(k, ["-p", f"{port}:8080"], TCP_SERVER)
+    with running(p):
+        pasta = holders(port)
+        eq(len(pasta), 1, "processes holding the published port")
+        (pid,) = pasta
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            eq(f.read().split(b"\0")[0], b"pasta")
+        keeper = parent(pid)
+        fds = pidfds([pid, keeper])
+        os.kill(p.pid, signal.SIGKILL)  # setpriv execs kakuri: the same process
+        wait_exited(fds, "pasta and its keeper after kill -9 of kakuri")
+    ok(port_free(port), f"port {port} still bound after kill -9 of kakuri")
+
+
+def test_a_port_in_use_is_one_line(k):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        p = k.run(["-p", f"{port}:80", "--", "/bin/true"])
+        eq((p.returncode, p.stderr),
+           (125, f"kakuri: --publish: host port 127.0.0.1:{port}/tcp is in use (by another "
+                 "program or container)\n"))
+
+
+def test_two_containers_never_share_a_udp_port(k):
+    # pasta binds with SO_REUSEADDR, which lets a second UDP socket take the same port.
+    port = free_port(socket.SOCK_DGRAM)
+    with running(server_inside(k, ["-p", f"{port}:{port}/udp"], UDP_ECHO, port)) as first:
+        p = k.run(["-p", f"{port}:{port}/udp", "--", "/bin/true"])
+        eq((p.returncode, p.stderr),
+           (125, f"kakuri: --publish: host port 127.0.0.1:{port}/udp is in use (by another "
+                 "program or container)\n"))
+        # The first container still has its port, and alone.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.settimeout(20)
+            c.sendto(b"one", ("127.0.0.1", port))
+            eq(c.recvfrom(100)[0], b"echo:one")
+        eq(first.wait(timeout=30), 0)
+
+
+def test_pasta_missing(k):
+    # A PATH without pasta (with setpriv, which runs kakuri as the unprivileged user).
+    bindir = k.mkdir("no-pasta-bin")
+    os.symlink(shutil.which("setpriv"), os.path.join(bindir, "setpriv"))
+    p = k.run(["--network=private", "--", "/bin/true"], env={"PATH": bindir})
+    eq((p.returncode, p.stderr),
+       (125, "kakuri: --network=private needs pasta, which is not installed: install the passt "
+             "package\n"))
+
+
+def test_dev_net_tun_not_accessible(k):
+    if not k.drop:
+        raise Skip("as real root pasta opens /dev/net/tun as root")
+    # /dev/net/tun as this machine had it before .ci/run: root's, mode 0600. In a mount
+    # namespace of the test's own, so nothing of it is left.
+    stage = os.path.join(k.tmp, "tun-stage")
+    os.mkdir(stage)
+    script = ('mount -t tmpfs -o mode=0755 none "$0" && mknod -m 0600 "$0/tun" c 10 200 && '
+              'mount --bind "$0/tun" /dev/net/tun && exec "$@"')
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, stage]
+    argv += k.argv(["--network=private", "--", "/bin/true"])
+    p = subprocess.run(argv, env=k.env(), cwd=k.work, capture_output=True, text=True, timeout=60)
+    eq((p.returncode, p.stderr),
+       (125, "kakuri: --network=private: pasta cannot open /dev/net/tun (mode 0600): it must be "
+             "readable and writable by all, as udev makes it on standard distributions (chmod "
+             "0666 /dev/net/tun)\n"))
+
+
+def test_bad_publish_and_dns_are_one_line(k):
+    for args, want in [
+        (["-p", "80"], "kakuri: --publish '80': name a host port and a port inside (the form is "
+                       "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp])\n"),
+        (["-p", "8080:80", "--network=host"], "kakuri: --publish needs a private network, not "
+                                              "--network=host (it implies --network=private)\n"),
+        (["--dns", "one.one.one.one"], "kakuri: --dns takes an IPv4 or IPv6 address, not "
+                                       "'one.one.one.one' (see 'kakuri --help')\n"),
+        (["--network=bridge"], "kakuri: --network takes none, host, private or "
+                               "private,host-loopback, not 'bridge' (see 'kakuri --help')\n"),
+    ]:
+        p = k.run(args + ["--", "/bin/true"])
+        eq((p.returncode, p.stderr), (125, want), " ".join(args))
+
+
+def test_dry_run_shows_the_network(k):
+    p = k.run(["--dry-run", "-p", "8080:80", "-p", "9000:53/udp", "--", "/bin/true"])
+    eq(p.returncode, 0, p.stderr)
+    ok("network:    private (pasta, DNS to the host's) 127.0.0.1:8080:80/tcp "
+       "127.0.0.1:9000:53/udp\n" in p.stdout, p.stdout)
+    ok("file-over  /etc/resolv.conf  (nameserver 169.254.1.1)" in p.stdout, p.stdout)
+
+
+def test_persistent_container_keeps_its_ports_and_exec_joins_its_network(k):
+    from test_persist import kk, removed, setup
+    env, _ = setup(k, "netstore")
+    port = free_port()
+    with removed(k, env, "web"):
+        p = kk(k, env, "create", "-p", f"{port}:8080", "web")
+        eq(p.returncode, 0, p.stderr)
+        p = kk(k, env, "list")
+        ok(f"private 127.0.0.1:{port}->8080/tcp" in p.stdout, p.stdout)
+        p = kk(k, env, "inspect", "web")
+        ok(f"publish: 127.0.0.1:{port}:8080/tcp\n" in p.stdout, p.stdout)
+        ok("private_net: 1\n" in p.stdout, p.stdout)
+        for run in range(2):
+            # Each start brings the port up again: the last run's pasta is gone when stop
+            # returns, so this start finds the port free.
+            p = kk(k, env, "start", "-d", "web")
+            eq(p.returncode, 0, f"start {run}: {p.stderr}")
+            # A server started by exec answers at the container's published port: exec is
+            # in the container's network.
+            server = k.popen(["exec", "web", PY, "-c", TCP_SERVER], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            with running(server):
+                eq(read_line(server.stdout), "listening\n", f"run {run}")
+                with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+                    eq(c.makefile().readline(), "hello from inside\n")
+                eq(server.wait(timeout=30), 0, server.stderr.read())
+            eq(kk(k, env, "stop", "web").returncode, 0)
+            ok(port_free(port), f"port {port} still bound after stop (run {run})")
