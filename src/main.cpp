@@ -79,12 +79,7 @@ int run(int argc, char* argv[]) {
         return 0;
     }
     // Nothing inside may come to write the kakuri binary (sealed.hpp).
-    switch (exec_guard(self_reachable(), plan.identity.userns, plan.policy.caps,
-                       KAKURI_HAVE_TRAMPOLINE)) {
-    case ExecGuard::None: break;
-    case ExecGuard::Trampoline: plan.process.exec_trampoline = true; break;
-    case ExecGuard::Reexec: ensure_sealed_self(); break;  // runs kakuri anew, or returns sealed
-    }
+    plan.process.exec_trampoline = guard_run(plan.identity.userns, plan.policy.caps);
     if (opts.verbosity > 0) std::fputs(format_plan(plan).c_str(), stderr);
     std::fflush(stdout);
     return run_container(plan).status_or_throw();

@@ -164,6 +164,15 @@ bool self_reachable() {
     return binary_reachable(getuid(), geteuid(), st.st_uid, st.st_mode);
 }
 
+bool guard_run(bool userns, uint64_t caps) {
+    switch (exec_guard(self_reachable(), userns, caps, KAKURI_HAVE_TRAMPOLINE)) {
+    case ExecGuard::None: return false;
+    case ExecGuard::Trampoline: return true;
+    case ExecGuard::Reexec: ensure_sealed_self(); return false;
+    }
+    return false;
+}
+
 UniqueFd make_exec_trampoline() {
 #if KAKURI_HAVE_TRAMPOLINE
     UniqueFd fd = make_memfd("kakuri-exec", "create kakuri's exec trampoline");

@@ -42,6 +42,11 @@ ExecGuard exec_guard(bool reachable, bool userns, uint64_t caps, bool have_tramp
 // binary_reachable for the binary this process runs, and this process's ids.
 bool self_reachable();
 
+// exec_guard carried out for a run whose container has these (the plan's): true when its
+// command is to be exec'd through the trampoline; Reexec runs ensure_sealed_self (which runs
+// kakuri anew, or returns when it already runs sealed).
+bool guard_run(bool userns, uint64_t caps);
+
 // A sealed memfd (no writes, no size change, no new seals) holding the exec trampoline,
 // close-on-exec; for execveat(fd, "", ..., AT_EMPTY_PATH). Throws Error.
 UniqueFd make_exec_trampoline();

@@ -28,29 +28,41 @@ def second_copy(k, owner_uid):
     return copy
 
 
-def trap_exec(k, kakuri, name):
-    """A program left in a container plants a script whose interpreter is /proc/self/exe,
-    waits for the user to exec it, holds what kakuri ran and writes it once it is free.
-    Returns what the attacker saw."""
-    env, _ = setup(k)
+def plant_trap(k, env, name, create=()):
+    """A persistent container whose program planted a script with /proc/self/exe for its
+    interpreter (--config=FIFO: kakuri, were it to run, would wait there for the attacker).
+    Returns the FIFO and the script's path inside."""
     probe = f"{k.probe_host}:/probe"
-    eq(kk(k, env, "create", "--ro-bind", probe, name).returncode, 0)
+    eq(kk(k, env, "create", "--ro-bind", probe, *create, name).returncode, 0)
     eq(kk(k, env, "start", "-d", name).returncode, 0)
+    fifo = os.path.join(k.home, "trap.toml")
+    trap = os.path.join(k.home, "trap")
+    p = kk(k, env, "exec", name, "sh", "-c",
+           f"mkfifo {fifo} {fifo}.done && printf '#!/proc/self/exe --config={fifo}\\n' > {trap} && "
+           f"chmod +x {trap}")
+    eq(p.returncode, 0, p.stderr)
+    return fifo, trap
+
+
+def exec_with(k, kakuri, env, args):
+    """kakuri exec ARGS with the chosen kakuri binary, as the mode's identity."""
+    argv = [kakuri, "exec"] + list(args)
+    if k.drop:
+        argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
+                "--inh-caps=-all", "--"] + argv
+    return subprocess.run(argv, env=k.env(env), cwd=k.work, capture_output=True, text=True,
+                          timeout=60)
+
+
+def trap_exec(k, kakuri, name, create=()):
+    """The user execs the planted command where kakuri does run as its interpreter; the
+    program holds what kakuri ran and writes it once it is free. Returns what it saw."""
+    env, _ = setup(k)
     with removed(k, env, name):
-        fifo = os.path.join(k.home, "trap.toml")
-        trap = os.path.join(k.home, "trap")
-        p = kk(k, env, "exec", name, "sh", "-c",
-               f"mkfifo {fifo} {fifo}.done && printf '#!/proc/self/exe --config={fifo}\\n' > {trap} && "
-               f"chmod +x {trap}")
-        eq(p.returncode, 0, p.stderr)
+        fifo, trap = plant_trap(k, env, name, create)
         attacker = k.popen(["exec", name, "/probe", "exe-grab", fifo], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # The user runs the planted command with the chosen kakuri binary.
-        argv = [kakuri, "exec", name, trap]
-        if k.drop:
-            argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
-                    "--inh-caps=-all", "--"] + argv
-        subprocess.run(argv, env=k.env(env), cwd=k.work, capture_output=True, timeout=60)
+        exec_with(k, kakuri, env, [name, trap])
         # That kakuri is gone: the copy is busy nowhere (no ETXTBSY to hide behind).
         eq(kk(k, env, "exec", name, "sh", "-c", f": > {fifo}.done").returncode, 0)
         out, err = attacker.communicate(timeout=60)
@@ -59,33 +71,46 @@ def trap_exec(k, kakuri, name):
         return out, err
 
 
+def trap_refused(k, kakuri, name):
+    """The user execs the planted command where it goes through the exec trampoline: the
+    interpreter /proc/self/exe is the trampoline's sealed memfd, which refuses; kakuri never
+    runs inside (it would block on the FIFO, and exec would not return)."""
+    env, _ = setup(k)
+    with removed(k, env, name):
+        _, trap = plant_trap(k, env, name)
+        p = exec_with(k, kakuri, env, [name, trap])
+        eq(p.returncode, 126, f"{p.stdout!r} {p.stderr!r}")
+        ok("the exec trampoline is not an interpreter" in p.stderr, p.stderr)
+
+
 def test_exec_trap_cannot_rewrite_a_second_copy(k):
-    # A copy the caller owns (a build tree, ~/.local/bin), or any copy run as real root:
-    # what runs inside is a sealed in-memory copy, or (as real root) the file through a
-    # read-only mount of its own that no one can make writable.
+    # A copy the caller owns (a build tree, ~/.local/bin), or any copy run as real root: exec's
+    # command goes through the trampoline, and the kakuri binary never runs inside.
     copy = second_copy(k, k.uid)
+    before = digest(copy)
+    trap_refused(k, copy, "trap1")
+    eq(digest(copy), before, "the kakuri binary changed")
+
+
+def test_exec_trap_cannot_rewrite_an_installed_binary(k):
+    # Unprivileged with a binary host root owns (an installed kakuri): no trampoline, kakuri
+    # runs as the interpreter, and the file is out of reach of every id a container maps.
+    # As real root with a command that keeps SYS_PTRACE (which could reach the helper's
+    # binary), kakuri runs through a read-only mount of its own that no one can make
+    # writable: the reopen for writing is EROFS.
+    if k.mode == "root":
+        copy = second_copy(k, 0)
+        create = ("--cap-add", "sys_ptrace")
+    else:
+        copy = k.kakuri  # the harness's copy is host root's, mode 0755
+        ok(os.stat(copy).st_uid == 0, "the unprivileged suite's kakuri should be root's")
+        create = ()
     before, ino = digest(copy), os.stat(copy).st_ino
-    out, err = trap_exec(k, copy, "trap1")
+    out, err = trap_exec(k, copy, "trap2", create)
     eq(digest(copy), before, "the kakuri binary changed")
     ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
     if k.mode == "root":
         ok(f"exe_ino={ino}\nreopen=EROFS\n" in out, f"not the read-only clone: {out!r} {err!r}")
-    else:
-        ok(f"exe_ino={ino}\n" not in out, f"a process inside ran the binary's own inode: {out!r}")
-
-
-def test_exec_trap_cannot_rewrite_an_installed_binary(k):
-    # Unprivileged with a binary host root owns (an installed kakuri): no copy is made, and
-    # the file is out of reach of every id a container maps.
-    if k.mode == "root":
-        copy = second_copy(k, 0)
-    else:
-        copy = k.kakuri  # the harness's copy is host root's, mode 0755
-        ok(os.stat(copy).st_uid == 0, "the unprivileged suite's kakuri should be root's")
-    before = digest(copy)
-    out, _ = trap_exec(k, copy, "trap2")
-    eq(digest(copy), before, "the kakuri binary changed")
-    ok("write=0" not in out, f"wrote into what kakuri ran: {out!r}")
 
 
 def run_binary(k, binary, args):
