@@ -230,6 +230,17 @@ inner() {
     add floor "floor --share-net" "floor --share-net true" "$F --share-net true"
     time_group net "start-up, host network: true" $RUNS $WARM
 
+    # ---- resource limits (README, "Resource limits"): a cgroup below kakuri's own made, filled,
+    # entered and removed per run, against the same run without limits (as root: cgroup v1 on a
+    # hybrid host, v2 elsewhere; unprivileged, only a delegated cgroup would do)
+    if [[ $MODE == root ]] && has_opt --memory; then
+        add kakuri "kakuri --memory --pids-limit" "kakuri --memory 256M --pids-limit 100 true" "$K --memory 256M --pids-limit 100 true"
+        add peer "kakuri (no limits)" "kakuri true" "$K true"
+        time_group limits "limits: --memory 256M --pids-limit 100 true" $RUNS $WARM "what the container's cgroup costs a start-up"
+    else
+        skip limits "limits: --memory 256M --pids-limit 100 true" "unprivileged, or kakuri --help does not list --memory"
+    fi
+
     # ---- binds
     local n runs i kb= bb= fb= d
     for n in 100 400 1000; do

@@ -13,7 +13,7 @@ _kakuri_subcommands="create start exec shell stop list inspect logs remove confi
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --bind-profile --auto-mount=
     --hostname --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config
-    --tmpfs-size"
+    --tmpfs-size --memory --pids-limit --cpus"
 _kakuri_opts_flag="--allow-network --user --userns --subids --clearenv --dry-run -v --verbose
     -q --quiet -h --help --version"
 
@@ -81,7 +81,7 @@ _kakuri_value() {
             COMPREPLY=($(compgen -e -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
-        *) COMPREPLY=() ;; # --hostname, --tmpfs-size, -t: free text
+        *) COMPREPLY=() ;; # --hostname, --tmpfs-size, --memory, --pids-limit, --cpus, -t: free text
     esac
 }
 

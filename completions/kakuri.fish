@@ -18,7 +18,8 @@ set -g __kakuri_subcommands \
 # Run options that take a value: the next word (or, long ones, after '=').
 set -g __kakuri_value_opts --network -p --publish --dns --bind --ro-bind --bind-profile \
     --auto-mount --hostname --rootfs -e --env --unsetenv -w --workdir --seccomp --cap-add \
-    --cap-drop --config --tmpfs-size
+    --cap-drop --config --tmpfs-size --memory \
+    --pids-limit --cpus
 
 # The index of the first word after kakuri's global options (--config FILE before a
 # subcommand), among the words before the cursor.
@@ -207,6 +208,9 @@ $opt -l seccomp -x -a 'default off' -d 'the default syscall filter, or none'
 $opt -l cap-add -x -a "$caps" -d 'give root inside this capability too'
 $opt -l cap-drop -x -a "$caps" -d 'take this capability from root inside'
 $opt -l tmpfs-size -x -d 'what the in-memory writable layers may hold together (512M, 1.5G)'
+$opt -l memory -x -d 'the memory the container may use (512M, 1.5G)'
+$opt -l pids-limit -x -d 'at most N processes and threads inside'
+$opt -l cpus -x -d "at most this many CPUs' time (0.5, 2)"
 $opt -l config -r -F -d 'read this config file instead of the default one'
 $opt -l dry-run -d 'print the container plan and exit'
 $opt -s v -l verbose -d 'say what is set up'

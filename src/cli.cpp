@@ -38,6 +38,9 @@ enum OptId {
     kOptUserns,
     kOptSubids,
     kOptTmpfsSize,
+    kOptMemory,
+    kOptPidsLimit,
+    kOptCpus,
 };
 
 struct TableEntry {
@@ -107,6 +110,15 @@ const std::vector<TableEntry>& table() {
         {{"cap-drop", 0, ArgKind::Required, "CAP", nullptr,
           "take this capability from root inside (repeatable; ALL for every one)"},
          kOptCapDrop},
+        {{"memory", 0, ArgKind::Required, "SIZE", nullptr,
+          "the memory the container may use, then it is killed (512M, 1.5G; a cgroup)"},
+         kOptMemory},
+        {{"pids-limit", 0, ArgKind::Required, "N", nullptr,
+          "at most N processes and threads inside (a cgroup)"},
+         kOptPidsLimit},
+        {{"cpus", 0, ArgKind::Required, "CPUS", nullptr,
+          "at most this many CPUs' time (0.5, 2; a cgroup)"},
+         kOptCpus},
         {{"tmpfs-size", 0, ArgKind::Required, "SIZE", nullptr,
           "what the in-memory writable layers (/, /tmp, /run, /dev/shm, home, overlays) may "
           "hold together (default: --memory, else half of RAM)"},
@@ -242,6 +254,21 @@ Options parse_run_options(int argc, char* const argv[]) {
             break;
         case kOptCapDrop: o.cap_drop.push_back(arg); break;
         case kOptTmpfsSize: o.tmpfs_size = size_arg("--tmpfs-size", arg); break;
+        case kOptMemory: o.memory = size_arg("--memory", arg); break;
+        case kOptPidsLimit: {
+            uint64_t n = 0;
+            if (!parse_pids(arg, n))
+                bad_usage("--pids-limit takes " + std::string(kPidsForm) + ", not " + shown(arg));
+            o.pids_limit = arg;
+            break;
+        }
+        case kOptCpus: {
+            uint64_t n = 0;
+            if (!parse_cpus(arg, n))
+                bad_usage("--cpus takes " + std::string(kCpusForm) + ", not " + shown(arg));
+            o.cpus = arg;
+            break;
+        }
         case 'v': o.verbosity = o.verbosity < 0 ? 1 : o.verbosity + 1; break;
         case 'q': o.verbosity = -1; break;
         case 'h': o.help = true; break;

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "cgroup.hpp"
 #include "cli.hpp"
 #include "config.hpp"
 #include "durable.hpp"
@@ -235,6 +236,9 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
         spec.layout.persist_dir = l.host.resolve(l.store.path(name));
         set_process(spec, {}, l.host);
         std::fputs(format_plan(make_plan(spec)).c_str(), stdout);
+        if (spec.policy.limits.cgroup())
+            std::fputs(format_cgroup(locate_cgroup(spec.policy.limits, scan_cgroup_host())).c_str(),
+                       stdout);
         return 0;
     }
     l.store.create(rec, persist_dirs(spec.layout));

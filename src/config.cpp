@@ -34,7 +34,7 @@ const char* const kDefaultsKeys[] = {
     "user",           "hostname", "auto_mount",    "auto_mount_workdir",
     "note_discarded", "seccomp",  "subids",        "bind",
     "bind_profiles",  "env",      "env_drop",      "env_keep",
-    "tmpfs_size"};
+    "tmpfs_size",     "memory",   "pids_limit",    "cpus"};
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r';
@@ -486,6 +486,16 @@ private:
             set(cfg_.env, std::move(vars), e);
         } else if (k == "tmpfs_size") {
             set(cfg_.tmpfs_size, limit_size(e), e);
+        } else if (k == "memory") {
+            set(cfg_.memory, limit_size(e), e);
+        } else if (k == "pids_limit" || k == "cpus") {
+            const std::string text = as_string(e);
+            uint64_t n = 0;
+            const bool pids = k == "pids_limit";
+            if (!text.empty() && !(pids ? parse_pids(text, n) : parse_cpus(text, n)))
+                fail(e.line,
+                     k + " takes " + (pids ? kPidsForm : kCpusForm) + ", or \"\" for no limit");
+            set(pids ? cfg_.pids_limit : cfg_.cpus, n, e);
         } else if (k == "env_drop" || k == "env_keep") {
             auto names = as_list(e);
             for (size_t i = 0; i < names.size(); ++i) {

@@ -50,6 +50,9 @@ struct Config {
     Setting<std::vector<std::string>> env_drop;       // names and patterns kept outside (envrules)
     Setting<std::vector<std::string>> env_keep;       // names and patterns that cross after all
     Setting<uint64_t> tmpfs_size;  // bytes the in-memory writable layers share; 0: the default
+    Setting<uint64_t> memory;      // bytes; 0: no limit
+    Setting<uint64_t> pids_limit;  // 0: no limit
+    Setting<uint64_t> cpus;        // thousandths of a CPU; 0: no limit
     std::map<std::string, Profile> profiles;  // [bind_profiles]
 };
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "limits.hpp"
 #include "sys.hpp"
 
 namespace kakuri {
@@ -66,12 +67,6 @@ uint64_t number(const std::string& v, const std::string& key, int base = 10) {
     } catch (const std::exception&) {
         throw Error("bad field '" + key + "' in the container's record");
     }
-}
-
-uint64_t positive(const std::string& v, const std::string& key) {
-    uint64_t n = number(v, key);
-    if (n == 0) throw Error("bad field '" + key + "' in the container's record");
-    return n;
 }
 
 bool flag(const std::string& v, const std::string& key) {
@@ -173,7 +168,11 @@ Fields container_fields(const ContainerSpec& s) {
     put("caps", hex(policy.caps));
     // Limits only where set: a record without them reads as before, and an older kakuri refuses
     // a container it could not hold to them (an unknown field).
-    if (policy.limits.tmpfs_size) put("tmpfs_size", std::to_string(policy.limits.tmpfs_size));
+    const Limits& l = policy.limits;
+    if (l.memory) put("memory", format_limit_size(l.memory));
+    if (l.pids) put("pids_limit", std::to_string(l.pids));
+    if (l.cpu_millis) put("cpus", format_cpus(l.cpu_millis));
+    if (l.tmpfs_size) put("tmpfs_size", format_limit_size(l.tmpfs_size));
     const ProcessRules& r = s.process.rules;
     put("auto_mount", encode_word(r.auto_mount));
     put("auto_mount_workdir", r.auto_mount_workdir ? "1" : "0");
@@ -309,9 +308,17 @@ bool policy_field(Policy& policy, const std::string& k, const std::string& v) {
         policy.seccomp = flag(v, k);
     else if (k == "caps")
         policy.caps = number(v, k, 16);
-    else if (k == "tmpfs_size")
-        policy.limits.tmpfs_size = positive(v, k);
-    else
+    else if (k == "memory" || k == "tmpfs_size") {
+        // As the options write them (inspect shows them so); a bare number is bytes.
+        if (!parse_limit_size(v, k == "memory" ? policy.limits.memory : policy.limits.tmpfs_size))
+            throw Error("bad field '" + k + "' in the container's record");
+    } else if (k == "pids_limit") {
+        if (!parse_pids(v, policy.limits.pids))
+            throw Error("bad field '" + k + "' in the container's record");
+    } else if (k == "cpus") {
+        if (!parse_cpus(v, policy.limits.cpu_millis))
+            throw Error("bad field '" + k + "' in the container's record");
+    } else
         return false;
     return true;
 }

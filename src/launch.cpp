@@ -26,6 +26,7 @@
 #include <algorithm>
 
 #include "caps.hpp"
+#include "cgroup.hpp"
 #include "envrules.hpp"
 #include "leftovers.hpp"
 #include "logfile.hpp"
@@ -317,6 +318,7 @@ struct Init {
     const Plan& plan;
     int err_fd = -1, alive_fd = -1, maps_fd = -1;
     int net_fd = -1;        // a private network: kakuri's socket for pasta (await_private_net)
+    int cgroup_fd = -1;     // kakuri's word that init is in the container's cgroup, or -1
     int pty_sock = -1;      // kakuri's end for the pty and job control, or -1 (no terminal)
     unsigned tty_mask = 0;  // which of fds 0-2 are the caller's terminal
     bool ack = false;       // wait for kakuri's word before the command runs
@@ -326,6 +328,17 @@ struct Init {
     CommandSetup cs;        // what the command gets besides the plan
     bool detached() const { return log.open(); }
 };
+
+// The container's cgroup, when it has limits: once kakuri has put init in it, a cgroup namespace
+// rooted there, so that the container sees its own cgroup as / (README, "Resource limits").
+// First of all: before the maps, init has every capability in its user namespace.
+void enter_own_cgroup(Init& in) {
+    if (in.cgroup_fd < 0) return;
+    await_word(in.cgroup_fd, "wait for the container's cgroup");
+    ::close(in.cgroup_fd);
+    in.cgroup_fd = -1;
+    check(unshare(CLONE_NEWCGROUP), "enter the container's cgroup namespace");
+}
 
 // Identity, when kakuri writes our maps (as real root, or through newuidmap): wait for its
 // word, then take the container's ids. End of file instead means kakuri failed or died, and
@@ -546,6 +559,7 @@ void keep_loop_fds(Init& in) {
     // block.
     forget_environment();
     try {
+        enter_own_cgroup(in);
         take_mapped_ids(in);
         die_with_kakuri(in);
         if (in.detached()) output_to_log(in);
@@ -690,6 +704,10 @@ void join_container(const Plan& plan, pid_t pid, uint64_t start_time, const Name
     Pidfd init(pid, start_time);
     if (!init) throw Error("the container's init (pid " + std::to_string(pid) + ") is gone");
     const Namespaces ns = init.namespaces(recorded), self = namespaces_of(getpid());
+    // A container with limits: what exec starts draws on them too, in the container's cgroup
+    // (kakuri moves there first; the command is its child). Before joining its namespaces.
+    if (plan.policy.limits.cgroup() && !join_cgroups_of(pid))
+        throw Error("the container's cgroup is gone: its limits cannot be applied to exec");
     int flags = 0;
     // Every namespace init has that we do not share: a container created without a
     // network is joined without one, whatever a config says today.
@@ -799,6 +817,12 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         net_theirs = UniqueFd(sv[1]);
     }
 
+    // Limits: the container's cgroup, made before anything else (or refused, 125).
+    std::optional<Cgroup> cgroup;
+    if (plan.policy.limits.cgroup())
+        cgroup.emplace(Cgroup::make(locate_cgroup(plan.policy.limits, scan_cgroup_host())));
+    Pipe placed = cgroup ? make_pipe() : Pipe{};
+
     ForwardedSignals sigs;
     Child init;
     try {
@@ -807,6 +831,7 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             err.r.reset();
             alive.w.reset();
             maps.w.reset();
+            placed.w.reset();
             sock.ours.reset();
             Init in(plan, sigs.caller_mask());
             in.err_fd = err.w.release();
@@ -814,6 +839,7 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             in.maps_fd = maps.r.release();
             net_ours.reset();
             in.net_fd = net_theirs.release();
+            in.cgroup_fd = placed.r.release();
             in.log = hooks.detach ? hooks.log : LogFds{};
             in.pty_sock = sock.theirs.release();
             in.tty_mask = tty_mask;
@@ -826,6 +852,17 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     err.w.reset();
     alive.r.reset();
     sock.theirs.reset();
+    placed.r.reset();
+    if (cgroup) {
+        try {
+            cgroup->place(init.pid());
+        } catch (...) {
+            init.kill_and_reap();
+            throw;
+        }
+        check(::write(placed.w.get(), "1", 1), "start the container in its cgroup");
+        placed.w.reset();
+    }
     // maps.r stays open here until the word is written: a child that died meanwhile then
     // costs no SIGPIPE, and the wait below sees it exit.
     if (parent_maps) {
@@ -857,7 +894,14 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
         std::string none;
         read_all(keeper.get(), none);
     }
-    return side.finish(status);
+    RunResult r = side.finish(status);
+    if (cgroup && hooks.detach && !r.error) cgroup->keep();  // it outlives kakuri
+    // The command killed (SIGKILL) where the kernel killed for want of memory.
+    if (cgroup && !hooks.detach && !r.error && r.code == 128 + SIGKILL && cgroup->oom_kills())
+        r.error = Error::told("the container ran out of memory (--memory " +
+                                  format_limit_size(plan.policy.limits.memory) + ")",
+                              0, r.code);
+    return r;
 }
 
 RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "cgroup.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "config.hpp"
@@ -76,6 +77,9 @@ int run(int argc, char* argv[]) {
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());
     if (opts.dry_run) {
         std::fputs(format_plan(plan).c_str(), stdout);
+        if (plan.policy.limits.cgroup())
+            std::fputs(format_cgroup(locate_cgroup(plan.policy.limits, scan_cgroup_host())).c_str(),
+                       stdout);
         return 0;
     }
     // Nothing inside may come to write the kakuri binary (sealed.hpp).

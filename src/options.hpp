@@ -61,6 +61,9 @@ struct Options {
     std::string auto_mount;                  // "rw", "ro", "off" or "" (not given)
     std::vector<std::string> cap_add, cap_drop;
     std::string tmpfs_size;  // --tmpfs-size as written; empty: not given
+    std::string memory;      // --memory as written; empty: not given
+    std::string pids_limit;  // --pids-limit as written
+    std::string cpus;        // --cpus as written
     bool dry_run = false;
     int verbosity = 0;  // -1 quiet, 0 normal, 1+ verbose
     bool help = false;

@@ -379,6 +379,14 @@ std::string format_plan(const Plan& p, bool filter_built) {
         s << "identity:   real root, no user namespace\n";
     s << "network:    " << network_text(p.policy) << "\n";
     s << "hostname:   " << p.policy.hostname << "\n";
+    const Limits& l = p.policy.limits;
+    if (l.cgroup()) {
+        s << "limits:    ";
+        if (l.memory) s << " memory " << format_limit_size(l.memory);
+        if (l.pids) s << " pids " << l.pids;
+        if (l.cpu_millis) s << " cpus " << format_cpus(l.cpu_millis);
+        s << " (a cgroup of its own below kakuri's)\n";
+    }
     s << "in memory:  "
       << (p.policy.limits.tmpfs_size ? format_limit_size(p.policy.limits.tmpfs_size)
                                      : std::string("half of RAM"))

@@ -577,6 +577,19 @@ Config effective_config(const Options& o, Config cfg) {
         return n;
     };
     if (!o.tmpfs_size.empty()) override_with(cfg.tmpfs_size, size("--tmpfs-size", o.tmpfs_size));
+    if (!o.memory.empty()) override_with(cfg.memory, size("--memory", o.memory));
+    uint64_t n = 0;
+    if (!o.pids_limit.empty()) {
+        if (!parse_pids(o.pids_limit, n))
+            throw Error("--pids-limit takes " + std::string(kPidsForm) + ", not " +
+                        shown(o.pids_limit));
+        override_with(cfg.pids_limit, n);
+    }
+    if (!o.cpus.empty()) {
+        if (!parse_cpus(o.cpus, n))
+            throw Error("--cpus takes " + std::string(kCpusForm) + ", not " + shown(o.cpus));
+        override_with(cfg.cpus, n);
+    }
     return cfg;
 }
 
@@ -627,6 +640,12 @@ std::string format_config(const Config& c, bool filter_built) {
     line("env_keep", list(c.env_keep.value), c.env_keep.origin);
     auto size = [](uint64_t n) { return config_string(n ? format_limit_size(n) : ""); };
     line("tmpfs_size", size(c.tmpfs_size.value), c.tmpfs_size.origin);
+    line("memory", size(c.memory.value), c.memory.origin);
+    line("pids_limit",
+         config_string(c.pids_limit.value ? std::to_string(c.pids_limit.value) : std::string()),
+         c.pids_limit.origin);
+    line("cpus", config_string(c.cpus.value ? format_cpus(c.cpus.value) : std::string()),
+         c.cpus.origin);
     out += "\n[bind_profiles]\n";
     for (const auto& [name, p] : c.profiles) line(name, list(p.entries), p.origin);
     return out;
@@ -745,7 +764,11 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);
 
     s.policy.seccomp = cfg.seccomp.value != "off";
-    s.policy.limits.tmpfs_size = cfg.tmpfs_size.value;
+    s.policy.limits.memory = cfg.memory.value;
+    s.policy.limits.pids = cfg.pids_limit.value;
+    s.policy.limits.cpu_millis = cfg.cpus.value;
+    // In-memory writes are memory too: by default they may take what --memory allows.
+    s.policy.limits.tmpfs_size = cfg.tmpfs_size.value ? cfg.tmpfs_size.value : cfg.memory.value;
     // --user means no capabilities at all; otherwise root keeps a docker-like set.
     s.policy.caps = user ? 0 : default_caps();
     for (const auto& c : opts.cap_add) s.policy.caps |= parse_cap(c);

@@ -72,3 +72,194 @@ def test_a_bad_size_is_one_line_and_runs_nothing(k):
         lines = p.stderr.splitlines()
         eq(len(lines), 1, p.stderr)
         ok(lines[0].startswith("kakuri: --tmpfs-size takes a size of at least 1M"), p.stderr)
+
+
+# --- memory, processes and CPUs: a cgroup below kakuri's own (as real root here: cgroup v1) ---
+
+def refused(k, opts):
+    """Unprivileged on a host that delegates no cgroup v2: the one refusal line, 125, nothing
+    run (never silently unlimited)."""
+    p = k.run(list(opts) + ["--", "/bin/sh", "-c", "echo ran"])
+    eq((p.returncode, p.stdout), (125, ""), p.stderr)
+    lines = p.stderr.splitlines()
+    eq(len(lines), 1, p.stderr)
+    ok(lines[0].startswith("kakuri: --"), p.stderr)
+    for i in range(0, len(opts), 2):
+        ok(f"{opts[i]} {opts[i + 1]}" in lines[0], p.stderr)
+    ok("need" in lines[0] and "a cgroup kakuri may make below its own" in lines[0], p.stderr)
+    ok("systemd-run --user --scope -p Delegate=yes kakuri" in lines[0], p.stderr)
+
+
+def own_cgroups():
+    """This process's cgroup in each v1 hierarchy, as directories: kakuri's, its child's."""
+    dirs = {}
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "cgroup":
+                for c in fields[sep + 3].split(","):
+                    mounts[c] = (fields[3], fields[4])
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctls, path = line.rstrip("\n").split(":", 2)
+            for c in ctls.split(",") if ctls else []:
+                if c in mounts:
+                    root, point = mounts[c]
+                    dirs[c] = os.path.normpath(point + "/" + path[len(root.rstrip("/")):])
+    return dirs
+
+
+def kakuri_cgroups():
+    """Every cgroup named kakuri-... below this process's own, in every hierarchy (a test
+    checks that it made none that stays: the set may shrink, as kakuri removes the leftovers
+    of a killed one)."""
+    found = []
+    for c, d in own_cgroups().items():
+        for name in os.listdir(d):
+            if name.startswith("kakuri-"):
+                found.append(os.path.join(d, name))
+    return sorted(set(found))
+
+
+def start_time(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[19]
+
+
+# Forks until told no (or 100 times); each child waits on a pipe the parent holds, so all stay
+# until the parent is done counting.
+FORKS = r"""
+import errno, os
+r, w = os.pipe()
+n, err = 0, "none"
+for i in range(100):
+    try:
+        pid = os.fork()
+    except OSError as e:
+        err = errno.errorcode[e.errno]
+        break
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)
+        os._exit(0)
+    n += 1
+print(f"forked={n} error={err}", flush=True)
+os.close(w)
+for i in range(n):
+    os.wait()
+"""
+
+
+def test_pids_limit_stops_a_fork_loop_with_eagain(k):
+    if k.mode == "user":
+        return refused(k, ["--pids-limit", "50"])
+    before = kakuri_cgroups()
+    p = k.run(["--pids-limit", "50", "--", PYTHON, "-c", FORKS])
+    eq(p.returncode, 0, p.stderr)
+    # 50 in all: init, the program and 48 children.
+    eq(p.stdout, "forked=48 error=EAGAIN\n", p.stderr)
+    # The host is not limited: the same loop outside forks all 100.
+    import subprocess
+    out = subprocess.run([PYTHON, "-c", FORKS], capture_output=True, text=True, timeout=60)
+    eq(out.stdout, "forked=100 error=none\n", out.stderr)
+    left = set(kakuri_cgroups()) - set(before)
+    ok(not left, f"cgroups left behind: {left}")
+
+
+def test_memory_limit_kills_and_says_so(k):
+    if k.mode == "user":
+        return refused(k, ["--memory", "64M"])
+    before = kakuri_cgroups()
+    p = k.run(["--memory", "64M", "--", PYTHON, "-c",
+               "import sys; x = b'x' * (256 << 20); print('survived', len(x))"])
+    eq(p.returncode, 137, p.stderr)
+    eq(p.stdout, "")
+    eq(p.stderr, "kakuri: the container ran out of memory (--memory 64M)\n")
+    # Under the limit, the same program runs; a SIGKILL that is not the kernel's is no OOM.
+    p = k.run(["--memory", "512M", "--", PYTHON, "-c",
+               "x = b'x' * (256 << 20); print('survived', len(x))"])
+    eq((p.returncode, p.stdout), (0, f"survived {256 << 20}\n"), p.stderr)
+    p = k.run(["--memory", "64M", "--", "/bin/sh", "-c", "kill -9 $$"])
+    eq((p.returncode, p.stderr), (137, ""))
+    left = set(kakuri_cgroups()) - set(before)
+    ok(not left, f"cgroups left behind: {left}")
+
+
+# Two processes spin for 3 s of wall time (on a 2-CPU host they want both), then it says so
+# and waits for stdin to close.
+SPIN = r"""
+import os, sys, time
+start = time.monotonic()
+child = os.fork()
+while time.monotonic() - start < 3:
+    pass
+if child == 0:
+    os._exit(0)
+os.wait()
+print("spun", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_cpus_keeps_a_busy_loop_near_its_share(k):
+    if k.mode == "user":
+        return refused(k, ["--cpus", "0.5"])
+    p = k.popen(["--cpus", "0.5", "--", PYTHON, "-c", SPIN], stdin=-1, stdout=-1, stderr=-1,
+                text=True)
+    try:
+        eq(read_line(p.stdout), "spun\n")
+        name = f"kakuri-{p.pid}-{start_time(p.pid)}"
+        cg = own_cgroups()
+        with open(os.path.join(cg["cpuacct"], name, "cpuacct.usage")) as f:
+            used = int(f.read()) / 1e9
+        with open(os.path.join(cg["cpu"], name, "cpu.stat")) as f:
+            stat = dict(line.split() for line in f)
+        with open(os.path.join(cg["cpu"], name, "cpu.cfs_quota_us")) as f:
+            eq(f.read(), "50000\n")
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    eq(p.returncode, 0, p.stderr.read())
+    # Two busy loops for 3 s of wall time at half a CPU: about 1.5 s (start-up included;
+    # generous bounds), where they would take up to 6 s unlimited.
+    ok(0.6 <= used <= 2.2, f"{used:.2f} s of CPU in 3 s of two busy loops at --cpus 0.5")
+    ok(int(stat["nr_throttled"]) > 0, f"never throttled: {stat}")
+
+
+def test_the_container_sees_its_own_cgroup(k):
+    if k.mode == "user":
+        return refused(k, ["--pids-limit", "50", "--memory", "1G"])
+    p = k.run(["--pids-limit", "50", "--memory", "1G", "--", "/bin/cat", "/proc/self/cgroup"])
+    eq(p.returncode, 0, p.stderr)
+    lines = dict(line.split(":", 2)[1:] for line in p.stdout.splitlines())
+    eq((lines["pids"], lines["memory"]), ("/", "/"), p.stdout)
+
+
+def test_no_cgroup_is_left_after_kill_9(k):
+    if k.mode == "user":
+        return refused(k, ["--pids-limit", "50"])
+    import signal
+    from harness import pidfds, wait_exited
+    before = kakuri_cgroups()
+    p = k.popen(["--pids-limit", "50", "--", "/bin/sh", "-c", "echo up; read x"],
+                stdin=-1, stdout=-1, stderr=-1, text=True)
+    eq(read_line(p.stdout), "up\n")
+    made = [d for d in kakuri_cgroups() if d not in before]
+    ok(len(made) == 1 and os.path.basename(made[0]).startswith(f"kakuri-{p.pid}-"), str(made))
+    with open(os.path.join(made[0], "cgroup.procs")) as f:
+        inside = [int(x) for x in f.read().split()]
+    ok(inside, "nothing in the container's cgroup")
+    fds = pidfds(inside)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    p.stdin.close()
+    wait_exited(fds, "the container after kakuri's kill -9")
+    ok(os.path.isdir(made[0]), "the cgroup went with a kill -9 (how?)")
+    # The next kakuri with limits removes the empty one the killed kakuri left.
+    q = k.run(["--pids-limit", "50", "--", "/bin/true"])
+    eq(q.returncode, 0, q.stderr)
+    ok(not os.path.exists(made[0]), f"{made[0]} left behind")
+    left = set(kakuri_cgroups()) - set(before)
+    ok(not left, f"cgroups left behind: {left}")

@@ -31,7 +31,7 @@ LAYERS = [
     ("container", ["container"], ["base", "vocabulary"]),
     # What kakuri does on the host for its caller: files it trusts, the terminal, the log, the
     # processes it makes and watches, the sealed copy of itself.
-    ("host", ["trust", "tty", "logfile", "supervise", "sealed"], ["base", "vocabulary"]),
+    ("host", ["trust", "tty", "logfile", "supervise", "sealed", "cgroup"], ["base", "vocabulary"]),
     # argv and the config files -> Options, Config.
     ("input", ["cli", "config"], ["base", "vocabulary", "host"]),
     # Options + Config + the host -> ContainerSpec.

@@ -381,6 +381,8 @@ TEST_CASE("cli: every long option of the table is parsed") {
                 : std::string(o.metavar) == "SIZE" ? std::string("64M")
                 : name == "publish"                ? std::string("8080:80")
                 : name == "dns"                    ? std::string("192.0.2.53")
+                : std::string(o.metavar) == "N"    ? std::string("50")
+                : std::string(o.metavar) == "CPUS" ? std::string("0.5")
                                                    : std::string("/v");
             word += "=" + value;
         }
@@ -447,6 +449,36 @@ TEST_CASE("cli: --config before a subcommand is a global option") {
     Argv bad({"--config", "a\nb", "list"});
     std::string config;
     CHECK_THROWS_AS(parse_global_options(bad.argc(), bad.argv(), config), Error);
+}
+
+}  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE("cli: --memory, --pids-limit, --cpus, --tmpfs-size; a bad value is one line, 125") {
+    Options o = parse(
+        {"--memory", "1.5G", "--pids-limit", "50", "--cpus=0.5", "--tmpfs-size", "512M", "cmd"});
+    CHECK(o.memory == "1.5G");
+    CHECK(o.pids_limit == "50");
+    CHECK(o.cpus == "0.5");
+    CHECK(o.tmpfs_size == "512M");
+    CHECK(o.command == Strings{"cmd"});
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"--memory", "lots"},    {"--memory", "0"},      {"--memory", "1.5"}, {"--pids-limit", "0"},
+        {"--pids-limit", "1.5"}, {"--pids-limit", "-3"}, {"--cpus", "0"},     {"--cpus", "half"},
+        {"--cpus", "2000"},      {"--tmpfs-size", "1K"}};
+    for (const auto& [opt, value] : bad) {
+        CAPTURE(opt);
+        CAPTURE(value);
+        try {
+            parse({opt.c_str(), value.c_str(), "cmd"});
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.exit_code() == 125);
+            CHECK(std::string(e.what()).rfind(opt + " takes ", 0) == 0);
+            CHECK(std::string(e.what()).find('\n') == std::string::npos);
+        }
+    }
 }
 
 }  // namespace kakuri

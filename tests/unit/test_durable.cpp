@@ -35,6 +35,9 @@ ContainerSpec every_field() {
     s.policy.seccomp = false;
     s.policy.caps = 0xa80425fbULL;
     s.policy.limits.tmpfs_size = 96ULL << 20;
+    s.policy.limits.memory = 3ULL << 29;
+    s.policy.limits.pids = 50;
+    s.policy.limits.cpu_millis = 1250;
     s.process.rules.auto_mount = "ro";
     s.process.rules.clearenv = true;
     s.process.rules.env_unset = {"LS_COLORS"};
@@ -106,17 +109,38 @@ TEST_CASE("durable: unknown or malformed fields are refused, naming the field") 
     CHECK_THROWS_AS(container_from_fields({{"map_writer", "someone"}}), Error);
     CHECK_THROWS_AS(container_from_fields({{"caps", "xyz"}}), Error);
     CHECK_THROWS_AS(container_from_fields({{"tmpfs_size", "0"}}), Error);
-    CHECK_THROWS_AS(container_from_fields({{"tmpfs_size", "32M"}}), Error);
+    CHECK_THROWS_AS(container_from_fields({{"tmpfs_size", "32X"}}), Error);
 }
 
 TEST_CASE("durable: limits are recorded only where set, so older records read as before") {
     ContainerSpec s = every_field();
     s.policy.limits = Limits{};
-    for (const auto& field : container_fields(s)) CHECK(field.first != "tmpfs_size");
+    for (const auto& field : container_fields(s))
+        for (const char* k : {"tmpfs_size", "memory", "pids_limit", "cpus"})
+            CHECK(field.first != k);
     CHECK(container_from_fields(container_fields(s)).policy.limits == Limits{});
     s.policy.limits.tmpfs_size = 32ULL << 20;
+    s.policy.limits.memory = 3ULL << 29;
+    s.policy.limits.cpu_millis = 500;
+    s.policy.limits.pids = 50;
+    // As the options write them, which inspect shows as they are.
     const Fields f = container_fields(s);
-    CHECK(std::count(f.begin(), f.end(), Fields::value_type{"tmpfs_size", "33554432"}) == 1);
+    for (const auto& kv :
+         Fields{{"tmpfs_size", "32M"}, {"memory", "1536M"}, {"cpus", "0.5"}, {"pids_limit", "50"}})
+        CHECK(std::count(f.begin(), f.end(), kv) == 1);
+    // A bare number of bytes reads too (as a record of the first kakuri with tmpfs_size wrote).
+    CHECK(container_from_fields({{"tmpfs_size", "33554432"}}).policy.limits.tmpfs_size ==
+          32ULL << 20);
+    for (const auto& bad : Fields{{"memory", "0"},
+                                  {"memory", "lots"},
+                                  {"cpus", "0"},
+                                  {"pids_limit", "-1"},
+                                  {"pids_limit", "1.5"}}) {
+        CAPTURE(bad.first);
+        CHECK_THROWS_WITH_AS(container_from_fields({bad}),
+                             ("bad field '" + bad.first + "' in the container's record").c_str(),
+                             Error);
+    }
 }
 
 namespace kakuri {
