@@ -285,6 +285,15 @@ CgroupPlace locate_cgroup(const Limits& l, const CgroupHost& h) {
     CgroupPlace p = try_v2(need, h, mounts, self, why_v2);
     if (p.kind == CgroupKind::None) p = try_v1(need, h, mounts, self, why_v1);
     p.name = "kakuri-" + std::to_string(h.pid) + "-" + std::to_string(h.start_time);
+    for (const auto& line : self) {
+        auto mount = std::find_if(mounts.begin(), mounts.end(), [&](const Mount& m) {
+            return line.controllers.empty()
+                       ? m.type == "cgroup2"
+                       : m.type == "cgroup" && has(m.options, line.controllers[0]);
+        });
+        std::string dir = mount == mounts.end() ? "" : dir_of(*mount, line.path, h.prefix);
+        if (!dir.empty() && !has(p.sweep, dir)) p.sweep.push_back(dir);
+    }
     if (p.kind == CgroupKind::None) {
         std::vector<std::string> asked;
         if (l.memory) asked.push_back("--memory " + format_limit_size(l.memory));
@@ -358,7 +367,7 @@ void remove_cgroup(const std::string& dir) {
 
 Cgroup Cgroup::make(const CgroupPlace& p) {
     if (p.kind == CgroupKind::None) throw Error(p.refusal);
-    remove_stale_cgroups(p);
+    remove_stale_cgroups(p.sweep);
     Cgroup cg;
     cg.kind_ = p.kind;
     if (p.own_leaf) {
@@ -437,9 +446,9 @@ bool join_cgroups_of(pid_t pid) {
     return joined_any;
 }
 
-void remove_stale_cgroups(const CgroupPlace& p) {
-    for (const auto& h : p.hierarchies) {
-        UniqueFd dir(::open(h.parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+void remove_stale_cgroups(const std::vector<std::string>& parents) {
+    for (const auto& parent : parents) {
+        UniqueFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir) continue;
         std::vector<std::string> names;
         if (DIR* d = fdopendir(::dup(dir.get()))) {

@@ -55,6 +55,9 @@ struct CgroupPlace {
     bool own_leaf = false;
     std::string enable;   // v2: "+memory +pids" for the parent's cgroup.subtree_control
     std::string refusal;  // None: what is missing and how to get it (one line)
+    // kakuri's own cgroup in every hierarchy mounted, where the leftovers of a killed kakuri
+    // (or a detached container's, once it stopped) are looked for.
+    std::vector<std::string> sweep;
 };
 
 // Where the limits that go to a cgroup (memory, pids, cpu) can be applied. Reads the cgroup
@@ -96,9 +99,9 @@ private:
 // `exec` starts in a container draws on its limits. False when pid is in none.
 bool join_cgroups_of(pid_t pid);
 
-// Removes the empty cgroups named kakuri-PID-START[-self] in the place's parents whose kakuri is
+// Removes the empty cgroups named kakuri-PID-START[-self] in these directories whose kakuri is
 // gone (killed before it could remove them). Never anything of another name, never a cgroup
 // that still holds a process (the kernel refuses that rmdir).
-void remove_stale_cgroups(const CgroupPlace& place);
+void remove_stale_cgroups(const std::vector<std::string>& parents);
 
 }  // namespace kakuri

@@ -194,6 +194,8 @@ TEST_CASE("cgroup: v1 hybrid as real root: each controller below kakuri's cgroup
     CHECK(p.hierarchies[2].parent == cpu);
     CHECK(p.hierarchies[2].controllers == "cpu,cpuacct");
     CHECK(p.hierarchies[2].writes == limit_writes(CgroupKind::V1, "cpu", all_three()));
+    // Leftovers are looked for in every hierarchy, v2's too, not only those this run uses.
+    CHECK(p.sweep == std::vector<std::string>{pids, mem, cpu, s.dir + "/sys/fs/cgroup/unified"});
     const std::string text = format_cgroup(p);
     CHECK(contains(text, "cgroup:     v1 " + mem + "/kakuri-4242-777 (memory.limit_in_bytes "));
     CHECK(contains(text, "cgroup:     v1 " + pids + "/kakuri-4242-777 (pids.max 50)\n"));
@@ -239,10 +241,7 @@ TEST_CASE("cgroup: the leftovers of a kakuri that is gone are removed, nothing e
         s.mkdir("parent/" + n);
     s.mkdir("parent/kakuri-3-4");
     s.file("parent/kakuri-3-4/held", 0644, "");  // not empty: rmdir fails, it stays
-    CgroupPlace p;
-    p.kind = CgroupKind::V1;
-    p.hierarchies.push_back({"pids", parent, {}});
-    remove_stale_cgroups(p);
+    remove_stale_cgroups({parent, s.dir + "/missing"});
     auto there = [&](const std::string& n) {
         return ::access((parent + "/" + n).c_str(), F_OK) == 0;
     };
