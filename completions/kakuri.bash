@@ -8,12 +8,12 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list inspect logs remove config help"
+_kakuri_subcommands="create start exec shell stop list inspect logs remove image config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --bind-profile --auto-mount=
-    --hostname --rootfs -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop --config
-    --tmpfs-size --memory --pids-limit --cpus"
+    --hostname --rootfs --image -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop
+    --config --tmpfs-size --memory --pids-limit --cpus"
 _kakuri_opts_flag="--allow-network --user --userns --subids --clearenv --dry-run -v --verbose
     -q --quiet -h --help --version"
 
@@ -47,6 +47,11 @@ _kakuri_profiles() {
     done < <("$kakuri" config "$@" 2>/dev/null)
 }
 
+# Image names from `kakuri image list -q`; $@: options for kakuri (--config FILE).
+_kakuri_images() {
+    "$kakuri" "$@" image list -q 2>/dev/null
+}
+
 _kakuri_files() { # $1: -d for directories only
     if declare -F _filedir >/dev/null; then
         _filedir $1
@@ -73,6 +78,7 @@ _kakuri_value() {
             COMPREPLY=($(compgen -W "$_kakuri_caps" -- "$cur"))
             [[ ${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=($(compgen -W "${_kakuri_caps,,}" -- "$cur"))
             ;;
+        --image) COMPREPLY=($(compgen -W "$(_kakuri_images "$@")" -- "$cur")) ;;
         --bind | --ro-bind | --config) _kakuri_files ;;
         -w | --workdir | --rootfs | -[!-]*w) _kakuri_files -d ;;
         --unsetenv) COMPREPLY=($(compgen -e -- "$cur")) ;;
@@ -147,6 +153,8 @@ _kakuri() {
             inspect) value_opts="" flag_opts="--json" operands=name ;;
             logs) value_opts="" flag_opts="-f --follow" operands=name ;;
             remove) value_opts="" flag_opts="-f --force" operands=names ;;
+            image) value_opts="" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
+                operands=image ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;
         esac
         [[ $sub == config || $sub == create ]] || flag_opts+=" -h --help"
@@ -205,6 +213,15 @@ _kakuri() {
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
             "name command":1) _kakuri_command "$n" ;;
+            image:0) COMPREPLY=($(compgen -W "import list inspect remove" -- "$cur")) ;;
+            image:*)
+                # import's SOURCE is a file or directory; inspect and remove take images.
+                if [[ " ${words[*]:at+1:n-at-1} " == *" import "* ]]; then
+                    _kakuri_files
+                else
+                    COMPREPLY=($(compgen -W "$(_kakuri_images "${cfg[@]}")" -- "$cur"))
+                fi
+                ;;
             subcommand:0) COMPREPLY=($(compgen -W "$_kakuri_subcommands" -- "$cur")) ;;
         esac
     fi

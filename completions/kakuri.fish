@@ -12,14 +12,14 @@ set -g __kakuri_subcommands \
     inspect\t"show a container's record and state" \
     logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
+    image\t'import, list, inspect and remove images' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
 
 # Run options that take a value: the next word (or, long ones, after '=').
 set -g __kakuri_value_opts --network -p --publish --dns --bind --ro-bind --bind-profile \
-    --auto-mount --hostname --rootfs -e --env --unsetenv -w --workdir --seccomp --cap-add \
-    --cap-drop --config --tmpfs-size --memory \
-    --pids-limit --cpus
+    --auto-mount --hostname --rootfs --image -e --env --unsetenv -w --workdir --seccomp --cap-add \
+    --cap-drop --config --tmpfs-size --memory --pids-limit --cpus
 
 # The index of the first word after kakuri's global options (--config FILE before a
 # subcommand), among the words before the cursor.
@@ -171,6 +171,11 @@ function __kakuri_profiles
     end
 end
 
+function __kakuri_images
+    set -l kakuri (__kakuri_bin)
+    command $kakuri (__kakuri_config) image list -q 2>/dev/null
+end
+
 function __kakuri_containers
     set -l kakuri (__kakuri_bin)
     command $kakuri (__kakuri_config) list -q 2>/dev/null
@@ -198,6 +203,7 @@ $opt -l auto-mount -x -a 'rw ro off' -d 'mount path arguments at the same path'
 $opt -l user -d 'run as your own uid/gid inside instead of root'
 $opt -l hostname -x -d "the container's hostname (default: kakuri)"
 $opt -l rootfs -x -a '(__fish_complete_directories (commandline -ct))' -d 'use DIR as the root filesystem, under an overlay'
+$opt -l image -x -a '(__kakuri_images)' -d 'use an imported image as the root filesystem'
 $opt -l userns -d 'as real root: a user namespace whose root is not host root'
 $opt -l subids -d 'also map ids 1..65536 inside to your subordinate ids'
 $opt -s e -l env -x -a '(set -xn)' -d "set K=V inside (K alone: copy the caller's value)"
@@ -237,4 +243,14 @@ complete -c kakuri -n "__kakuri_at 'list 0'" -s q -l quiet -d 'names only'
 complete -c kakuri -n "__kakuri_at 'inspect 0'" -l json -d 'as one JSON object'
 complete -c kakuri -n "__kakuri_at 'logs 0'" -s f -l follow -d 'follow until the container stops'
 complete -c kakuri -n "__kakuri_at 'remove 0'" -s f -l force -d 'stop a running container first'
+# Images: the action, then import's SOURCE (a file) or images.
+complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import list inspect remove'
+complete -c kakuri -n "__kakuri_at 'image 1'; and __fish_seen_subcommand_from import" -F
+complete -c kakuri -n "__kakuri_at 'image *'; and not __fish_seen_subcommand_from import list" -a '(__kakuri_images)' -d image
+complete -c kakuri -n "__kakuri_at 'image *'" -s h -l help -d 'show the help'
+complete -c kakuri -n "__kakuri_at 'image *'" -l subids -d 'import: unpack with your subordinate ids'
+complete -c kakuri -n "__kakuri_at 'image *'" -s q -l quiet -d 'import: say nothing but errors; list: names only'
+complete -c kakuri -n "__kakuri_at 'image *'" -s v -l verbose -d 'import: also say what was skipped'
+complete -c kakuri -n "__kakuri_at 'image *'" -l json -d 'list: as JSON'
+complete -c kakuri -n "__kakuri_at 'image *'" -s f -l force -d 'remove: even while a container uses it'
 complete -c kakuri -n "__kakuri_at 'help 0'" -a '(string join \n -- $__kakuri_subcommands)'

@@ -35,6 +35,7 @@ enum OptId {
     kOptBindProfile,
     kOptAutoMount,
     kOptRootfs,
+    kOptImage,
     kOptUserns,
     kOptSubids,
     kOptTmpfsSize,
@@ -86,6 +87,10 @@ const std::vector<TableEntry>& table() {
         {{"rootfs", 0, ArgKind::Required, "DIR", nullptr,
           "use DIR as the root filesystem, under an overlay (DIR is never written)"},
          kOptRootfs},
+        {{"image", 0, ArgKind::Required, "NAME", nullptr,
+          "use the image NAME (kakuri image import) as the root filesystem, under an overlay; "
+          "without a command its own command runs"},
+         kOptImage},
         {{"userns", 0, ArgKind::None, nullptr, nullptr,
           "as real root: a user namespace whose root is not host root"},
          kOptUserns},
@@ -228,6 +233,10 @@ Options parse_run_options(int argc, char* const argv[]) {
             if (arg.empty()) bad_usage("--rootfs needs a directory");
             o.rootfs = path_arg("--rootfs", arg);
             break;
+        case kOptImage:
+            if (arg.empty()) bad_usage("--image needs an image name");
+            o.image = arg;
+            break;
         case kOptUserns: o.userns = true; break;
         case kOptSubids: o.subids = true; break;
         case 'e': o.env_set.push_back(arg); break;
@@ -313,7 +322,8 @@ std::string run_help_text() {
          "PID, network, UTS and IPC namespaces, the host's system directories under a\n"
          "throw-away overlay, an empty home, fresh /tmp. Nothing it writes reaches the host\n"
          "except through binds. With --rootfs DIR, DIR is the root instead, under the same\n"
-         "kind of overlay; as real root there is no user namespace unless --userns.\n"
+         "kind of overlay (--image NAME: an imported image's tree); as real root there is no\n"
+         "user namespace unless --userns.\n"
          "\nRun options:\n";
     for (const auto& o : run_option_table()) {
         std::string left = "  ";
@@ -338,6 +348,9 @@ std::string run_help_text() {
          "  kakuri inspect [--json] NAME                      its record and state\n"
          "  kakuri logs [-f|--follow] NAME                    what its detached runs wrote\n"
          "  kakuri remove [-f|--force] NAME...\n"
+         "  kakuri image import [--subids] SOURCE [NAME]      a root filesystem or an OCI or "
+         "docker image\n"
+         "  kakuri image list|inspect|remove ...              kakuri help image\n"
          "  kakuri config [RUN-OPTIONS]   the effective configuration and where each value came "
          "from\n"
          "  kakuri help [SUBCOMMAND]\n"

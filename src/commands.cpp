@@ -14,12 +14,17 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "cgroup.hpp"
 #include "cli.hpp"
 #include "config.hpp"
 #include "durable.hpp"
 #include "envrules.hpp"
+#include "features.hpp"
+#if KAKURI_HAVE_IMAGES
+#include "images.hpp"
+#endif
 #include "launch.hpp"
 #include "logfile.hpp"
 #include "paths.hpp"
@@ -210,7 +215,17 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
     // Everything resolved and checked now, as a run would (bind sources, the root filesystem,
     // subordinate ids): a bad option leaves no container behind, and the record holds what
     // was decided, never to be re-read from a config.
-    ContainerSpec spec = make_container(opts, l.cfg, l.host);
+    // --image: the image's tree and config, recorded as create decides them (an image is
+    // never written after import, and is not removed while this container uses it).
+    std::unique_ptr<ImageUse> image;
+    if (!opts.image.empty()) {
+#if KAKURI_HAVE_IMAGES
+        image = std::make_unique<ImageUse>(use_image(l.cfg, l.host, opts.image));
+#else
+        throw Error(std::string("--image: ") + kNoImagesNote);
+#endif
+    }
+    ContainerSpec spec = make_container(opts, l.cfg, l.host, image.get());
     if (opts.hostname.empty() && !l.cfg.hostname.set) spec.policy.hostname = name;
     // Nor a credential the config's env sets: such an entry is left out, and said.
     auto& env = spec.process.rules.env;
@@ -229,7 +244,9 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
     rec.created = static_cast<int64_t>(time(nullptr));
     rec.cwd = l.host.cwd;
     rec.network = network_summary(spec.policy);
-    rec.root = spec.layout.rootfs.empty() ? "host" : spec.layout.rootfs;
+    rec.root = !spec.layout.image.empty()   ? "image " + spec.layout.image
+               : spec.layout.rootfs.empty() ? "host"
+                                            : spec.layout.rootfs;
     rec.spec = container_fields(spec);
     if (opts.dry_run) {
         // What a start -d would set up; nothing is made.

@@ -28,7 +28,7 @@ namespace kakuri {
 namespace {
 
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
-const char* const kStorageKeys[] = {"containers_dir", "log_max_size"};
+const char* const kStorageKeys[] = {"containers_dir", "images_dir", "log_max_size"};
 const char* const kDefaultsKeys[] = {
     "allow_network",  "network",  "host_loopback", "dns",
     "user",           "hostname", "auto_mount",    "auto_mount_workdir",
@@ -430,8 +430,8 @@ private:
             set(cfg_.log_max_size, n, e);
         } else if (section == "storage") {
             std::string dir = as_string(e);
-            if (dir.empty()) fail(e.line, "containers_dir must not be empty");
-            set(cfg_.containers_dir, dir, e);
+            if (dir.empty()) fail(e.line, k + " must not be empty");
+            set(k == "images_dir" ? cfg_.images_dir : cfg_.containers_dir, dir, e);
         } else if (section == "bind_profiles") {
             Profile p;
             p.entries = as_list(e);
@@ -570,6 +570,7 @@ std::string format_size(uint64_t n) {
 Config default_config() {
     Config c;
     c.containers_dir.value = "~/.local/kakuri/containers";
+    c.images_dir.value = "~/.local/kakuri/images";
     c.log_max_size.value = 4 << 20;
     c.network.value = "none";
     c.auto_mount.value = "rw";

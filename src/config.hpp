@@ -32,6 +32,7 @@ struct Profile {
 // Strings are kept as written: `~` is expanded by the caller, which knows HOME.
 struct Config {
     Setting<std::string> containers_dir;  // [storage]; default "~/.local/kakuri/containers"
+    Setting<std::string> images_dir;      // [storage]; default "~/.local/kakuri/images"
     Setting<uint64_t> log_max_size;       // [storage]; bytes a detached container's log keeps
     Setting<bool> allow_network;          // [defaults] from here on; default false
     Setting<std::string> network;         // "none" (default), "host" or "private"

@@ -84,10 +84,17 @@ struct ProcessRules {
     std::vector<std::string> env_set;    // -e NAME (the caller's value) or -e K=V
     std::vector<std::string> env_drop;   // the config's env_drop
     std::vector<std::string> env_keep;   // the config's env_keep
+    // An image's config (--image): its Env (under the config's env and -e), the command that
+    // runs when none is given (Entrypoint and Cmd) and where that starts (WorkingDir).
+    std::vector<std::string> image_env;
+    std::vector<std::string> image_command;
+    std::string image_workdir;
     bool operator==(const ProcessRules& o) const {
         return auto_mount == o.auto_mount && auto_mount_workdir == o.auto_mount_workdir &&
                clearenv == o.clearenv && env_unset == o.env_unset && env == o.env &&
-               env_set == o.env_set && env_drop == o.env_drop && env_keep == o.env_keep;
+               env_set == o.env_set && env_drop == o.env_drop && env_keep == o.env_keep &&
+               image_env == o.image_env && image_command == o.image_command &&
+               image_workdir == o.image_workdir;
     }
 };
 
@@ -105,9 +112,20 @@ struct Identity {
     gid_t caller_gid = 0;
 };
 
+// An image a container runs on (--image, README "Images"): its tree, the read-only layer below
+// the container's own, and what its config says the process runs with.
+struct ImageUse {
+    std::string name;
+    std::string rootfs;  // resolved host path: images_dir/NAME/rootfs
+    std::vector<std::string> env;
+    std::vector<std::string> command;  // Entrypoint and Cmd
+    std::string workdir;
+};
+
 // What the container's file system is made of.
 struct Layout {
     std::string rootfs;             // absolute; empty: host mode (the host's system directories)
+    std::string image;              // the image rootfs is the tree of (--image); empty: none
     std::vector<SystemDir> system;  // overlaid (or linked) host system directories
     std::string home;               // empty: no home directory
     std::vector<Bind> binds;        // in order; a later one over the same place wins (src resolved)

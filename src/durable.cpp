@@ -155,6 +155,7 @@ Fields container_fields(const ContainerSpec& s) {
     }
     put("hostname", encode_word(policy.hostname));
     if (!layout.rootfs.empty()) put("rootfs", encode_word(layout.rootfs));
+    if (!layout.image.empty()) put("image", encode_word(layout.image));
     for (const auto& d : layout.system)
         put("system", words({d.path,
                              d.is_symlink  ? "link"
@@ -182,13 +183,16 @@ Fields container_fields(const ContainerSpec& s) {
     for (const auto& v : r.env_set) put("env_set", encode_word(v));
     for (const auto& v : r.env_drop) put("env_drop", encode_word(v));
     for (const auto& v : r.env_keep) put("env_keep", encode_word(v));
+    for (const auto& v : r.image_env) put("image_env", encode_word(v));
+    for (const auto& v : r.image_command) put("image_command", encode_word(v));
+    if (!r.image_workdir.empty()) put("image_workdir", encode_word(r.image_workdir));
     return f;
 }
 
 Fields shown_fields(const Fields& recorded) {
-    static const char* const kLists[] = {"uid_map",   "system",   "bind",   "link",
-                                         "env_unset", "gid_map",  "env",    "env_set",
-                                         "env_drop",  "env_keep", "publish"};
+    static const char* const kLists[] = {
+        "uid_map", "system",   "bind",     "link",    "env_unset", "gid_map",      "env",
+        "env_set", "env_drop", "env_keep", "publish", "image_env", "image_command"};
     Fields out;
     for (const auto& [k, v] : recorded) {
         std::string shown;
@@ -271,6 +275,8 @@ bool identity_field(Identity& id, const std::string& k, const std::string& v) {
 bool layout_field(Layout& layout, const std::string& k, const std::string& v) {
     if (k == "rootfs")
         layout.rootfs = decode_word(v);
+    else if (k == "image")
+        layout.image = decode_word(v);
     else if (k == "system") {
         auto w = split_words(v, 3, k);
         if (w[1] != "link" && w[1] != "ro" && w[1] != "overlay") throw bad_field(k);
@@ -340,6 +346,12 @@ bool rules_field(ProcessRules& rules, const std::string& k, const std::string& v
         rules.env_drop.push_back(decode_word(v));
     else if (k == "env_keep")
         rules.env_keep.push_back(decode_word(v));
+    else if (k == "image_env")
+        rules.image_env.push_back(decode_word(v));
+    else if (k == "image_command")
+        rules.image_command.push_back(decode_word(v));
+    else if (k == "image_workdir")
+        rules.image_workdir = decode_word(v);
     else
         return false;
     return true;

@@ -12,4 +12,8 @@ bool seccomp_available();
 // adds it to the version) and on stderr when a container starts.
 extern const char* const kNoFilterNote;
 
+// Whether this build has images (meson -Dimages): kakuri image and --image.
+bool images_available();
+extern const char* const kNoImagesNote;
+
 }  // namespace kakuri

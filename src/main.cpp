@@ -3,11 +3,16 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "cgroup.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "config.hpp"
+#include "features.hpp"
+#if KAKURI_HAVE_IMAGES
+#include "images.hpp"
+#endif
 #include "launch.hpp"
 #include "plan.hpp"
 #include "sealed.hpp"
@@ -24,6 +29,26 @@ void say(const std::string& message) {
     std::fprintf(stderr, "kakuri: %s\n", one_line(message).c_str());
 }
 
+std::string image_help_text() {
+#if KAKURI_HAVE_IMAGES
+    return image_help();
+#else
+    return std::string(kNoImagesNote) + "\n";
+#endif
+}
+
+// --image NAME: the image, found in images_dir (images.hpp); nullptr without --image.
+std::unique_ptr<ImageUse> image_of(const Options& opts, const Config& cfg, const HostInfo& host) {
+    if (opts.image.empty()) return nullptr;
+#if KAKURI_HAVE_IMAGES
+    return std::make_unique<ImageUse>(use_image(cfg, host, opts.image));
+#else
+    (void)cfg;
+    (void)host;
+    throw Error(std::string("--image: ") + kNoImagesNote);
+#endif
+}
+
 int run(int argc, char* argv[]) {
     // kakuri needs no privileges of its own; a setuid copy is a mistake or an attack.
     if (getuid() != geteuid() || getgid() != getegid())
@@ -35,7 +60,9 @@ int run(int argc, char* argv[]) {
     int sub = parse_global_options(argc, argv, global_config);
     const char* word = sub < argc ? argv[sub] : nullptr;
     if (word && strcmp(word, "help") == 0) {
-        if (sub + 1 < argc && is_container_subcommand(argv[sub + 1]))
+        if (sub + 1 < argc && strcmp(argv[sub + 1], "image") == 0)
+            std::fputs(image_help_text().c_str(), stdout);
+        else if (sub + 1 < argc && is_container_subcommand(argv[sub + 1]))
             std::fputs(container_help(argv[sub + 1]).c_str(), stdout);
         else
             std::fputs(run_help_text().c_str(), stdout);
@@ -43,6 +70,13 @@ int run(int argc, char* argv[]) {
     }
     if (word && is_container_subcommand(word))
         return run_container_subcommand(argc - sub, argv + sub, {global_config, say});
+    if (word && strcmp(word, "image") == 0) {
+#if KAKURI_HAVE_IMAGES
+        return run_image_subcommand(argc - sub, argv + sub, global_config, say);
+#else
+        throw Error(kNoImagesNote);
+#endif
+    }
     bool show_config = word && strcmp(word, "config") == 0;
     if (show_config) {
         argc -= sub;
@@ -71,7 +105,7 @@ int run(int argc, char* argv[]) {
         std::fputs(format_config(effective_config(opts, cfg)).c_str(), stdout);
         return 0;
     }
-    ContainerSpec spec = make_spec(opts, cfg, host);
+    ContainerSpec spec = make_spec(opts, cfg, host, image_of(opts, cfg, host).get());
     Plan plan = make_plan(spec);
     if (opts.verbosity > 0)
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());

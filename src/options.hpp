@@ -48,6 +48,7 @@ struct Options {
     bool user = false;
     std::string hostname;  // empty: the default
     std::string rootfs;    // --rootfs DIR as written; empty: the host's system directories
+    std::string image;     // --image NAME as written; empty: none
     bool userns = false;   // --userns: a user namespace even as real root
     bool subids = false;   // --subids: map subordinate ids too
     std::vector<std::string> env_set;    // K=V or K (copy from caller)

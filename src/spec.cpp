@@ -544,6 +544,8 @@ std::vector<HiddenPath> own_state(const std::string& config_path, const Config& 
         std::string r = h.resolve(normalize_path(abs));
         if (!in_kernel_dir(r) && h.kind(r) == PathKind::File) add(r, false, 0, "config file");
     }
+    // Images are shared by every container made from them (README, "Images"): none may write one.
+    add(expand_tilde(cfg.images_dir.value, h.home), true, 0700, "images_dir");
     return out;
 }
 
@@ -603,6 +605,7 @@ std::string format_config(const Config& c, bool filter_built) {
     auto b = [](bool v) { return std::string(v ? "true" : "false"); };
     out += "[storage]\n";
     line("containers_dir", config_string(c.containers_dir.value), c.containers_dir.origin);
+    line("images_dir", config_string(c.images_dir.value), c.images_dir.origin);
     line("log_max_size", config_string(format_size(c.log_max_size.value)), c.log_max_size.origin);
     out += "\n[defaults]\n";
     line("network", config_string(c.network.value), c.network.origin);
@@ -662,8 +665,22 @@ ContainerSpec make_spec(const Options& o, const HostInfo& h) {
 namespace {
 
 // The root: --rootfs's tree, or the host's system directories in their order.
-void set_root(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h) {
-    if (!opts.rootfs.empty()) {
+void set_root(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h,
+              const ImageUse* image) {
+    if (image) {
+        if (!opts.rootfs.empty()) throw Error("--image and --rootfs: a container has one root");
+        // The image's tree lies in images_dir, which stays hidden: below the root's overlay
+        // it is the read-only layer, never reachable as a path (README, "Images").
+        s.layout.rootfs = image->rootfs;
+        s.layout.image = image->name;
+        s.process.rules.image_env = image->env;
+        s.process.rules.image_command = image->command;
+        s.process.rules.image_workdir = image->workdir;
+        if (!h.real_root && !cfg.subids.value)
+            s.notes.push_back(
+                "only your own id is mapped: setgroups, chown to another id and "
+                "apt fail inside; --subids maps a range (kakuri(1), TROUBLESHOOTING)");
+    } else if (!opts.rootfs.empty()) {
         // The tree replaces the host's system directories: none of them is set up.
         std::string r = expand_tilde(opts.rootfs, h.home);
         if (r[0] != '/') r = h.cwd + "/" + r;
@@ -720,7 +737,8 @@ void set_private_net(ContainerSpec& s, const Options& opts, const Config& cfg) {
 
 }  // namespace
 
-ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h) {
+ContainerSpec make_container(const Options& opts, const Config& file_cfg, const HostInfo& h,
+                             const ImageUse* image) {
     const Config cfg = effective_config(opts, file_cfg);
     ContainerSpec s;
     const bool user = cfg.user.value;
@@ -746,7 +764,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
         s.policy.hostname = hostname;
     }
 
-    set_root(s, opts, cfg, h);
+    set_root(s, opts, cfg, h, image);
     if (!h.home.empty() && h.home[0] == '/' && normalize_path(h.home) != "/")
         s.layout.home = normalize_path(h.home);
 
@@ -792,8 +810,9 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     return s;
 }
 
-ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& h) {
-    ContainerSpec s = make_container(opts, cfg, h);
+ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& h,
+                        const ImageUse* image) {
+    ContainerSpec s = make_container(opts, cfg, h, image);
     set_process(s, {opts.command, opts.workdir, {}, false}, h);
     return s;
 }
@@ -804,6 +823,8 @@ namespace {
 std::vector<std::string> command_of(const ContainerSpec& s, const ProcessRequest& req,
                                     const HostInfo& h) {
     if (!req.command.empty()) return req.command;
+    // An image's own command, as `podman run IMAGE` runs it.
+    if (!s.process.rules.image_command.empty()) return s.process.rules.image_command;
     std::string shell = h.shell.empty() ? "/bin/sh" : h.shell;
     if (!s.layout.rootfs.empty()) {
         // The caller's shell where the tree has it (at the same path), else the tree's /bin/sh.
@@ -841,6 +862,8 @@ void set_environment(ContainerSpec& s, const ProcessRequest& req, const HostInfo
         env_put(env, "USER=root");
         env_put(env, "LOGNAME=root");
     }
+    // The image's Env over the caller's (its PATH fits its tree), under what the user sets.
+    for (const auto& kv : rules.image_env) env_put(env, kv);
     for (const auto& k : rules.env_unset) env_remove(env, k);
     for (const auto& kv : rules.env) env_put(env, kv);
     std::vector<std::string> env_set = rules.env_set;
@@ -895,6 +918,10 @@ void set_working_directory(ContainerSpec& s, const ProcessRequest& req, const Ho
         if (w[0] != '/')
             throw Error("--workdir must be an absolute path, not '" + req.workdir + "'");
         cwd = normalize_path(w);
+    } else if (req.command.empty() && !req.home_by_default &&
+               !s.process.rules.image_workdir.empty() && s.process.rules.image_workdir[0] == '/') {
+        // The image's command (or a shell) starts where the image says.
+        cwd = normalize_path(s.process.rules.image_workdir);
     } else if (!req.home_by_default && !h.cwd.empty() &&
                (visible_inside(h.cwd, s.layout) || made_for_a_mount(h.cwd, s.layout))) {
         cwd = h.cwd;

@@ -79,7 +79,9 @@ EnvFilter env_filter(const Config& cfg);
 
 // Options + config + host -> the container. Throws Error (125) on bad input.
 // make_container() then set_process().
-ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& host);
+// image: the image --image named (images.hpp finds it), or nullptr.
+ContainerSpec make_spec(const Options& opts, const Config& cfg, const HostInfo& host,
+                        const ImageUse* image = nullptr);
 
 // kakuri's own state (containers_dir, the config files this run and later ones read), which
 // every container hides wherever it would show; config_path is --config's file, if any.
@@ -87,7 +89,8 @@ std::vector<HiddenPath> own_state(const std::string& config_path, const Config& 
                                   const HostInfo& host);
 
 // Everything about the container but its process: what `create` decides once and records.
-ContainerSpec make_container(const Options& opts, const Config& cfg, const HostInfo& host);
+ContainerSpec make_container(const Options& opts, const Config& cfg, const HostInfo& host,
+                             const ImageUse* image = nullptr);
 
 // A process in the container: the command (empty: the caller's shell), the mounts its
 // arguments name, its environment by the spec's rules (plus exec's -e), where it starts.

@@ -121,9 +121,14 @@ void run_in_userns(MapWriter writer, const std::vector<IdMapLine>& uid_map,
     Child child = Child::spawn(0, "fork", [&] {
         try {
             check(unshare(CLONE_NEWUSER), "create a user namespace");
-            check(::write(up.w.get(), "1", 1), "signal kakuri");
-            await_word(down.r.get(), "wait for the id maps");
-            become(0, 0);
+            if (writer == MapWriter::Self) {
+                // One id of the caller's own: the child writes it, and is root there at once.
+                write_own_maps(uid_map, gid_map);
+            } else {
+                check(::write(up.w.get(), "1", 1), "signal kakuri");
+                await_word(down.r.get(), "wait for the id maps");
+                become(0, 0);
+            }
             fn();
         } catch (const Error& e) {
             fail_child(err.w.get(), e);
@@ -137,14 +142,18 @@ void run_in_userns(MapWriter writer, const std::vector<IdMapLine>& uid_map,
     err.w.reset();
     ChildReport report;
     char c;
-    if (::read(up.r.get(), &c, 1) != 1) {
+    if (writer == MapWriter::Self) {
+        up.r.reset();
+    } else if (::read(up.r.get(), &c, 1) != 1) {
         child.wait();
         report.read_to_end(err.r.get());
         std::optional<Error> e = report.error();
         throw Error::told(what + ": cannot create a user namespace", e ? e->err() : 0, 125);
     }
-    write_child_maps(child, writer, uid_map, gid_map, newuidmap, newgidmap);
-    check(::write(down.w.get(), "1", 1), "signal the child in its user namespace");
+    if (writer != MapWriter::Self) {
+        write_child_maps(child, writer, uid_map, gid_map, newuidmap, newgidmap);
+        check(::write(down.w.get(), "1", 1), "signal the child in its user namespace");
+    }
     int status = child.wait();
     report.read_to_end(err.r.get());
     if (status == 0) return;

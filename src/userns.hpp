@@ -29,8 +29,9 @@ void write_child_maps(Child& child, MapWriter writer, const std::vector<IdMapLin
                       const std::string& newgidmap);
 
 // Runs fn in a child of kakuri's, in a new user namespace with these maps (written as for a
-// container: Parent or Helpers), as root there. With subordinate ids, programs inside leave
-// files owned by ids the caller cannot touch on the host; there it is root over every one.
+// container: Parent or Helpers; Self: a single line of the caller's own ids, written by the
+// child, which then cannot change its groups), as root there. With subordinate ids, programs inside
+// leave files owned by ids the caller cannot touch on the host; there it is root over every one.
 // fn's Error comes back as kakuri's own, errno and exit status kept; `what` ("remove DIR")
 // heads the message when no namespace could be made or fn failed without a word.
 void run_in_userns(MapWriter writer, const std::vector<IdMapLine>& uid_map,

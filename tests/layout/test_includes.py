@@ -22,9 +22,10 @@ LAYERS = [
     # File descriptors, errno-carrying errors, one-line messages, the syscalls glibc lacks.
     ("base", ["sys"], []),
     # Pure words every layer shares: path strings, the Options type, id maps and /etc/subuid,
-    # capability names, the credential rule, what this build has, resource limits as text.
-    # Headers: sys.hpp at most.
-    ("vocabulary", ["paths", "options", "idmap", "capnames", "envrules", "features", "limits"],
+    # capability names, the credential rule, what this build has, resource limits as text,
+    # images as data. Headers: sys.hpp at most.
+    ("vocabulary", ["paths", "options", "idmap", "capnames", "envrules", "features", "limits",
+                    "imageformat"],
      ["base"]),
     # The container as data: ContainerSpec and its parts, what spec decides, durable records and
     # plan reads.
@@ -37,16 +38,16 @@ LAYERS = [
     # Options + Config + the host -> ContainerSpec.
     ("spec", ["automount", "spec"], ["base", "vocabulary", "container", "input"]),
     # A persistent container on disk: its record (the recorded part of a ContainerSpec), state
-    # and locks.
-    ("record", ["durable", "store"], ["base", "vocabulary", "container", "host"]),
+    # and locks; an image's files written beneath its directory (unpack).
+    ("record", ["durable", "store", "unpack"], ["base", "vocabulary", "container", "host"]),
     # ContainerSpec -> Plan, without a syscall.
     ("plan", ["plan"], ["base", "vocabulary", "container"]),
     # Walking a Plan: namespaces, id maps, mounts, network, capabilities, the filter, the
     # container's processes, what a temporary container's program left where it vanishes.
     ("apply", ["userns", "mounts", "net", "pasta", "caps", "seccomp", "seccomp_gen", "launch", "leftovers"],
      ["base", "vocabulary", "container", "plan", "host"]),
-    # The subcommands: argv -> action -> result.
-    ("commands", ["commands"],
+    # The subcommands: argv -> action -> result; images on disk and their subcommands.
+    ("commands", ["commands", "images"],
      ["base", "vocabulary", "container", "host", "input", "spec", "record", "plan", "apply"]),
     # Dispatch, and the one place an error is printed.
     ("main", ["main"],

@@ -1302,7 +1302,10 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
     SUBCASE("the defaults") {
         ContainerSpec s = make_spec(o, h);
         CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
-                                         "/home/u/.config/container/"});
+                                         "/home/u/.config/container/",
+                                         "/home/u/.local/kakuri/images/"});
+        CHECK(s.layout.hidden[3].what == "images_dir");
+        CHECK(s.layout.hidden[3].mode == 0700);
         CHECK(s.layout.hidden[0].mode == 0700);
         CHECK(s.layout.hidden[1].mode == 0755);
         CHECK(s.layout.hidden[0].make);
@@ -1313,9 +1316,9 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         Config cfg = default_config();
         cfg.containers_dir.value = "/srv/kakuri";
         h.environ.push_back("XDG_CONFIG_HOME=/home/u/xdg");
-        CHECK(hidden_paths(make_spec(o, cfg, h)) == Strings{"/srv/kakuri/", "/etc/kakuri/",
-                                                            "/home/u/xdg/container/",
-                                                            "/home/u/.config/container/"});
+        CHECK(hidden_paths(make_spec(o, cfg, h)) ==
+              Strings{"/srv/kakuri/", "/etc/kakuri/", "/home/u/xdg/container/",
+                      "/home/u/.config/container/", "/home/u/.local/kakuri/images/"});
     }
     SUBCASE("a file named by --config or KAKURI_CONFIG: the file alone") {
         fs.files = {"/home/u/proj/k.toml", "/home/u/env.toml"};
@@ -1325,12 +1328,12 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         ContainerSpec s = make_spec(o, h);
         CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
                                          "/home/u/.config/container/", "/home/u/proj/k.toml",
-                                         "/home/u/env.toml"});
+                                         "/home/u/env.toml", "/home/u/.local/kakuri/images/"});
         CHECK(s.layout.hidden[3].what == "config file");
     }
     SUBCASE("a pipe (--config <(...)) is nothing to hide") {
         o.config = "/dev/fd/63";
-        CHECK(make_spec(o, h).layout.hidden.size() == 3);
+        CHECK(make_spec(o, h).layout.hidden.size() == 4);
     }
     SUBCASE("resolved through links") {
         fs.links = {{"/home/u/.local", "/data/local"}};

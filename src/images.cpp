@@ -1,0 +1,772 @@
+// images: images_dir/NAME/{rootfs/,image.json}, each built under a temporary name by a child
+// confined to it (a user and a mount namespace whose root holds only that directory), then
+// renamed into place; never written after.
+#include "images.hpp"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "durable.hpp"
+#include "idmap.hpp"
+#include "paths.hpp"
+#include "store.hpp"
+#include "supervise.hpp"
+#include "sys.hpp"
+#include "trust.hpp"
+#include "unpack.hpp"
+#include "userns.hpp"
+
+namespace kakuri {
+
+namespace {
+
+constexpr const char* kRecordFile = "image.json";
+constexpr const char* kRootfsDir = "rootfs";
+constexpr const char* kSourceDir = "source";
+constexpr const char* kNewPrefix = ".new-";
+constexpr const char* kTrashPrefix = ".trash-";
+// Left free on images_dir's file system, so that an archive that unpacks to more than the
+// disk holds (a bomb, or just too big) stops with room to spare for everything else.
+constexpr uint64_t kReserve = 256ull << 20;
+constexpr unsigned long long kBeneath =
+    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+
+[[noreturn]] void usage(const std::string& what) {
+    throw Error(what + " (see 'kakuri help image')");
+}
+
+// How the files of an image are owned, and the namespace that writes and removes them.
+struct IdPlan {
+    ImageIds ids = ImageIds::Own;
+    MapWriter writer = MapWriter::Self;
+    std::vector<IdMapLine> uid_map, gid_map;
+    std::string newuidmap, newgidmap;
+};
+
+// Real root: every id as it is. Otherwise the caller's subordinate range when it has one
+// (required with --subids), else the caller's own id alone.
+IdPlan id_plan(const Config& cfg, const HostInfo& h, bool subids, bool& fell_back) {
+    IdPlan p;
+    fell_back = false;
+    if (h.real_root) {
+        p.ids = ImageIds::Root;
+        p.writer = MapWriter::Parent;
+        p.uid_map = {{0, 0, 4294967295u}};
+        p.gid_map = {{0, 0, 4294967295u}};
+        return p;
+    }
+    // The range and helpers as a container with --subids finds them (spec.cpp), so that the
+    // messages are the same; nothing else of the configuration counts here.
+    Config c = default_config();
+    c.subids.value = true;
+    c.subids.origin = Origin{"command line", 0};
+    c.containers_dir = cfg.containers_dir;
+    Options o;
+    o.subids = true;
+    try {
+        ContainerSpec s = make_container(o, c, h);
+        p.ids = ImageIds::Subids;
+        p.writer = s.identity.map_writer;
+        p.uid_map = s.identity.uid_map;
+        p.gid_map = s.identity.gid_map;
+        p.newuidmap = s.identity.newuidmap;
+        p.newgidmap = s.identity.newgidmap;
+        return p;
+    } catch (const Error& e) {
+        if (subids) throw;
+    }
+    fell_back = true;
+    p.uid_map = {{0, h.uid, 1}};
+    p.gid_map = {{0, h.gid, 1}};
+    return p;
+}
+
+// The plan to remove an image with: the mapping it was made with.
+IdPlan id_plan_of(const ImageRecord& r, const Config& cfg, const HostInfo& h) {
+    if (r.ids == ImageIds::Subids && !h.real_root) {
+        bool fell_back = false;
+        return id_plan(cfg, h, true, fell_back);
+    }
+    IdPlan p;
+    if (h.real_root) {
+        p.ids = ImageIds::Root;
+        p.writer = MapWriter::Parent;
+        p.uid_map = {{0, 0, 4294967295u}};
+        p.gid_map = {{0, 0, 4294967295u}};
+    } else {
+        p.uid_map = {{0, h.uid, 1}};
+        p.gid_map = {{0, h.gid, 1}};
+    }
+    return p;
+}
+
+void in_namespace(const IdPlan& p, const std::string& what, const std::function<void()>& fn) {
+    run_in_userns(p.writer, p.uid_map, p.gid_map, p.newuidmap, p.newgidmap, what, fn);
+}
+
+// In the child, in its user namespace: a mount namespace whose root is an empty tmpfs holding
+// only dir (at /image, the working directory): whatever goes wrong in reading an archive, no
+// path leads anywhere else. The fds the child keeps (the source, the directory) stay usable.
+// A bind's source must be in this namespace (an fd opened before it is not): dir is found again
+// by its path, in images_dir that only the caller may write, and checked to be dir_fd's.
+void confine_to(int dir_fd, const std::string& path) {
+    check(unshare(CLONE_NEWNS), "create a mount namespace");
+    check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
+    UniqueFd fs(sys_fsopen("tmpfs", FSOPEN_CLOEXEC));
+    if (!fs) throw Error("open a tmpfs", errno);
+    check(sys_fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0), "configure a tmpfs");
+    check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "make a tmpfs");
+    UniqueFd mnt(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+    if (!mnt) throw Error("mount a tmpfs", errno);
+    check(mkdirat(mnt.get(), "image", 0755), "make the image's mount point");
+    UniqueFd tree(sys_open_tree(AT_FDCWD, path.c_str(),
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW));
+    if (!tree) throw Error("bind the image's directory", errno);
+    struct stat want, got;
+    check(fstat(dir_fd, &want), "read the image's directory");
+    check(fstat(tree.get(), &got), "read the image's directory");
+    if (want.st_dev != got.st_dev || want.st_ino != got.st_ino)
+        throw Error("the image's directory " + path + " was replaced while it was being made");
+    // The tmpfs goes over / of this namespace (nothing below it is reachable after the pivot).
+    check(sys_move_mount(mnt.get(), "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH),
+          "mount the image's root");
+    check(sys_move_mount(tree.get(), "", AT_FDCWD, "/tmp/image", MOVE_MOUNT_F_EMPTY_PATH),
+          "bind the image's directory");
+    check(chdir("/tmp"), "enter the image's root");
+    check(sys_pivot_root(".", "."), "pivot to the image's root");
+    check(umount2(".", MNT_DETACH), "detach the host's root");
+    check(chdir("/image"), "enter the image's directory");
+}
+
+UniqueFd open_beneath(int dir, const std::string& path, int flags, const std::string& what) {
+    UniqueFd fd(sys_openat2(dir, path.c_str(), flags | O_CLOEXEC, 0, kBeneath));
+    if (!fd)
+        throw Error(what + ": cannot open " + shown(path) + " (missing, or reached through a link)",
+                    errno);
+    return fd;
+}
+
+std::string read_beneath(int dir, const std::string& path, const std::string& what) {
+    UniqueFd fd = open_beneath(dir, path, O_RDONLY, what);
+    std::string out;
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20))
+        throw Error(what + ": " + shown(path) + " is not a small regular file");
+    if (!read_all(fd.get(), out)) throw Error(what + ": cannot read " + shown(path), errno);
+    return out;
+}
+
+void verify(int fd, const Digest& want, const std::string& what) {
+    std::string got = sha256_hex(fd);
+    if (got != want.hex)
+        throw Error(what + ": digest mismatch: expected " + want.text() + ", got sha256:" + got);
+}
+
+void unpack_layers(int layout, const ImageManifest& m, const std::vector<Digest>& diff_ids,
+                   int rootfs, UnpackStats& stats, ImageRecord& r) {
+    for (size_t i = 0; i < m.layers.size(); ++i) {
+        const BlobRef& l = m.layers[i];
+        const std::string what = "layer " + std::to_string(i + 1) + " of " +
+                                 std::to_string(m.layers.size()) + " (" + l.path + ")";
+        UniqueFd fd = open_beneath(layout, l.path, O_RDONLY, what);
+        // The digest before a byte of it is unpacked. OCI names the blob's; docker save the
+        // uncompressed layer's, which the config lists as diff_ids.
+        if (l.has_digest) {
+            verify(fd.get(), l.digest, what);
+            r.layers.push_back(l.digest.text());
+        } else if (i < diff_ids.size()) {
+            verify(fd.get(), diff_ids[i], what);
+            r.layers.push_back(diff_ids[i].text());
+        } else {
+            throw Error(what +
+                        ": no digest to check it against (the config lists too few "
+                        "diff_ids)");
+        }
+        UnpackOptions o;
+        o.whiteouts = true;
+        o.reserve = kReserve;
+        o.what = what.c_str();
+        unpack_archive(fd.get(), rootfs, o, stats);
+    }
+}
+
+// An OCI layout (index.json, blobs/sha256/...): its image's layers, checked, in order.
+void import_oci(int layout, int rootfs, UnpackStats& stats, ImageRecord& r) {
+    ManifestRef ref = select_manifest(read_beneath(layout, "index.json", "index.json"));
+    std::string manifest;
+    for (int depth = 0;; ++depth) {
+        if (depth > 4) throw Error("index.json: indexes nested too deep");
+        const std::string what = "manifest " + ref.digest.text();
+        UniqueFd fd = open_beneath(layout, ref.digest.blob_path(), O_RDONLY, what);
+        verify(fd.get(), ref.digest, what);
+        manifest = read_beneath(layout, ref.digest.blob_path(), what);
+        if (!ref.is_index) break;
+        ref = select_manifest(manifest);
+    }
+    ImageManifest m = parse_oci_manifest(manifest);
+    UniqueFd cfg = open_beneath(layout, m.config.path, O_RDONLY, "image config");
+    verify(cfg.get(), m.config.digest, "image config");
+    r.config = parse_image_config(read_beneath(layout, m.config.path, "image config"));
+    unpack_layers(layout, m, {}, rootfs, stats, r);
+}
+
+// docker save: manifest.json, the config as HEX.json, layers checked against its diff_ids.
+void import_docker(int layout, int rootfs, UnpackStats& stats, ImageRecord& r) {
+    ImageManifest m = parse_docker_manifest(read_beneath(layout, "manifest.json", "manifest.json"));
+    const std::string config = read_beneath(layout, m.config.path, "image config");
+    std::string base = m.config.path.substr(m.config.path.rfind('/') + 1);
+    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0)
+        base.resize(base.size() - 5);
+    if (base.compare(0, 7, "sha256:") == 0) base = base.substr(7);
+    if (is_sha256_hex(base)) {
+        UniqueFd cfg = open_beneath(layout, m.config.path, O_RDONLY, "image config");
+        verify(cfg.get(), Digest{base}, "image config");
+    } else if (m.config.path.compare(0, 13, "blobs/sha256/") == 0) {
+        UniqueFd cfg = open_beneath(layout, m.config.path, O_RDONLY, "image config");
+        verify(cfg.get(), parse_digest("sha256:" + m.config.path.substr(13)), "image config");
+    }
+    r.config = parse_image_config(config);
+    unpack_layers(layout, m, config_diff_ids(config), rootfs, stats, r);
+}
+
+uint64_t tree_size(int dir) {
+    uint64_t total = 0;
+    UniqueFd list(fcntl(dir, F_DUPFD_CLOEXEC, 3));
+    DIR* d = fdopendir(list.get());
+    if (!d) return 0;
+    list.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(d, closedir);
+    while (struct dirent* e = readdir(d)) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        struct stat st;
+        if (fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        total += uint64_t(st.st_blocks) * 512;
+        if (S_ISDIR(st.st_mode)) {
+            UniqueFd sub(openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (sub) total += tree_size(sub.get());
+        }
+    }
+    return total;
+}
+
+// What the child tells kakuri at the end: the counts for the notes.
+struct Told {
+    uint64_t entries = 0, devices = 0, owners_lost = 0;
+};
+
+struct Images {
+    HostInfo host;
+    Config cfg;
+    std::string dir;  // images_dir, resolved
+    UniqueFd fd;      // images_dir; invalid while it does not exist
+    std::function<void(const std::string&)> report;
+
+    std::string path(const std::string& name) const { return dir + "/" + name; }
+
+    // Invalid when there is no such image; throws when what is there may not be trusted.
+    UniqueFd open_image(const std::string& name) const {
+        check_image_name(name);
+        if (!fd) return {};
+        UniqueFd o(::openat(fd.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!o) {
+            if (errno == ENOENT) return {};
+            throw Error("open " + path(name), errno);
+        }
+        struct stat st;
+        check(fstat(o.get(), &st), "open " + path(name));
+        if (!S_ISDIR(st.st_mode))
+            throw Refusal("refusing " + path(name) + ": not an image's directory");
+        std::string why = distrust(st, getuid(), TrustAs::Directory);
+        if (!why.empty()) throw Refusal("refusing " + path(name) + ": " + why);
+        UniqueFd d = reopen(o.get(), O_RDONLY | O_DIRECTORY);
+        if (!d) throw Error("open " + path(name), errno);
+        return d;
+    }
+
+    ImageRecord record(const std::string& name) const {
+        UniqueFd d = open_image(name);
+        if (!d) throw Error("no image '" + name + "' (kakuri image list shows them)");
+        UniqueFd f(::openat(d.get(), kRecordFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!f) throw Error("image '" + name + "': cannot open its record", errno);
+        struct stat st;
+        check(fstat(f.get(), &st), "image '" + name + "': read its record");
+        std::string why = distrust(st, getuid(), TrustAs::File);
+        if (!why.empty()) throw Refusal("refusing " + path(name) + "/" + kRecordFile + ": " + why);
+        std::string text;
+        if (!read_all(f.get(), text)) throw Error("image '" + name + "': read its record", errno);
+        ImageRecord r = parse_image_record(text);
+        if (r.name != name) throw Error("image '" + name + "': its record names another image");
+        return r;
+    }
+
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        if (!fd) return out;
+        UniqueFd list(fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+        DIR* d = fdopendir(list.get());
+        if (!d) throw Error("read " + dir, errno);
+        list.release();
+        std::unique_ptr<DIR, int (*)(DIR*)> closer(d, closedir);
+        while (struct dirent* e = readdir(d))
+            if (e->d_name[0] != '.' && valid_image_name(e->d_name)) out.push_back(e->d_name);
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    // Deletes an entry of images_dir from a namespace with the mapping the image was made
+    // with: an unprivileged caller cannot remove its subordinate ids' files otherwise.
+    void delete_entry(const std::string& entry, const IdPlan& p) const {
+        in_namespace(p, "remove " + path(entry), [&] { remove_tree_at(fd.get(), entry); });
+    }
+};
+
+Images open_images(const std::string& config, const std::function<void(const std::string&)>& rep,
+                   bool make) {
+    Images im;
+    im.host = scan_host();
+    im.cfg = load_configs(config, im.host.home);
+    im.report = rep;
+    im.dir = images_dir_of(im.cfg, im.host.home);
+    Trusted t = make ? make_trusted_dir(im.dir, getuid()) : open_trusted(im.dir, getuid());
+    if (t.fd) {
+        if (!S_ISDIR(t.st.st_mode)) throw Error("images_dir " + im.dir + " is not a directory");
+        im.fd = make ? std::move(t.fd) : reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
+        if (!im.fd) throw Error("open " + im.dir, errno);
+        im.dir = t.path;
+    } else if (t.err != ENOENT && t.err != ENOTDIR) {
+        throw Error("open " + im.dir, t.err);
+    }
+    return im;
+}
+
+struct ParsedSub {
+    std::vector<std::string> operands;
+    bool json = false, quiet = false, force = false, subids = false;
+    int verbosity = 0;
+    bool help = false;
+};
+
+ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
+    ParsedSub p;
+    static const struct option kLong[] = {{"json", no_argument, nullptr, 'j'},
+                                          {"quiet", no_argument, nullptr, 'q'},
+                                          {"force", no_argument, nullptr, 'f'},
+                                          {"subids", no_argument, nullptr, 's'},
+                                          {"verbose", no_argument, nullptr, 'v'},
+                                          {"help", no_argument, nullptr, 'h'},
+                                          {nullptr, 0, nullptr, 0}};
+    // Which options each action takes.
+    const std::string allowed = sub == "import"    ? "sqvh"
+                                : sub == "list"    ? "jqh"
+                                : sub == "remove"  ? "fh"
+                                : sub == "inspect" ? "h"
+                                                   : "h";
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "+:jqfvh", kLong, nullptr);
+        if (c == -1) break;
+        if (c == '?' || allowed.find(char(c)) == std::string::npos)
+            usage("image " + sub + ": unknown option '" + std::string(argv[optind - 1]) + "'");
+        switch (c) {
+        case 'j': p.json = true; break;
+        case 'q': p.quiet = true; break;
+        case 'f': p.force = true; break;
+        case 's': p.subids = true; break;
+        case 'v': p.verbosity = 1; break;
+        case 'h': p.help = true; break;
+        }
+    }
+    for (int i = optind; i < argc; ++i) p.operands.emplace_back(argv[i]);
+    if (p.quiet && sub == "import") p.verbosity = -1;
+    return p;
+}
+
+int cmd_import(const ParsedSub& p, const std::string& config,
+               const std::function<void(const std::string&)>& report) {
+    if (p.operands.empty() || p.operands.size() > 2)
+        usage("image import takes SOURCE and, optionally, NAME");
+    Images im = open_images(config, report, false);
+    std::string source = expand_tilde(p.operands[0], im.host.home);
+    if (source.empty()) usage("image import: an empty SOURCE");
+    if (source[0] != '/') source = im.host.cwd + "/" + source;
+    source = normalize_path(source);
+    const std::string name =
+        p.operands.size() == 2 ? p.operands[1] : image_name_from_source(source);
+    if (name.empty())
+        throw Error("image import " + shown(p.operands[0]) +
+                    ": no image name can be made of it; name one: kakuri image import SOURCE NAME");
+    check_image_name(name);
+    UniqueFd src(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!src) throw Error("image import: cannot open " + shown(source), errno);
+    struct stat st;
+    check(fstat(src.get(), &st), "image import: read " + source);
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        throw Error("image import: " + shown(source) + " is neither a file nor a directory");
+
+    // What the source is, decided before anything is made.
+    ImageRecord r;
+    r.name = name;
+    r.source = source;
+    SourceKind kind = SourceKind::Rootfs;
+    if (S_ISDIR(st.st_mode)) {
+        std::vector<std::string> top;
+        for (const char* n : {"oci-layout", "index.json", "manifest.json"})
+            if (faccessat(src.get(), n, F_OK, AT_SYMLINK_NOFOLLOW) == 0) top.push_back(n);
+        kind = top.empty() ? SourceKind::Rootfs : source_kind(top);
+        r.format = kind == SourceKind::Oci      ? "oci"
+                   : kind == SourceKind::Docker ? "docker"
+                                                : "directory";
+    } else {
+        std::vector<std::string> names;
+        try {
+            names = archive_names(src.get(), 256);
+        } catch (const Error& e) {
+            throw Error("image import " + shown(source) +
+                        ": not an archive kakuri reads (tar, "
+                        "plain or gzip, xz, zstd, bzip2): " +
+                        e.what());
+        }
+        kind = source_kind(names);
+        r.format = kind == SourceKind::Oci      ? "oci"
+                   : kind == SourceKind::Docker ? "docker"
+                                                : "rootfs";
+    }
+    bool fell_back = false;
+    IdPlan ids = id_plan(im.cfg, im.host, p.subids, fell_back);
+    r.ids = ids.ids;
+
+    im = open_images(config, report, true);
+    struct stat exists;
+    if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
+        throw Error("image '" + name + "' already exists");
+    const std::string tmp = kNewPrefix + std::to_string(getpid()) + "-" + name;
+    check(mkdirat(im.fd.get(), tmp.c_str(), 0700), "create " + im.path(tmp));
+    UniqueFd tmp_fd(
+        ::openat(im.fd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    // Anything wrong from here on leaves nothing: the half-made image is deleted (from the
+    // namespace whose ids own its files).
+    bool done = false;
+    ScopeGuard cleanup([&] {
+        if (done) return;
+        try {
+            im.delete_entry(tmp, ids);
+        } catch (const Error& e) {
+            report("cannot remove the half-made image " + im.path(tmp) + ": " + e.what());
+        }
+    });
+    if (!tmp_fd) throw Error("open " + im.path(tmp), errno);
+
+    Pipe told = make_pipe();
+    const int images_fd = im.fd.get();
+    r.created = static_cast<int64_t>(time(nullptr));
+    in_namespace(ids, "image import " + source, [&] {
+        told.r.reset();
+        ::close(images_fd);  // nothing of images_dir but the new image is reachable
+        confine_to(tmp_fd.get(), im.path(tmp));
+        check(mkdirat(tmp_fd.get(), kRootfsDir, 0755), "make the image's root");
+        UniqueFd rootfs(
+            ::openat(tmp_fd.get(), kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!rootfs) throw Error("open the image's root", errno);
+        UnpackStats stats;
+        UnpackOptions o;
+        o.reserve = kReserve;
+        o.what = "the archive";
+        if (S_ISDIR(st.st_mode) && kind == SourceKind::Rootfs) {
+            o.what = "the directory";
+            copy_tree(src.get(), rootfs.get(), o, stats);
+        } else if (kind == SourceKind::Rootfs) {
+            unpack_archive(src.get(), rootfs.get(), o, stats);
+        } else {
+            int layout = src.get();
+            UniqueFd staged;
+            if (!S_ISDIR(st.st_mode)) {
+                // An archive of a layout: its files first, as files (no owners, no FIFOs).
+                check(mkdirat(tmp_fd.get(), kSourceDir, 0700), "make a staging directory");
+                staged.reset(::openat(tmp_fd.get(), kSourceDir,
+                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!staged) throw Error("open the staging directory", errno);
+                UnpackOptions so = o;
+                so.owners = false;
+                so.special = false;
+                UnpackStats ignored;
+                unpack_archive(src.get(), staged.get(), so, ignored);
+                layout = staged.get();
+            }
+            if (kind == SourceKind::Oci)
+                import_oci(layout, rootfs.get(), stats, r);
+            else
+                import_docker(layout, rootfs.get(), stats, r);
+            if (staged) {
+                staged.reset();
+                remove_tree_at(tmp_fd.get(), kSourceDir);
+            }
+        }
+        r.size = tree_size(rootfs.get());
+        // Readable by the caller alone, as the store's records (the source's path is theirs).
+        UniqueFd rec(::openat(tmp_fd.get(), kRecordFile,
+                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!rec) throw Error("write the image's record", errno);
+        const std::string text = format_image_record(r);
+        if (::write(rec.get(), text.data(), text.size()) != ssize_t(text.size()))
+            throw Error("write the image's record", errno);
+        const std::string counts = std::to_string(stats.entries) + " " +
+                                   std::to_string(stats.devices) + " " +
+                                   std::to_string(stats.owners_lost) + "\n";
+        if (::write(told.w.get(), counts.data(), counts.size()) < 0)
+            throw Error("tell kakuri", errno);
+    });
+    told.w.reset();
+    std::string counts;
+    read_all(told.r.get(), counts);
+    Told t;
+    if (sscanf(counts.c_str(), "%lu %lu %lu", &t.entries, &t.devices, &t.owners_lost) != 3)
+        throw Error("image import: the unpacking child said nothing");
+    // The image appears whole or not at all.
+    if (renameat2(im.fd.get(), tmp.c_str(), im.fd.get(), name.c_str(), RENAME_NOREPLACE) != 0) {
+        if (errno == EEXIST) throw Error("image '" + name + "' already exists");
+        throw Error("rename " + im.path(tmp) + " to " + im.path(name), errno);
+    }
+    done = true;
+    if (p.verbosity > 0 && t.devices)
+        report("note: " + std::to_string(t.devices) +
+               " device nodes and sockets skipped (a container's /dev is kakuri's)");
+    if (p.verbosity >= 0 && t.owners_lost)
+        report("note: " + std::to_string(t.owners_lost) +
+               " files belong to users other than "
+               "root, who have no id here: they are yours now. Multi-user software in the "
+               "image (apt's _apt, a database's user) needs its ids: import it with --subids "
+               "after an administrator gives you a range in /etc/subuid and /etc/subgid");
+    else if (p.verbosity > 0 && fell_back)
+        report("note: no subordinate id range: the image's files are yours");
+    if (p.verbosity >= 0) std::printf("%s\n", name.c_str());
+    return 0;
+}
+
+int cmd_list(const ParsedSub& p, const std::string& config,
+             const std::function<void(const std::string&)>& report) {
+    if (!p.operands.empty()) usage("image list takes no operands");
+    Images im = open_images(config, report, false);
+    std::vector<ImageRecord> out;
+    for (const auto& n : im.names()) {
+        try {
+            out.push_back(im.record(n));
+        } catch (const Refusal&) {
+            throw;
+        } catch (const Error& e) {
+            report("image '" + n + "': " + e.what());
+        }
+    }
+    if (p.quiet) {
+        for (const auto& r : out) std::printf("%s\n", r.name.c_str());
+    } else if (p.json) {
+        std::fputs(format_image_json(out).c_str(), stdout);
+    } else {
+        std::fputs(format_image_table(out, static_cast<int64_t>(time(nullptr))).c_str(), stdout);
+    }
+    return 0;
+}
+
+int cmd_inspect(const ParsedSub& p, const std::string& config,
+                const std::function<void(const std::string&)>& report) {
+    if (p.operands.size() != 1) usage("image inspect takes one NAME");
+    Images im = open_images(config, report, false);
+    ImageRecord r = im.record(p.operands[0]);
+    nlohmann::json j = nlohmann::json::parse(format_image_record(r));
+    j["rootfs"] = im.path(r.name) + "/" + kRootfsDir;
+    std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(),
+               stdout);
+    return 0;
+}
+
+// The containers of containers_dir made from the image (their record's image field).
+std::vector<std::string> users_of(const Images& im, const std::string& name) {
+    std::vector<std::string> out;
+    Store store(normalize_path(expand_tilde(im.cfg.containers_dir.value, im.host.home)));
+    if (store.fd() < 0) return out;
+    for (const auto& c : store.names()) {
+        try {
+            Record rec = store.record(c);
+            if (rec.version >= 2 && container_from_fields(rec.spec).layout.image == name)
+                out.push_back(c);
+        } catch (const Error&) {
+        }
+    }
+    return out;
+}
+
+int cmd_remove(const ParsedSub& p, const std::string& config,
+               const std::function<void(const std::string&)>& report) {
+    if (p.operands.empty()) usage("image remove takes at least one NAME");
+    Images im = open_images(config, report, false);
+    for (const auto& name : p.operands) {
+        ImageRecord r = im.record(name);
+        std::vector<std::string> users = users_of(im, name);
+        if (!users.empty() && !p.force) {
+            std::string list;
+            for (const auto& u : users) list += (list.empty() ? "" : ", ") + u;
+            throw Error("image '" + name + "' is used by container" +
+                        (users.size() > 1 ? "s " : " ") + list +
+                        " (remove them first, or image remove -f)");
+        }
+        // Out of sight first (atomically), then deleted.
+        const std::string trash = kTrashPrefix + std::to_string(getpid()) + "-" + name;
+        if (renameat2(im.fd.get(), name.c_str(), im.fd.get(), trash.c_str(), RENAME_NOREPLACE))
+            throw Error("remove image '" + name + "'", errno);
+        im.delete_entry(trash, id_plan_of(r, im.cfg, im.host));
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string images_dir_of(const Config& cfg, const std::string& home) {
+    std::string dir = expand_tilde(cfg.images_dir.value, home);
+    if (dir.empty() || dir[0] != '/') {
+        const Origin& o = cfg.images_dir.origin;
+        throw Error((o.line ? o.file + ":" + std::to_string(o.line) + ": " : std::string()) +
+                    "images_dir must be an absolute path or start with ~/");
+    }
+    return normalize_path(dir);
+}
+
+ImageUse use_image(const Config& cfg, const HostInfo& host, const std::string& name) {
+    Images im;
+    im.host = host;
+    im.cfg = cfg;
+    im.dir = images_dir_of(cfg, host.home);
+    Trusted t = open_trusted(im.dir, getuid());
+    if (t.fd) {
+        im.fd = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
+        im.dir = t.path;
+    }
+    ImageRecord r = im.record(name);
+    ImageUse u;
+    u.name = name;
+    u.rootfs = im.path(name) + "/" + kRootfsDir;
+    u.env = r.config.env;
+    u.command = r.config.command();
+    u.workdir = r.config.workdir;
+    return u;
+}
+
+SourceKind source_kind(const std::vector<std::string>& names) {
+    bool oci = false, docker = false;
+    for (const auto& raw : names) {
+        std::string n;
+        try {
+            n = entry_path(raw);
+        } catch (const Error&) {
+            return SourceKind::Rootfs;  // the root filesystem's unpacking refuses it
+        }
+        if (n == "oci-layout" || n == "index.json") oci = true;
+        if (n == "manifest.json") docker = true;
+    }
+    if (oci) return SourceKind::Oci;
+    if (docker) return SourceKind::Docker;
+    return SourceKind::Rootfs;
+}
+
+std::string human_size(uint64_t b) {
+    static const char* const kUnits[] = {"K", "M", "G", "T"};
+    if (b < 1024) return std::to_string(b) + "B";
+    double v = double(b);
+    int u = -1;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, v < 10 ? "%.1f%s" : "%.0f%s", v, kUnits[u]);
+    return buf;
+}
+
+std::string format_image_table(const std::vector<ImageRecord>& images, int64_t now) {
+    std::vector<std::vector<std::string>> rows = {{"NAME", "SIZE", "CREATED", "SOURCE"}};
+    for (const auto& r : images)
+        rows.push_back({r.name, human_size(r.size), time_ago(r.created, now), one_line(r.source)});
+    std::vector<size_t> w(4, 0);
+    for (const auto& row : rows)
+        for (size_t i = 0; i < 4; ++i) w[i] = std::max(w[i], row[i].size());
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line;
+        for (size_t i = 0; i < 4; ++i) {
+            line += row[i];
+            if (i < 3) line += std::string(w[i] - row[i].size() + 2, ' ');
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string format_image_json(const std::vector<ImageRecord>& images) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& r : images) a.push_back(nlohmann::json::parse(format_image_record(r)));
+    return a.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string image_help() {
+    return "Usage: kakuri image import [--subids] [-q|--quiet] [-v|--verbose] SOURCE [NAME]\n"
+           "       kakuri image list [--json | -q|--quiet]\n"
+           "       kakuri image inspect NAME\n"
+           "       kakuri image remove [-f|--force] NAME...\n"
+           "Images live under images_dir (default ~/.local/kakuri/images); --image NAME runs a\n"
+           "container on one (its tree the read-only layer below the container's own).\n"
+           "import: SOURCE is a root filesystem tarball (plain, gzip, xz, zstd, bzip2), a\n"
+           "directory, an OCI image layout or OCI archive, or a docker/podman save archive;\n"
+           "layers are applied in order with their whiteouts, digests are checked, the image's\n"
+           "Env, Entrypoint, Cmd, WorkingDir and User are kept. NAME defaults to SOURCE's name.\n"
+           "It unpacks in a user namespace with your subordinate ids when you have a range\n"
+           "(--subids: required), else every file becomes yours; device nodes are skipped.\n"
+           "list: NAME SIZE CREATED SOURCE. inspect: the image's record (JSON).\n"
+           "remove: refused while a container uses the image, unless -f.\n";
+}
+
+int run_image_subcommand(int argc, char* argv[], const std::string& config,
+                         const std::function<void(const std::string&)>& report) {
+    // The action is the first word that is not an option: options may come before it
+    // (kakuri image -q list), as after.
+    std::vector<char*> rest = {argv[0]};
+    std::string sub;
+    for (int i = 1; i < argc; ++i) {
+        if (sub.empty() && argv[i][0] != '-')
+            sub = argv[i];
+        else
+            rest.push_back(argv[i]);
+    }
+    rest.push_back(nullptr);
+    const int n = static_cast<int>(rest.size()) - 1;
+    const bool help = n > 1 && (!strcmp(rest[1], "--help") || !strcmp(rest[1], "-h"));
+    if (sub.empty() || sub == "help" || help) {
+        if (!help && sub.empty()) usage("image needs an action: import, list, inspect or remove");
+        std::fputs(image_help().c_str(), stdout);
+        return 0;
+    }
+    if (sub != "import" && sub != "list" && sub != "inspect" && sub != "remove")
+        usage("image: unknown action " + shown(sub));
+    ParsedSub p = parse_image_options(n, rest.data(), sub);
+    if (p.help) {
+        std::fputs(image_help().c_str(), stdout);
+        return 0;
+    }
+    if (sub == "import") return cmd_import(p, config, report);
+    if (sub == "list") return cmd_list(p, config, report);
+    if (sub == "inspect") return cmd_inspect(p, config, report);
+    return cmd_remove(p, config, report);
+}
+
+}  // namespace kakuri

@@ -1,0 +1,40 @@
+// images: images on disk under images_dir (README, "Images"): import from every kind of
+// source, inside a user and mount namespace whose only writable place is the image being
+// built; list, inspect, remove; and what --image and create --image take from one.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "container.hpp"
+#include "imageformat.hpp"
+#include "spec.hpp"
+
+namespace kakuri {
+
+// kakuri image SUBCOMMAND ...: argv[0] is "image". report prints a line (a note, a leftover).
+int run_image_subcommand(int argc, char* argv[], const std::string& config,
+                         const std::function<void(const std::string&)>& report);
+std::string image_help();
+
+// images_dir, ~ expanded; throws Error when it is not absolute.
+std::string images_dir_of(const Config& cfg, const std::string& home);
+
+// The image --image NAME names, for make_spec: its tree and config. Throws Error (125) when
+// there is no such image or its directory may not be trusted.
+ImageUse use_image(const Config& cfg, const HostInfo& host, const std::string& name);
+
+// What a source is, from the names of its first entries (an archive) or its top (a
+// directory): an OCI layout, a docker-save archive, or a root filesystem. Pure.
+enum class SourceKind { Rootfs, Oci, Docker };
+SourceKind source_kind(const std::vector<std::string>& names);
+
+// "12.3M": bytes in the largest unit that keeps a digit before the point (K, M, G, T).
+std::string human_size(uint64_t bytes);
+// image list: NAME SIZE CREATED SOURCE, as of now; --json: an array of the records.
+std::string format_image_table(const std::vector<ImageRecord>& images, int64_t now);
+std::string format_image_json(const std::vector<ImageRecord>& images);
+
+}  // namespace kakuri

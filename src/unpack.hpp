@@ -1,0 +1,45 @@
+// unpack: writing an archive's entries (libarchive: tar, plain or gzip, xz, zstd, bzip2) or a
+// directory's tree into an image's directory, beneath it and never through a link; OCI
+// whiteouts; SHA-256 of a file (nettle). Everything an archive says is attacker input.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kakuri {
+
+struct UnpackOptions {
+    bool whiteouts = false;  // an image layer: .wh. entries remove what the layers below have
+    bool owners = true;      // set each entry's uid and gid (where they are mapped)
+    bool special = true;     // make FIFOs (device nodes are never made)
+    uint64_t reserve = 0;    // stop, with an Error, when less than this many bytes stay free
+    const char* what = "";   // for messages: "layer 2 of 3", the archive's name
+};
+
+struct UnpackStats {
+    uint64_t entries = 0;
+    uint64_t bytes = 0;
+    uint64_t devices = 0;      // device nodes and sockets skipped
+    uint64_t owners_lost = 0;  // entries whose owner has no id here: left the caller's
+};
+
+// Writes the archive read from archive_fd beneath the directory root_fd. An entry that names
+// a place outside (an absolute name, "..", a path through a symbolic link, a hard link to one)
+// or a corrupt or truncated archive throws Error; what was written stays for the caller to
+// delete. progress, when set, is called now and then.
+void unpack_archive(int archive_fd, int root_fd, const UnpackOptions& o, UnpackStats& stats,
+                    const std::function<void(const UnpackStats&)>& progress = {});
+
+// The same for a directory tree (opened as src_fd): its files, links and directories, copied.
+void copy_tree(int src_fd, int root_fd, const UnpackOptions& o, UnpackStats& stats);
+
+// Is the archive one kakuri reads (tar, compressed or not), and its first entry names: up to
+// `limit` of them, read from archive_fd's start. Throws Error for what libarchive cannot read.
+std::vector<std::string> archive_names(int archive_fd, size_t limit);
+
+// SHA-256 of what fd holds from its start, in lowercase hex.
+std::string sha256_hex(int fd);
+
+}  // namespace kakuri

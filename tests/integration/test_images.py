@@ -1,0 +1,429 @@
+"""Images (README, "Images"): kakuri image import of every kind of source, built here (busybox
+root filesystems as tarballs, OCI layouts and archives, podman's own archives), hostile
+archives, list/inspect/remove, and containers on images (--image, create --image)."""
+import gzip
+import hashlib
+import io
+import json
+import lzma
+import os
+import shutil
+import subprocess
+import tarfile
+
+from harness import Skip, eq, ok
+from test_rootfs import MARKER, chown_tree, etc_lines, make_tree, TEST_USER
+
+IMAGE_ENV = ["FOO=from-the-image", "PATH=/bin"]
+
+
+def images_dir(k):
+    return os.path.join(k.home, ".local", "kakuri", "images")
+
+
+def entries(k):
+    """What images_dir holds: names, hidden half-made ones included."""
+    d = images_dir(k)
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def own(k, path):
+    if k.drop:
+        os.chown(path, k.uid, k.gid)
+    return path
+
+
+def tar_of(root, extra=()):
+    """An uncompressed tar of a tree (names "./..."), plus extra TarInfo entries (info, data)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        if root:
+            t.add(root, arcname=".")
+        for info, data in extra:
+            t.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def entry(name, kind=tarfile.REGTYPE, data=b"", target="", uid=0, gid=0, mode=0o644):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.uid, info.gid, info.mode = uid, gid, mode
+    if kind == tarfile.REGTYPE:
+        info.size = len(data)
+    else:
+        data = None
+    if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+        info.linkname = target
+    if kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+        info.devmajor, info.devminor = 1, 3
+    return info, data
+
+
+def write(k, name, data):
+    path = os.path.join(k.tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return own(k, path)
+
+
+def import_(k, source, name, opts=(), want=0):
+    p = k.run(["image", "import"] + list(opts) + [source, name], timeout=120)
+    eq(p.returncode, want, f"image import {source}: {p.stderr}")
+    return p
+
+
+def blob(layout, data, media):
+    d = hashlib.sha256(data).hexdigest()
+    os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(layout, "blobs", "sha256", d), "wb") as f:
+        f.write(data)
+    return {"mediaType": media, "digest": "sha256:" + d, "size": len(data)}
+
+
+def oci_layout(k, name, layers, config, bad_digest=False):
+    """An OCI image layout directory: each layer (bytes of a tar) gzipped, a config, the
+    manifest, index.json. bad_digest: the first layer's blob holds other bytes."""
+    layout = os.path.join(k.tmp, name)
+    os.makedirs(layout)
+    descs = [blob(layout, gzip.compress(l), "application/vnd.oci.image.layer.v1.tar+gzip")
+             for l in layers]
+    if bad_digest:
+        # The blob's bytes changed under its name: a layer of another content.
+        with open(os.path.join(layout, "blobs", "sha256", descs[0]["digest"][7:]), "wb") as f:
+            f.write(gzip.compress(layers[0] + b"\0" * 1024))
+    cfg = {"architecture": "amd64", "os": "linux", "config": config,
+           "rootfs": {"type": "layers",
+                      "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]}}
+    cdesc = blob(layout, json.dumps(cfg).encode(), "application/vnd.oci.image.config.v1+json")
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": cdesc, "layers": descs}
+    mdesc = blob(layout, json.dumps(manifest).encode(),
+                 "application/vnd.oci.image.manifest.v1+json")
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [mdesc]}, f)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion": "1.0.0"}')
+    chown_tree(k, layout)
+    return layout
+
+
+def archive_of(k, layout):
+    """An OCI archive (podman save --format oci-archive): the layout's files in a tar."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for n in sorted(os.listdir(layout)):
+            t.add(os.path.join(layout, n), arcname=n)
+    return write(k, os.path.basename(layout) + ".tar", buf.getvalue())
+
+
+def outside(k):
+    """A directory beside images_dir that hostile archives aim at."""
+    d = k.mkdir("outside")
+    k.write(os.path.join(d, "secret"), "keep\n")
+    return d
+
+
+def outside_untouched(k, d):
+    eq(sorted(os.listdir(d)), ["secret"], "the directory outside")
+    with open(os.path.join(d, "secret")) as f:
+        eq(f.read(), "keep\n", "the file outside")
+
+
+def refused(k, source, what, out):
+    p = k.run(["image", "import", source, "hostile"], timeout=120)
+    eq(p.returncode, 125, f"{what}: exit status (stderr {p.stderr!r})")
+    eq(p.stderr.count("\n"), 1, f"{what}: one line: {p.stderr!r}")
+    ok(p.stderr.startswith("kakuri: "), f"{what}: {p.stderr!r}")
+    eq(entries(k), [], f"{what}: images_dir after a refused import")
+    outside_untouched(k, out)
+    return p.stderr
+
+
+def test_import_rootfs_tarballs_each_compression(k):
+    root = make_tree(k, "tree-c")
+    with open(os.path.join(root, "etc", "greeting"), "w") as f:
+        f.write("hello from the image\n")
+    chown_tree(k, root)
+    plain = tar_of(root)
+    zst = subprocess.run(["zstd", "-q", "-c"], input=plain, capture_output=True, check=True).stdout
+    sources = {"plain": write(k, "t-plain.tar", plain),
+               "gz": write(k, "t-gz.tar.gz", gzip.compress(plain)),
+               "xz": write(k, "t-xz.tar.xz", lzma.compress(plain)),
+               "zst": write(k, "t-zst.tar.zst", zst)}
+    for name, source in sources.items():
+        import_(k, source, name)
+        p = k.run(["--image", name, "cat", "/etc/os-release", "/etc/greeting"])
+        eq(p.returncode, 0, f"{name}: {p.stderr}")
+        ok(MARKER in p.stdout and "hello from the image" in p.stdout, f"{name}: {p.stdout!r}")
+    # A name from the source when none is given.
+    p = k.run(["image", "import", sources["gz"]])
+    eq((p.returncode, p.stdout), (0, "t-gz\n"), p.stderr)
+    eq(entries(k), ["gz", "plain", "t-gz", "xz", "zst"])
+    for name in entries(k):
+        eq(k.run(["image", "remove", name]).returncode, 0)
+    eq(entries(k), [])
+
+
+def test_import_directory_and_ownership(k):
+    root = make_tree(k, "tree-o")
+    extra = [entry("./etc/owned", data=b"x\n", uid=1234, gid=1235),
+             entry("./dev/null2", tarfile.CHRTYPE),
+             entry("./run-fifo", tarfile.FIFOTYPE, mode=0o600),
+             entry("./bin/suid", data=b"#!/bin/sh\n", mode=0o4755)]
+    source = write(k, "owned.tar", tar_of(root, extra))
+    p = import_(k, source, "owned", ["-v"])
+    tree = os.path.join(images_dir(k), "owned", "rootfs")
+    st = os.lstat(os.path.join(tree, "etc", "owned"))
+    ok(not os.path.exists(os.path.join(tree, "dev", "null2")), "a device node was made")
+    ok("device nodes" in p.stderr, p.stderr)
+    ok(os.path.exists(os.path.join(tree, "run-fifo")), "the FIFO is missing")
+    eq(os.lstat(os.path.join(tree, "bin", "suid")).st_mode & 0o7777, 0o4755, "setuid bit")
+    if k.mode == "root":
+        eq((st.st_uid, st.st_gid), (1234, 1235), "an owner real root imported")
+    else:
+        # No subordinate range: the file is the caller's, and a note says so.
+        eq((st.st_uid, st.st_gid), (k.uid, k.gid), "an owner without a range")
+        ok("--subids" in p.stderr and "yours now" in p.stderr, p.stderr)
+    # A directory imports the same tree.
+    import_(k, root, "fromdir")
+    p = k.run(["--image", "fromdir", "cat", "/etc/os-release"])
+    ok(MARKER in p.stdout, p.stderr)
+    for name in ("owned", "fromdir"):
+        eq(k.run(["image", "remove", name]).returncode, 0)
+    eq(entries(k), [])
+
+
+def test_import_subids_keeps_ids(k):
+    if k.mode == "root" or not k.drop:
+        raise Skip("the unprivileged test user with a range given for the test")
+    root = make_tree(k, "tree-s")
+    source = write(k, "subids.tar", tar_of(root, [entry("./etc/app", data=b"a\n", uid=1000,
+                                                        gid=1000)]))
+    with etc_lines({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
+                    "/etc/group": [f"{TEST_USER}:x:{k.gid}:"],
+                    "/etc/subuid": [f"{TEST_USER}:4100000:65536"],
+                    "/etc/subgid": [f"{TEST_USER}:4100000:65536"]}):
+        p = import_(k, source, "sub", ["--subids"])
+        eq(p.stderr, "")
+        st = os.lstat(os.path.join(images_dir(k), "sub", "rootfs", "etc", "app"))
+        eq((st.st_uid, st.st_gid), (4100000 + 999, 4100000 + 999), "id 1000 on the host")
+        p = k.run(["--subids", "--image", "sub", "stat", "-c", "%u:%g", "/etc/app"])
+        eq((p.returncode, p.stdout), (0, "1000:1000\n"), p.stderr)
+        # Removing it needs the range too (its files are the range's).
+        eq(k.run(["image", "remove", "sub"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def test_hostile_archives_refused_and_nothing_left(k):
+    out = outside(k)
+    root = make_tree(k, "tree-h")
+    cases = {
+        "a ../ name": [entry("../outside/secret", data=b"pwned\n")],
+        "a deeper ../ name": [entry("./etc/../../outside/new", data=b"pwned\n")],
+        "an absolute name": [entry(out + "/new", data=b"pwned\n")],
+        "a symlink, then an entry through it": [
+            entry("./escape", tarfile.SYMTYPE, target=out),
+            entry("./escape/new", data=b"pwned\n")],
+        "a relative symlink, then an entry through it": [
+            entry("./up", tarfile.SYMTYPE, target="../../../../../../../../" + out),
+            entry("./up/secret", data=b"pwned\n")],
+        "a hard link to an absolute path": [
+            entry("./hl", tarfile.LNKTYPE, target=out + "/secret")],
+        "a hard link through ..": [entry("./hl", tarfile.LNKTYPE, target="../outside/secret")],
+        "a hard link through a symlink": [
+            entry("./escape", tarfile.SYMTYPE, target=out),
+            entry("./hl", tarfile.LNKTYPE, target="escape/secret")],
+    }
+    for what, extra in cases.items():
+        source = write(k, "hostile.tar", tar_of(root, extra))
+        refused(k, source, what, out)
+    # A truncated gzip stream.
+    whole = gzip.compress(tar_of(root, [entry("./big", data=os.urandom(300000))]))
+    refused(k, write(k, "trunc.tar.gz", whole[:len(whole) // 2]), "a truncated gzip", out)
+    # Not an archive at all.
+    err = refused(k, write(k, "junk.tar", b"this is no tar file\n" * 100), "junk", out)
+    ok("not an archive" in err, err)
+    # An OCI layer whose whiteout names "..", and one whose digest is wrong.
+    base = tar_of(root)
+    wh = oci_layout(k, "oci-wh", [base, tar_of(None, [entry("etc/.wh..", data=b"")])], {})
+    err = refused(k, wh, "a whiteout of ..", out)
+    ok("whiteout" in err, err)
+    bad = oci_layout(k, "oci-bad", [base], {}, bad_digest=True)
+    err = refused(k, bad, "a wrong digest", out)
+    ok("digest mismatch" in err, err)
+    err = refused(k, archive_of(k, bad), "a wrong digest in an OCI archive", out)
+    ok("digest mismatch" in err, err)
+    # The hostile entries written as the last of a layer of an image with a good first one.
+    layered = oci_layout(k, "oci-sym", [base, tar_of(None, [
+        entry("escape", tarfile.SYMTYPE, target=out), entry("escape/new", data=b"x")])], {})
+    refused(k, layered, "a symlink then an entry through it, in a layer", out)
+
+
+def test_oci_layers_whiteouts_and_config(k):
+    root = make_tree(k, "tree-l")
+    lower = tar_of(root, [entry("./etc/a", data=b"a\n"), entry("./etc/b", data=b"b\n"),
+                          entry("./opt/x/y", data=b"y\n"), entry("./opt/keep", data=b"k\n")])
+    # The opaque marker after an entry of its own layer: that entry stays.
+    upper = tar_of(None, [entry("etc/.wh.a", data=b""), entry("opt/x/z", data=b"z\n"),
+                          entry("opt/x/.wh..wh..opq", data=b""),
+                          entry("etc/b", data=b"b2\n")])
+    config = {"Env": IMAGE_ENV, "Cmd": ["/bin/sh", "-c", "echo $FOO; pwd; cat /etc/b"],
+              "WorkingDir": "/opt"}
+    layout = oci_layout(k, "oci-l", [lower, upper], config)
+    for name, source in (("layout", layout), ("archive", archive_of(k, layout))):
+        import_(k, source, name)
+        tree = os.path.join(images_dir(k), name, "rootfs")
+        eq(sorted(os.listdir(os.path.join(tree, "opt", "x"))), ["z"], f"{name}: opaque dir")
+        ok(os.path.exists(os.path.join(tree, "opt", "keep")), f"{name}: opt/keep")
+        ok(not os.path.lexists(os.path.join(tree, "etc", "a")), f"{name}: etc/a whited out")
+        # No command: the image's, with its Env and WorkingDir.
+        p = k.run(["--image", name])
+        eq((p.returncode, p.stdout), (0, "from-the-image\n/opt\nb2\n"), p.stderr)
+        # A command of one's own runs instead, still with the image's Env.
+        p = k.run(["--image", name, "-e", "FOO=mine", "--", "/bin/sh", "-c", "echo $FOO"])
+        eq(p.stdout, "mine\n", p.stderr)
+        p = k.run(["image", "inspect", name])
+        info = json.loads(p.stdout)
+        eq(info["config"]["Env"], IMAGE_ENV)
+        eq(info["config"]["WorkingDir"], "/opt")
+        eq(info["format"], "oci")
+        eq(len(info["layers"]), 2)
+    p = k.run(["image", "list", "--json"])
+    eq([i["name"] for i in json.loads(p.stdout)], ["archive", "layout"])
+    eq(k.run(["image", "list", "-q"]).stdout, "archive\nlayout\n")
+    table = k.run(["image", "list"]).stdout.splitlines()
+    eq(table[0].split(), ["NAME", "SIZE", "CREATED", "SOURCE"])
+    eq(k.run(["image", "remove", "archive", "layout"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def test_containers_from_one_image_are_isolated(k):
+    root = make_tree(k, "tree-i")
+    import_(k, write(k, "iso.tar", tar_of(root)), "iso")
+    tree = os.path.join(images_dir(k), "iso", "rootfs")
+    before = open(os.path.join(tree, "etc", "os-release")).read()
+    for box in ("box-a", "box-b"):
+        eq(k.run(["create", "--image", "iso", box]).returncode, 0)
+    p = k.run(["start", "box-a", "/bin/sh", "-c", "echo mine > /etc/os-release; touch /new"])
+    eq(p.returncode, 0, p.stderr)
+    p = k.run(["start", "box-b", "/bin/sh", "-c", "cat /etc/os-release; test -e /new; echo $?"])
+    eq(p.stdout, before + "1\n", p.stderr)
+    p = k.run(["start", "box-a", "cat", "/etc/os-release"])
+    eq(p.stdout, "mine\n", "box-a keeps its own write")
+    # Temporary containers: each its own layer too, and the image as it was.
+    p = k.sh("echo tmp > /etc/os-release", ["--image", "iso"])
+    eq(p.returncode, 0, p.stderr)
+    eq(open(os.path.join(tree, "etc", "os-release")).read(), before, "the image changed")
+    ok(not os.path.exists(os.path.join(tree, "new")), "the image changed")
+    # images_dir is hidden in containers: a bind of the home shows none of it.
+    p = k.run(["--image", "iso", "--bind", k.home, "ls", "-A",
+               os.path.join(images_dir(k))])
+    eq((p.returncode, p.stdout), (0, ""), p.stderr)
+    # In use: refused, then -f.
+    p = k.run(["image", "remove", "iso"])
+    eq(p.returncode, 125)
+    ok("box-a" in p.stderr and "box-b" in p.stderr, p.stderr)
+    ok(os.path.isdir(tree), "a refused remove removed")
+    eq(k.run(["remove", "box-a"]).returncode, 0)
+    eq(k.run(["image", "remove", "-f", "iso"]).returncode, 0)
+    eq(k.run(["remove", "box-b"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def test_bad_names_and_missing_images(k):
+    for args in (["image", "import", "/nonexistent.tar", "x"],
+                 ["image", "import", "/etc/hostname", "../x"],
+                 ["image", "inspect", "nosuch"], ["image", "remove", "nosuch"],
+                 ["--image", "nosuch", "true"], ["image", "frobnicate"],
+                 ["image", "list", "--force"]):
+        p = k.run(args)
+        eq(p.returncode, 125, f"{args}: {p.stderr}")
+        eq(p.stderr.count("\n"), 1, p.stderr)
+    root = make_tree(k, "tree-n")
+    source = write(k, "dup.tar", tar_of(root))
+    import_(k, source, "dup")
+    p = import_(k, source, "dup", want=125)
+    eq(p.stderr, "kakuri: image 'dup' already exists\n")
+    p = k.run(["--image", "dup", "--rootfs", root, "true"])
+    eq(p.returncode, 125, p.stderr)
+    eq(k.run(["image", "remove", "dup"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def podman(k, *args):
+    store = os.path.join(k.tmp, "podman")
+    cmd = ["podman", "--root", store + "/root", "--runroot", store + "/run",
+           "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+    p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)}: {p.stderr}")
+    return p
+
+
+def test_podman_oci_and_docker_archives(k):
+    if not shutil.which("podman"):
+        raise Skip("podman is not installed")
+    if not k.am_root:
+        raise Skip("the archives are made by podman as root")
+    root = make_tree(k, "tree-p")
+    tarball = write(k, "for-podman.tar", tar_of(root))
+    ref = "localhost/kakuri-it-images:1"
+    podman(k, "import", "--change", 'CMD ["/bin/sh", "-c", "cat /etc/os-release; echo $FOO; pwd"]',
+           "--change", "ENV FOO=from-podman", "--change", "WORKDIR /etc", tarball, ref)
+    try:
+        for fmt in ("oci-archive", "docker-archive"):
+            out = os.path.join(k.tmp, fmt + ".tar")
+            podman(k, "save", "--format", fmt, "-o", out, ref)
+            own(k, out)
+            import_(k, out, fmt)
+            p = k.run(["--image", fmt])
+            eq(p.returncode, 0, p.stderr)
+            ok(p.stdout.startswith(f"ID={MARKER}") and p.stdout.endswith("from-podman\n/etc\n"),
+               f"{fmt}: {p.stdout!r}")
+            eq(json.loads(k.run(["image", "inspect", fmt]).stdout)["format"],
+               "oci" if fmt == "oci-archive" else "docker")
+            eq(k.run(["image", "remove", fmt]).returncode, 0)
+    finally:
+        podman(k, "rmi", "-a", "-f")
+    eq(entries(k), [])
+
+
+class Zeros:
+    """A file of n zero bytes, read without holding them."""
+
+    def __init__(self, n):
+        self.left = n
+
+    def read(self, size=-1):
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return b"\0" * size
+
+
+def test_a_bomb_stops_before_the_disk_fills(k):
+    if not k.am_root:
+        raise Skip("needs root to mount a small file system for images_dir")
+    small = k.mkdir("small")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320m,mode=0755", "kakuri-it", small],
+                   check=True)
+    try:
+        os.chown(small, k.uid, k.gid)
+        cfg = k.write(os.path.join(k.tmp, "small.toml"),
+                      f'[storage]\nimages_dir = "{small}/images"\n')
+        # 200 MiB of zeros in a few hundred KiB: past what the file system can take with
+        # 256 MiB kept free.
+        bomb = os.path.join(k.tmp, "bomb.tar.gz")
+        with tarfile.open(bomb, "w:gz", compresslevel=1) as t:
+            info = tarfile.TarInfo("./zeros")
+            info.size = 200 << 20
+            t.addfile(info, Zeros(info.size))
+        own(k, bomb)
+        ok(os.path.getsize(bomb) < 2 << 20, "the bomb is small")
+        p = k.run(["--config", cfg, "image", "import", bomb, "bomb"], timeout=120)
+        eq(p.returncode, 125, p.stderr)
+        eq(p.stderr.count("\n"), 1, p.stderr)
+        ok("nearly full" in p.stderr, p.stderr)
+        eq(os.listdir(os.path.join(small, "images")), [], "what the bomb left")
+        ok(os.statvfs(small).f_bfree * os.statvfs(small).f_frsize > 300 << 20, "space freed")
+    finally:
+        subprocess.run(["umount", small], check=True)
