@@ -257,6 +257,45 @@ inner() {
         skip limits "limits: --memory 256M --pids-limit 100 true" "unprivileged, or kakuri --help does not list --memory"
     fi
 
+    # ---- a private network (pasta): start-up against none and podman's pasta network of the
+    # same tiny root, and a bulk TCP transfer through a published port against the host's
+    # loopback (pasta's own figures are the anchor: its splice path for loopback traffic)
+    if has_opt "--network=.*private"; then
+        add kakuri "kakuri private" "kakuri --rootfs \$TMP/bbroot --network=private /bin/true" \
+            "$K --rootfs $BB --network=private /bin/true"
+        add peer "kakuri none" "kakuri --rootfs \$TMP/bbroot --network=none /bin/true" \
+            "$K --rootfs $BB --network=none /bin/true"
+        # podman's row: unprivileged only (as root podman leaves its storage bind-mounted under
+        # /var, which a user namespace then cannot overlay /var over), with podman 4.4 or later
+        # (the first with --network pasta), where it runs for this user.
+        local podman_note="" pv
+        pv=$(podman --version 2>/dev/null | sed -n 's/^podman version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+        if [[ -z $pv ]]; then
+            podman_note="podman is not installed: its row is left out; "
+        elif [[ $MODE != user ]]; then
+            podman_note="podman only unprivileged (as root it leaves mounts under /var); "
+        elif (( ${pv% *} < 4 || (${pv% *} == 4 && ${pv#* } < 4) )); then
+            podman_note="podman ${pv/ /.} has no --network pasta (4.4 added it): its row is left out; "
+        elif podman run --rm --network pasta --rootfs "$BB" /bin/true >/dev/null 2>&1; then
+            add peer "podman pasta" "podman run --rm --network pasta --rootfs \$TMP/bbroot /bin/true" \
+                "podman run --rm --network pasta --rootfs $BB /bin/true"
+        else
+            podman_note="podman run --network pasta fails here: its row is left out; "
+        fi
+        time_group private-net "start-up, private network (pasta): /bin/true" 40 2 \
+            "${podman_note}pasta sets up the namespace before the command runs"
+        local port mib=512
+        port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        add kakuri "published port" "bulk.py: $mib MiB from a server inside through -p PORT:PORT" \
+            "/usr/bin/python3 $BIN/bulk.py $port $mib -- $K -p $port:$port /usr/bin/python3 $BIN/bulk.py --serve $port $mib"
+        add host "host loopback" "bulk.py: $mib MiB from a server on the host's 127.0.0.1" \
+            "/usr/bin/python3 $BIN/bulk.py $port $mib -- /usr/bin/python3 $BIN/bulk.py --serve $port $mib"
+        time_group private-bulk "bulk TCP, $mib MiB: published port vs the host's loopback" 10 1 \
+            "one connection, python on both ends; the published row includes kakuri's and pasta's start-up"
+    else
+        skip private-net "start-up, private network (pasta): /bin/true" "kakuri --help does not list --network=private"
+    fi
+
     # ---- binds
     local n runs i kb= bb= fb= d
     for n in 100 400 1000; do
@@ -464,6 +503,7 @@ main() {
     cp "$SELF" "$T/bin/run.sh"
     cc -O2 -o "$T/bin/floor" "$BENCH_DIR/floor.c" || die "cannot build bench/floor.c"
     cc -O2 -o "$T/bin/tput" "$BENCH_DIR/tput.c" || die "cannot build bench/tput.c"
+    cp "$BENCH_DIR/bulk.py" "$T/bin/bulk.py"
     local i
     for ((i = 1; i <= 1000; i++)); do printf '%s/binds/d%04d\n' "$T" "$i"; done | xargs mkdir
     if "$kakuri" --help 2>&1 | grep -q -- --rootfs; then make_bbroot "$T/bbroot"; fi

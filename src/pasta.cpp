@@ -160,7 +160,9 @@ void say(int fd, const std::string& text) {
             // Only the namespace's fd (the keeper's last) goes to pasta.
             if (ns_fd > 3) sys_close_range(3, ns_fd - 1, 0);
             sys_close_range(ns_fd + 1, ~0U, 0);
-            execv(k.pasta.c_str(), argv.data());
+            // Nothing of the caller's environment (its credentials among it) goes to pasta.
+            char* const no_env[] = {nullptr};
+            execve(k.pasta.c_str(), argv.data(), no_env);
             say(STDERR_FILENO, "exec " + k.pasta + ": " + strerror(errno) + "\n");
             _exit(127);
         }

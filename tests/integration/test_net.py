@@ -132,9 +132,9 @@ def parent(pid):
         return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
-def server_inside(k, args, script, *script_args):
+def server_inside(k, args, script, *script_args, env=None):
     """kakuri ARGS running script with python inside, stdout a pipe, once it says it listens."""
-    p = k.popen(list(args) + ["--", PY, "-c", script] + [str(a) for a in script_args],
+    p = k.popen(list(args) + ["--", PY, "-c", script] + [str(a) for a in script_args], env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True)
     line = read_line(p.stdout)
@@ -311,13 +311,16 @@ def test_dns_goes_to_the_upstream_named(k):
 
 def test_kill_9_of_kakuri_leaves_no_pasta_and_frees_the_port(k):
     port = free_port()
-    p = server_inside(k, ["-p", f"{port}:8080"], TCP_SERVER)
+    p = server_inside(k, ["-p", f"{port}:8080"], TCP_SERVER, env={"GITHUB_TOKEN": "kakuri-it"})
     with running(p):
         pasta = holders(port)
         eq(len(pasta), 1, "processes holding the published port")
         (pid,) = pasta
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             eq(f.read().split(b"\0")[0], b"pasta")
+        # Nothing of the caller's environment (a credential, here) reaches pasta.
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            eq(f.read(), b"", "pasta's environment")
         keeper = parent(pid)
         fds = pidfds([pid, keeper])
         os.kill(p.pid, signal.SIGKILL)  # setpriv execs kakuri: the same process
