@@ -8,7 +8,7 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list inspect logs remove image config help"
+_kakuri_subcommands="create start exec shell stop list inspect logs remove commit image config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --bind-profile --auto-mount=
@@ -153,6 +153,7 @@ _kakuri() {
             inspect) value_opts="" flag_opts="--json" operands=name ;;
             logs) value_opts="" flag_opts="-f --follow" operands=name ;;
             remove) value_opts="" flag_opts="-f --force" operands=names ;;
+            commit) value_opts="" flag_opts="-q --quiet" operands=commit ;;
             image) value_opts="" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
                 operands=image ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;
@@ -213,6 +214,9 @@ _kakuri() {
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
             "name command":1) _kakuri_command "$n" ;;
+            commit:0)
+                COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
+                ;;
             image:0) COMPREPLY=($(compgen -W "import list inspect remove" -- "$cur")) ;;
             image:*)
                 # import's SOURCE is a file or directory; inspect and remove take images.

@@ -12,6 +12,7 @@ set -g __kakuri_subcommands \
     inspect\t"show a container's record and state" \
     logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
+    commit\t"make an image of a stopped container's root" \
     image\t'import, list, inspect and remove images' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
@@ -243,6 +244,10 @@ complete -c kakuri -n "__kakuri_at 'list 0'" -s q -l quiet -d 'names only'
 complete -c kakuri -n "__kakuri_at 'inspect 0'" -l json -d 'as one JSON object'
 complete -c kakuri -n "__kakuri_at 'logs 0'" -s f -l follow -d 'follow until the container stops'
 complete -c kakuri -n "__kakuri_at 'remove 0'" -s f -l force -d 'stop a running container first'
+complete -c kakuri -n "__kakuri_at 'commit 0'" -a '(__kakuri_containers)' -d container
+complete -c kakuri -n "__kakuri_at 'commit *'" -s q -l quiet -d 'print nothing but errors'
+complete -c kakuri -n "__kakuri_at 'commit 0'" -s h -l help -d 'show the help'
+
 # Images: the action, then import's SOURCE (a file) or images.
 complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import list inspect remove'
 complete -c kakuri -n "__kakuri_at 'image 1'; and __fish_seen_subcommand_from import" -F

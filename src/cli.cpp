@@ -348,6 +348,8 @@ std::string run_help_text() {
          "  kakuri inspect [--json] NAME                      its record and state\n"
          "  kakuri logs [-f|--follow] NAME                    what its detached runs wrote\n"
          "  kakuri remove [-f|--force] NAME...\n"
+         "  kakuri commit [-q|--quiet] NAME IMAGE             a stopped container's root as an "
+         "image\n"
          "  kakuri image import [--subids] SOURCE [NAME]      a root filesystem or an OCI or "
          "docker image\n"
          "  kakuri image list|inspect|remove ...              kakuri help image\n"

@@ -42,8 +42,8 @@ namespace kakuri {
 namespace {
 
 // No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
-const char* const kSubcommands[] = {"create", "start",   "exec", "shell", "stop",
-                                    "list",   "inspect", "logs", "remove"};
+const char* const kSubcommands[] = {"create", "start",   "exec", "shell",  "stop",
+                                    "list",   "inspect", "logs", "remove", "commit"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -604,6 +604,42 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
     remove_tree_at(l.store.fd(), entry);
 }
 
+// kakuri commit NAME IMAGE: the container's root (its tree below and its upper layer) as a new
+// image; a running container's layer is still changing, so it must be stopped.
+int cmd_commit(int argc, char* argv[], const Caller& caller) {
+    int verbosity = 0;
+    int first = parse_sub("commit", argc, argv, {{"quiet", 'q', false}},
+                          [&](char, const std::string&) { verbosity = -1; });
+    if (first < 0) return 0;
+    if (argc - first != 2) usage("commit", "commit takes a container NAME and an IMAGE name");
+    const std::string name = argv[first], image = argv[first + 1];
+    check_container_name(name);
+#if KAKURI_HAVE_IMAGES
+    Loaded l = load(caller.config, caller.report);
+    Record rec = l.store.record(name);
+    UniqueFd lock = l.store.lock(name);
+    if (l.store.status(name) == Status::Running)
+        throw Error("container '" + name + "' is running (stop it first: its layer is changing)");
+    ContainerSpec spec = recorded_container(l, rec);
+    if (spec.layout.rootfs.empty())
+        throw Error("container '" + name + "' runs on the host's system directories: only one " +
+                    "made with --image or --rootfs has a root to commit");
+    CommitFrom from;
+    from.container = name;
+    from.lower = spec.layout.rootfs;
+    from.upper = l.store.path(name) + "/" + persist_root_layer().upper;
+    from.config.env = spec.process.rules.image_env;
+    from.config.cmd = spec.process.rules.image_command;
+    from.config.workdir = spec.process.rules.image_workdir;
+    commit_image(l.config_path, caller.report, from, image, verbosity);
+    return 0;
+#else
+    (void)caller;
+    (void)image;
+    throw Error(kNoImagesNote);
+#endif
+}
+
 int cmd_remove(int argc, char* argv[], const Caller& caller) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
@@ -682,6 +718,10 @@ std::string container_help(const std::string& sub) {
         return "Usage: kakuri logs [-f|--follow] NAME\nWhat the container's detached runs "
                "(start -d) wrote, log.1 then log, each run a section from a 'started' line to an "
                "'exited (N)' line; -f then follows until the container stops.\n";
+    if (sub == "commit")
+        return "Usage: kakuri commit [-q|--quiet] NAME IMAGE\nMake the image IMAGE of the "
+               "stopped container NAME's root as it is now: the image or --rootfs tree it was "
+               "created on with what it wrote over it (see kakuri help image).\n";
     return "Usage: kakuri remove [-f|--force] NAME...\nDelete containers and everything they "
            "wrote; -f stops a running one first.\n";
 }
@@ -696,6 +736,7 @@ int run_container_subcommand(int argc, char* argv[], const Caller& caller) {
     if (sub == "list") return cmd_list(argc, argv, caller);
     if (sub == "inspect") return cmd_inspect(argc, argv, caller);
     if (sub == "logs") return cmd_logs(argc, argv, caller);
+    if (sub == "commit") return cmd_commit(argc, argv, caller);
     return cmd_remove(argc, argv, caller);
 }
 

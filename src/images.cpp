@@ -244,7 +244,7 @@ void import_docker(int layout, int rootfs, UnpackStats& stats, ImageRecord& r) {
 
 uint64_t tree_size(int dir) {
     uint64_t total = 0;
-    UniqueFd list(fcntl(dir, F_DUPFD_CLOEXEC, 3));
+    UniqueFd list(openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     DIR* d = fdopendir(list.get());
     if (!d) return 0;
     list.release();
@@ -315,7 +315,7 @@ struct Images {
     std::vector<std::string> names() const {
         std::vector<std::string> out;
         if (!fd) return out;
-        UniqueFd list(fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+        UniqueFd list(::openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         DIR* d = fdopendir(list.get());
         if (!d) throw Error("read " + dir, errno);
         list.release();
@@ -395,6 +395,90 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
     return p;
 }
 
+// Builds the image r.name: a hidden directory in images_dir, filled by fill (in a user namespace
+// with ids' mapping and a mount namespace confined to that directory; it is given the directory
+// and the image's root, both open), its record written, then renamed into place. Anything
+// wrong leaves nothing behind.
+using Fill = std::function<void(int tmp, int rootfs, UnpackStats& stats, ImageRecord& r)>;
+void build_image(const std::string& config, const std::function<void(const std::string&)>& report,
+                 const IdPlan& ids, ImageRecord r, int verbosity, bool fell_back,
+                 const std::string& what, const Fill& fill) {
+    Images im = open_images(config, report, true);
+    const std::string& name = r.name;
+    struct stat exists;
+    if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
+        throw Error("image '" + name + "' already exists");
+    const std::string tmp = kNewPrefix + std::to_string(getpid()) + "-" + name;
+    check(mkdirat(im.fd.get(), tmp.c_str(), 0700), "create " + im.path(tmp));
+    UniqueFd tmp_fd(
+        ::openat(im.fd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    // Anything wrong from here on leaves nothing: the half-made image is deleted (from the
+    // namespace whose ids own its files).
+    bool done = false;
+    ScopeGuard cleanup([&] {
+        if (done) return;
+        try {
+            im.delete_entry(tmp, ids);
+        } catch (const Error& e) {
+            report("cannot remove the half-made image " + im.path(tmp) + ": " + e.what());
+        }
+    });
+    if (!tmp_fd) throw Error("open " + im.path(tmp), errno);
+
+    Pipe told = make_pipe();
+    const int images_fd = im.fd.get();
+    r.ids = ids.ids;
+    r.created = static_cast<int64_t>(time(nullptr));
+    in_namespace(ids, what, [&] {
+        told.r.reset();
+        ::close(images_fd);  // nothing of images_dir but the new image is reachable
+        confine_to(tmp_fd.get(), im.path(tmp));
+        check(mkdirat(tmp_fd.get(), kRootfsDir, 0755), "make the image's root");
+        UniqueFd rootfs(
+            ::openat(tmp_fd.get(), kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!rootfs) throw Error("open the image's root", errno);
+        UnpackStats stats;
+        fill(tmp_fd.get(), rootfs.get(), stats, r);
+        r.size = tree_size(rootfs.get());
+        // Readable by the caller alone, as the store's records (the source's path is theirs).
+        UniqueFd rec(::openat(tmp_fd.get(), kRecordFile,
+                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!rec) throw Error("write the image's record", errno);
+        const std::string text = format_image_record(r);
+        if (::write(rec.get(), text.data(), text.size()) != ssize_t(text.size()))
+            throw Error("write the image's record", errno);
+        const std::string counts = std::to_string(stats.entries) + " " +
+                                   std::to_string(stats.devices) + " " +
+                                   std::to_string(stats.owners_lost) + "\n";
+        if (::write(told.w.get(), counts.data(), counts.size()) < 0)
+            throw Error("tell kakuri", errno);
+    });
+    told.w.reset();
+    std::string counts;
+    read_all(told.r.get(), counts);
+    Told t;
+    if (sscanf(counts.c_str(), "%lu %lu %lu", &t.entries, &t.devices, &t.owners_lost) != 3)
+        throw Error(what + ": the unpacking child said nothing");
+    // The image appears whole or not at all.
+    if (renameat2(im.fd.get(), tmp.c_str(), im.fd.get(), name.c_str(), RENAME_NOREPLACE) != 0) {
+        if (errno == EEXIST) throw Error("image '" + name + "' already exists");
+        throw Error("rename " + im.path(tmp) + " to " + im.path(name), errno);
+    }
+    done = true;
+    if (verbosity > 0 && t.devices)
+        report("note: " + std::to_string(t.devices) +
+               " device nodes and sockets skipped (a container's /dev is kakuri's)");
+    if (verbosity >= 0 && t.owners_lost)
+        report("note: " + std::to_string(t.owners_lost) +
+               " files belong to users other than "
+               "root, who have no id here: they are yours now. Multi-user software in the "
+               "image (apt's _apt, a database's user) needs its ids: import it with --subids "
+               "after an administrator gives you a range in /etc/subuid and /etc/subgid");
+    else if (verbosity > 0 && fell_back)
+        report("note: no subordinate id range: the image's files are yours");
+    if (verbosity >= 0) std::printf("%s\n", name.c_str());
+}
+
 int cmd_import(const ParsedSub& p, const std::string& config,
                const std::function<void(const std::string&)>& report) {
     if (p.operands.empty() || p.operands.size() > 2)
@@ -447,112 +531,43 @@ int cmd_import(const ParsedSub& p, const std::string& config,
     }
     bool fell_back = false;
     IdPlan ids = id_plan(im.cfg, im.host, p.subids, fell_back);
-    r.ids = ids.ids;
-
-    im = open_images(config, report, true);
-    struct stat exists;
-    if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
-        throw Error("image '" + name + "' already exists");
-    const std::string tmp = kNewPrefix + std::to_string(getpid()) + "-" + name;
-    check(mkdirat(im.fd.get(), tmp.c_str(), 0700), "create " + im.path(tmp));
-    UniqueFd tmp_fd(
-        ::openat(im.fd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    // Anything wrong from here on leaves nothing: the half-made image is deleted (from the
-    // namespace whose ids own its files).
-    bool done = false;
-    ScopeGuard cleanup([&] {
-        if (done) return;
-        try {
-            im.delete_entry(tmp, ids);
-        } catch (const Error& e) {
-            report("cannot remove the half-made image " + im.path(tmp) + ": " + e.what());
-        }
-    });
-    if (!tmp_fd) throw Error("open " + im.path(tmp), errno);
-
-    Pipe told = make_pipe();
-    const int images_fd = im.fd.get();
-    r.created = static_cast<int64_t>(time(nullptr));
-    in_namespace(ids, "image import " + source, [&] {
-        told.r.reset();
-        ::close(images_fd);  // nothing of images_dir but the new image is reachable
-        confine_to(tmp_fd.get(), im.path(tmp));
-        check(mkdirat(tmp_fd.get(), kRootfsDir, 0755), "make the image's root");
-        UniqueFd rootfs(
-            ::openat(tmp_fd.get(), kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!rootfs) throw Error("open the image's root", errno);
-        UnpackStats stats;
-        UnpackOptions o;
-        o.reserve = kReserve;
-        o.what = "the archive";
-        if (S_ISDIR(st.st_mode) && kind == SourceKind::Rootfs) {
-            o.what = "the directory";
-            copy_tree(src.get(), rootfs.get(), o, stats);
-        } else if (kind == SourceKind::Rootfs) {
-            unpack_archive(src.get(), rootfs.get(), o, stats);
-        } else {
-            int layout = src.get();
-            UniqueFd staged;
-            if (!S_ISDIR(st.st_mode)) {
-                // An archive of a layout: its files first, as files (no owners, no FIFOs).
-                check(mkdirat(tmp_fd.get(), kSourceDir, 0700), "make a staging directory");
-                staged.reset(::openat(tmp_fd.get(), kSourceDir,
-                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (!staged) throw Error("open the staging directory", errno);
-                UnpackOptions so = o;
-                so.owners = false;
-                so.special = false;
-                UnpackStats ignored;
-                unpack_archive(src.get(), staged.get(), so, ignored);
-                layout = staged.get();
-            }
-            if (kind == SourceKind::Oci)
-                import_oci(layout, rootfs.get(), stats, r);
-            else
-                import_docker(layout, rootfs.get(), stats, r);
-            if (staged) {
-                staged.reset();
-                remove_tree_at(tmp_fd.get(), kSourceDir);
-            }
-        }
-        r.size = tree_size(rootfs.get());
-        // Readable by the caller alone, as the store's records (the source's path is theirs).
-        UniqueFd rec(::openat(tmp_fd.get(), kRecordFile,
-                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!rec) throw Error("write the image's record", errno);
-        const std::string text = format_image_record(r);
-        if (::write(rec.get(), text.data(), text.size()) != ssize_t(text.size()))
-            throw Error("write the image's record", errno);
-        const std::string counts = std::to_string(stats.entries) + " " +
-                                   std::to_string(stats.devices) + " " +
-                                   std::to_string(stats.owners_lost) + "\n";
-        if (::write(told.w.get(), counts.data(), counts.size()) < 0)
-            throw Error("tell kakuri", errno);
-    });
-    told.w.reset();
-    std::string counts;
-    read_all(told.r.get(), counts);
-    Told t;
-    if (sscanf(counts.c_str(), "%lu %lu %lu", &t.entries, &t.devices, &t.owners_lost) != 3)
-        throw Error("image import: the unpacking child said nothing");
-    // The image appears whole or not at all.
-    if (renameat2(im.fd.get(), tmp.c_str(), im.fd.get(), name.c_str(), RENAME_NOREPLACE) != 0) {
-        if (errno == EEXIST) throw Error("image '" + name + "' already exists");
-        throw Error("rename " + im.path(tmp) + " to " + im.path(name), errno);
-    }
-    done = true;
-    if (p.verbosity > 0 && t.devices)
-        report("note: " + std::to_string(t.devices) +
-               " device nodes and sockets skipped (a container's /dev is kakuri's)");
-    if (p.verbosity >= 0 && t.owners_lost)
-        report("note: " + std::to_string(t.owners_lost) +
-               " files belong to users other than "
-               "root, who have no id here: they are yours now. Multi-user software in the "
-               "image (apt's _apt, a database's user) needs its ids: import it with --subids "
-               "after an administrator gives you a range in /etc/subuid and /etc/subgid");
-    else if (p.verbosity > 0 && fell_back)
-        report("note: no subordinate id range: the image's files are yours");
-    if (p.verbosity >= 0) std::printf("%s\n", name.c_str());
+    build_image(config, report, ids, r, p.verbosity, fell_back, "image import " + source,
+                [&](int tmp, int rootfs, UnpackStats& stats, ImageRecord& rec) {
+                    UnpackOptions o;
+                    o.reserve = kReserve;
+                    o.what = "the archive";
+                    if (S_ISDIR(st.st_mode) && kind == SourceKind::Rootfs) {
+                        o.what = "the directory";
+                        copy_tree(src.get(), rootfs, o, stats);
+                    } else if (kind == SourceKind::Rootfs) {
+                        unpack_archive(src.get(), rootfs, o, stats);
+                    } else {
+                        int layout = src.get();
+                        UniqueFd staged;
+                        if (!S_ISDIR(st.st_mode)) {
+                            // An archive of a layout: its files first, as files (no owners, no
+                            // FIFOs).
+                            check(mkdirat(tmp, kSourceDir, 0700), "make a staging directory");
+                            staged.reset(::openat(tmp, kSourceDir,
+                                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                            if (!staged) throw Error("open the staging directory", errno);
+                            UnpackOptions so = o;
+                            so.owners = false;
+                            so.special = false;
+                            UnpackStats ignored;
+                            unpack_archive(src.get(), staged.get(), so, ignored);
+                            layout = staged.get();
+                        }
+                        if (kind == SourceKind::Oci)
+                            import_oci(layout, rootfs, stats, rec);
+                        else
+                            import_docker(layout, rootfs, stats, rec);
+                        if (staged) {
+                            staged.reset();
+                            remove_tree_at(tmp, kSourceDir);
+                        }
+                    }
+                });
     return 0;
 }
 
@@ -632,6 +647,43 @@ int cmd_remove(const ParsedSub& p, const std::string& config,
 }
 
 }  // namespace
+
+void commit_image(const std::string& config, const std::function<void(const std::string&)>& report,
+                  const CommitFrom& from, const std::string& name, int verbosity) {
+    check_image_name(name);
+    HostInfo host = scan_host();
+    Config cfg = load_configs(config, host.home);
+    // Opened here, followed no further than the paths create recorded and kakuri made.
+    UniqueFd lower(::open(from.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!lower) throw Error("commit: open " + from.lower, errno);
+    UniqueFd upper(::open(from.upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!upper && errno != ENOENT) throw Error("commit: open " + from.upper, errno);
+    // Real root's overlay marks opaque directories with trusted.* xattrs, which the unpacking
+    // user namespace cannot read: found here first.
+    const std::set<std::string> opaque =
+        upper ? overlay_opaque_dirs(upper.get()) : std::set<std::string>();
+    bool fell_back = false;
+    IdPlan ids = id_plan(cfg, host, false, fell_back);
+    ImageRecord r;
+    r.name = name;
+    r.source = "container " + from.container;
+    r.format = "commit";
+    r.config = from.config;
+    build_image(config, report, ids, r, verbosity, fell_back, "commit " + from.container,
+                [&](int, int rootfs, UnpackStats& stats, ImageRecord&) {
+                    UnpackOptions o;
+                    o.reserve = kReserve;
+                    o.what = "the container's root";
+                    copy_tree(lower.get(), rootfs, o, stats);
+                    if (!upper) return;
+                    // What the container wrote, over it: overlayfs's whiteouts and opaque
+                    // directories as an image layer's.
+                    o.overlay_upper = true;
+                    o.whiteouts = true;
+                    o.opaque_dirs = &opaque;
+                    copy_tree(upper.get(), rootfs, o, stats);
+                });
+}
 
 std::string images_dir_of(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.images_dir.value, home);

@@ -19,6 +19,17 @@ int run_image_subcommand(int argc, char* argv[], const std::string& config,
                          const std::function<void(const std::string&)>& report);
 std::string image_help();
 
+// kakuri commit BOX IMAGE: a container's root as it is now (the tree below and what the
+// container wrote above it) becomes the image IMAGE, made as import makes one.
+struct CommitFrom {
+    std::string container;  // its name, the image's source
+    std::string lower;      // the tree below: its image's or --rootfs's (resolved host path)
+    std::string upper;      // the container's upper layer of its root
+    ImageConfig config;     // its image's config (empty for a --rootfs container)
+};
+void commit_image(const std::string& config, const std::function<void(const std::string&)>& report,
+                  const CommitFrom& from, const std::string& name, int verbosity);
+
 // images_dir, ~ expanded; throws Error when it is not absolute.
 std::string images_dir_of(const Config& cfg, const std::string& home);
 

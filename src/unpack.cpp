@@ -12,6 +12,7 @@
 #include <nettle/sha2.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -140,7 +141,7 @@ public:
             w.target.empty() ? UniqueFd(fcntl(root_, F_DUPFD_CLOEXEC, 3)) : open_beneath(w.target);
         if (!d) return;
         std::vector<std::string> gone;
-        UniqueFd list(fcntl(d.get(), F_DUPFD_CLOEXEC, 3));
+        UniqueFd list(openat(d.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         DIR* dir = fdopendir(list.get());
         if (!dir) fail(w.target, "read", errno);
         list.release();
@@ -401,10 +402,21 @@ namespace {
 
 struct Copier {
     Writer& w;
+    bool overlay_upper = false;
+    const std::set<std::string>* known = nullptr;  // opaque directories found before
     std::map<std::pair<dev_t, ino_t>, std::string> links;
 
+    static bool opaque(int dir) {
+        char v = 0;
+        for (const char* name : {"user.overlay.opaque", "trusted.overlay.opaque"})
+            if (fgetxattr(dir, name, &v, 1) == 1 && v == 'y') return true;
+        return false;
+    }
+
     void tree(int dir, const std::string& at) {
-        UniqueFd list(fcntl(dir, F_DUPFD_CLOEXEC, 3));
+        // A description of its own (not a dup, which shares the position): the directory is
+        // read again later (an opaque one, a commit's second tree).
+        UniqueFd list(openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         DIR* d = fdopendir(list.get());
         if (!d) throw Error("read " + shown(at.empty() ? "." : at), errno);
         list.release();
@@ -426,10 +438,14 @@ struct Copier {
             auto [it, fresh] = links.emplace(std::make_pair(st.st_dev, st.st_ino), path);
             if (!fresh) return w.hardlink(path, it->second);
         }
+        if (overlay_upper && S_ISCHR(st.st_mode) && st.st_rdev == 0)
+            return w.whiteout({WhiteoutKind::Remove, path});
         if (S_ISDIR(st.st_mode)) {
             w.dir(path, m);
             UniqueFd sub(openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sub) throw Error("read " + shown(path), errno);
+            if (overlay_upper && (opaque(sub.get()) || (known && known->count(path))))
+                w.whiteout({WhiteoutKind::Opaque, path});
             tree(sub.get(), path);
         } else if (S_ISREG(st.st_mode)) {
             UniqueFd in(openat(dir, n.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -464,8 +480,36 @@ struct Copier {
 void copy_tree(int src_fd, int root_fd, const UnpackOptions& o, UnpackStats& stats) {
     Writer w(root_fd, o, stats);
     w.check_space();
-    Copier c{w, {}};
+    Copier c{w, o.overlay_upper, o.opaque_dirs, {}};
     c.tree(src_fd, "");
+}
+
+namespace {
+
+void find_opaque(int dir, const std::string& at, std::set<std::string>& out, int depth) {
+    if (depth > 256) return;
+    UniqueFd list(openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* d = fdopendir(list.get());
+    if (!d) return;
+    list.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(d, closedir);
+    while (struct dirent* e = readdir(d)) {
+        const std::string n = e->d_name;
+        if (n == "." || n == ".." || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)) continue;
+        UniqueFd sub(openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) continue;
+        const std::string path = at.empty() ? n : at + "/" + n;
+        if (Copier::opaque(sub.get())) out.insert(path);
+        find_opaque(sub.get(), path, out, depth + 1);
+    }
+}
+
+}  // namespace
+
+std::set<std::string> overlay_opaque_dirs(int upper_fd) {
+    std::set<std::string> out;
+    find_opaque(upper_fd, "", out, 0);
+    return out;
 }
 
 std::string sha256_hex(int fd) {

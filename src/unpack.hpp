@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,14 @@ struct UnpackOptions {
     bool owners = true;      // set each entry's uid and gid (where they are mapped)
     bool special = true;     // make FIFOs (device nodes are never made)
     uint64_t reserve = 0;    // stop, with an Error, when less than this many bytes stay free
-    const char* what = "";   // for messages: "layer 2 of 3", the archive's name
+    // copy_tree of an overlayfs upper layer: a 0/0 character device removes what the tree
+    // below has at its place, a directory marked opaque (user. or trusted.overlay.opaque)
+    // hides what the tree below has in it (Documentation/filesystems/overlayfs.rst).
+    bool overlay_upper = false;
+    // Its directories known to be opaque (overlay_opaque_dirs, read where trusted.* xattrs
+    // can be: a user namespace sees none).
+    const std::set<std::string>* opaque_dirs = nullptr;
+    const char* what = "";  // for messages: "layer 2 of 3", the archive's name
 };
 
 struct UnpackStats {
@@ -38,6 +46,10 @@ void copy_tree(int src_fd, int root_fd, const UnpackOptions& o, UnpackStats& sta
 // Is the archive one kakuri reads (tar, compressed or not), and its first entry names: up to
 // `limit` of them, read from archive_fd's start. Throws Error for what libarchive cannot read.
 std::vector<std::string> archive_names(int archive_fd, size_t limit);
+
+// The directories of an overlayfs upper layer marked opaque (user. or trusted.overlay.opaque),
+// as paths relative to it; directories that cannot be read are left out.
+std::set<std::string> overlay_opaque_dirs(int upper_fd);
 
 // SHA-256 of what fd holds from its start, in lowercase hex.
 std::string sha256_hex(int fd);

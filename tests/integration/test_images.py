@@ -429,3 +429,53 @@ def test_a_bomb_stops_before_the_disk_fills(k):
     lines = p.stdout.splitlines()
     eq(lines[0], "left: ", "what the bomb left in images_dir")
     ok(int(lines[1].split()[1]) > 300, f"space freed: {lines[1]}")
+
+
+def test_commit_a_container_to_an_image(k):
+    root = make_tree(k, "tree-commit")
+    os.makedirs(os.path.join(root, "etc", "dir"))
+    for name, text in (("etc/a", "a\n"), ("etc/gone", "g\n"), ("etc/dir/old", "old\n")):
+        with open(os.path.join(root, name), "w") as f:
+            f.write(text)
+    chown_tree(k, root)
+    config = {"Env": IMAGE_ENV, "Cmd": ["/bin/sh", "-c", "cat /etc/a"], "WorkingDir": "/etc"}
+    import_(k, oci_layout(k, "oci-commit", [tar_of(root)], config), "base")
+    eq(k.run(["create", "--image", "base", "cbox"]).returncode, 0)
+    # A file changed, one removed (a whiteout), a directory replaced (opaque), a new one.
+    p = k.run(["start", "cbox", "/bin/sh", "-c",
+               "echo changed > /etc/a && rm /etc/gone && rm -r /etc/dir && mkdir /etc/dir && "
+               "echo new > /etc/dir/new && mkdir -p /srv/made && echo m > /srv/made/m"])
+    eq(p.returncode, 0, p.stderr)
+    p = k.run(["commit", "cbox", "snap"])
+    eq((p.returncode, p.stdout), (0, "snap\n"), p.stderr)
+    p = k.run(["--image", "snap", "/bin/sh", "-c",
+               "cat /etc/a /srv/made/m; ls /etc/dir; test -e /etc/gone; echo $?"])
+    eq(p.stdout, "changed\nm\nnew\n1\n", p.stderr)
+    # The image's config goes along: its command, in its directory, with its Env.
+    eq(k.run(["--image", "snap"]).stdout, "changed\n")
+    info = json.loads(k.run(["image", "inspect", "snap"]).stdout)
+    eq((info["source"], info["format"], info["config"]["Env"]),
+       ("container cbox", "commit", IMAGE_ENV))
+    # The image the container was made on is as it was.
+    p = k.run(["--image", "base", "/bin/sh", "-c", "cat /etc/a; ls /etc/dir"])
+    eq(p.stdout, "a\nold\n", p.stderr)
+    # A running container is refused, and so is an image name that exists.
+    eq(k.run(["commit", "cbox", "snap"]).returncode, 125)
+    with k.popen(["start", "cbox", "/bin/sh", "-c", "echo up; read x"], stdin=subprocess.PIPE,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as run:
+        eq(run.stdout.readline(), "up\n")
+        p = k.run(["commit", "cbox", "snap2"])
+        eq(p.returncode, 125, p.stderr)
+        ok("running" in p.stderr, p.stderr)
+        run.stdin.write("\n")
+        run.stdin.close()
+        eq(run.wait(timeout=30), 0)
+    # A container on the host's directories has no root of its own to commit.
+    eq(k.run(["create", "hostbox"]).returncode, 0)
+    p = k.run(["commit", "hostbox", "snap3"])
+    eq(p.returncode, 125, p.stderr)
+    eq(p.stderr.count("\n"), 1, p.stderr)
+    for box in ("cbox", "hostbox"):
+        eq(k.run(["remove", box]).returncode, 0)
+    eq(k.run(["image", "remove", "snap", "base"]).returncode, 0)
+    eq(entries(k), [])
