@@ -10,6 +10,7 @@
 #include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -333,6 +334,36 @@ struct Images {
     }
 };
 
+// What an import or remove killed midway left (a hidden .new-* or .trash-* directory whose
+// lock nobody holds) goes with the next command, deleted from a namespace with the caller's
+// mapping of now (the one that made it, unless the range changed since: then it is said).
+void clean_leftovers(const Images& im) {
+    if (!im.fd) return;
+    std::vector<std::string> left;
+    {
+        UniqueFd list(::openat(im.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        DIR* d = list ? fdopendir(list.get()) : nullptr;
+        if (!d) return;
+        list.release();
+        std::unique_ptr<DIR, int (*)(DIR*)> closer(d, closedir);
+        while (struct dirent* e = readdir(d)) {
+            const std::string n = e->d_name;
+            if (n.rfind(kNewPrefix, 0) == 0 || n.rfind(kTrashPrefix, 0) == 0) left.push_back(n);
+        }
+    }
+    for (const auto& n : left) {
+        UniqueFd held(
+            ::openat(im.fd.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!held || flock(held.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still at work
+        try {
+            bool fell_back = false;
+            im.delete_entry(n, id_plan(im.cfg, im.host, false, fell_back));
+        } catch (const Error& e) {
+            im.report("cannot clean up " + im.path(n) + ": " + e.what());
+        }
+    }
+}
+
 Images open_images(const std::string& config, const std::function<void(const std::string&)>& rep,
                    bool make) {
     Images im;
@@ -349,6 +380,7 @@ Images open_images(const std::string& config, const std::function<void(const std
     } else if (t.err != ENOENT && t.err != ENOTDIR) {
         throw Error("open " + im.dir, t.err);
     }
+    clean_leftovers(im);
     return im;
 }
 
@@ -424,6 +456,9 @@ void build_image(const std::string& config, const std::function<void(const std::
         }
     });
     if (!tmp_fd) throw Error("open " + im.path(tmp), errno);
+    // Held until the rename (the child shares it): a later command that can take the lock
+    // knows the import that made it is gone, and deletes what it left.
+    check(flock(tmp_fd.get(), LOCK_EX | LOCK_NB), "lock " + im.path(tmp));
 
     Pipe told = make_pipe();
     const int images_fd = im.fd.get();
@@ -637,7 +672,11 @@ int cmd_remove(const ParsedSub& p, const std::string& config,
                         (users.size() > 1 ? "s " : " ") + list +
                         " (remove them first, or image remove -f)");
         }
-        // Out of sight first (atomically), then deleted.
+        // Out of sight first (atomically), then deleted; locked throughout, so that no other
+        // command takes it for a leftover of a remove that was killed.
+        UniqueFd held = im.open_image(name);
+        if (!held || flock(held.get(), LOCK_EX) != 0)
+            throw Error("remove image '" + name + "': cannot lock it", errno);
         const std::string trash = kTrashPrefix + std::to_string(getpid()) + "-" + name;
         if (renameat2(im.fd.get(), name.c_str(), im.fd.get(), trash.c_str(), RENAME_NOREPLACE))
             throw Error("remove image '" + name + "'", errno);

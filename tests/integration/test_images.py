@@ -479,3 +479,24 @@ def test_commit_a_container_to_an_image(k):
         eq(k.run(["remove", box]).returncode, 0)
     eq(k.run(["image", "remove", "snap", "base"]).returncode, 0)
     eq(entries(k), [])
+
+
+def test_what_a_killed_import_left_goes_with_the_next_command(k):
+    import fcntl
+    d = images_dir(k)
+    k.mkdirs(d, 0o700)
+    for name in (".new-1-half", ".trash-1-gone", ".new-2-busy"):
+        k.mkdirs(os.path.join(d, name, "rootfs", "etc"), 0o755)
+        k.write(os.path.join(d, name, "rootfs", "etc", "f"), "x\n")
+        os.chmod(os.path.join(d, name, "rootfs", "etc"), 0o555)  # as a tree may have it
+    # One still at work: its lock is held (as a running import holds it).
+    busy = os.open(os.path.join(d, ".new-2-busy"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(busy, fcntl.LOCK_EX)
+        p = k.run(["image", "list", "-q"])
+        eq((p.returncode, p.stdout, p.stderr), (0, "", ""))
+        eq(entries(k), [".new-2-busy"], "what the next command left")
+    finally:
+        os.close(busy)
+    eq(k.run(["image", "list", "-q"]).returncode, 0)
+    eq(entries(k), [])
