@@ -60,8 +60,11 @@ bool parse_limit_size(const std::string& text, uint64_t& out) {
     const uint64_t billion = 1000000000;
     const uint64_t whole = scaled / billion, frac = scaled % billion;
     if (whole > (UINT64_MAX >> (shift + 1))) return false;
-    // The fraction of a unit, in whole bytes (rounded down): frac * 2^shift fits in 64 bits.
-    const uint64_t bytes = (whole << shift) + ((frac << shift) / billion);
+    // The fraction of a unit, in whole bytes (rounded down); frac < 2^30, so frac * 2^30 fits
+    // in 64 bits and a larger unit's is that times the rest.
+    const uint64_t frac_bytes =
+        shift <= 30 ? (frac << shift) / billion : ((frac << 30) / billion) << (shift - 30);
+    const uint64_t bytes = (whole << shift) + frac_bytes;
     if (bytes < kMinLimitSize) return false;
     out = bytes;
     return true;

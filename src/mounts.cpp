@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
+#include <sstream>
+#include <vector>
 
 #include "paths.hpp"
 #include "sys.hpp"
@@ -391,6 +394,64 @@ struct Apply {
         attach(tree, open_in_root(root.get(), s.target, c).get(), s.source + " on " + s.target);
     }
 
+    static bool is_controller(const std::string& o) {
+        for (const char* c : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls",
+                              "net_prio", "blkio", "perf_event", "hugetlb", "pids", "rdma", "misc"})
+            if (o == c) return true;
+        return false;
+    }
+
+    // A tmpfs at the target holding, for each cgroup hierarchy the host mounts below the same
+    // path, that hierarchy mounted anew with the host's options: in the container's cgroup
+    // namespace its root is the container's cgroup. Then all of it read-only.
+    void cgroup_fs(const Step& s) {
+        std::string mountinfo;
+        read_file("/proc/self/mountinfo", mountinfo);
+        UniqueFd target = open_in_root(root.get(), s.target, Create::Dir);
+        mount_fs("tmpfs", target.get(), MS_NOSUID | MS_NODEV | MS_NOEXEC, mode_option(s.mode),
+                 "tmpfs on " + s.target);
+        target = open_in_root(root.get(), s.target, Create::None);
+        std::istringstream in(mountinfo);
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream fields(line);
+            std::vector<std::string> f;
+            for (std::string w; fields >> w;) f.push_back(w);
+            auto dash = std::find(f.begin(), f.end(), "-");
+            if (f.size() < 5 || dash == f.end() || f.end() - dash < 4) continue;
+            const std::string& type = dash[1];
+            if ((type != "cgroup" && type != "cgroup2") || !path_within(f[4], s.target)) continue;
+            const std::string rel = f[4] == s.target ? "" : f[4].substr(s.target.size() + 1);
+            if (rel.find('/') != std::string::npos || rel.find('\\') != std::string::npos) continue;
+            // v1: the hierarchy's controllers or name=, nothing else of the host's options (never
+            // a release_agent, CVE-2022-0492); v2: none (nsdelegate is the root namespace's).
+            std::string data;
+            for (const auto& o : split(dash[3], ','))
+                if (type == "cgroup" && (o.rfind("name=", 0) == 0 || is_controller(o)))
+                    data += (data.empty() ? "" : ",") + o;
+            if (type == "cgroup" && data.empty()) continue;
+            UniqueFd at =
+                rel.empty()
+                    ? UniqueFd(check(fcntl(target.get(), F_DUPFD_CLOEXEC, 0), "dup"))
+                    : [&] {
+                          if (mkdirat(target.get(), rel.c_str(), 0755) != 0 && errno != EEXIST)
+                              throw Error("create " + s.target + "/" + rel, errno);
+                          return UniqueFd(
+                              check(openat(target.get(), rel.c_str(),
+                                           O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                                    "open " + s.target + "/" + rel));
+                      }();
+            // What to see, not what holds the limits (the cgroup does, whatever is seen): a
+            // hierarchy the kernel will not mount here stays an empty directory.
+            (void)!::mount(type.c_str(), fd_path(at.get()).c_str(), type.c_str(),
+                           MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                           data.empty() ? nullptr : data.c_str());
+        }
+        UniqueFd tree = clone_in_root(target.get(), s.target);
+        check(sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0),
+              "make " + s.target + " read-only");
+        attach(tree.get(), target.get(), s.target + " read-only");
+    }
+
     // The target, or an empty fd when it does not exist (kernel-dependent /proc files).
     UniqueFd open_existing(const std::string& path) {
         int fd = sys_openat2(root.get(), path.substr(1).c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
@@ -438,6 +499,7 @@ struct Apply {
             break;
         case StepKind::Sysfs:
         case StepKind::Bind: bind(s, opened[i].get()); break;
+        case StepKind::CgroupFs: cgroup_fs(s); break;
         case StepKind::PivotRoot: pivot(); break;
         case StepKind::File:
         case StepKind::FileOver: file_step(s); break;

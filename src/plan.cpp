@@ -192,6 +192,7 @@ const char* kind_name(StepKind k) {
     case StepKind::Devpts: return "devpts";
     case StepKind::Proc: return "proc";
     case StepKind::Sysfs: return "sysfs";
+    case StepKind::CgroupFs: return "cgroupfs";
     case StepKind::Bind: return "bind";
     case StepKind::PivotRoot: return "pivot-root";
     case StepKind::MaskFile: return "mask";
@@ -326,6 +327,9 @@ Plan make_plan(const ContainerSpec& s) {
     if (!s.identity.userns)
         for (const char* d : {"/sys/firmware", "/sys/devices/virtual/powercap"})
             add(p, StepKind::MaskDir, d, "", 0555);
+    // With limits the container has a cgroup of its own (README, "Resource limits"): there it
+    // sees that cgroup as the root of each hierarchy, not the host's tree.
+    if (s.policy.limits.cgroup()) add(p, StepKind::CgroupFs, "/sys/fs/cgroup", "", 0755, true);
     for (const auto& b : s.layout.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
     for (const auto& l : s.layout.links) add(p, StepKind::Symlink, l.path, l.target);
     add_hidden(p, s.layout);

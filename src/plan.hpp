@@ -24,6 +24,8 @@ enum class StepKind {
     Devpts,       // a private devpts instance at target
     Proc,         // procfs of the container's PID namespace
     Sysfs,        // the host's /sys, read-only
+    CgroupFs,     // the container's own cgroups at target, read-only: each hierarchy the host
+                  // mounts below it, mounted anew in the container's cgroup namespace
     Bind,         // host source at target, ro or rw
     MaskFile,     // the host's /dev/null over target, if target exists
     MaskDir,      // an empty read-only tmpfs (mode) over target, if it exists

@@ -241,6 +241,17 @@ def test_the_container_sees_its_own_cgroup(k):
     eq(p.returncode, 0, p.stderr)
     lines = dict(line.split(":", 2)[1:] for line in p.stdout.splitlines())
     eq((lines["pids"], lines["memory"]), ("/", "/"), p.stdout)
+    # /sys/fs/cgroup shows the container's own cgroup as each hierarchy's root, read-only.
+    script = ("cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+              "echo 10 > /sys/fs/cgroup/pids/pids.max && echo wrote; "
+              "mkdir /sys/fs/cgroup/pids/escape && echo made; "
+              "cat /sys/fs/cgroup/pids/pids.max")
+    p = k.run(["--pids-limit", "50", "--memory", "1G", "--", "/bin/sh", "-c", script])
+    eq(p.stdout, f"50\n{1 << 30}\n50\n", p.stderr)
+    ok("Read-only file system" in p.stderr, p.stderr)
+    # Without limits, nothing of this: the host's /sys as it is.
+    p = k.run(["--", "/bin/sh", "-c", "cat /sys/fs/cgroup/pids/pids.max"])
+    ok(p.returncode != 0, "the host's root cgroup has a pids.max?")
 
 
 def test_no_cgroup_is_left_after_kill_9(k):

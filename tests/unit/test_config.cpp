@@ -670,3 +670,25 @@ TEST_CASE("config: [storage] log_max_size") {
 }
 
 }  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE("config: memory, pids_limit, cpus; \"\" is no limit; bad values name the key") {
+    Config c = parse("[defaults]\nmemory = \"1.5G\"\npids_limit = 50\ncpus = \"0.25\"\n");
+    CHECK(c.memory.value == 3ULL << 29);
+    CHECK(c.pids_limit.value == 50);
+    CHECK(c.cpus.value == 250);
+    CHECK(c.cpus.origin.line == 4);
+    parse_config("[defaults]\nmemory = \"\"\npids_limit = \"\"\ncpus = \"\"\n", "u.toml", c);
+    CHECK((c.memory.value == 0 && c.pids_limit.value == 0 && c.cpus.value == 0));
+    for (const char* bad : {"memory = \"1x\"", "pids_limit = 0", "pids_limit = \"1.5\"",
+                            "cpus = \"0\"", "cpus = \"half\"", "memory = [\"1G\"]"}) {
+        CAPTURE(bad);
+        Config d = default_config();
+        const std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
+        CHECK_THROWS_WITH_AS(parse_config(std::string("[defaults]\n") + bad + "\n", "f.toml", d),
+                             doctest::Contains(("f.toml:2: " + key + " takes").c_str()), Error);
+    }
+}
+
+}  // namespace kakuri

@@ -47,6 +47,9 @@ TEST_CASE("limits: sizes in K, M, G, T, with fractions") {
     CHECK(size_of(".25G") == 1ULL << 28);
     CHECK(size_of("64M") == 64ULL << 20);
     CHECK(size_of("1T") == 1ULL << 40);
+    CHECK(size_of("1.5T") == 3ULL << 39);
+    CHECK(size_of("0.999999999T") == (((999999999ULL << 30) / 1000000000) << 10));
+    CHECK(size_of("8388607.5T") == (8388607ULL << 40) + (1ULL << 39));
     CHECK(size_of("2048K") == 2ULL << 20);
     CHECK(size_of("1048576") == 1ULL << 20);
     // A fraction of a unit is whole bytes, rounded down.

@@ -599,6 +599,26 @@ TEST_CASE("plan: format_plan") {
             pos = at + 1;
         }
     }
+    SUBCASE("limits: a line, and the container's own cgroups at /sys/fs/cgroup") {
+        ContainerSpec s = spec();
+        Plan none = make_plan(s);
+        CHECK(index_of(none, StepKind::CgroupFs, "/sys/fs/cgroup") == npos);
+        CHECK_FALSE(contains(format_plan(none), "limits:"));
+        s.policy.limits.memory = 256ULL << 20;
+        s.policy.limits.pids = 50;
+        s.policy.limits.cpu_millis = 500;
+        Plan p = make_plan(s);
+        const size_t at = index_of(p, StepKind::CgroupFs, "/sys/fs/cgroup");
+        REQUIRE(at != npos);
+        CHECK(at > index_of(p, StepKind::Sysfs, "/sys"));
+        CHECK(p.steps[at].ro);
+        CHECK(contains(format_plan(p),
+                       "\nlimits:     memory 256M pids 50 cpus 0.5 (a cgroup of its "
+                       "own below kakuri's)\n"));
+        CHECK(contains(format_plan(p), "\ncgroupfs   /sys/fs/cgroup  mode 0755\n"));
+        // The in-memory budget is its own: the spec decides it (from --memory by default).
+        CHECK(contains(format_plan(p), "\nin memory:  half of RAM"));
+    }
     SUBCASE("the in-memory budget") {
         ContainerSpec s = spec();
         CHECK(contains(format_plan(make_plan(s)), "\nin memory:  half of RAM shared by every"));

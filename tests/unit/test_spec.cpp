@@ -1576,3 +1576,43 @@ TEST_CASE("spec: a working directory kakuri chose falls back to /, one -w names 
 }
 
 }  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE(
+    "spec: limits from the command line over the config; in-memory writes default to --memory") {
+    Options o;
+    o.command = {"true"};
+    ContainerSpec s = make_spec(o, host());
+    CHECK(s.policy.limits == Limits{});
+    Config cfg = default_config();
+    parse_config("[defaults]\nmemory = \"1G\"\npids_limit = \"100\"\ncpus = \"2\"\n", "c.toml",
+                 cfg);
+    s = make_spec(o, cfg, host());
+    CHECK(s.policy.limits.memory == 1ULL << 30);
+    CHECK(s.policy.limits.pids == 100);
+    CHECK(s.policy.limits.cpu_millis == 2000);
+    CHECK(s.policy.limits.tmpfs_size == 1ULL << 30);  // the memory, when not set apart
+    o.memory = "256M";
+    o.pids_limit = "50";
+    o.cpus = "0.5";
+    s = make_spec(o, cfg, host());
+    CHECK(s.policy.limits.memory == 256ULL << 20);
+    CHECK(s.policy.limits.pids == 50);
+    CHECK(s.policy.limits.cpu_millis == 500);
+    CHECK(s.policy.limits.tmpfs_size == 256ULL << 20);
+    o.tmpfs_size = "32M";
+    CHECK(make_spec(o, cfg, host()).policy.limits.tmpfs_size == 32ULL << 20);
+    // `kakuri config` shows each with where it came from.
+    const std::string shown = format_config(effective_config(o, cfg));
+    CHECK(shown.find("memory = \"256M\"") != std::string::npos);
+    CHECK(shown.find("pids_limit = \"50\"") != std::string::npos);
+    CHECK(shown.find("cpus = \"0.5\"") != std::string::npos);
+    CHECK(shown.find("tmpfs_size = \"32M\"") != std::string::npos);
+    // A bad value that did not come through cli (a test's Options) is still one line.
+    o.cpus = "lots";
+    CHECK_THROWS_WITH_AS(make_spec(o, cfg, host()),
+                         doctest::Contains("--cpus takes a number of CPUs"), Error);
+}
+
+}  // namespace kakuri
