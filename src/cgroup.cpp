@@ -125,6 +125,9 @@ std::string joined(const std::vector<std::string>& v, const std::string& sep) {
     return out;
 }
 
+// As real root on a cgroup v2 host: a system scope of its own, where kakuri is alone.
+const char* const kRootDelegateHint =
+    "systemd-run --scope -p Delegate=yes kakuri ... runs it in a cgroup of its own";
 const char* const kDelegateHint =
     "systemd-run --user --scope -p Delegate=yes kakuri ... runs it in a cgroup of its own that "
     "you may write";
@@ -301,8 +304,10 @@ CgroupPlace locate_cgroup(const Limits& l, const CgroupHost& h) {
         if (l.cpu_millis) asked.push_back("--cpus " + format_cpus(l.cpu_millis));
         p.refusal = joined(asked, ", ") + " need" + (asked.size() == 1 ? "s" : "") +
                     " a cgroup kakuri may make below its own, and there is none: " + why_v2 +
-                    (why_v1.empty() ? "" : ", and " + why_v1) + " (" + kDelegateHint +
-                    "; or run kakuri as root)";
+                    (why_v1.empty() ? "" : ", and " + why_v1) + " (" +
+                    (h.real_root ? kRootDelegateHint
+                                 : std::string(kDelegateHint) + "; or run kakuri as root") +
+                    ")";
         return p;
     }
     for (auto& hier : p.hierarchies) {

@@ -151,6 +151,18 @@ TEST_CASE("cgroup: v2 not delegated, unprivileged: refused, naming how to get on
     CHECK(format_cgroup(p) == "cgroup:     none: " + p.refusal + "\n");
 }
 
+TEST_CASE("cgroup: v2 as real root in a session scope it shares: refused, naming a system scope") {
+    Scratch s("cgroup");
+    cgroup_dir(s, "user.slice/session-1.scope", "cpu memory pids", "", "4242\n977\n");
+    CgroupHost h = host_of(s, "0::/user.slice/session-1.scope\n", kUnified);
+    h.real_root = true;
+    CgroupPlace p = locate_cgroup(all_three(), h);
+    CHECK(p.kind == CgroupKind::None);
+    CHECK(contains(p.refusal, "holds other processes than kakuri"));
+    CHECK(contains(p.refusal, "(systemd-run --scope -p Delegate=yes kakuri ..."));
+    CHECK_FALSE(contains(p.refusal, "--user"));
+}
+
 TEST_CASE("cgroup: v2 as real root in the root cgroup: directly below it, no leaf needed") {
     Scratch s("cgroup");
     const std::string root = cgroup_dir(s, "", "cpu io memory pids", "memory pids", "1\n2\n");
