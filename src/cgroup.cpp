@@ -472,7 +472,12 @@ void remove_stale_cgroups(const std::vector<std::string>& parents) {
                 continue;
             const pid_t pid = static_cast<pid_t>(std::stoll(parts[1]));
             if (process_start_time(pid) == std::stoull(parts[2])) continue;  // still at work
-            unlinkat(dir.get(), name.c_str(), AT_REMOVEDIR);  // only an empty one goes
+            // Only an empty one goes (a detached container's, still running, stays). One whose
+            // last process has exited but is not reaped yet (a detached init, reaped by the
+            // host's pid 1) is busy a moment longer: waited for, as for our own.
+            std::string procs;
+            if (read_file(parent + "/" + name + "/cgroup.procs", procs) && !procs.empty()) continue;
+            remove_cgroup(parent + "/" + name);
         }
     }
 }
