@@ -345,6 +345,27 @@ inner() {
         skip rootfs "--rootfs busybox: /bin/true" "kakuri --help does not list --rootfs"
     fi
 
+    # ---- images (README, "Images"): start-up on an image against --rootfs of the same tree
+    # (target: equal within noise), and an import against tar -x of the same tarball (target:
+    # at most 1.2x; each side also deletes what it made, so that every run starts alike)
+    if has_opt --image && has_sub image && "$K" image import "$BB" bench-bb >/dev/null 2>&1; then
+        add kakuri "kakuri --image" "kakuri --image (busybox tree) /bin/true" "$K --image bench-bb /bin/true"
+        add peer "kakuri --rootfs" "kakuri --rootfs \$TMP/bbroot /bin/true" "$K --rootfs $BB /bin/true"
+        time_group image-startup "--image vs --rootfs, the same busybox tree: /bin/true" $RUNS $WARM \
+            "the image's tree is the overlay's lower layer either way"
+        "$K" image remove bench-bb >/dev/null 2>&1
+        local share=$HOME/share-zoneinfo.tar.gz  # the measured identity's own place
+        [[ -f $share ]] || tar -C /usr/share -czf "$share" zoneinfo 2>/dev/null
+        add kakuri "kakuri image import" "kakuri image import ~/share-zoneinfo.tar.gz (/usr/share/zoneinfo), then image remove" \
+            "sh -c '$K image import -q $share bench-zoneinfo && $K image remove bench-zoneinfo'"
+        add host "tar -x" "tar -xzf ~/share-zoneinfo.tar.gz into a new directory, then rm -rf" \
+            "sh -c 'mkdir $HOME/untar-\$\$ && tar -C $HOME/untar-\$\$ -xzf $share && rm -rf $HOME/untar-\$\$'"
+        time_group image-import "image import vs tar -x: /usr/share/zoneinfo as .tar.gz" 10 1 \
+            "import: unpacked in a user and mount namespace, every entry beneath the image (openat2), then renamed into images_dir"
+    else
+        skip image-startup "--image vs --rootfs, the same busybox tree: /bin/true" "kakuri has no images (or the import failed)"
+    fi
+
     if has_sub exec && has_sub create && has_sub start && has_sub stop && has_sub remove; then
         exec_group
     else
