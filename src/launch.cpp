@@ -83,11 +83,12 @@ std::vector<std::string> exec_candidates(const std::string& name,
 }
 
 // The same search and the same errors as exec_command, carried out by the exec trampoline from
-// its sealed memfd (sealed.hpp, trampoline.c): argv "kakuri-exec", the error pipe, "/" or "p",
-// the name, the candidates, "", the command's argv.
+// its sealed memfd (sealed.hpp, trampoline.c): argv "kakuri-exec", "/" or "p", the name, the
+// candidates, "", the command's argv. It says its failure on stderr itself: err_fd, close-on-exec,
+// never reaches it (its /proc/PID/fd is open to the container's processes once exec'd).
 [[noreturn]] void exec_through_trampoline(const Plan& plan, int err_fd, int trampoline) {
     const std::string& name = plan.process.argv[0];
-    std::vector<std::string> words = {"kakuri-exec", std::to_string(err_fd),
+    std::vector<std::string> words = {"kakuri-exec",
                                       name.find('/') != std::string::npos ? "/" : "p", name};
     for (auto& c : exec_candidates(name, plan.process.env)) words.push_back(std::move(c));
     words.push_back("");
@@ -97,10 +98,6 @@ std::vector<std::string> exec_candidates(const std::string& name,
     argv.push_back(nullptr);
     for (const auto& e : plan.process.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-    // err_fd is close-on-exec: a copy that is not reaches the trampoline, which marks it again.
-    int keep = fcntl(err_fd, F_DUPFD, 3);
-    if (keep < 0) fail_child(err_fd, Error("pass the error pipe to the exec trampoline", errno));
-    argv[1] = const_cast<char*>((words[1] = std::to_string(keep)).c_str());
     syscall(SYS_execveat, trampoline, "", argv.data(), envp.data(), AT_EMPTY_PATH);
     fail_child(err_fd, Error("run kakuri's exec trampoline", errno));
 }
@@ -431,7 +428,8 @@ void write_maps_if_own(const Plan& plan) {
 // init; there it is as confined as the command before the command runs (confine), so tracing
 // it gains nothing, and it runs from a sealed copy. A temporary container's init, whose command
 // is exec'd through the trampoline, nobody joins: it is not dumpable either (ExecGuard).
-// After the maps: a non-dumpable process's /proc/self files belong to host root.
+// After the setup (the maps, pasta's join of the network), before anything else runs inside:
+// until the command is forked no process of the container's but init exists.
 void guard_init(const Plan& plan) {
     if (!plan.identity.userns || plan.process.exec_trampoline)
         check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
@@ -569,12 +567,12 @@ void keep_loop_fds(Init& in) {
         keep_own_fds(in);
         hold_signals(in);
         write_maps_if_own(in.plan);
-        guard_init(in.plan);
         await_private_net(in);
         apply_mounts(in.plan);
         if (in.plan.loopback) bring_up_loopback();
         set_hostname(in.plan.policy.hostname);
         if (in.pty_sock >= 0) open_terminal(in);
+        guard_init(in.plan);
         report_ready(in);
         confine(in.plan, "set no_new_privs on init");
         in.cs.confined = true;

@@ -109,6 +109,14 @@ void seal(int fd, const char* what) {
         throw Error(what, errno);
 }
 
+// Whether this system lets a memfd be executed: vm.memfd_noexec=2 refuses MFD_EXEC (EACCES);
+// a kernel before 6.3 knows no MFD_EXEC (EINVAL) and executes any memfd.
+bool memfd_executable() {
+    int fd = memfd_create("kakuri-exec", MFD_CLOEXEC | MFD_EXEC);
+    if (fd >= 0) ::close(fd);
+    return fd >= 0 || errno == EINVAL;
+}
+
 }  // namespace
 
 void remember_argv(char** argv) {
@@ -165,7 +173,8 @@ bool self_reachable() {
 }
 
 bool guard_run(bool userns, uint64_t caps) {
-    switch (exec_guard(self_reachable(), userns, caps, KAKURI_HAVE_TRAMPOLINE)) {
+    const bool trampoline = KAKURI_HAVE_TRAMPOLINE && memfd_executable();
+    switch (exec_guard(self_reachable(), userns, caps, trampoline)) {
     case ExecGuard::None: return false;
     case ExecGuard::Trampoline: return true;
     case ExecGuard::Reexec: ensure_sealed_self(); return false;

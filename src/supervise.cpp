@@ -30,11 +30,10 @@ void write_all(int fd, const std::string& data) {
 }
 
 // "E<status>,<errno>,<length>:" at the start of s: the header's length, or 0 when s does not
-// start with a whole, well-formed header. "e" instead of "E": the text leaves errno's text to
-// kakuri (the exec trampoline, which has no C library, writes these).
+// start with a whole, well-formed header.
 size_t parse_header(const std::string& s, int& code, int& err, size_t& len) {
     size_t colon = s.find(':');
-    if (s.empty() || (s[0] != 'E' && s[0] != 'e') || colon == std::string::npos) return 0;
+    if (s.empty() || s[0] != 'E' || colon == std::string::npos) return 0;
     unsigned long long v[3];
     size_t at = 1;
     for (int i = 0; i < 3; ++i) {
@@ -103,6 +102,12 @@ void await_word(int fd, const std::string& what) {
 
 void ChildReport::feed(const char* data, size_t n) {
     pending_.append(data, n);
+    // A frame longer than anything a child says is plain text from here on (said bounds it).
+    if (pending_.size() > 4 * kMaxText) {
+        said(pending_, 0, 125);
+        pending_.clear();
+        return;
+    }
     while (!pending_.empty()) {
         if (pending_[0] == '\0') {  // readiness, never part of a message
             ready_ = true;
@@ -111,8 +116,8 @@ void ChildReport::feed(const char* data, size_t n) {
         }
         int code = 125, err = 0;
         size_t len = 0, head = parse_header(pending_, code, err, len);
-        if (head == 0 && (pending_[0] == 'E' || pending_[0] == 'e') &&
-            pending_.find(':') == std::string::npos && pending_.size() < 40)
+        if (head == 0 && pending_[0] == 'E' && pending_.find(':') == std::string::npos &&
+            pending_.size() < 40)
             return;  // a header still coming
         if (head == 0) {
             // Not a frame of ours: plain text, up to a readiness byte.
@@ -122,8 +127,7 @@ void ChildReport::feed(const char* data, size_t n) {
             continue;
         }
         if (pending_.size() - head < len) return;  // the rest of its text is still coming
-        const std::string text = pending_.substr(head, len);
-        said(pending_[0] == 'e' ? Error(text, err).what() : text, err, code);
+        said(pending_.substr(head, len), err, code);
         pending_.erase(0, head + len);
     }
 }
@@ -134,7 +138,9 @@ void ChildReport::said(const std::string& text, int err, int code) {
         code_ = code;
         said_ = true;
     }
-    text_ += text;
+    // A child says one line or a few; more than this is not a message but a flood.
+    const size_t room = kMaxText > text_.size() ? kMaxText - text_.size() : 0;
+    text_ += text.substr(0, room);
 }
 
 bool ChildReport::read_some(int fd) {

@@ -54,6 +54,9 @@ public:
     // Every message so far as one Error (texts joined, the first one's errno and status).
     std::optional<Error> error() const;
 
+    // At most this much of what a child says is kept (the rest of a flood is dropped).
+    static constexpr size_t kMaxText = 4096;
+
 private:
     void said(const std::string& text, int err, int code);
     std::string pending_;  // bytes not yet a whole frame

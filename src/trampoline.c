@@ -10,15 +10,15 @@
  * which refuses to run as one. Built with no C library (a few KiB, one cheap exec); the whole
  * of its work is the PATH search of launch.cpp's exec_command, told the same way.
  *
- * argv: "kakuri-exec", ERROR_FD, "/" (NAME has a slash) or "p" (a PATH search), NAME,
- *       CANDIDATE..., "", the command's argv.
- * On failure it writes one frame on ERROR_FD (supervise.cpp's frame_error: "E" when the text
- * says all, "e" when kakuri adds errno's text) and exits 126 or 127.
+ * argv: "kakuri-exec", "/" (NAME has a slash) or "p" (a PATH search), NAME, CANDIDATE..., "",
+ *       the command's argv.
+ * On failure it says so on stderr, one line as kakuri would print it, and exits 126 or 127. It
+ * holds nothing of kakuri's: once exec'd it is dumpable again (exec resets that), and any fd
+ * of kakuri's it held could be opened through its /proc/PID/fd by the container's processes.
  */
 
 #include <asm/unistd.h>
 #include <linux/errno.h>
-#include <linux/fcntl.h>
 
 #if defined(__x86_64__)
 static long sys3(long n, long a, long b, long c) {
@@ -70,29 +70,59 @@ static void put(int fd, const char* s, unsigned long n) {
     }
 }
 
-/* Appends the decimal digits of v to buf at *at. */
-static void digits(char* buf, unsigned long* at, unsigned long v) {
-    char d[24];
-    int n = 0;
-    do d[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (n > 0) buf[(*at)++] = d[--n];
+/* Messages as kakuri prints them ("kakuri: ", one line: control characters escaped as in
+ * sys.cpp's one_line). */
+static void put_escaped(const char* s) {
+    static const char hex[] = "0123456789abcdef";
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        if (c == '\n')
+            put(2, "\\n", 2);
+        else if (c == '\t')
+            put(2, "\\t", 2);
+        else if (c < 0x20 || c == 0x7f)
+            put(2, e, 4);
+        else
+            put(2, s, 1);
+    }
 }
 
-/* One frame, "<kind><status>,<errno>,<length>:<name><what>", then the exit. */
-static void fail(int fd, char kind, int status, int err, const char* name, const char* what) {
-    char head[64];
-    unsigned long at = 0, n = length(name), w = length(what);
-    head[at++] = kind;
-    digits(head, &at, (unsigned long)status);
-    head[at++] = ',';
-    digits(head, &at, (unsigned long)err);
-    head[at++] = ',';
-    digits(head, &at, n + w);
-    head[at++] = ':';
-    put(fd, head, at);
-    put(fd, name, n);
-    put(fd, what, w);
+/* strerror's texts (glibc's) for what execve returns. */
+static const char* error_text(long err) {
+    switch (err) {
+    case EPERM: return "Operation not permitted";
+    case ENOENT: return "No such file or directory";
+    case EIO: return "Input/output error";
+    case E2BIG: return "Argument list too long";
+    case ENOEXEC: return "Exec format error";
+    case ENOMEM: return "Cannot allocate memory";
+    case EACCES: return "Permission denied";
+    case EFAULT: return "Bad address";
+    case ENOTDIR: return "Not a directory";
+    case EISDIR: return "Is a directory";
+    case EINVAL: return "Invalid argument";
+    case ENFILE: return "Too many open files in system";
+    case EMFILE: return "Too many open files";
+    case ETXTBSY: return "Text file busy";
+    case ENAMETOOLONG: return "File name too long";
+    case ELOOP: return "Too many levels of symbolic links";
+    case ELIBBAD: return "Accessing a corrupted shared library";
+    default: return "Unknown error";
+    }
+}
+
+/* One line on stderr, "kakuri: NAME: WHAT[: errno's text]", then the exit. */
+static void fail(int status, long err, const char* name, const char* what) {
+    put(2, "kakuri: ", 8);
+    put_escaped(name);
+    put(2, what, length(what));
+    if (err) {
+        const char* text = error_text(err);
+        put(2, ": ", 2);
+        put(2, text, length(text));
+    }
+    put(2, "\n", 1);
     quit(status);
 }
 
@@ -119,34 +149,30 @@ __attribute__((used)) void start_c(long* sp) {
     long argc = sp[0];
     char** argv = (char**)(sp + 1);
     char** envp = argv + argc + 1;
-    if (argc < 5 || !same(argv[0], "kakuri-exec")) {
+    if (argc < 4 || !same(argv[0], "kakuri-exec")) {
         static const char refusal[] =
             "kakuri: the exec trampoline is not an interpreter (a #! of /proc/self/exe?)\n";
         put(2, refusal, sizeof refusal - 1);
         quit(126);
     }
-    int fd = 0;
-    for (const char* p = argv[1]; *p >= '0' && *p <= '9'; ++p) fd = fd * 10 + (*p - '0');
-    /* Nothing of kakuri's reaches the command: the pipe closes when the command runs. */
-    sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
-    int slash = argv[2][0] == '/';
-    const char* name = argv[3];
-    long i = 4;
+    int slash = argv[1][0] == '/';
+    const char* name = argv[2];
+    long i = 3;
     while (i < argc && argv[i][0]) ++i;
     if (i + 1 >= argc) quit(125); /* no command: kakuri never calls it so */
     char** args = argv + i + 1;
     int denied = 0;
-    for (long c = 4; c < i; ++c) {
+    for (long c = 3; c < i; ++c) {
         long err = try_exec(argv[c], args, envp);
         if (slash) {
-            if (err == ENOENT) fail(fd, 'E', 127, ENOENT, name, ": no such file or directory");
-            fail(fd, 'e', 126, (int)err, name, ": cannot execute");
+            if (err == ENOENT) fail(127, 0, name, ": no such file or directory");
+            fail(126, err, name, ": cannot execute");
         }
         if (err == EACCES)
             denied = 1;
         else if (!transient(err))
-            fail(fd, 'e', 126, (int)err, name, ": cannot execute");
+            fail(126, err, name, ": cannot execute");
     }
-    if (denied) fail(fd, 'e', 126, EACCES, name, ": cannot execute");
-    fail(fd, 'E', 127, 0, name, ": command not found");
+    if (denied) fail(126, EACCES, name, ": cannot execute");
+    fail(127, 0, name, ": command not found");
 }
