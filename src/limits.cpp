@@ -38,6 +38,7 @@ bool decimal(const std::string& text, int max_decimals, uint64_t& scaled, std::s
     for (int d = decimals; d < max_decimals; ++d) frac *= 10;
     uint64_t scale = 1;
     for (int d = 0; d < max_decimals; ++d) scale *= 10;
+    if (whole > (UINT64_MAX - frac) / scale) return false;  // would wrap round
     scaled = whole * scale + frac;
     rest = text.substr(i);
     return true;

@@ -237,8 +237,11 @@ struct Apply {
             UniqueFd host_tmp(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!host_tmp) throw Error(std::string("open the host's ") + kStage, errno);
             std::string data = "mode=0700";
-            if (plan.policy.limits.tmpfs_size)
-                data += ",size=" + std::to_string(plan.policy.limits.tmpfs_size);
+            // Files cost kernel memory beyond their data (an inode and a dentry, about 1 KiB):
+            // with a budget, one file per 8 KiB of it (README, "Resource limits").
+            if (const uint64_t size = plan.policy.limits.tmpfs_size)
+                data += ",size=" + std::to_string(size) +
+                        ",nr_inodes=" + std::to_string(std::max<uint64_t>(1024, size / 8192));
             mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, data, "the staging tmpfs");
         }
         stage = UniqueFd(check(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC), "open staging"));

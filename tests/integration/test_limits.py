@@ -64,6 +64,23 @@ def test_in_memory_writes_share_one_budget(k):
     ok(grew < 56, f"Shmem grew by {grew} MiB while the container held {total} MiB")
 
 
+def test_the_budget_bounds_the_number_of_files_too(k):
+    # Empty files and links take no data but kernel memory: --tmpfs-size 8M allows 1024
+    # files (one per 8 KiB), then ENOSPC.
+    many = ("import errno, os\n"
+            "n = 0\n"
+            "try:\n"
+            "    for n in range(20000): os.symlink('x' * 100, f'/tmp/l{n}')\n"
+            "    print('made=all')\n"
+            "except OSError as e:\n"
+            "    print(f'made={n} error={errno.errorcode[e.errno]}')\n")
+    p = k.run(["--tmpfs-size", "8M", "--", PYTHON, "-c", many])
+    eq(p.returncode, 0, p.stderr)
+    r = dict(fact.partition("=")[::2] for fact in p.stdout.split())
+    eq(r.get("error"), "ENOSPC", p.stdout)
+    ok(int(r["made"]) <= 1024, p.stdout)
+
+
 def test_a_bad_size_is_one_line_and_runs_nothing(k):
     for bad in ("1x", "0", "512K", "1.5", "-1G", ""):
         p = k.run(["--tmpfs-size", bad, "--", "/bin/sh", "-c", "echo ran"])

@@ -80,6 +80,8 @@ TEST_CASE("limits: bad sizes are refused, the output untouched") {
                           "1e9",
                           "99999999999999999G",
                           "16777216T",
+                          "18446744075G",  // whole * 10^9 wraps round 2^64
+                          "36893488150M",
                           "1.0000000001G",
                           "+1G",
                           "0x100M"})
