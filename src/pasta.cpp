@@ -8,12 +8,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,6 +81,21 @@ void keep_only_own_fds(Keeper& k) {
     if (null > 2) ::close(null);
 }
 
+// Not root in the user namespace (--user maps only the caller's ids), the keeper's
+// capabilities there would be gone at pasta's exec: the ones pasta keeps for itself (it drops
+// the rest) are made ambient, so that they cross it (capabilities(7)).
+void keep_caps_over_exec() {
+    static const int kPastaCaps[] = {CAP_NET_BIND_SERVICE, CAP_SETUID,    CAP_SETGID,
+                                     CAP_SYS_ADMIN,        CAP_NET_ADMIN, CAP_SYS_PTRACE};
+    struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {};
+    check(syscall(SYS_capget, &head, data), "read the keeper's capabilities");
+    for (int c : kPastaCaps) data[c / 32].inheritable |= 1u << (c % 32);
+    check(syscall(SYS_capset, &head, data), "make the keeper's capabilities inheritable");
+    for (int c : kPastaCaps)
+        check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0), "keep a capability for pasta");
+}
+
 // What pasta finds: the container's network namespace and the resolv.conf that names the
 // chosen DNS upstream (pasta forwards queries to the first nameserver of the one it reads). In
 // a user namespace the keeper joins it first (pasta then is root there, with the namespace's
@@ -88,10 +105,19 @@ void keep_only_own_fds(Keeper& k) {
 // its own fd of it. Returns that fd (not close-on-exec).
 int stage(const Keeper& k) {
     const PrivateNet& net = k.plan.policy.net;
-    if (k.plan.identity.userns)
-        check(setns(k.init_pidfd, CLONE_NEWUSER), "join the user namespace");
+    // Opened before joining the user namespace: there the keeper may lack what opening init's
+    // /proc/PID/ns takes (as real root with --userns, init took its ids and is not dumpable).
     const std::string ns = "/proc/" + std::to_string(k.init_pid) + "/ns/net";
     int fd = check(::open(ns.c_str(), O_RDONLY), "open the container's network namespace");
+    if (k.plan.identity.userns) {
+        check(setns(k.init_pidfd, CLONE_NEWUSER), "join the user namespace");
+        // The namespace's root where it is mapped (as real root with --userns the keeper's own
+        // ids are not: pasta would take the overflow id, and fail to set it); elsewhere the
+        // caller's ids, mapped to themselves (--user).
+        if (setresgid(0, 0, 0) != 0 && errno != EINVAL) throw Error("set the keeper's gid", errno);
+        if (setresuid(0, 0, 0) != 0 && errno != EINVAL) throw Error("set the keeper's uid", errno);
+        if (geteuid() != 0) keep_caps_over_exec();
+    }
     if (!net.dns.empty()) {
         check(unshare(CLONE_NEWNS), "make the keeper's mount namespace");
         check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr),

@@ -434,3 +434,16 @@ def test_persistent_container_keeps_its_ports_and_exec_joins_its_network(k):
                 eq(server.wait(timeout=30), 0, server.stderr.read())
             eq(kk(k, env, "stop", "web").returncode, 0)
             ok(port_free(port), f"port {port} still bound after stop (run {run})")
+
+
+def test_published_port_whoever_the_container_runs_as(k):
+    # --user (only the caller's ids mapped: pasta gets its capabilities as ambient ones), and as
+    # real root --userns (root inside is an unprivileged id: init is not dumpable).
+    identities = [["--user"]] + ([["--userns"], ["--userns", "--user"]] if not k.drop else [])
+    for opts in identities:
+        port = free_port()
+        with running(server_inside(k, opts + ["-p", f"{port}:8080"], TCP_SERVER)) as p:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+                eq(c.makefile().readline(), "hello from inside\n", " ".join(opts))
+            eq(p.wait(timeout=30), 0, p.stderr.read())
+        ok(port_free(port), f"{' '.join(opts)}: port {port} still bound after the container ended")
