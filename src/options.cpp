@@ -46,10 +46,9 @@ bool port_range(const std::string& t, uint16_t& first, uint16_t& count) {
 
 }  // namespace
 
-bool valid_ip(const std::string& text) {
-    unsigned char buf[16];
-    return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
-           inet_pton(AF_INET6, text.c_str(), buf) == 1;
+bool valid_ipv4(const std::string& text) {
+    unsigned char buf[4];
+    return inet_pton(AF_INET, text.c_str(), buf) == 1;
 }
 
 Publish parse_publish(const std::string& text) {

@@ -389,7 +389,7 @@ def test_bad_publish_and_dns_are_one_line(k):
                        "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp])\n"),
         (["-p", "8080:80", "--network=host"], "kakuri: --publish needs a private network, not "
                                               "--network=host (it implies --network=private)\n"),
-        (["--dns", "one.one.one.one"], "kakuri: --dns takes an IPv4 or IPv6 address, not "
+        (["--dns", "one.one.one.one"], "kakuri: --dns takes an IPv4 address, not "
                                        "'one.one.one.one' (see 'kakuri --help')\n"),
         (["--network=bridge"], "kakuri: --network takes none, host, private or "
                                "private,host-loopback, not 'bridge' (see 'kakuri --help')\n"),

@@ -157,7 +157,7 @@ TEST_CASE("durable: a private network's fields, only where there is one") {
 
     s.policy.net.on = true;
     s.policy.net.host_loopback = true;
-    s.policy.net.dns = "2001:db8::53";
+    s.policy.net.dns = "192.0.2.53";
     s.policy.net.publish = {parse_publish("8080:80"), parse_publish("0.0.0.0:53-54:53-54/udp")};
     const Fields f = container_fields(s);
     const ContainerSpec b = container_from_fields(f);

@@ -133,12 +133,13 @@ TEST_CASE("options: publish_overlap: one host port of one protocol on one addres
     CHECK_FALSE(o("127.0.0.1:8080:80", "127.0.0.2:8080:80"));
 }
 
-TEST_CASE("options: valid_ip") {
-    CHECK(valid_ip("127.0.0.1"));
-    CHECK(valid_ip("2001:db8::53"));
-    CHECK_FALSE(valid_ip("localhost"));
-    CHECK_FALSE(valid_ip("1.2.3.4 "));
-    CHECK_FALSE(valid_ip(""));
+TEST_CASE("options: valid_ipv4") {
+    CHECK(valid_ipv4("127.0.0.1"));
+    // pasta forwards the container's queries (to an IPv4 address) to an IPv4 upstream only.
+    CHECK_FALSE(valid_ipv4("2001:db8::53"));
+    CHECK_FALSE(valid_ipv4("localhost"));
+    CHECK_FALSE(valid_ipv4("1.2.3.4 "));
+    CHECK_FALSE(valid_ipv4(""));
 }
 
 }  // namespace kakuri

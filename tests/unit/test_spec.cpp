@@ -241,10 +241,10 @@ TEST_CASE("spec: a private network: publishing implies it, the config chooses it
     p.network_set = true;
     CHECK_FALSE(make_container(p, cfg, host()).policy.net.host_loopback);
     p.host_loopback = true;
-    p.dns = "2001:db8::53";
+    p.dns = "198.51.100.53";
     s = make_container(p, default_config(), host());
     CHECK(s.policy.net.host_loopback);
-    CHECK(s.policy.net.dns == "2001:db8::53");
+    CHECK(s.policy.net.dns == "198.51.100.53");
     // host_loopback and dns of a config mean nothing to another network.
     Config other = default_config();
     parse_config("[defaults]\nhost_loopback = true\ndns = \"192.0.2.53\"\n", "c.toml", other);
