@@ -127,6 +127,7 @@ void clean_leftovers(const Loaded& l) {
 // subcommand, or create's run option), else $KAKURI_CONFIG, else the default files.
 Loaded load(const std::string& config_path, const Report& report) {
     HostInfo host = scan_host();
+    host.binary = kakuri_binary();
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
     Loaded l{std::move(host), std::move(cfg), std::move(store), config_path, report};

@@ -98,6 +98,7 @@ int run(int argc, char* argv[]) {
         return 0;
     }
     HostInfo host = scan_host();
+    host.binary = kakuri_binary();
     Config cfg = load_configs(opts.config, host.home);
     if (show_config) {
         if (!opts.command.empty())

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/mount.h>
 #include <sys/mman.h>
@@ -54,6 +55,9 @@ namespace kakuri {
 namespace {
 
 char** g_argv = nullptr;
+// The variable that carries, across a re-execution, the path kakuri was started from.
+const char* const kStartedFrom = "KAKURI_STARTED_FROM";
+std::string g_started_from;
 
 const int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 
@@ -121,6 +125,22 @@ bool memfd_executable() {
 
 void remember_argv(char** argv) {
     g_argv = argv;
+    if (const char* from = getenv(kStartedFrom)) {
+        g_started_from = from;
+        unsetenv(kStartedFrom);
+    }
+}
+
+std::string kakuri_binary() {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    std::string exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    struct stat st;
+    // A detached clone's file is "/", a memfd's "/memfd:kakuri (deleted)".
+    if (exe.size() > 1 && exe[0] == '/' && exe.rfind("/memfd:", 0) != 0 &&
+        stat(exe.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+        return exe;
+    return g_started_from;
 }
 
 // Could any identity inside a container write the file this process runs? Unprivileged,
@@ -143,6 +163,9 @@ void ensure_sealed_self() {
         return;
     }
     if (!g_argv) throw Error("internal: kakuri's arguments were not recorded");
+    // The copy's own path says nothing of where it came from (kakuri_binary).
+    const std::string from = kakuri_binary();
+    if (!from.empty()) setenv(kStartedFrom, from.c_str(), 1);
     if (getuid() == 0 || geteuid() == 0) exec_read_only_clone(self.get());
     if (fstat(self.get(), &st) != 0) throw Error("stat /proc/self/exe", errno);
 

@@ -6,12 +6,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <string>
+
 #include "sys.hpp"
 
 namespace kakuri {
 
-// main() hands over its argv once: re-executing needs the words as they were given.
+// main() hands over its argv once: re-executing needs the words as they were given. Also takes
+// (and removes from the environment) the path a re-executed kakuri was started from.
 void remember_argv(char** argv);
+
+// The host path of the kakuri binary this run is: /proc/self/exe's, or, once re-executed from
+// a sealed copy or a read-only clone (whose paths say nothing), the one it was started from;
+// "" when unknown.
+std::string kakuri_binary();
 
 // Before the first process enters a container. Returns at once when kakuri already
 // runs from a sealed copy or a read-only mount, or when no identity a container can

@@ -546,6 +546,11 @@ std::vector<HiddenPath> own_state(const std::string& config_path, const Config& 
     }
     // Images are shared by every container made from them (README, "Images"): none may write one.
     add(expand_tilde(cfg.images_dir.value, h.home), true, 0700, "images_dir");
+    // The binary this run is, where a bind could show it (a build tree, ~/.local/bin, the
+    // working directory mounted read-write): replaced from inside, the next run would be the
+    // program's. Under /usr the container sees it through an overlay or read-only.
+    if (!h.binary.empty() && !path_within(h.resolve(h.binary), "/usr"))
+        add(h.binary, false, 0, "kakuri binary", false);
     return out;
 }
 

@@ -27,6 +27,9 @@ struct HostInfo {
     std::string home;   // $HOME
     std::string cwd;    // getcwd()
     std::string shell;  // $SHELL
+    // The kakuri binary's host path (sealed.hpp's kakuri_binary; empty when unknown): never
+    // writable through a bind (own_state).
+    std::string binary;
     // The caller's environment: views into the process's environment block, never copies
     // (see forget_environment); in unit tests, string literals.
     std::vector<std::string_view> environ;

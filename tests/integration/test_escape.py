@@ -146,6 +146,38 @@ def test_a_run_never_runs_kakuri_as_an_interpreter_inside(k):
     eq(digest(copy), before, "the kakuri binary changed")
 
 
+def test_a_build_trees_binary_cannot_be_replaced_from_inside(k):
+    # Run from its build tree, the working directory (mounted read-write, README "Automatic
+    # path mounting") holds the binary: a program inside must not rename, replace or write it,
+    # nor move the directory it lies in, or the next run would be the program's. Also through
+    # the re-executed path (as real root, a command that keeps SYS_PTRACE).
+    tree = k.mkdir("tree")
+    build = os.path.join(tree, "build")
+    os.makedirs(build)
+    binary = os.path.join(build, "kakuri")
+    shutil.copy2(k.kakuri, binary)
+    for p in (tree, build, binary):
+        os.chown(p, k.uid, k.gid)
+    before = digest(binary)
+    attack = ("mv build/kakuri build/k.orig; printf '#!/bin/sh\\necho PWNED\\n' > build/new && "
+              "mv -f build/new build/kakuri; echo x >> build/kakuri; mv build build.x; "
+              "mkdir -p build; cp build.x/new build/kakuri 2>/dev/null; ls build")
+    for extra in ([], ["--cap-add", "sys_ptrace"] if k.mode == "root" else None):
+        if extra is None:
+            continue
+        argv = [binary] + extra + ["sh", "-c", attack]
+        if k.drop:
+            argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
+                    "--inh-caps=-all", "--"] + argv
+        p = subprocess.run(argv, env=k.env(), cwd=tree, capture_output=True, text=True,
+                           timeout=60)
+        eq(p.returncode, 0, p.stderr)
+        eq(digest(binary), before, f"the build tree's binary changed ({extra}): {p.stderr}")
+        ok(os.path.isfile(binary), f"the binary is gone ({extra})")
+        ok(not os.path.exists(os.path.join(tree, "build.x")), "the directory was moved")
+        os.unlink(os.path.join(build, "new"))  # new files beside it are the tree's business
+
+
 def test_a_root_run_keeping_sys_ptrace_runs_kakuri_from_a_read_only_mount(k):
     # A command that keeps SYS_PTRACE as real root may open init's /proc/1/exe: init then
     # runs kakuri through a read-only mount of its own (test_exec_trap_cannot_rewrite_a_second_copy

@@ -1295,6 +1295,29 @@ std::vector<std::string> hidden_paths(const ContainerSpec& s) {
 
 }  // namespace
 
+TEST_CASE("spec: kakuri's own state: the binary itself, unless under /usr") {
+    Fs fs;
+    HostInfo h = fs.host();
+    SUBCASE("a build tree's binary: hidden where a bind would show it") {
+        h.binary = "/home/u/src/kakuri/build/kakuri";
+        ContainerSpec s = make_spec(Options{}, h);
+        REQUIRE(s.layout.hidden.size() == 5);
+        CHECK(s.layout.hidden[4].path == "/home/u/src/kakuri/build/kakuri");
+        CHECK_FALSE(s.layout.hidden[4].dir);
+        CHECK(s.layout.hidden[4].what == "kakuri binary");
+    }
+    SUBCASE("an installed binary: the container sees /usr through an overlay or read-only") {
+        for (const char* b : {"/usr/bin/kakuri", "/usr/local/bin/kakuri"}) {
+            h.binary = b;
+            CHECK(make_spec(Options{}, h).layout.hidden.size() == 4);
+        }
+    }
+    SUBCASE("unknown") {
+        h.binary = "";
+        CHECK(make_spec(Options{}, h).layout.hidden.size() == 4);
+    }
+}
+
 TEST_CASE("spec: kakuri's own state: containers_dir and the config directories") {
     Fs fs;
     HostInfo h = fs.host();
