@@ -36,14 +36,24 @@ namespace {
 // In the keeper's own mount namespace: a tmpfs of its own (see stage).
 constexpr const char* kStage = "/tmp";
 
+// Host root's, and writable by nobody else (nor the directory it is in).
+bool roots_only(const struct stat& st) {
+    return st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+// As real root pasta runs as root with CAP_SYS_ADMIN over the host: a candidate from the
+// caller's PATH that someone else could have put or replaced there is passed over.
 std::string find_program(const char* name) {
     const char* path = getenv("PATH");
+    const bool root = geteuid() == 0;
     for (const std::string& dir : split(path && *path ? path : "/usr/bin:/bin", ':')) {
         if (dir.empty() || dir[0] != '/') continue;
         std::string p = dir + "/" + name;
-        struct stat st;
-        if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0)
-            return p;
+        struct stat st, dst;
+        if (stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || access(p.c_str(), X_OK) != 0)
+            continue;
+        if (root && (!roots_only(st) || stat(dir.c_str(), &dst) != 0 || !roots_only(dst))) continue;
+        return p;
     }
     return "";
 }

@@ -365,6 +365,25 @@ def test_pasta_missing(k):
              "package\n"))
 
 
+def test_as_real_root_a_pasta_someone_else_could_plant_is_passed_over(k):
+    # pasta runs as root with CAP_SYS_ADMIN over the host: one in a directory of the caller's
+    # PATH that another user owns is not run; host root's, later in PATH, is.
+    if k.drop:
+        raise Skip("real root only")
+    planted = k.mkdir("planted-bin")
+    marker = os.path.join(k.tmp, "planted-ran")
+    fake = os.path.join(planted, "pasta")
+    with open(fake, "w") as f:
+        f.write(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    os.chmod(fake, 0o755)
+    os.chown(planted, 64999, 64999)
+    os.chown(fake, 64999, 64999)
+    p = k.run(["--network=private", "--", "/bin/true"],
+              env={"PATH": planted + ":/usr/local/bin:/usr/bin:/bin"})
+    eq(p.returncode, 0, p.stderr)
+    ok(not os.path.exists(marker), "a pasta another user owns ran as root")
+
+
 def test_dev_net_tun_not_accessible(k):
     if not k.drop:
         raise Skip("as real root pasta opens /dev/net/tun as root")
