@@ -49,6 +49,7 @@ struct TableEntry {
     int id;
 };
 
+// One row per run option (data, not logic: as long as there are options).
 const std::vector<TableEntry>& table() {
     static const std::vector<TableEntry> t = {
         {{"allow-network", 0, ArgKind::None, nullptr, nullptr,

@@ -797,6 +797,10 @@ int RunResult::status_or_throw() const {
     return code;
 }
 
+// Long on purpose: its steps, in this order, are the parent's half of the handshake with
+// init_main (every pipe before the clone; the cgroup, then the maps, while init waits on them;
+// pasta once init is in its namespaces; the wait; then what the end means). Split among helpers,
+// that order would no longer be read in one place.
 RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     if (hooks.detach && !hooks.log.open()) throw Error("a detached container needs its log");
     Pipe err = make_pipe(), alive = make_pipe();
