@@ -45,6 +45,20 @@ constexpr uint64_t kReserve = 256ull << 20;
 constexpr unsigned long long kBeneath =
     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 
+// Long imports show how far they are on a terminal (README, "Images"): one line, rewritten in
+// place on standard error, cleared at the end; nothing when standard error is not a terminal
+// or -q was given. Set by build_image for the child that unpacks.
+bool g_show_progress = false;
+
+std::function<void(const UnpackStats&)> progress_line(const std::string& what) {
+    if (!g_show_progress) return {};
+    return [what](const UnpackStats& s) {
+        std::fprintf(stderr, "\r\033[Kkakuri: %s: %llu files, %s", what.c_str(),
+                     static_cast<unsigned long long>(s.entries), human_size(s.bytes).c_str());
+        std::fflush(stderr);
+    };
+}
+
 [[noreturn]] void usage(const std::string& what) {
     throw Error(what + " (see 'kakuri help image')");
 }
@@ -200,6 +214,7 @@ void unpack_layers(int layout, const ImageManifest& m, const std::vector<Digest>
         o.whiteouts = true;
         o.reserve = kReserve;
         o.what = what.c_str();
+        o.progress = progress_line(what);
         unpack_archive(fd.get(), rootfs, o, stats);
     }
 }
@@ -464,6 +479,11 @@ void build_image(const std::string& config, const std::function<void(const std::
     const int images_fd = im.fd.get();
     r.ids = ids.ids;
     r.created = static_cast<int64_t>(time(nullptr));
+    g_show_progress = verbosity >= 0 && isatty(STDERR_FILENO);
+    // The progress line goes before anything else is said, an error included.
+    ScopeGuard clear_progress([] {
+        if (g_show_progress) std::fputs("\r\033[K", stderr);
+    });
     in_namespace(ids, what, [&] {
         told.r.reset();
         ::close(images_fd);  // nothing of images_dir but the new image is reachable
@@ -488,6 +508,8 @@ void build_image(const std::string& config, const std::function<void(const std::
         if (::write(told.w.get(), counts.data(), counts.size()) < 0)
             throw Error("tell kakuri", errno);
     });
+    if (g_show_progress) std::fputs("\r\033[K", stderr);
+    g_show_progress = false;
     told.w.reset();
     std::string counts;
     read_all(told.r.get(), counts);
@@ -570,6 +592,7 @@ int cmd_import(const ParsedSub& p, const std::string& config,
                 [&](int tmp, int rootfs, UnpackStats& stats, ImageRecord& rec) {
                     UnpackOptions o;
                     o.reserve = kReserve;
+                    o.progress = progress_line(name);
                     o.what = "the archive";
                     if (S_ISDIR(st.st_mode) && kind == SourceKind::Rootfs) {
                         o.what = "the directory";
@@ -712,6 +735,7 @@ void commit_image(const std::string& config, const std::function<void(const std:
                 [&](int, int rootfs, UnpackStats& stats, ImageRecord&) {
                     UnpackOptions o;
                     o.reserve = kReserve;
+                    o.progress = progress_line(name);
                     o.what = "the container's root";
                     copy_tree(lower.get(), rootfs, o, stats);
                     if (!upper) return;

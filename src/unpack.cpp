@@ -160,11 +160,15 @@ public:
     void count() {
         s_.entries++;
         if (++since_entries_ >= kCheckEntries) check_space();
+        if (o_.progress && s_.entries % 256 == 0) o_.progress(s_);
     }
     void wrote(uint64_t bytes) {
         s_.bytes += bytes;
         since_bytes_ += bytes;
-        if (since_bytes_ >= kCheckBytes) check_space();
+        if (since_bytes_ >= kCheckBytes) {
+            check_space();
+            if (o_.progress) o_.progress(s_);
+        }
     }
 
     void check_space() {

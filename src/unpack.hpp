@@ -11,6 +11,13 @@
 
 namespace kakuri {
 
+struct UnpackStats {
+    uint64_t entries = 0;
+    uint64_t bytes = 0;
+    uint64_t devices = 0;      // device nodes and sockets skipped
+    uint64_t owners_lost = 0;  // entries whose owner has no id here: left the caller's
+};
+
 struct UnpackOptions {
     bool whiteouts = false;  // an image layer: .wh. entries remove what the layers below have
     bool owners = true;      // set each entry's uid and gid (where they are mapped)
@@ -24,13 +31,8 @@ struct UnpackOptions {
     // can be: a user namespace sees none).
     const std::set<std::string>* opaque_dirs = nullptr;
     const char* what = "";  // for messages: "layer 2 of 3", the archive's name
-};
-
-struct UnpackStats {
-    uint64_t entries = 0;
-    uint64_t bytes = 0;
-    uint64_t devices = 0;      // device nodes and sockets skipped
-    uint64_t owners_lost = 0;  // entries whose owner has no id here: left the caller's
+    // Told the counts now and then (every 256 entries, every 32 MiB written).
+    std::function<void(const UnpackStats&)> progress;
 };
 
 // Writes the archive read from archive_fd beneath the directory root_fd. An entry that names

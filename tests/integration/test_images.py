@@ -500,3 +500,27 @@ def test_what_a_killed_import_left_goes_with_the_next_command(k):
         os.close(busy)
     eq(k.run(["image", "list", "-q"]).returncode, 0)
     eq(entries(k), [])
+
+
+def test_progress_on_a_terminal_only(k):
+    root = make_tree(k, "tree-progress")
+    many = [entry(f"./data/f{i:04d}", data=b"x" * 100) for i in range(600)]
+    source = write(k, "many.tar.gz", gzip.compress(tar_of(root, many)))
+    # Not a terminal: the name on stdout, no progress on stderr (unprivileged, the note on the
+    # tree's owner, the test user, whom the caller's single id does not map).
+    p = import_(k, source, "quiet")
+    eq(p.stdout, "quiet\n")
+    ok("\r" not in p.stderr and "512 files" not in p.stderr, p.stderr)
+    # A terminal: a line rewritten in place, counting files, cleared before anything else is
+    # said (a note, the name).
+    with k.terminal(k.argv(["image", "import", source, "shown"])) as t:
+        t.expect("kakuri: shown: 512 files")
+        t.expect("\r\033[K")
+        eq(t.finish(), 0)
+        ok(t.buf.endswith(b"shown\r\n") and b"files, " not in t.buf, t.buf)
+    # -q: nothing at all, on a terminal too.
+    with k.terminal(k.argv(["image", "import", "-q", source, "silent"])) as t:
+        eq(t.finish(), 0)
+        eq(t.buf, b"")
+    eq(k.run(["image", "remove", "quiet", "shown", "silent"]).returncode, 0)
+    eq(entries(k), [])
