@@ -1,6 +1,7 @@
 """Images (README, "Images"): kakuri image import of every kind of source, built here (busybox
 root filesystems as tarballs, OCI layouts and archives, podman's own archives), hostile
 archives, list/inspect/remove, and containers on images (--image, create --image)."""
+import contextlib
 import gzip
 import hashlib
 import io
@@ -12,9 +13,49 @@ import subprocess
 import tarfile
 
 from harness import Skip, eq, ok
-from test_rootfs import MARKER, chown_tree, etc_lines, make_tree, TEST_USER
+from test_rootfs import MARKER, chown_tree, make_tree, put, TEST_USER
 
 IMAGE_ENV = ["FOO=from-the-image", "PATH=/bin"]
+
+# An unprivileged import maps the caller's subordinate range when it has one: while these tests
+# run, no other run (of this file, or test_rootfs's, in any tree) may give the test user one.
+# The lock test_rootfs.etc_lines takes, held from the first test of this run to its end.
+ETC_LOCK = []
+
+
+def no_range(k):
+    if k.drop and not ETC_LOCK:
+        import fcntl
+        f = open("/tmp/kakuri-it-etc.lock", "w")
+        fcntl.flock(f, fcntl.LOCK_EX)
+        ETC_LOCK.append(f)
+
+
+@contextlib.contextmanager
+def range_lines(extra):
+    """test_rootfs.etc_lines under the lock this run holds already."""
+    added, created = {}, []
+    try:
+        for path, lines in extra.items():
+            if not os.path.exists(path):
+                with open(path, "w"):
+                    created.append(path)
+                os.chmod(path, 0o644)
+            with open(path) as f:
+                text = f.read()
+            if text and not text.endswith("\n"):
+                text += "\n"
+            put(path, text + "".join(l + "\n" for l in lines))
+            added[path] = lines
+        yield
+    finally:
+        for path, lines in added.items():
+            with open(path) as f:
+                kept = [l for l in f.read().splitlines(keepends=True) if l.rstrip("\n") not in lines]
+            if path in created and not kept:
+                os.unlink(path)
+            else:
+                put(path, "".join(kept))
 
 
 def images_dir(k):
@@ -140,6 +181,7 @@ def refused(k, source, what, out):
 
 
 def test_import_rootfs_tarballs_each_compression(k):
+    no_range(k)
     root = make_tree(k, "tree-c")
     with open(os.path.join(root, "etc", "greeting"), "w") as f:
         f.write("hello from the image\n")
@@ -165,6 +207,7 @@ def test_import_rootfs_tarballs_each_compression(k):
 
 
 def test_import_directory_and_ownership(k):
+    no_range(k)
     root = make_tree(k, "tree-o")
     extra = [entry("./etc/owned", data=b"x\n", uid=1234, gid=1235),
              entry("./dev/null2", tarfile.CHRTYPE),
@@ -194,12 +237,14 @@ def test_import_directory_and_ownership(k):
 
 
 def test_import_subids_keeps_ids(k):
+    no_range(k)
     if k.mode == "root" or not k.drop:
         raise Skip("the unprivileged test user with a range given for the test")
     root = make_tree(k, "tree-s")
     source = write(k, "subids.tar", tar_of(root, [entry("./etc/app", data=b"a\n", uid=1000,
                                                         gid=1000)]))
-    with etc_lines({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
+    no_range(k)
+    with range_lines({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
                     "/etc/group": [f"{TEST_USER}:x:{k.gid}:"],
                     "/etc/subuid": [f"{TEST_USER}:4100000:65536"],
                     "/etc/subgid": [f"{TEST_USER}:4100000:65536"]}):
@@ -215,6 +260,7 @@ def test_import_subids_keeps_ids(k):
 
 
 def test_hostile_archives_refused_and_nothing_left(k):
+    no_range(k)
     out = outside(k)
     root = make_tree(k, "tree-h")
     cases = {
@@ -260,6 +306,7 @@ def test_hostile_archives_refused_and_nothing_left(k):
 
 
 def test_oci_layers_whiteouts_and_config(k):
+    no_range(k)
     root = make_tree(k, "tree-l")
     lower = tar_of(root, [entry("./etc/a", data=b"a\n"), entry("./etc/b", data=b"b\n"),
                           entry("./opt/x/y", data=b"y\n"), entry("./opt/keep", data=b"k\n")])
@@ -298,6 +345,7 @@ def test_oci_layers_whiteouts_and_config(k):
 
 
 def test_containers_from_one_image_are_isolated(k):
+    no_range(k)
     root = make_tree(k, "tree-i")
     import_(k, write(k, "iso.tar", tar_of(root)), "iso")
     tree = os.path.join(images_dir(k), "iso", "rootfs")
@@ -331,6 +379,7 @@ def test_containers_from_one_image_are_isolated(k):
 
 
 def test_bad_names_and_missing_images(k):
+    no_range(k)
     for args in (["image", "import", "/nonexistent.tar", "x"],
                  ["image", "import", "/etc/hostname", "../x"],
                  ["image", "inspect", "nosuch"], ["image", "remove", "nosuch"],
@@ -361,6 +410,7 @@ def podman(k, *args):
 
 
 def test_podman_oci_and_docker_archives(k):
+    no_range(k)
     if not shutil.which("podman"):
         raise Skip("podman is not installed")
     if not k.am_root:
@@ -401,6 +451,7 @@ class Zeros:
 
 
 def test_a_bomb_stops_before_the_disk_fills(k):
+    no_range(k)
     if not k.am_root:
         raise Skip("needs root to mount a small file system for images_dir")
     # The small file system exists only in a mount namespace of this test's own: no other test
@@ -432,6 +483,7 @@ def test_a_bomb_stops_before_the_disk_fills(k):
 
 
 def test_commit_a_container_to_an_image(k):
+    no_range(k)
     root = make_tree(k, "tree-commit")
     os.makedirs(os.path.join(root, "etc", "dir"))
     for name, text in (("etc/a", "a\n"), ("etc/gone", "g\n"), ("etc/dir/old", "old\n")):
@@ -482,6 +534,7 @@ def test_commit_a_container_to_an_image(k):
 
 
 def test_what_a_killed_import_left_goes_with_the_next_command(k):
+    no_range(k)
     import fcntl
     d = images_dir(k)
     k.mkdirs(d, 0o700)
@@ -503,6 +556,7 @@ def test_what_a_killed_import_left_goes_with_the_next_command(k):
 
 
 def test_progress_on_a_terminal_only(k):
+    no_range(k)
     root = make_tree(k, "tree-progress")
     many = [entry(f"./data/f{i:04d}", data=b"x" * 100) for i in range(600)]
     source = write(k, "many.tar.gz", gzip.compress(tar_of(root, many)))
