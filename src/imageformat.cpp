@@ -6,6 +6,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "paths.hpp"
 #include "sys.hpp"
 
 namespace kakuri {
@@ -66,10 +67,7 @@ BlobRef docker_path(const std::string& path, const std::string& what) {
 }  // namespace
 
 bool valid_image_name(const std::string& n) {
-    if (n.empty() || n.size() > 64 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
-    return std::all_of(n.begin(), n.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '_' || c == '.' || c == '-';
-    });
+    return valid_store_name(n);
 }
 
 void check_image_name(const std::string& n) {

@@ -1,6 +1,9 @@
 // paths: the one place path strings are taken apart and put together.
 #include "paths.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace kakuri {
 
 std::vector<std::string> path_components(const std::string& path) {
@@ -58,6 +61,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
         if (j == std::string::npos) return out;
         i = j + 1;
     }
+}
+
+bool valid_store_name(const std::string& n) {
+    if (n.empty() || n.size() > 64 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+    return std::all_of(n.begin(), n.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+    });
 }
 
 }  // namespace kakuri

@@ -37,4 +37,8 @@ std::string base_name(const std::string& path);
 // colon-separated lines of /etc/passwd and /etc/subuid.
 std::vector<std::string> split(const std::string& s, char sep = ':');
 
+// A name kakuri gives a directory of its own (a container, an image): letters, digits, '_', '.'
+// and '-', starting with a letter or digit, at most 64 characters (so never "." or "..").
+bool valid_store_name(const std::string& name);
+
 }  // namespace kakuri

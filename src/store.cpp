@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "durable.hpp"
+#include "paths.hpp"
 #include "supervise.hpp"
 #include "trust.hpp"
 
@@ -179,10 +180,7 @@ std::string json_string(const std::string& s) {
 }  // namespace
 
 bool valid_container_name(const std::string& n) {
-    if (n.empty() || n.size() > 64 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
-    return std::all_of(n.begin(), n.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '_' || c == '.' || c == '-';
-    });
+    return valid_store_name(n);
 }
 
 void check_container_name(const std::string& n) {

@@ -1,7 +1,6 @@
 """Images (README, "Images"): kakuri image import of every kind of source, built here (busybox
 root filesystems as tarballs, OCI layouts and archives, podman's own archives), hostile
 archives, list/inspect/remove, and containers on images (--image, create --image)."""
-import contextlib
 import gzip
 import hashlib
 import io
@@ -13,7 +12,7 @@ import subprocess
 import tarfile
 
 from harness import Skip, eq, ok
-from test_rootfs import MARKER, chown_tree, make_tree, put, TEST_USER
+from test_rootfs import MARKER, chown_tree, etc_lines_held, make_tree, TEST_USER
 
 IMAGE_ENV = ["FOO=from-the-image", "PATH=/bin"]
 
@@ -29,33 +28,6 @@ def no_range(k):
         f = open("/tmp/kakuri-it-etc.lock", "w")
         fcntl.flock(f, fcntl.LOCK_EX)
         ETC_LOCK.append(f)
-
-
-@contextlib.contextmanager
-def range_lines(extra):
-    """test_rootfs.etc_lines under the lock this run holds already."""
-    added, created = {}, []
-    try:
-        for path, lines in extra.items():
-            if not os.path.exists(path):
-                with open(path, "w"):
-                    created.append(path)
-                os.chmod(path, 0o644)
-            with open(path) as f:
-                text = f.read()
-            if text and not text.endswith("\n"):
-                text += "\n"
-            put(path, text + "".join(l + "\n" for l in lines))
-            added[path] = lines
-        yield
-    finally:
-        for path, lines in added.items():
-            with open(path) as f:
-                kept = [l for l in f.read().splitlines(keepends=True) if l.rstrip("\n") not in lines]
-            if path in created and not kept:
-                os.unlink(path)
-            else:
-                put(path, "".join(kept))
 
 
 def images_dir(k):
@@ -244,7 +216,7 @@ def test_import_subids_keeps_ids(k):
     source = write(k, "subids.tar", tar_of(root, [entry("./etc/app", data=b"a\n", uid=1000,
                                                         gid=1000)]))
     no_range(k)
-    with range_lines({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
+    with etc_lines_held({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
                     "/etc/group": [f"{TEST_USER}:x:{k.gid}:"],
                     "/etc/subuid": [f"{TEST_USER}:4100000:65536"],
                     "/etc/subgid": [f"{TEST_USER}:4100000:65536"]}):

@@ -90,29 +90,35 @@ def etc_lines(extra):
     One holder at a time: the user and root runs of this file may go in parallel."""
     with open("/tmp/kakuri-it-etc.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        added, created = {}, []
-        try:
-            for path, lines in extra.items():
-                if not os.path.exists(path):
-                    with open(path, "w"):
-                        created.append(path)
-                    os.chmod(path, 0o644)
-                with open(path) as f:
-                    text = f.read()
-                if text and not text.endswith("\n"):
-                    text += "\n"
-                put(path, text + "".join(l + "\n" for l in lines))
-                added[path] = lines
+        with etc_lines_held(extra):
             yield
-        finally:
-            for path, lines in added.items():
-                with open(path) as f:
-                    kept = [l for l in f.read().splitlines(keepends=True)
-                            if l.rstrip("\n") not in lines]
-                if path in created and not kept:
-                    os.unlink(path)
-                else:
-                    put(path, "".join(kept))
+
+
+@contextlib.contextmanager
+def etc_lines_held(extra):
+    """etc_lines for a caller that holds /tmp/kakuri-it-etc.lock already."""
+    added, created = {}, []
+    try:
+        for path, lines in extra.items():
+            if not os.path.exists(path):
+                with open(path, "w"):
+                    created.append(path)
+                os.chmod(path, 0o644)
+            with open(path) as f:
+                text = f.read()
+            if text and not text.endswith("\n"):
+                text += "\n"
+            put(path, text + "".join(l + "\n" for l in lines))
+            added[path] = lines
+        yield
+    finally:
+        for path, lines in added.items():
+            with open(path) as f:
+                kept = [l for l in f.read().splitlines(keepends=True) if l.rstrip("\n") not in lines]
+            if path in created and not kept:
+                os.unlink(path)
+            else:
+                put(path, "".join(kept))
 
 
 def put(path, text):
