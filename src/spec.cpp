@@ -946,10 +946,13 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     s.process.argv = command_of(s, req, h);
     // The working directory counts as named (README, "Automatic path mounting"): not for exec,
     // which starts in the home, nor when -w names where to start.
+    // An image's own command is the image author's words, not the caller's: nothing of the
+    // host is mounted for it, not even the working directory (README, "Images").
+    const bool own_words = !req.command.empty() || rules.image_command.empty();
     const std::string& am = rules.auto_mount;
     const std::string workdir =
         rules.auto_mount_workdir && !req.home_by_default && req.workdir.empty() ? h.cwd : "";
-    if (am != "off" && (s.process.argv.size() > 1 || !workdir.empty()))
+    if (own_words && am != "off" && (s.process.argv.size() > 1 || !workdir.empty()))
         add_auto_mounts(s, am == "ro", h, workdir);
     set_environment(s, req, h);
     resolve_program(s, h);

@@ -316,6 +316,27 @@ def test_oci_layers_whiteouts_and_config(k):
     eq(entries(k), [])
 
 
+def test_an_images_own_command_gets_nothing_of_the_host_mounted(k):
+    # The image's Cmd names a host file and runs where the caller stands: were its words taken
+    # for the caller's, the file and the working directory would be mounted read-write.
+    no_range(k)
+    victim = k.write(os.path.join(k.home, "victim-rc"), "mine\n")
+    marker = os.path.join(k.work, "planted-by-image")
+    script = f"echo image >> {victim}; echo x > {marker}; echo ran"
+    config = {"Cmd": ["/bin/sh", "-c", script + ' "$1"', "x", victim]}
+    layout = oci_layout(k, "oci-cmd", [tar_of(make_tree(k, "tree-cmd"))], config)
+    import_(k, layout, "cmdimg")
+    p = k.run(["--image", "cmdimg"])
+    ok("ran" in p.stdout, f"the image's command did not run: {p.stdout!r} {p.stderr!r}")
+    with open(victim) as f:
+        eq(f.read(), "mine\n", "the image's command wrote a host file it named")
+    ok(not os.path.exists(marker), "the image's command wrote into the caller's directory")
+    # The caller's own command still gets what it names.
+    p = k.run(["--image", "cmdimg", "--", "/bin/sh", "-c", "cat \"$1\"", "x", victim])
+    eq(p.stdout, "mine\n", p.stderr)
+    eq(k.run(["image", "remove", "cmdimg"]).returncode, 0)
+
+
 def test_containers_from_one_image_are_isolated(k):
     no_range(k)
     root = make_tree(k, "tree-i")
