@@ -264,8 +264,15 @@ private:
         struct stat st;
         if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
         if (S_ISDIR(st.st_mode)) {
-            cached_.reset();
+            // dirfd is the cached parent (parent() returns it): it stays open through the
+            // removal and stays cached; any other cached directory may lie in the removed tree.
+            UniqueFd keep = std::move(cached_);
+            std::string keep_dir = std::move(cached_dir_);
             remove_tree_at(dirfd, name);
+            if (keep.get() == dirfd) {
+                cached_ = std::move(keep);
+                cached_dir_ = std::move(keep_dir);
+            }
         } else if (unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
             throw Error("remove " + shown(name), errno);
         }
@@ -438,12 +445,14 @@ struct Copier {
             throw Error("read " + shown(path), errno);
         Meta m{st.st_uid, st.st_gid, st.st_mode, st.st_mtim};
         w.count();
-        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+        // Before the links: overlayfs makes its whiteouts hard links of one inode (Linux 5.8).
+        if (overlay_upper && S_ISCHR(st.st_mode) && st.st_rdev == 0)
+            return w.whiteout({WhiteoutKind::Remove, path});
+        if (!S_ISDIR(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode) &&
+            st.st_nlink > 1) {
             auto [it, fresh] = links.emplace(std::make_pair(st.st_dev, st.st_ino), path);
             if (!fresh) return w.hardlink(path, it->second);
         }
-        if (overlay_upper && S_ISCHR(st.st_mode) && st.st_rdev == 0)
-            return w.whiteout({WhiteoutKind::Remove, path});
         if (S_ISDIR(st.st_mode)) {
             w.dir(path, m);
             UniqueFd sub(openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

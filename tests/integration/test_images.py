@@ -479,23 +479,28 @@ def test_commit_a_container_to_an_image(k):
     no_range(k)
     root = make_tree(k, "tree-commit")
     os.makedirs(os.path.join(root, "etc", "dir"))
-    for name, text in (("etc/a", "a\n"), ("etc/gone", "g\n"), ("etc/dir/old", "old\n")):
+    os.makedirs(os.path.join(root, "etc", "dir2", "sub"))
+    for name, text in (("etc/a", "a\n"), ("etc/gone", "g\n"), ("etc/gone2", "g\n"),
+                       ("etc/dir/old", "old\n"), ("etc/dir2/sub/x", "x\n")):
         with open(os.path.join(root, name), "w") as f:
             f.write(text)
     chown_tree(k, root)
     config = {"Env": IMAGE_ENV, "Cmd": ["/bin/sh", "-c", "cat /etc/a"], "WorkingDir": "/etc"}
     import_(k, oci_layout(k, "oci-commit", [tar_of(root)], config), "base")
     eq(k.run(["create", "--image", "base", "cbox"]).returncode, 0)
-    # A file changed, one removed (a whiteout), a directory replaced (opaque), a new one.
+    # A file changed, two removed (whiteouts: overlayfs makes them hard links of one inode), a
+    # directory replaced (opaque), one replaced by a file, a new one.
     p = k.run(["start", "cbox", "/bin/sh", "-c",
-               "echo changed > /etc/a && rm /etc/gone && rm -r /etc/dir && mkdir /etc/dir && "
-               "echo new > /etc/dir/new && mkdir -p /srv/made && echo m > /srv/made/m"])
+               "echo changed > /etc/a && rm /etc/gone /etc/gone2 && rm -r /etc/dir && "
+               "mkdir /etc/dir && echo new > /etc/dir/new && rm -r /etc/dir2 && "
+               "echo f > /etc/dir2 && mkdir -p /srv/made && echo m > /srv/made/m"])
     eq(p.returncode, 0, p.stderr)
     p = k.run(["commit", "cbox", "snap"])
     eq((p.returncode, p.stdout), (0, "snap\n"), p.stderr)
     p = k.run(["--image", "snap", "/bin/sh", "-c",
-               "cat /etc/a /srv/made/m; ls /etc/dir; test -e /etc/gone; echo $?"])
-    eq(p.stdout, "changed\nm\nnew\n1\n", p.stderr)
+               "cat /etc/a /srv/made/m /etc/dir2; ls /etc/dir; test -e /etc/gone || "
+               "test -e /etc/gone2; echo $?"])
+    eq(p.stdout, "changed\nm\nf\nnew\n1\n", p.stderr)
     # The image's config goes along: its command, in its directory, with its Env.
     eq(k.run(["--image", "snap"]).stdout, "changed\n")
     info = json.loads(k.run(["image", "inspect", "snap"]).stdout)
