@@ -3,7 +3,8 @@
 
   bulk.py PORT MIB [--] SERVER...   start SERVER (which serves PORT), connect to
                                     127.0.0.1:PORT, read MIB MiB to the end
-  bulk.py --serve PORT MIB          the server: MIB MiB to the first client, then exit
+  bulk.py --serve PORT MIB          the server: MIB MiB to the first client, then exit once
+                                    the client has closed
 
 The client retries the connection until the server answers (up to 20 s): this is a
 benchmark, not a test. Exit status 0 only when exactly MIB MiB arrived and the server
@@ -26,6 +27,11 @@ def serve(port, mib):
     block = b"x" * CHUNK
     for _ in range(mib):
         c.sendall(block)
+    # The end of the data, then wait for the client's close: the server (and its container,
+    # and pasta with it) ends only once every byte has arrived, what pasta still held included.
+    c.shutdown(socket.SHUT_WR)
+    while c.recv(CHUNK):
+        pass
     c.close()
 
 
