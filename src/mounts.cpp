@@ -193,6 +193,7 @@ struct Apply {
                 break;
             }
             case StepKind::Sysfs: {
+                if (s.source.empty()) break;  // a new one, mounted at its step
                 UniqueFd t = clone_tree(s.source, true);
                 check(sys_mount_setattr(t.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
                                         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
@@ -266,16 +267,41 @@ struct Apply {
         open_root();
     }
 
-    // A fresh, empty directory of the staging tmpfs with the step's mode, bound at its target.
-    void fresh_dir(const Step& s) {
+    // A new, empty directory of the staging tmpfs with the step's mode, detached: no path of
+    // the container leads to it but where it is attached. A bind, not a tmpfs of its own: no
+    // superblock to make, nor to tear down with the container.
+    UniqueFd empty_dir(const Step& s) {
         const std::string name = "fresh" + std::to_string(fresh_count++);
         check(mkdirat(stage.get(), name.c_str(), 0700), "create " + s.target);
         check(fchmodat(stage.get(), name.c_str(), s.mode, 0), "set the mode of " + s.target);
         UniqueFd tree(
             check(sys_open_tree(stage.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
                   "clone " + s.target));
-        attach(tree.get(), open_in_root(root.get(), s.target, Create::Dir).get(),
+        // A mask: read-only and inert (the staging tmpfs itself is nosuid and nodev).
+        if (s.kind == StepKind::MaskDir)
+            check(sys_mount_setattr(
+                      tree.get(), "", AT_EMPTY_PATH,
+                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                      0),
+                  "make the mask of " + s.target + " read-only");
+        return tree;
+    }
+
+    // A fresh, empty directory at the target (a fresh /tmp, /run, /dev).
+    void fresh_dir(const Step& s) {
+        attach(empty_dir(s).get(), open_in_root(root.get(), s.target, Create::Dir).get(),
                "a fresh directory on " + s.target);
+    }
+
+    // A sysfs of the container's network namespace, read-only.
+    void new_sysfs(const Step& s) {
+        UniqueFd fs(check(sys_fsopen("sysfs", FSOPEN_CLOEXEC), "open sysfs"));
+        check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "create a sysfs");
+        UniqueFd m(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC,
+                                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                         MOUNT_ATTR_NOEXEC),
+                         "mount a sysfs"));
+        attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(), "sysfs on /sys");
     }
 
     void make_root_overlay(size_t i) {
@@ -501,6 +527,12 @@ struct Apply {
             }
             break;
         case StepKind::Sysfs:
+            if (s.source.empty()) {
+                new_sysfs(s);
+                break;
+            }
+            bind(s, opened[i].get());
+            break;
         case StepKind::Bind: bind(s, opened[i].get()); break;
         case StepKind::CgroupFs: cgroup_fs(s); break;
         case StepKind::PivotRoot: pivot(); break;
@@ -514,8 +546,7 @@ struct Apply {
         case StepKind::MaskDir:
             if (UniqueFd t = s.own_state ? open_exact(root.get(), s.target, s.make, s.mode)
                                          : open_existing(s.target))
-                mount_fs("tmpfs", t.get(), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         mode_option(s.mode), "mask on " + s.target);
+                attach(empty_dir(s).get(), t.get(), "mask on " + s.target);
             break;
         case StepKind::Pin:
             if (UniqueFd t = open_exact(root.get(), s.target, s.make, s.mode)) {

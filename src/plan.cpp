@@ -321,7 +321,11 @@ Plan make_plan(const ContainerSpec& s) {
         for (const char* d : {"/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs"})
             add(p, StepKind::ReadOnly, d, "", 0, true);
     }
-    add(p, StepKind::Sysfs, "/sys", "/sys", 0, true);
+    // A network namespace of its own: a new sysfs, which shows that namespace's devices (lo,
+    // pasta's interface) and none of the host's mounts below /sys; one mount instead of a
+    // copy of the host's dozen. The host's network: the host's /sys (a new one there needs
+    // rights over the host's network namespace, which a user namespace does not have).
+    add(p, StepKind::Sysfs, "/sys", s.policy.share_net ? "/sys" : "", 0, true);
     // /sys is read-only, but firmware tables (ACPI, DMI, EFI variables) and power use
     // (RAPL energy counters, a side channel) are the host's to read: Docker masks them too.
     if (!s.identity.userns)
@@ -350,8 +354,13 @@ std::string format_step(const Step& st) {
     case StepKind::Symlink: line += " -> " + st.source; break;
     case StepKind::DevNode:
     case StepKind::MaskFile: line += "  (from " + st.source + (st.ro ? ", ro)" : ")"); break;
-    case StepKind::Bind:
-    case StepKind::Sysfs: line += "  (from " + st.source + (st.ro ? ", ro)" : ", rw)"); break;
+    case StepKind::Sysfs:
+        if (st.source.empty()) {
+            line += "  (new, the container's network's, ro)";
+            break;
+        }
+        [[fallthrough]];
+    case StepKind::Bind: line += "  (from " + st.source + (st.ro ? ", ro)" : ", rw)"); break;
     case StepKind::File:
     case StepKind::FileOver: {
         std::string text = st.text;

@@ -23,12 +23,14 @@ enum class StepKind {
     DevNode,      // the host's device file source bound at target
     Devpts,       // a private devpts instance at target
     Proc,         // procfs of the container's PID namespace
-    Sysfs,        // the host's /sys, read-only
+    Sysfs,        // read-only: a new sysfs (no source: the container has its own network
+                  // namespace), else the host's /sys (source)
     CgroupFs,     // the container's own cgroups at target, read-only: each hierarchy the host
                   // mounts below it, mounted anew in the container's cgroup namespace
     Bind,         // host source at target, ro or rw
     MaskFile,     // the host's /dev/null over target, if target exists
-    MaskDir,      // an empty read-only tmpfs (mode) over target, if it exists
+    MaskDir,      // an empty read-only directory (mode) of the in-memory tmpfs bound over
+                  // target, if it exists
     Pin,          // target bound onto itself: a mount point cannot be renamed or removed
     ReadOnly,     // target (and what is below it) made read-only, if it exists
     File,         // a new file at target holding text (in a directory the container gets fresh)

@@ -114,6 +114,26 @@ def test_private_network_has_only_lo(k):
     ok(p.returncode == 0, p.stderr)
 
 
+def test_sys_is_the_containers_own_with_its_own_network(k):
+    # A sysfs of the container's network namespace: its devices, not the host's, and none of
+    # the host's mounts below /sys (cgroup hierarchies, tracefs).
+    p = k.sh("ls /sys/class/net; ls -A /sys/fs/cgroup | wc -l; cat /proc/self/mountinfo")
+    eq(p.returncode, 0, p.stderr)
+    lines = p.stdout.split("\n")
+    eq(lines[:2], ["lo", "0"], p.stdout)
+    # mountinfo: the mount point is the fifth field, the type the first after " - ".
+    mounts = [f"{l.split()[4]} {l.split(' - ')[1].split()[0]}" for l in lines[2:]
+              if l and l.split()[4].startswith("/sys")]
+    eq(mounts[0], "/sys sysfs", p.stdout)
+    # Below it only masks (real root: firmware tables, power counters), never a host mount.
+    for m in mounts[1:]:
+        ok(m.split()[0] in ("/sys/firmware", "/sys/devices/virtual/powercap"), p.stdout)
+    # The host's network: the host's /sys, its interfaces.
+    host = sorted(n for _, n in socket.if_nameindex())
+    p = k.sh("ls /sys/class/net", ["--allow-network"])
+    eq(sorted(p.stdout.split()), host, p.stderr)
+
+
 def test_allow_network_shares_the_hosts(k):
     host = ",".join(sorted(n for _, n in socket.if_nameindex()))
     for opt in (["--allow-network"], ["--network=host"], ["--network", "host"]):

@@ -378,7 +378,14 @@ TEST_CASE("plan: /dev, /proc and /sys") {
     CHECK(proc > devpts);
     CHECK(proc > ptmx);
     CHECK(sys > proc);
-    CHECK(p.steps[sys] == Step{StepKind::Sysfs, "/sys", "/sys", 0, true});
+    // Its own network namespace: a new sysfs (no source); the host's network: the host's /sys.
+    CHECK(p.steps[sys] == Step{StepKind::Sysfs, "/sys", "", 0, true});
+    ContainerSpec host = spec();
+    host.policy.share_net = true;
+    Plan q = make_plan(host);
+    size_t qsys = index_of(q, StepKind::Sysfs, "/sys");
+    REQUIRE(qsys != npos);
+    CHECK(q.steps[qsys] == Step{StepKind::Sysfs, "/sys", "/sys", 0, true});
 }
 
 TEST_CASE("plan: binds last, in the order given, with their ro flags") {
