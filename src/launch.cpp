@@ -201,6 +201,9 @@ void enter_working_directory(const std::string& cwd, const std::string& fallback
 struct LogRelay {
     int pipe = -1;  // read end (non-blocking); -1: nothing to relay (an idle init)
     LogFds log;     // !log.open(): not detached
+    // Attached and nothing else to wait for: kakuri's error pipe, told the status last, so
+    // that kakuri returns it without waiting for the teardown of the namespaces; else -1.
+    int tell = -1;
 
     void pump() {
         char buf[65536];
@@ -227,6 +230,10 @@ struct LogRelay {
                 if (pwrite(log.exit, rec.data(), rec.size(), 0) == static_cast<ssize_t>(rec.size()))
                     (void)!ftruncate(log.exit, static_cast<off_t>(rec.size()));
             }
+        }
+        if (tell >= 0) {
+            const std::string told = frame_status(code);
+            (void)!::write(tell, told.data(), told.size());  // a few bytes: one write
         }
         _exit(code);
     }
@@ -314,15 +321,16 @@ struct Init {
     Init(const Plan& p, const sigset_t& caller_mask) : plan(p) { cs.caller_mask = caller_mask; }
     const Plan& plan;
     int err_fd = -1, alive_fd = -1, maps_fd = -1;
-    int net_fd = -1;        // a private network: kakuri's socket for pasta (await_private_net)
-    int cgroup_fd = -1;     // kakuri's word that init is in the container's cgroup, or -1
-    int pty_sock = -1;      // kakuri's end for the pty and job control, or -1 (no terminal)
-    unsigned tty_mask = 0;  // which of fds 0-2 are the caller's terminal
-    bool ack = false;       // wait for kakuri's word before the command runs
-    LogFds log;             // a detached container's log as kakuri opened it (or not open)
-    LogRelay relay;         // the log as init holds it, once its fds are in place
-    UniqueFd slave;         // the container's pty, until the command has it
-    CommandSetup cs;        // what the command gets besides the plan
+    int net_fd = -1;           // a private network: kakuri's socket for pasta (await_private_net)
+    int cgroup_fd = -1;        // kakuri's word that init is in the container's cgroup, or -1
+    int pty_sock = -1;         // kakuri's end for the pty and job control, or -1 (no terminal)
+    unsigned tty_mask = 0;     // which of fds 0-2 are the caller's terminal
+    bool ack = false;          // wait for kakuri's word before the command runs
+    bool tell_status = false;  // keep the error pipe to tell the command's status (LogRelay)
+    LogFds log;                // a detached container's log as kakuri opened it (or not open)
+    LogRelay relay;            // the log as init holds it, once its fds are in place
+    UniqueFd slave;            // the container's pty, until the command has it
+    CommandSetup cs;           // what the command gets besides the plan
     bool detached() const { return log.open(); }
 };
 
@@ -521,16 +529,22 @@ pid_t start_command(Init& in) {
 }
 
 // Keep no fd but the standard ones (and kakuri's socket while it relays, or the log).
+// The error pipe (3) stays only to tell kakuri the status at the end (Init::tell_status).
 void keep_loop_fds(Init& in) {
-    if (in.err_fd >= 0) ::close(in.err_fd);
-    in.err_fd = -1;
     in.slave.reset();
     if (in.detached()) {
         sys_close_range(3, 4, 0);
         sys_close_range(kLogFds + 4, ~0U, 0);
+        in.err_fd = -1;
+        return;
+    }
+    sys_close_range(in.pty_sock >= 0 ? 6 : 5, ~0U, 0);
+    sys_close_range(4, 4, 0);  // the alive pipe: the parent-death signal stays
+    if (in.tell_status) {
+        in.relay.tell = in.err_fd;
     } else {
-        sys_close_range(in.pty_sock >= 0 ? 6 : 3, ~0U, 0);
-        if (in.pty_sock >= 0) sys_close_range(3, 4, 0);
+        sys_close_range(3, 3, 0);
+        in.err_fd = -1;
     }
 }
 
@@ -663,6 +677,9 @@ public:
         }
         return true;
     }
+
+    // Init told the status and its error pipe is closed: init is exiting, its files closed.
+    std::optional<int> ended() const override { return reading_ ? std::nullopt : report_.status(); }
 
     bool take_signal(int sig) override {
         if (sig != SIGWINCH || !term_.active()) return false;
@@ -846,6 +863,9 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             in.pty_sock = sock.theirs.release();
             in.tty_mask = tty_mask;
             in.ack = hooks.detach || bool(hooks.on_ready);
+            // kakuri may return as soon as it is told the status when nothing else ends with
+            // the container: no pasta to see gone, no cgroup to remove, no state to record.
+            in.tell_status = !in.ack && !cgroup && !plan.policy.net.on;
             init_main(in);
         });
     } catch (const Error& e) {

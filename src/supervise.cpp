@@ -84,6 +84,10 @@ std::string frame_error(const Error& e) {
            std::to_string(text.size()) + ":" + text;
 }
 
+std::string frame_status(int code) {
+    return "X" + std::to_string(code & 0xff) + ";";
+}
+
 void fail_child(int err_fd, const Error& e) {
     // Without a pipe (a detached container), the message goes to the log.
     write_all(err_fd >= 0 ? err_fd : STDERR_FILENO,
@@ -113,6 +117,18 @@ void ChildReport::feed(const char* data, size_t n) {
             ready_ = true;
             pending_.erase(0, 1);
             continue;
+        }
+        if (pending_[0] == 'X') {  // the status: "X<0-255>;"
+            size_t end = 1;
+            while (end < pending_.size() && end < 4 && pending_[end] >= '0' && pending_[end] <= '9')
+                ++end;
+            if (end == pending_.size()) return;  // still coming (at most 3 digits)
+            if (end > 1 && end < pending_.size() && pending_[end] == ';' &&
+                std::stoi(pending_.substr(1, end - 1)) <= 255) {
+                status_ = std::stoi(pending_.substr(1, end - 1));
+                pending_.erase(0, end + 1);
+                continue;
+            }
         }
         int code = 125, err = 0;
         size_t len = 0, head = parse_header(pending_, code, err, len);
@@ -225,6 +241,7 @@ std::optional<int> Child::forward_until_exit(const ForwardedSignals& sigs, Watch
             throw Error("poll", errno);
         }
         if (!watch.on_ready(&pfds[1], n)) return std::nullopt;
+        if (std::optional<int> told = watch.ended()) return told;
         if (!pfds[0].revents) continue;
         struct signalfd_siginfo si;
         ssize_t r = ::read(sigs.fd(), &si, sizeof si);

@@ -33,6 +33,9 @@ uint64_t process_start_time(pid_t pid);
 // and init's readiness byte (NUL) between them.
 std::string frame_error(const Error& e);
 
+// Init's last word: the command's status (0-255), framed.
+std::string frame_status(int code);
+
 // The child's side: e framed on err_fd (without one, "kakuri: ..." on stderr), then exit with
 // e's status.
 [[noreturn]] void fail_child(int err_fd, const Error& e);
@@ -51,6 +54,8 @@ public:
     // The end came: a frame cut short is kept as plain text.
     void close();
     bool ready() const { return ready_; }
+    // The command's status, told by init as its last act (frame_status), if it was.
+    std::optional<int> status() const { return status_; }
     // Every message so far as one Error (texts joined, the first one's errno and status).
     std::optional<Error> error() const;
 
@@ -59,6 +64,7 @@ public:
 
 private:
     void said(const std::string& text, int err, int code);
+    std::optional<int> status_;
     std::string pending_;  // bytes not yet a whole frame
     std::string text_;
     int err_ = 0, code_ = 125;
@@ -94,6 +100,10 @@ public:
     virtual bool on_ready(const struct pollfd* fds, int n) = 0;
     // A signal kakuri keeps for itself instead of passing it on; true when taken.
     virtual bool take_signal(int) { return false; }
+    // The child's status when it told it before exiting and nothing of it is left to wait
+    // for: the wait ends there, the child unreaped (the kernel's teardown of its namespaces
+    // finishes on its own).
+    virtual std::optional<int> ended() const { return std::nullopt; }
 
 protected:
     ~Watch() = default;
@@ -116,8 +126,9 @@ public:
     void kill_and_reap();
     // Blocks until it exits; its shell status.
     int wait();
-    // Passes every signal sigs receives on to the child until it exits (SIGCHLD: reaped),
-    // serving watch meanwhile; its shell status, or nothing when watch stopped the wait.
+    // Passes every signal sigs receives on to the child until it exits (SIGCHLD: reaped) or
+    // watch says it ended, serving watch meanwhile; its shell status, or nothing when watch
+    // stopped the wait.
     std::optional<int> forward_until_exit(const ForwardedSignals& sigs, Watch& watch);
 
 private:

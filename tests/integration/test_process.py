@@ -43,6 +43,20 @@ def test_container_dies_with_kakuri(k):
     wait_exited(fds, "outlived kakuri", timeout=20)
 
 
+def test_status_comes_back_and_nothing_stays(k):
+    # kakuri returns the status once init told it, without waiting for the teardown of the
+    # namespaces; a process the command left running dies with the container all the same.
+    p = k.popen(["--", "/bin/sh", "-c", "sleep 1000 & echo ready; read x; exit 7"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    eq(read_line(p.stdout), "ready\n")
+    inside = descendants(p.pid)
+    ok(len(inside) >= 3, f"init, the shell and sleep expected, found {inside}")
+    fds = pidfds(inside)
+    out, err = p.communicate("go\n", timeout=20)
+    eq((p.returncode, out, err), (7, "", ""))
+    wait_exited(fds, "outlived the container", timeout=20)
+
+
 BASH = ["--", "/bin/bash", "--norc", "--noprofile", "-i"]
 PROMPT_ENV = {"PS1": "KP$ "}
 

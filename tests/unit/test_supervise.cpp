@@ -137,6 +137,28 @@ TEST_CASE("ChildReport: what is not a whole frame is still said, as plain text")
     }
 }
 
+TEST_CASE("ChildReport: init's status frame, in any pieces, is no message") {
+    for (int code : {0, 7, 126, 137, 255})
+        for (size_t step : {1, 2, 5}) {
+            CAPTURE(code);
+            CAPTURE(step);
+            ChildReport r = report_of(frame_error(Error("said first")) + frame_status(code), step);
+            REQUIRE(r.status());
+            CHECK(*r.status() == code);
+            REQUIRE(r.error());
+            CHECK(std::string(r.error()->what()) == "said first");
+        }
+    // Nothing told, or what only looks like it: no status, and the bytes are plain text.
+    CHECK_FALSE(report_of(frame_error(Error("x")), 3).status());
+    for (const char* bytes : {"X", "X12", "X256;", "X;", "X1234;", "Xylophone"}) {
+        CAPTURE(bytes);
+        ChildReport r = report_of(bytes, 2);
+        CHECK_FALSE(r.status());
+        REQUIRE(r.error());
+        CHECK(std::string(r.error()->what()) == bytes);
+    }
+}
+
 TEST_CASE("process_start_time: ours is known, a reaped child's is not") {
     CHECK(process_start_time(getpid()) > 0);
     pid_t p = fork();
