@@ -803,7 +803,9 @@ UniqueFd start_private_net(const Plan& plan, Child& init, int sock, int hold) {
     }
     UniqueFd keeper =
         connect_private_net(plan, init.pid(), pidfd.fd(), hold, [&] { init.kill_and_reap(); });
-    check(::write(sock, "1", 1), "say the network is up");
+    // Init killed meanwhile: the wait that follows sees it end (no SIGPIPE for kakuri).
+    if (send(sock, "1", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+        throw Error("say the network is up", errno);
     return keeper;
 }
 

@@ -2,8 +2,9 @@
 //
 // kakuri ──fork──> (exits) ──fork──> keeper (own session, subreaper) ──fork+exec──> pasta
 //                                        └ polls init's pidfd; init gone: SIGKILL to pasta
-// pasta daemonizes once the namespace is set up (its first process exits 0: ready); the daemon
-// is the keeper's child (a subreaper), so its pid cannot be reused before the keeper kills it.
+// pasta runs in the foreground as the keeper's child, with the keeper's death as its own
+// (PR_SET_PDEATHSIG): whichever of kakuri, the keeper and init is killed, no pasta outlives
+// them with a port bound. It says it is ready by writing its pid (--pid) on the keeper's pipe.
 #include "pasta.hpp"
 
 #include <arpa/inet.h>
@@ -146,7 +147,8 @@ int stage(const Keeper& k) {
     return fd;
 }
 
-// The keeper's children (pasta's daemon, reparented to it), killed and reaped.
+// The keeper's children (pasta, and whatever of its was reparented to the keeper), killed and
+// reaped.
 void end_children() {
     for (;;) {
         std::string text;
@@ -167,6 +169,56 @@ void say(int fd, const std::string& text) {
     (void)!::write(fd, text.data(), text.size());
 }
 
+// What pasta says on out until it is ready (a line on ready, its pid) or gone (end of file
+// on ready): true when ready. Its stderr is kept in said.
+bool await_pasta(int ready, int out, std::string& said) {
+    std::string pid;
+    struct pollfd pfd[2] = {{ready, POLLIN, 0}, {out, POLLIN, 0}};
+    char buf[4096];
+    while (pfd[0].fd >= 0) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw Error("wait for pasta", errno);
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (!pfd[i].revents) continue;
+            ssize_t n = ::read(pfd[i].fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                pfd[i].fd = -1;
+                continue;
+            }
+            if (i == 0) {
+                pid.append(buf, n);
+                if (pid.find('\n') != std::string::npos) return true;
+            } else if (said.size() < 16384) {
+                said.append(buf, n);
+            }
+        }
+    }
+    // pasta is gone: the rest of what it said.
+    if (pfd[1].fd >= 0) {
+        std::string rest;
+        read_all(out, rest);
+        said += rest;
+    }
+    return false;
+}
+
+// pasta's stderr read and dropped (it must not block on a full pipe) until init is gone.
+void await_init(int init_pidfd, int out) {
+    struct pollfd pfd[2] = {{init_pidfd, POLLIN, 0}, {out, POLLIN, 0}};
+    char buf[4096];
+    for (;;) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw Error("wait for the container's init", errno);
+        }
+        if (pfd[0].revents) return;
+        if (pfd[1].revents && ::read(out, buf, sizeof buf) <= 0) pfd[1].fd = -1;
+    }
+}
+
 [[noreturn]] void keeper_main(Keeper& k) {
     sigset_t none;
     sigemptyset(&none);
@@ -179,38 +231,57 @@ void say(int fd, const std::string& text) {
         keep_only_own_fds(k);
         check(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "make the keeper a subreaper");
         const int ns_fd = stage(k);
+        // pasta gets the namespace as its fd 3, the pipe for its pid as 4.
         std::vector<std::string> args =
-            pasta_arguments(k.plan.policy.net, "/proc/self/fd/" + std::to_string(ns_fd));
+            pasta_arguments(k.plan.policy.net, "/proc/self/fd/3", "/proc/self/fd/4");
         args.insert(args.begin(), "pasta");
         if (!k.plan.identity.userns) args.insert(args.begin() + 1, {"--runas", "0:0"});
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
+        Pipe ready = make_pipe(), out = make_pipe();
+        const pid_t keeper = getpid();
         pid_t p = fork();
         if (p < 0) throw Error("fork pasta", errno);
         if (p == 0) {
+            // The keeper's death is pasta's (kept across the exec: pasta is neither set-id nor
+            // file-capable, and keeps its ids); a keeper already gone means no pasta.
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != keeper) _exit(1);
             int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
             dup2(null, STDIN_FILENO);
             dup2(null, STDOUT_FILENO);
-            dup2(k.err, STDERR_FILENO);
-            // Only the namespace's fd (the keeper's last) goes to pasta.
-            if (ns_fd > 3) sys_close_range(3, ns_fd - 1, 0);
-            sys_close_range(ns_fd + 1, ~0U, 0);
+            dup2(out.w.get(), STDERR_FILENO);
+            // Only the namespace and the pipe for its pid go to pasta, as 3 and 4.
+            int ns = fcntl(ns_fd, F_DUPFD_CLOEXEC, 10), pid = fcntl(ready.w.get(), F_DUPFD, 10);
+            if (ns < 0 || pid < 0 || dup2(ns, 3) != 3 || dup2(pid, 4) != 4) _exit(127);
+            sys_close_range(5, ~0U, 0);
             // Nothing of the caller's environment (its credentials among it) goes to pasta.
             char* const no_env[] = {nullptr};
             execve(k.pasta.c_str(), argv.data(), no_env);
             say(STDERR_FILENO, "exec " + k.pasta + ": " + strerror(errno) + "\n");
             _exit(127);
         }
+        ::close(ns_fd);
+        ready.w.reset();
+        out.w.reset();
+        std::string said;
+        if (!await_pasta(ready.r.get(), out.r.get(), said)) {
+            int status = 0;
+            while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
+            }
+            // Within a pipe's capacity: kakuri reads it after the report.
+            say(k.err, said.substr(0, 16384));
+            ::close(k.err);
+            const int code = shell_status(status);
+            say(k.report, std::to_string(code == 0 ? 1 : code));
+            ::close(k.report);
+            end_children();
+            _exit(1);
+        }
         ::close(k.err);
-        int status = 0;
-        while (waitpid(p, &status, 0) < 0 && errno == EINTR) {
-        }
-        say(k.report, std::to_string(shell_status(status)));
+        say(k.report, "0");
         ::close(k.report);
-        struct pollfd pfd = {k.init_pidfd, POLLIN, 0};
-        while (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
-        }
+        await_init(k.init_pidfd, out.r.get());
         end_children();
         _exit(0);
     } catch (const std::exception& e) {
@@ -334,6 +405,9 @@ UniqueFd connect_private_net(const Plan& plan, pid_t init_pid, int init_pidfd, i
         return std::move(held.r);
     }
     if (said.rfind("kakuri: ", 0) == 0) throw fail(said.substr(8));
+    if (said.empty())
+        throw fail(
+            "--network=private: the process that runs pasta ended before the network was up");
     std::string text;
     read_all(err.r.get(), text);
     throw fail(pasta_failure(text, tun_mode()));

@@ -242,8 +242,10 @@ std::string network_text(const Policy& p) {
 
 }  // namespace
 
-std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns) {
-    std::vector<std::string> a = {"--config-net", "--quiet",      "--netns",
+std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns,
+                                         const std::string& pid_file) {
+    std::vector<std::string> a = {"--config-net", "--quiet",      "--foreground",
+                                  "--pid",        pid_file,       "--netns",
                                   netns,          "--netns-only", "--no-netns-quit"};
     bool tcp = false, udp = false;
     for (const auto& pub : net.publish)

@@ -82,11 +82,13 @@ Plan make_plan(const ContainerSpec& spec);
 // route.
 inline constexpr const char* kDnsForward = "169.254.1.1";
 // pasta's arguments (after its name) for the network namespace at netns, which pasta joins
-// from the namespace's own user namespace (the keeper runs it there): nothing forwarded but
-// the published ports, each port on its own so that one in use fails the start, no path from
-// the container's loopback to the host's, the gateway's address the host's loopback only with
-// host_loopback.
-std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns);
+// from the namespace's own user namespace (the keeper runs it there): in the foreground (it
+// stays the keeper's child), its pid written to pid_file once it is ready, nothing forwarded
+// but the published ports, each port on its own so that one in use fails the start, no path
+// from the container's loopback to the host's, the gateway's address the host's loopback only
+// with host_loopback.
+std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns,
+                                         const std::string& pid_file);
 
 std::string format_step(const Step& s);
 // filter_built: whether this kakuri has the default seccomp filter (a test asks for either).

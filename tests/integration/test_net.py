@@ -13,7 +13,7 @@ import socket
 import struct
 import subprocess
 
-from harness import Skip, eq, ok, pidfds, read_line, running, wait_exited
+from harness import Skip, children, eq, ok, pidfds, read_line, running, wait_exited
 
 PY = "/usr/bin/python3"
 
@@ -309,7 +309,9 @@ def test_dns_goes_to_the_upstream_named(k):
         eq((p.returncode, p.stdout), (0, "nameserver=169.254.1.1\nanswer=192.0.2.123\n"), p.stderr)
 
 
-def test_kill_9_of_kakuri_leaves_no_pasta_and_frees_the_port(k):
+def kill_9_leaves_no_pasta(k, victim):
+    """kill -9 of victim (kakuri, the keeper or the container's init) while a published port is
+    up: pasta and its keeper are gone (waited for on pidfds) and the port is free."""
     port = free_port()
     p = server_inside(k, ["-p", f"{port}:8080"], TCP_SERVER, env={"GITHUB_TOKEN": "kakuri-it"})
     with running(p):
@@ -322,10 +324,28 @@ def test_kill_9_of_kakuri_leaves_no_pasta_and_frees_the_port(k):
         with open(f"/proc/{pid}/environ", "rb") as f:
             eq(f.read(), b"", "pasta's environment")
         keeper = parent(pid)
+        eq(children(keeper), [pid], "the keeper's children")
+        (init,) = children(p.pid)  # setpriv execs kakuri: the same process
         fds = pidfds([pid, keeper])
-        os.kill(p.pid, signal.SIGKILL)  # setpriv execs kakuri: the same process
-        wait_exited(fds, "pasta and its keeper after kill -9 of kakuri")
-    ok(port_free(port), f"port {port} still bound after kill -9 of kakuri")
+        os.kill({"kakuri": p.pid, "keeper": keeper, "init": init}[victim], signal.SIGKILL)
+        wait_exited(fds, f"pasta and its keeper after kill -9 of {victim}")
+        ok(port_free(port), f"port {port} still bound after kill -9 of {victim}")
+        if victim == "init":
+            eq(p.wait(timeout=30), 137)
+
+
+def test_kill_9_of_kakuri_leaves_no_pasta_and_frees_the_port(k):
+    kill_9_leaves_no_pasta(k, "kakuri")
+
+
+def test_kill_9_of_pastas_keeper_leaves_no_pasta_and_frees_the_port(k):
+    # pasta is the keeper's child in the foreground, with the keeper's death as its own: no
+    # daemon left behind on a port.
+    kill_9_leaves_no_pasta(k, "keeper")
+
+
+def test_kill_9_of_init_leaves_no_pasta_and_frees_the_port(k):
+    kill_9_leaves_no_pasta(k, "init")
 
 
 def test_a_port_in_use_is_one_line(k):

@@ -826,17 +826,29 @@ TEST_CASE("plan: a private network's pasta forwards the published ports and noth
     PrivateNet net;
     net.on = true;
     net.publish = {parse_publish("8080:80"), parse_publish("0.0.0.0:5300-5301:53-54/udp")};
-    const Strings want = {"--config-net", "--quiet",
-                          "--netns",      "/proc/self/fd/7",
-                          "--netns-only", "--no-netns-quit",
-                          "-t",           "127.0.0.1/8080:80",
-                          "-u",           "0.0.0.0/5300:53",
-                          "-u",           "0.0.0.0/5301:54",
-                          "-T",           "none",
-                          "-U",           "none",
-                          "--no-map-gw",  "--dns-forward",
+    const Strings want = {"--config-net",
+                          "--quiet",
+                          "--foreground",
+                          "--pid",
+                          "/proc/self/fd/4",
+                          "--netns",
+                          "/proc/self/fd/3",
+                          "--netns-only",
+                          "--no-netns-quit",
+                          "-t",
+                          "127.0.0.1/8080:80",
+                          "-u",
+                          "0.0.0.0/5300:53",
+                          "-u",
+                          "0.0.0.0/5301:54",
+                          "-T",
+                          "none",
+                          "-U",
+                          "none",
+                          "--no-map-gw",
+                          "--dns-forward",
                           "169.254.1.1"};
-    CHECK(pasta_arguments(net, "/proc/self/fd/7") == want);
+    CHECK(pasta_arguments(net, "/proc/self/fd/3", "/proc/self/fd/4") == want);
 }
 
 TEST_CASE(
@@ -844,7 +856,7 @@ TEST_CASE(
     "with host_loopback") {
     PrivateNet net;
     net.on = true;
-    Strings a = pasta_arguments(net, "/n");
+    Strings a = pasta_arguments(net, "/n", "/p");
     auto has = [&](const Strings& v, const Strings& seq) {
         return std::search(v.begin(), v.end(), seq.begin(), seq.end()) != v.end();
     };
@@ -855,7 +867,7 @@ TEST_CASE(
     CHECK(has(a, {"-U", "none"}));
     CHECK(has(a, {"--no-map-gw"}));
     net.host_loopback = true;
-    a = pasta_arguments(net, "/n");
+    a = pasta_arguments(net, "/n", "/p");
     CHECK_FALSE(has(a, {"--no-map-gw"}));
     CHECK(has(a, {"-T", "none"}));  // the container's own 127.0.0.1 stays its own
 }
