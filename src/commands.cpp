@@ -126,8 +126,7 @@ void clean_leftovers(const Loaded& l) {
 // Every subcommand finds the store the same way: the file --config names (before the
 // subcommand, or create's run option), else $KAKURI_CONFIG, else the default files.
 Loaded load(const std::string& config_path, const Report& report) {
-    HostInfo host = scan_host();
-    host.binary = kakuri_binary();
+    HostInfo host = scan_host(kakuri_binary());
     Config cfg = load_configs(config_path, host.home);
     Store store = open_store(cfg, host.home);
     Loaded l{std::move(host), std::move(cfg), std::move(store), config_path, report};

@@ -23,6 +23,7 @@
 #include "durable.hpp"
 #include "idmap.hpp"
 #include "paths.hpp"
+#include "sealed.hpp"
 #include "store.hpp"
 #include "supervise.hpp"
 #include "sys.hpp"
@@ -382,7 +383,7 @@ void clean_leftovers(const Images& im) {
 Images open_images(const std::string& config, const std::function<void(const std::string&)>& rep,
                    bool make) {
     Images im;
-    im.host = scan_host();
+    im.host = scan_host(kakuri_binary());
     im.cfg = load_configs(config, im.host.home);
     im.report = rep;
     im.dir = images_dir_of(im.cfg, im.host.home);
@@ -713,7 +714,7 @@ int cmd_remove(const ParsedSub& p, const std::string& config,
 void commit_image(const std::string& config, const std::function<void(const std::string&)>& report,
                   const CommitFrom& from, const std::string& name, int verbosity) {
     check_image_name(name);
-    HostInfo host = scan_host();
+    HostInfo host = scan_host(kakuri_binary());
     Config cfg = load_configs(config, host.home);
     // Opened here, followed no further than the paths create recorded and kakuri made.
     UniqueFd lower(::open(from.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

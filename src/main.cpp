@@ -97,8 +97,7 @@ int run(int argc, char* argv[]) {
         std::fputs(version_text().c_str(), stdout);
         return 0;
     }
-    HostInfo host = scan_host();
-    host.binary = kakuri_binary();
+    HostInfo host = scan_host(kakuri_binary());
     Config cfg = load_configs(opts.config, host.home);
     if (show_config) {
         if (!opts.command.empty())
@@ -112,6 +111,8 @@ int run(int argc, char* argv[]) {
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());
     if (opts.dry_run) {
         std::fputs(format_plan(plan).c_str(), stdout);
+        std::printf("binary:     %s\n",
+                    describe_guard(plan.identity.userns, plan.policy.caps).c_str());
         if (plan.policy.limits.cgroup())
             std::fputs(format_cgroup(locate_cgroup(plan.policy.limits, scan_cgroup_host())).c_str(),
                        stdout);

@@ -205,6 +205,21 @@ bool guard_run(bool userns, uint64_t caps) {
     return false;
 }
 
+std::string describe_guard(bool userns, uint64_t caps) {
+    const bool trampoline = KAKURI_HAVE_TRAMPOLINE && memfd_executable();
+    switch (exec_guard(self_reachable(), userns, caps, trampoline)) {
+    case ExecGuard::None:
+        return "the command is exec'd directly (no id inside may write the kakuri binary)";
+    case ExecGuard::Trampoline:
+        return "the command is exec'd through a sealed trampoline (a #! naming /proc/self/exe "
+               "cannot reach the kakuri binary)";
+    case ExecGuard::Reexec:
+        return "kakuri runs from a sealed copy of itself (a read-only mount as real root, else a "
+               "sealed memfd)";
+    }
+    return "";
+}
+
 UniqueFd make_exec_trampoline() {
 #if KAKURI_HAVE_TRAMPOLINE
     UniqueFd fd = make_memfd("kakuri-exec", "create kakuri's exec trampoline");

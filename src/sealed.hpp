@@ -55,6 +55,9 @@ bool self_reachable();
 // kakuri anew, or returns when it already runs sealed).
 bool guard_run(bool userns, uint64_t caps);
 
+// What --dry-run says of the choice guard_run would make, without making it (no re-execution).
+std::string describe_guard(bool userns, uint64_t caps);
+
 // A sealed memfd (no writes, no size change, no new seals) holding the exec trampoline,
 // close-on-exec; for execveat(fd, "", ..., AT_EMPTY_PATH). Throws Error.
 UniqueFd make_exec_trampoline();

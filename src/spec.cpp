@@ -135,8 +135,9 @@ bool valid_hostname(const std::string& name) {
     }
 }
 
-HostInfo scan_host() {
+HostInfo scan_host(const std::string& binary) {
     HostInfo h;
+    h.binary = binary;
     h.uid = getuid();
     h.gid = getgid();
     h.real_root = h.uid == 0 && geteuid() == 0;

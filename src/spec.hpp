@@ -57,7 +57,9 @@ struct HostInfo {
     };
 };
 
-HostInfo scan_host();
+// binary: the kakuri binary's host path (sealed.hpp's kakuri_binary), a parameter so that no
+// caller can leave it out (spec may not call sealed).
+HostInfo scan_host(const std::string& binary);
 
 // "SRC[:DST][:ro|:rw]": ~ expands to home; a relative SRC is taken from cwd.
 // named: what an error starts with (a config's entry: its place, never its text); empty:
