@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 import termios
+import time
 
 from harness import Skip, eq, ok, parse_kv
 from test_persist import kk, removed, setup
@@ -191,6 +192,95 @@ def test_a_root_run_keeping_sys_ptrace_runs_kakuri_from_a_read_only_mount(k):
     p = run_binary(k, copy, ["--cap-add", "sys_ptrace", "--", "python3", "-c", grab])
     eq(p.returncode, 0, p.stderr)
     eq(p.stdout.strip(), "ro=1", p.stderr)
+
+
+def test_a_forged_started_from_is_not_trusted(k):
+    # KAKURI_STARTED_FROM carries the binary's path across kakuri's own re-execution; from a
+    # caller it must neither move the binary's protection elsewhere nor reach the command.
+    tree = k.mkdir("forged")
+    binary = os.path.join(tree, "kakuri")
+    shutil.copy2(k.kakuri, binary)
+    victim = os.path.join(tree, "victim")
+    k.write(victim, "not kakuri\n")
+    for p in (tree, binary, victim):
+        os.chown(p, k.uid, k.gid)
+    env = k.env({"KAKURI_STARTED_FROM": victim})
+    for extra in ([], ["--cap-add", "sys_ptrace"] if k.mode == "root" else None):
+        if extra is None:
+            continue  # unprivileged, nothing re-executes a binary the caller owns but memfd
+        argv = [binary] + extra + ["--bind", tree]
+        if k.drop:
+            argv = ["setpriv", f"--reuid={k.uid}", f"--regid={k.gid}", "--clear-groups",
+                    "--inh-caps=-all", "--"] + argv
+        p = subprocess.run(argv + ["--dry-run", "true"], env=env, cwd=k.work,
+                           capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 0, p.stderr)
+        ok(f"mask       {binary}  (from /dev/null, ro)  (kakuri's own state)" in p.stdout,
+           f"{extra}: the binary is not masked: {p.stdout}")
+        ok(f"mask       {victim}" not in p.stdout, f"{extra}: the forged path was taken")
+        # Run (re-executed as real root with SYS_PTRACE): the binary masked, the victim not.
+        script = (f"echo ${{KAKURI_STARTED_FROM-unset}}; cat {victim}; "
+                  f"cat {binary} 2>/dev/null | wc -c")
+        p = subprocess.run(argv + ["sh", "-c", script], env=env, cwd=k.work,
+                           capture_output=True, text=True, timeout=60)
+        eq((p.returncode, p.stdout), (0, "unset\nnot kakuri\n0\n"), f"{extra}: {p.stderr}")
+
+
+def interpreter_pid(script, deadline):
+    """The host pid of the process the kernel started with /proc/self/exe as the interpreter
+    of script (argv: /proc/self/exe, its argument, the script), once there is one."""
+    while time.monotonic() < deadline:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv[0] == b"/proc/self/exe" and script.encode() in argv:
+                return int(pid)
+    raise AssertionError(f"no interpreter of {script} came")
+
+
+def test_without_executable_memfds_kakuri_runs_from_a_read_only_mount(k):
+    # vm.memfd_noexec=2 forbids executing any memfd: no trampoline, so real root's runs fall
+    # back to kakuri re-executed from a read-only mount of itself (sealed.hpp). A script whose
+    # interpreter is /proc/self/exe then runs that read-only kakuri, never a writable one.
+    if k.mode != "root":
+        raise Skip("vm.memfd_noexec is set in a PID namespace of real root's (unshare --pid)")
+    if not os.path.exists("/proc/sys/vm/memfd_noexec"):
+        raise Skip("this kernel has no vm.memfd_noexec")
+    copy = second_copy(k, 0)
+    before = digest(copy)
+    d = k.mkdir("noexec")
+    cfg = os.path.join(d, "cfg")
+    os.mkfifo(cfg)
+    # kakuri as the trap's interpreter blocks opening its --config FIFO until we have looked.
+    k.write(os.path.join(d, "trap"), "#!/proc/self/exe --config=/noexec/cfg\n", 0o755)
+    run = ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+           "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$@\"", "sh", copy]
+    p = subprocess.run(run + ["--dry-run", "true"], env=k.env(), cwd=k.work,
+                       capture_output=True, text=True, timeout=60)
+    ok("binary:     kakuri runs from a sealed copy of itself" in p.stdout, p.stdout + p.stderr)
+    trapped = subprocess.Popen(run + ["--bind", f"{d}:/noexec", "/noexec/trap"], env=k.env(),
+                               cwd=k.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        pid = interpreter_pid("/noexec/trap", time.monotonic() + 30)
+        fd = os.open(f"/proc/{pid}/exe", os.O_PATH)
+        try:
+            ok(os.statvfs(f"/proc/self/fd/{fd}").f_flag & os.ST_RDONLY,
+               "the kakuri that ran as the interpreter is not on a read-only mount")
+        finally:
+            os.close(fd)
+        with open(cfg, "w") as f:
+            f.write("not toml\n")
+        _, err = trapped.communicate(timeout=60)
+        ok("kakuri:" in err, f"the interpreter kakuri did not run to its config: {err!r}")
+    finally:
+        if trapped.poll() is None:
+            trapped.kill()
+            trapped.wait()
+    eq(digest(copy), before, "the kakuri binary changed")
 
 
 def test_a_process_inside_never_holds_the_callers_terminal(k):
