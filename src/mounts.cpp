@@ -49,6 +49,11 @@ UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t m
         if (!f && errno != EEXIST && errno != ELOOP)
             throw Error("create mount point " + path, errno);
     }
+    // What was just made, in the parent already resolved: no second walk from the root. A
+    // symlink there (made by nobody here) is not followed; the walk below tells what it is.
+    fd = sys_openat2(parent.get(), name.c_str(), O_PATH | O_CLOEXEC, 0,
+                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    if (fd >= 0) return UniqueFd(fd);
     fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
     int err = errno;
@@ -141,12 +146,12 @@ UniqueFd open_host(const std::string& path, int flags = 0) {
     throw Error("open " + path, errno);
 }
 
-// A detached copy of a host tree, taken before the staging tmpfs can hide it.
-UniqueFd clone_tree(const std::string& src, bool recursive) {
-    UniqueFd from = open_host(src);
+// A detached copy of a host tree (from: src opened), taken before the staging tmpfs can hide it.
+UniqueFd clone_tree(const std::string& src, bool recursive, int from = -1) {
+    UniqueFd opened = from < 0 ? open_host(src) : UniqueFd();
     unsigned flags =
         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-    int fd = sys_open_tree(from.get(), "", flags);
+    int fd = sys_open_tree(from < 0 ? opened.get() : from, "", flags);
     if (fd < 0) throw Error("open " + src, errno);
     return UniqueFd(fd);
 }
@@ -177,7 +182,9 @@ struct Apply {
     int layer = 0;
     UniqueFd files;  // the staging tmpfs's directory of FileOver's files
     int file_count = 0;
-    int fresh_count = 0;  // the staging tmpfs's fresh directories made so far
+    int fresh_count = 0;   // the staging tmpfs's fresh directories made so far
+    UniqueFd mask_source;  // the last MaskFile's source, opened
+    std::string mask_source_path;
 
     void open_host_sources() {
         for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -205,7 +212,12 @@ struct Apply {
             }
             case StepKind::DevNode: opened[i] = clone_tree(s.source, false); break;
             case StepKind::MaskFile: {
-                UniqueFd t = clone_tree(s.source, false);
+                // One open of the mask's source (/dev/null) for all of them.
+                if (s.source != mask_source_path) {
+                    mask_source = open_host(s.source);
+                    mask_source_path = s.source;
+                }
+                UniqueFd t = clone_tree(s.source, false, mask_source.get());
                 if (s.ro)
                     check(sys_mount_setattr(t.get(), "", AT_EMPTY_PATH,
                                             MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -573,7 +585,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0};
+    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}, {}};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }
