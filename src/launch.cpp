@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/nsfs.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -445,10 +447,15 @@ void guard_init(const Plan& plan) {
 
 // A private network: kakuri starts pasta once the maps are written (pasta joins the user
 // namespace as root there), and says when the network is up; the command never sees it
-// half made.
+// half made. Init hands over its network namespace itself (an fd of it), so that what pasta
+// joins is the namespace init made, never one a pid reused since names.
 void await_private_net(Init& in) {
     if (in.net_fd < 0) return;
-    check(::write(in.net_fd, "n", 1), "ask for the private network");
+    {
+        UniqueFd ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        if (!ns) throw Error("open the container's network namespace", errno);
+        send_fd(in.net_fd, ns.get(), 'n', "ask for the private network");
+    }
     await_word(in.net_fd, "wait for the private network");
     ::close(in.net_fd);
     in.net_fd = -1;
@@ -791,18 +798,26 @@ struct ExecChild {
 // Once init has asked (its maps written), pasta for its network namespace; then init's word.
 // End of file instead: init failed, and says why on its error pipe.
 UniqueFd start_private_net(const Plan& plan, Child& init, int sock, int hold) {
-    char c;
-    ssize_t n;
-    while ((n = ::read(sock, &c, 1)) < 0 && errno == EINTR) {
+    int got = -1, tag;
+    for (;;) {
+        struct pollfd pfd = {sock, POLLIN, 0};
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR) throw Error("wait for init", errno);
+        if ((tag = recv_msg(sock, &got)) != -2) break;
     }
-    if (n != 1) return UniqueFd();
+    UniqueFd netns(got);
+    if (tag != 'n' || !netns) return UniqueFd();
+    // Init's own namespace (it opened its /proc/thread-self/ns/net), checked for its kind.
+    if (ioctl(netns.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
+        init.kill_and_reap();
+        throw Error("init passed no network namespace");
+    }
     Pidfd pidfd(init.pid(), process_start_time(init.pid()));
     if (!pidfd) {
         init.kill_and_reap();
         throw Error("the container's init is gone before its network was up");
     }
     UniqueFd keeper =
-        connect_private_net(plan, init.pid(), pidfd.fd(), hold, [&] { init.kill_and_reap(); });
+        connect_private_net(plan, netns.get(), pidfd.fd(), hold, [&] { init.kill_and_reap(); });
     // Init killed meanwhile: the wait that follows sees it end (no SIGPIPE for kakuri).
     if (send(sock, "1", 1, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
         throw Error("say the network is up", errno);

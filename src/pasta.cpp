@@ -70,14 +70,13 @@ std::string tun_mode() {
 struct Keeper {
     const Plan& plan;
     std::string pasta;
-    pid_t init_pid;
-    int init_pidfd, report, err, held, hold;
+    int init_pidfd, netns, report, err, held, hold;
 };
 
-// The keeper holds nothing of kakuri's but what it is handed (moved to 3-7): no pipe of
+// The keeper holds nothing of kakuri's but what it is handed (moved to 3-8): no pipe of
 // init's stays open through it, no terminal of the caller's.
 void keep_only_own_fds(Keeper& k) {
-    int* mine[] = {&k.init_pidfd, &k.report, &k.err, &k.held, &k.hold};
+    int* mine[] = {&k.init_pidfd, &k.netns, &k.report, &k.err, &k.held, &k.hold};
     for (int* f : mine)
         if (*f >= 0) *f = check(fcntl(*f, F_DUPFD_CLOEXEC, 100), "move the keeper's fds");
     int at = 3;
@@ -111,15 +110,10 @@ void keep_caps_over_exec() {
 // chosen DNS upstream (pasta forwards queries to the first nameserver of the one it reads). In
 // a user namespace the keeper joins it first (pasta then is root there, with the namespace's
 // maps: the caller's ids outside); as real root pasta stays root (--runas 0: only real root may
-// enter a network namespace no user namespace of the caller's owns). Either way pasta keeps no
-// CAP_SYS_PTRACE, which opening init's /proc/PID/ns needs: the keeper opens it, and pasta opens
-// its own fd of it. Returns that fd (not close-on-exec).
-int stage(const Keeper& k) {
+// enter a network namespace no user namespace of the caller's owns). pasta joins the namespace
+// through the keeper's fd of it, which init passed (no path by pid, which could be reused).
+void stage(const Keeper& k) {
     const PrivateNet& net = k.plan.policy.net;
-    // Opened before joining the user namespace: there the keeper may lack what opening init's
-    // /proc/PID/ns takes (as real root with --userns, init took its ids and is not dumpable).
-    const std::string ns = "/proc/" + std::to_string(k.init_pid) + "/ns/net";
-    int fd = check(::open(ns.c_str(), O_RDONLY), "open the container's network namespace");
     if (k.plan.identity.userns) {
         check(setns(k.init_pidfd, CLONE_NEWUSER), "join the user namespace");
         // The namespace's root where it is mapped (as real root with --userns the keeper's own
@@ -144,7 +138,6 @@ int stage(const Keeper& k) {
         check(mount(file.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr),
               "show pasta the DNS upstream (bind over /etc/resolv.conf)");
     }
-    return fd;
 }
 
 // The keeper's children (pasta, and whatever of its was reparented to the keeper), killed and
@@ -230,7 +223,8 @@ void await_init(int init_pidfd, int out) {
     try {
         keep_only_own_fds(k);
         check(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "make the keeper a subreaper");
-        const int ns_fd = stage(k);
+        stage(k);
+        const int ns_fd = k.netns;
         // pasta gets the namespace as its fd 3, the pipe for its pid as 4.
         std::vector<std::string> args =
             pasta_arguments(k.plan.policy.net, "/proc/self/fd/3", "/proc/self/fd/4");
@@ -345,7 +339,7 @@ int udp_bound(const std::string& table, const std::string& address, unsigned por
     return n;
 }
 
-UniqueFd connect_private_net(const Plan& plan, pid_t init_pid, int init_pidfd, int hold,
+UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int hold,
                              const std::function<void()>& end_container) {
     // The keeper holds held's writing end until it has ended pasta: on a failure kakuri waits
     // for that, so that no port stays bound after kakuri has said why.
@@ -371,14 +365,9 @@ UniqueFd connect_private_net(const Plan& plan, pid_t init_pid, int init_pidfd, i
         held.r.reset();
         pid_t k = fork();
         if (k != 0) _exit(k < 0 ? 1 : 0);
-        Keeper keeper{plan,
-                      pasta,
-                      init_pid,
-                      init_pidfd,
-                      report.w.release(),
-                      err.w.release(),
-                      held.w.release(),
-                      hold};
+        Keeper keeper{
+            plan, pasta, init_pidfd, netns, report.w.release(), err.w.release(), held.w.release(),
+            hold};
         keeper_main(keeper);
     }
     report.w.reset();

@@ -12,16 +12,16 @@
 
 namespace kakuri {
 
-// Connects the network namespace of the container whose init is init_pid (pinned by
-// init_pidfd) as plan.policy.net says, and returns once pasta has set it up. The keeper, a
-// process of its own session outliving kakuri, kills pasta as soon as init is gone, so that
+// Connects the container's network namespace (netns: an fd of it, which its init passed) as
+// plan.policy.net says, and returns once pasta has set it up; init_pidfd is its init's. The keeper,
+// a process of its own session outliving kakuri, kills pasta as soon as init is gone, so that
 // nothing of it (no port bound) outlives the container, whatever happens to kakuri; it holds
 // hold (a locked file, or -1) until then. On failure
 // end_container is called (init ends, and with it the keeper, which is waited for) and Error is
 // thrown: one line saying what is wrong (pasta missing, /dev/net/tun not accessible, a port in
 // use). Returns a pipe's reading end that reads end of file once the keeper has ended pasta
 // (and with it every port it bound).
-UniqueFd connect_private_net(const Plan& plan, pid_t init_pid, int init_pidfd, int hold,
+UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int hold,
                              const std::function<void()>& end_container);
 
 // What pasta's failure means, from what it wrote on stderr (pure; the published ports name

@@ -64,7 +64,7 @@ void join_pty_foreground(int slave, unsigned mask) {
     if (slave > 2) ::close(slave);
 }
 
-void send_fd(int sock, int fd, char tag) {
+void send_fd(int sock, int fd, char tag, const char* what) {
     struct iovec iov = {&tag, 1};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
@@ -82,7 +82,7 @@ void send_fd(int sock, int fd, char tag) {
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &fd, sizeof(int));
     while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR) throw Error("pass the container's pty to kakuri", errno);
+        if (errno != EINTR) throw Error(what, errno);
 }
 
 int recv_msg(int sock, int* fd) {

@@ -29,8 +29,9 @@ void lead_pty_session(int slave, unsigned mask);
 // session, so the group is not orphaned: Ctrl-Z (SIGTSTP) stops it as it should.
 void join_pty_foreground(int slave, unsigned mask);
 
-// One fd over a unix socket (SCM_RIGHTS), with a one-byte message.
-void send_fd(int sock, int fd, char tag);
+// One fd over a unix socket (SCM_RIGHTS), with a one-byte message; what names the step in
+// the error.
+void send_fd(int sock, int fd, char tag, const char* what = "pass the container's pty to kakuri");
 // The byte of the next message; fd (if any came along) in *fd, else -1 there. -1 at EOF (or
 // on an error), -2 when no message is waiting.
 int recv_msg(int sock, int* fd);

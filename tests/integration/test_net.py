@@ -309,6 +309,36 @@ def test_dns_goes_to_the_upstream_named(k):
         eq((p.returncode, p.stdout), (0, "nameserver=169.254.1.1\nanswer=192.0.2.123\n"), p.stderr)
 
 
+def fd_links(pid):
+    """{fd: what it is} for each open fd of pid."""
+    return {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+
+
+def test_pasta_holds_the_containers_namespace_and_nothing_of_kakuris(k):
+    # The namespace pasta joins is the one init made (init passes an fd of it; no path by
+    # pid, which could have been reused), and pasta gets no pipe, socket, pidfd or file of
+    # kakuri's or of the container's.
+    port = free_port()
+    with running(server_inside(k, ["-p", f"{port}:8080"], TCP_SERVER)) as p:
+        (pasta,) = holders(port)
+        (init,) = children(p.pid)
+        keeper = parent(pasta)
+        fds = fd_links(pasta)
+        eq(fds[3], os.readlink(f"/proc/{init}/ns/net"), "pasta's fd 3")
+        theirs = set(fd_links(p.pid).values()) | set(fd_links(init).values())
+        for fd, what in fds.items():
+            if what.startswith("/"):
+                ok(what in ("/dev/null", "/dev/net/tun"), f"pasta's fd {fd} is {what}")
+            else:
+                ok(what not in theirs, f"pasta's fd {fd} ({what}) is also kakuri's or init's")
+        # What pasta shares with its keeper: the pipes of its stderr (2) and of its pid (4).
+        shared = {w for w in set(fds.values()) & set(fd_links(keeper).values()) if w[0] != "/"}
+        eq(shared, {fds[2], fds[4]}, "what pasta shares with its keeper")
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+            eq(c.makefile().readline(), "hello from inside\n")
+        eq(p.wait(timeout=30), 0, p.stderr.read())
+
+
 def kill_9_leaves_no_pasta(k, victim):
     """kill -9 of victim (kakuri, the keeper or the container's init) while a published port is
     up: pasta and its keeper are gone (waited for on pidfds) and the port is free."""
