@@ -212,6 +212,30 @@ void await_init(int init_pidfd, int out) {
     }
 }
 
+// Init gone, what the container's TCP connections have in flight goes out through pasta
+// before it ends (a server that wrote its reply and exited loses no tail of it): the keeper
+// waits, in the container's network namespace, until no connection there holds a byte (or a
+// FIN) that pasta has not taken. pasta acknowledges what comes from its interface once it has
+// written it to the host's socket; a connection from the host's loopback it splices through a
+// socket of its own in the namespace, and that socket's unread bytes count too. With a
+// connection still open, nothing in flight twice in a row, 10 ms apart (pasta passes on what
+// it read at once); at most kDrainMs: a peer that stops reading cannot keep a port bound.
+constexpr int kDrainMs = 5000;
+void drain(int netns) {
+    if (setns(netns, CLONE_NEWNET) != 0) return;
+    int idle = 0;
+    for (int waited = 0; waited < kDrainMs; waited += 10) {
+        std::string v4, v6;
+        read_file("/proc/self/net/tcp", v4);
+        read_file("/proc/self/net/tcp6", v6);
+        int open = 0;
+        const uint64_t left = tcp_undelivered(v4, &open) + tcp_undelivered(v6, &open);
+        idle = left == 0 ? idle + 1 : 0;
+        if (open == 0 || idle == 2) return;
+        poll(nullptr, 0, 10);
+    }
+}
+
 [[noreturn]] void keeper_main(Keeper& k) {
     sigset_t none;
     sigemptyset(&none);
@@ -255,7 +279,6 @@ void await_init(int init_pidfd, int out) {
             say(STDERR_FILENO, "exec " + k.pasta + ": " + strerror(errno) + "\n");
             _exit(127);
         }
-        ::close(ns_fd);
         ready.w.reset();
         out.w.reset();
         std::string said;
@@ -276,6 +299,7 @@ void await_init(int init_pidfd, int out) {
         say(k.report, "0");
         ::close(k.report);
         await_init(k.init_pidfd, out.r.get());
+        drain(ns_fd);
         end_children();
         _exit(0);
     } catch (const std::exception& e) {
@@ -318,6 +342,25 @@ std::string pasta_failure(const std::string& text, const std::string& mode) {
         last = line;
     }
     return "--network=private: pasta failed" + (last.empty() ? std::string() : ": " + last);
+}
+
+uint64_t tcp_undelivered(const std::string& table, int* open) {
+    uint64_t total = 0;
+    std::istringstream in(table);
+    std::string line;
+    std::getline(in, line);  // the heading
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string slot, local, remote, state, queues;
+        if (!(f >> slot >> local >> remote >> state >> queues)) continue;
+        if (state == "0A") continue;  // TCP_LISTEN: its queues count connections
+        if (open && state != "06" && state != "07") ++*open;  // TIME_WAIT, CLOSE
+        const size_t colon = queues.find(':');
+        if (colon == std::string::npos) continue;
+        total += strtoull(queues.substr(0, colon).c_str(), nullptr, 16) +
+                 strtoull(queues.substr(colon + 1).c_str(), nullptr, 16);
+    }
+    return total;
 }
 
 int udp_bound(const std::string& table, const std::string& address, unsigned port) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -27,6 +28,13 @@ UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int ho
 // What pasta's failure means, from what it wrote on stderr (pure; the published ports name
 // the port pasta could not bind).
 std::string pasta_failure(const std::string& pasta_stderr, const std::string& tun_mode);
+
+// What the TCP connections of /proc/net/tcp's (or tcp6's) text have in flight: the sum of
+// their tx_queue (bytes sent and not acknowledged or not sent yet, a FIN counting one) and
+// rx_queue (bytes received and not read), the listening sockets' left out (pure). open (if
+// given) is increased by the number of connections not yet closed (neither listening, nor in
+// TIME_WAIT or CLOSE).
+uint64_t tcp_undelivered(const std::string& proc_net_tcp, int* open = nullptr);
 
 // How many sockets /proc/net/udp's text (the host's) shows bound to port on address (or on
 // 0.0.0.0, which takes it on every address); a UDP port is shared silently (pasta binds with

@@ -30,6 +30,23 @@ c.sendall(b"hello from inside\n")
 c.close()
 """
 
+# Inside: a TCP server on 8080 that, once told on stdin, writes 1 MiB to its one client (all of
+# it in its socket's buffer) and exits at once.
+BULK_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+s.bind(("0.0.0.0", 8080))
+s.listen()
+print("listening", flush=True)
+c, _ = s.accept()
+print("accepted", flush=True)
+sys.stdin.readline()
+c.sendall(bytes(range(256)) * 4096)
+print("sent", flush=True)
+"""
+
 # Inside: a UDP echo on the port of its argument, for one datagram.
 UDP_ECHO = r"""
 import socket, sys
@@ -331,9 +348,10 @@ def test_pasta_holds_the_containers_namespace_and_nothing_of_kakuris(k):
                 ok(what in ("/dev/null", "/dev/net/tun"), f"pasta's fd {fd} is {what}")
             else:
                 ok(what not in theirs, f"pasta's fd {fd} ({what}) is also kakuri's or init's")
-        # What pasta shares with its keeper: the pipes of its stderr (2) and of its pid (4).
+        # What pasta shares with its keeper: the pipes of its stderr (2) and of its pid (4), and
+        # the namespace (the keeper waits there for what is in flight when the container ends).
         shared = {w for w in set(fds.values()) & set(fd_links(keeper).values()) if w[0] != "/"}
-        eq(shared, {fds[2], fds[4]}, "what pasta shares with its keeper")
+        eq(shared, {fds[2], fds[3], fds[4]}, "what pasta shares with its keeper")
         with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
             eq(c.makefile().readline(), "hello from inside\n")
         eq(p.wait(timeout=30), 0, p.stderr.read())
@@ -376,6 +394,40 @@ def test_kill_9_of_pastas_keeper_leaves_no_pasta_and_frees_the_port(k):
 
 def test_kill_9_of_init_leaves_no_pasta_and_frees_the_port(k):
     kill_9_leaves_no_pasta(k, "init")
+
+
+def test_a_reply_written_before_exit_reaches_the_host_whole(k):
+    # A server that writes its reply and exits at once: pasta, stopped meanwhile, has taken
+    # nothing of it when the container ends; the keeper waits for what is in flight before it
+    # ends pasta (README, "A private network": at most 5 s).
+    port = free_port()
+    p = k.popen(["-p", f"{port}:8080", "--", PY, "-c", BULK_SERVER], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with running(p):
+        eq(read_line(p.stdout), "listening\n", "the server inside")
+        (init,) = children(p.pid)
+        (pasta,) = holders(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as c:
+            eq(read_line(p.stdout), "accepted\n")
+            # pasta stopped: all of the reply is still inside when the container ends.
+            os.kill(pasta, signal.SIGSTOP)
+            try:
+                p.stdin.write("go\n")
+                p.stdin.flush()
+                eq(read_line(p.stdout), "sent\n")
+                wait_exited(pidfds([init]), "the container's init")
+            finally:
+                os.kill(pasta, signal.SIGCONT)
+            got = bytearray()
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got += b
+        eq(p.wait(timeout=30), 0, p.stderr.read())
+    eq(len(got), 1 << 20, "bytes the host client got")
+    ok(got == bytes(range(256)) * 4096, "the bytes as written")
+    ok(port_free(port), f"port {port} still bound after the container ended")
 
 
 def test_a_port_in_use_is_one_line(k):

@@ -1,5 +1,5 @@
 // Unit tests for pasta: what its failure means (pasta_failure), who holds a UDP port
-// (udp_bound).
+// (udp_bound), what TCP connections have yet to deliver (tcp_undelivered).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -49,6 +49,28 @@ TEST_CASE("pasta: udp_bound counts the sockets on an address's port, and on 0.0.
     CHECK(udp_bound(table, "127.0.0.1", 5354) == 0);
     CHECK(udp_bound(table, "127.0.0.3", 5353) == 1);  // only the one on all addresses
     CHECK(udp_bound(table, "bogus", 5353) == 0);
+}
+
+TEST_CASE("pasta: tcp_undelivered sums what connections hold in flight, not listeners'") {
+    const std::string head =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+        "timeout inode\n";
+    // A listener (0A: its queue is its backlog), an established connection with 0x1000 bytes
+    // unacknowledged, one in FIN_WAIT1 (04) whose FIN is not acknowledged, a TIME_WAIT (06),
+    // one in CLOSE_WAIT (08) with 0x100000 bytes unread (pasta's end of a spliced connection).
+    const std::string table =
+        head +
+        "   0: 00000000:1F90 00000000:0000 0A 00000000:00000005 00:00000000 00000000  0 0 1\n"
+        "   1: 0200000A:1F90 0100000A:C350 01 00001000:00000000 01:00000014 00000000  0 0 2\n"
+        "   2: 0200000A:1F90 0100000A:C351 04 00000001:00000000 01:00000014 00000000  0 0 3\n"
+        "   3: 0200000A:1F90 0100000A:C352 06 00000000:00000000 03:00001770 00000000  0 0 0\n"
+        "   4: 0100007F:D8BE 0100007F:1F90 08 00000000:00100000 00:00000000 00000000  0 0 4\n";
+    CHECK(tcp_undelivered(table) == 0x101001);
+    int open = 0;
+    tcp_undelivered(table, &open);
+    CHECK(open == 3);  // not the listener, nor the one in TIME_WAIT
+    CHECK(tcp_undelivered(head) == 0);
+    CHECK(tcp_undelivered("") == 0);
 }
 
 }  // namespace kakuri
