@@ -217,10 +217,13 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
     // was decided, never to be re-read from a config.
     // --image: the image's tree and config, recorded as create decides them (an image is
     // never written after import, and is not removed while this container uses it).
+    // Its lock held until the record is written: a concurrent image remove either refuses (the
+    // lock, then the record) or has removed it before (create then finds no image).
     std::unique_ptr<ImageUse> image;
+    UniqueFd image_hold;
     if (!opts.image.empty()) {
 #if KAKURI_HAVE_IMAGES
-        image = std::make_unique<ImageUse>(use_image(l.cfg, l.host, opts.image));
+        image = std::make_unique<ImageUse>(use_image(l.cfg, l.host, opts.image, &image_hold));
 #else
         throw Error(std::string("--image: ") + kNoImagesNote);
 #endif
@@ -293,11 +296,27 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     ProcessRequest req;
     req.command = command;
     ContainerSpec spec = container_spec(l, rec, req, command.empty());
+    // Its image locked for its whole life (held here, or by a holder when detached), so that
+    // image remove refuses it while it runs; gone (image remove -f), the start is refused.
+    UniqueFd image_hold;
+    if (!spec.layout.image.empty()) {
+#if KAKURI_HAVE_IMAGES
+        try {
+            image_hold = hold_image(l.cfg, l.host, spec.layout.image);
+        } catch (const Error& e) {
+            throw Error("container '" + name + "' was made from image '" + spec.layout.image +
+                        "': " + e.what());
+        }
+#else
+        throw Error(std::string("--image: ") + kNoImagesNote);
+#endif
+    }
     if (!detach && command.empty())
         spec.process.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
     Plan plan = make_plan(spec);
     LaunchHooks hooks;
     hooks.detach = detach;
+    hooks.hold = image_hold ? image_hold.get() : -1;
     // A private network: the last run's pasta gone (its ports free), then this run's keeper
     // holds the lock while its pasta lives.
     UniqueFd net;
@@ -627,6 +646,7 @@ int cmd_commit(int argc, char* argv[], const Caller& caller) {
     CommitFrom from;
     from.container = name;
     from.lower = spec.layout.rootfs;
+    from.image = spec.layout.image;
     from.upper = l.store.path(name) + "/" + persist_root_layer().upper;
     from.config.env = spec.process.rules.image_env;
     from.config.cmd = spec.process.rules.image_command;

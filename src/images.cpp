@@ -36,6 +36,7 @@ namespace kakuri {
 namespace {
 
 constexpr const char* kRecordFile = "image.json";
+constexpr const char* kLockFile = "lock";
 constexpr const char* kRootfsDir = "rootfs";
 constexpr const char* kSourceDir = "source";
 constexpr const char* kNewPrefix = ".new-";
@@ -127,6 +128,23 @@ IdPlan id_plan_of(const ImageRecord& r, const Config& cfg, const HostInfo& h) {
         p.gid_map = {{0, h.gid, 1}};
     }
     return p;
+}
+
+// The lock of an image (README, "Images"): every container on it holds it shared for its whole
+// life, create while it records one, commit while it copies it; image remove takes it
+// exclusively. A file of its own beside the tree, made with it (never later: a command that
+// made it in an image being removed would leave the remove a directory it cannot delete): an
+// fd of it, wherever it went, opens nothing else. Invalid when missing and not to be made.
+UniqueFd open_lock(int image_dir, const std::string& what, bool make) {
+    UniqueFd f(::openat(image_dir, kLockFile,
+                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (make ? O_CREAT | O_EXCL : 0), 0600));
+    if (!f && errno == ENOENT && !make) return f;
+    if (!f) throw Error(what + ": open its lock", errno);
+    struct stat st;
+    check(fstat(f.get(), &st), what + ": open its lock");
+    if (!S_ISREG(st.st_mode) || st.st_uid != getuid())
+        throw Refusal(what + ": its lock is not a file of yours");
+    return f;
 }
 
 void in_namespace(const IdPlan& p, const std::string& what, const std::function<void()>& fn) {
@@ -313,6 +331,24 @@ struct Images {
         return d;
     }
 
+    // The image's lock, held shared (blocking while a remove has it; then the image is gone).
+    UniqueFd hold(const std::string& name) const {
+        UniqueFd d = open_image(name);
+        if (!d) throw Error("no image '" + name + "' (kakuri image list shows them)");
+        UniqueFd l = open_lock(d.get(), "image '" + name + "'", false);
+        if (!l)
+            throw Error("image '" + name +
+                        "' has no lock file (an earlier kakuri made it): import it again");
+        while (flock(l.get(), LOCK_SH) != 0)
+            if (errno != EINTR) throw Error("image '" + name + "': lock it", errno);
+        struct stat a, b;
+        if (fstat(d.get(), &a) != 0 ||
+            fstatat(fd.get(), name.c_str(), &b, AT_SYMLINK_NOFOLLOW) != 0 || a.st_dev != b.st_dev ||
+            a.st_ino != b.st_ino)
+            throw Error("no image '" + name + "' (it was removed meanwhile)");
+        return l;
+    }
+
     ImageRecord record(const std::string& name) const {
         UniqueFd d = open_image(name);
         if (!d) throw Error("no image '" + name + "' (kakuri image list shows them)");
@@ -397,6 +433,20 @@ Images open_images(const std::string& config, const std::function<void(const std
         throw Error("open " + im.dir, t.err);
     }
     clean_leftovers(im);
+    return im;
+}
+
+// images_dir for a container's use: nothing made, nothing cleaned.
+Images images_of(const Config& cfg, const HostInfo& host) {
+    Images im;
+    im.host = host;
+    im.cfg = cfg;
+    im.dir = images_dir_of(cfg, host.home);
+    Trusted t = open_trusted(im.dir, getuid());
+    if (t.fd) {
+        im.fd = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
+        im.dir = t.path;
+    }
     return im;
 }
 
@@ -509,6 +559,7 @@ void build_image(const std::string& config, const std::function<void(const std::
         if (::write(told.w.get(), counts.data(), counts.size()) < 0)
             throw Error("tell kakuri", errno);
     });
+    open_lock(tmp_fd.get(), "image '" + name + "'", true);
     if (g_show_progress) std::fputs("\r\033[K", stderr);
     g_show_progress = false;
     told.w.reset();
@@ -688,6 +739,18 @@ int cmd_remove(const ParsedSub& p, const std::string& config,
     Images im = open_images(config, report, false);
     for (const auto& name : p.operands) {
         ImageRecord r = im.record(name);
+        // Taken first, without waiting, and kept to the end: a container running on it holds it
+        // (a temporary one too), and a create holds it while it records a container on it.
+        UniqueFd held = im.open_image(name);
+        if (!held) throw Error("no image '" + name + "' (kakuri image list shows them)");
+        // Without a lock file (an earlier kakuri's image) no container can run on it.
+        UniqueFd lock = open_lock(held.get(), "image '" + name + "'", false);
+        if (lock && flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK) throw Error("image '" + name + "': lock it", errno);
+            throw Error("image '" + name +
+                        "' is in use (a container runs on it, or is being made from it); it is "
+                        "never removed under a running container, -f or not");
+        }
         std::vector<std::string> users = users_of(im, name);
         if (!users.empty() && !p.force) {
             std::string list;
@@ -698,8 +761,7 @@ int cmd_remove(const ParsedSub& p, const std::string& config,
         }
         // Out of sight first (atomically), then deleted; locked throughout, so that no other
         // command takes it for a leftover of a remove that was killed.
-        UniqueFd held = im.open_image(name);
-        if (!held || flock(held.get(), LOCK_EX) != 0)
+        if (flock(held.get(), LOCK_EX) != 0)
             throw Error("remove image '" + name + "': cannot lock it", errno);
         const std::string trash = kTrashPrefix + std::to_string(getpid()) + "-" + name;
         if (renameat2(im.fd.get(), name.c_str(), im.fd.get(), trash.c_str(), RENAME_NOREPLACE))
@@ -716,6 +778,9 @@ void commit_image(const std::string& config, const std::function<void(const std:
     check_image_name(name);
     HostInfo host = scan_host(kakuri_binary());
     Config cfg = load_configs(config, host.home);
+    // The image below is not removed while it is copied.
+    UniqueFd held;
+    if (!from.image.empty()) held = images_of(cfg, host).hold(from.image);
     // Opened here, followed no further than the paths create recorded and kakuri made.
     UniqueFd lower(::open(from.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!lower) throw Error("commit: open " + from.lower, errno);
@@ -759,16 +824,14 @@ std::string images_dir_of(const Config& cfg, const std::string& home) {
     return normalize_path(dir);
 }
 
-ImageUse use_image(const Config& cfg, const HostInfo& host, const std::string& name) {
-    Images im;
-    im.host = host;
-    im.cfg = cfg;
-    im.dir = images_dir_of(cfg, host.home);
-    Trusted t = open_trusted(im.dir, getuid());
-    if (t.fd) {
-        im.fd = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
-        im.dir = t.path;
-    }
+UniqueFd hold_image(const Config& cfg, const HostInfo& host, const std::string& name) {
+    return images_of(cfg, host).hold(name);
+}
+
+ImageUse use_image(const Config& cfg, const HostInfo& host, const std::string& name,
+                   UniqueFd* hold) {
+    Images im = images_of(cfg, host);
+    if (hold) *hold = im.hold(name);
     ImageRecord r = im.record(name);
     ImageUse u;
     u.name = name;
@@ -849,7 +912,8 @@ std::string image_help() {
            "It unpacks in a user namespace with your subordinate ids when you have a range\n"
            "(--subids: required), else every file becomes yours; device nodes are skipped.\n"
            "list: NAME SIZE CREATED SOURCE. inspect: the image's record (JSON).\n"
-           "remove: refused while a container uses the image, unless -f.\n";
+           "remove: refused while a container runs on the image (-f or not), and while a\n"
+           "persistent container was made from it unless -f (that container cannot start).\n";
 }
 
 int run_image_subcommand(int argc, char* argv[], const std::string& config,

@@ -11,6 +11,7 @@
 #include "container.hpp"
 #include "imageformat.hpp"
 #include "spec.hpp"
+#include "sys.hpp"
 
 namespace kakuri {
 
@@ -26,6 +27,7 @@ struct CommitFrom {
     std::string lower;      // the tree below: its image's or --rootfs's (resolved host path)
     std::string upper;      // the container's upper layer of its root
     ImageConfig config;     // its image's config (empty for a --rootfs container)
+    std::string image;      // the image lower is the tree of (held while it is read); or ""
 };
 void commit_image(const std::string& config, const std::function<void(const std::string&)>& report,
                   const CommitFrom& from, const std::string& name, int verbosity);
@@ -34,8 +36,13 @@ void commit_image(const std::string& config, const std::function<void(const std:
 std::string images_dir_of(const Config& cfg, const std::string& home);
 
 // The image --image NAME names, for make_spec: its tree and config. Throws Error (125) when
-// there is no such image or its directory may not be trusted.
-ImageUse use_image(const Config& cfg, const HostInfo& host, const std::string& name);
+// there is no such image or its directory may not be trusted. hold, when given, gets the
+// image's lock, held shared (taken before anything of the image is read): kept for as long as
+// the container lives (LaunchHooks::hold), image remove refuses the image.
+ImageUse use_image(const Config& cfg, const HostInfo& host, const std::string& name,
+                   UniqueFd* hold = nullptr);
+// The image's lock alone, held shared: a persistent container's start, a commit of one.
+UniqueFd hold_image(const Config& cfg, const HostInfo& host, const std::string& name);
 
 // What a source is, from the names of its first entries (an archive) or its top (a
 // directory): an OCI layout, a docker-save archive, or a root filesystem. Pure.

@@ -919,6 +919,11 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
     auto ready = [&] {
         try {
             if (hooks.on_ready) hooks.on_ready(init.pid());
+            if (hooks.detach && hooks.hold >= 0) {
+                Pidfd pidfd(init.pid(), process_start_time(init.pid()));
+                if (!pidfd) throw Error("the container's init is gone before it was ready");
+                hold_until_exit(pidfd.fd(), hooks.hold);
+            }
         } catch (...) {
             init.kill_and_reap();
             throw;

@@ -31,6 +31,10 @@ struct LaunchHooks {
     // A private network: a locked file the keeper of its pasta holds while pasta lives (see
     // Store::net_lock), or -1.
     int net_hold = -1;
+    // A lock the container holds for its whole life (its image's), or -1. kakuri holds it
+    // while it waits for the container; a detached container's is handed to a holder outside
+    // it (hold_until_exit). Never an fd of the container's: init closes it first thing.
+    int hold = -1;
 };
 
 // Runs the plan's container to the end (or, detached, until it is ready) and

@@ -37,14 +37,17 @@ std::string image_help_text() {
 #endif
 }
 
-// --image NAME: the image, found in images_dir (images.hpp); nullptr without --image.
-std::unique_ptr<ImageUse> image_of(const Options& opts, const Config& cfg, const HostInfo& host) {
+// --image NAME: the image, found in images_dir (images.hpp); nullptr without --image. hold
+// gets its lock, which kakuri keeps until the container is over.
+std::unique_ptr<ImageUse> image_of(const Options& opts, const Config& cfg, const HostInfo& host,
+                                   UniqueFd& hold) {
     if (opts.image.empty()) return nullptr;
 #if KAKURI_HAVE_IMAGES
-    return std::make_unique<ImageUse>(use_image(cfg, host, opts.image));
+    return std::make_unique<ImageUse>(use_image(cfg, host, opts.image, &hold));
 #else
     (void)cfg;
     (void)host;
+    (void)hold;
     throw Error(std::string("--image: ") + kNoImagesNote);
 #endif
 }
@@ -105,7 +108,10 @@ int run(int argc, char* argv[]) {
         std::fputs(format_config(effective_config(opts, cfg)).c_str(), stdout);
         return 0;
     }
-    ContainerSpec spec = make_spec(opts, cfg, host, image_of(opts, cfg, host).get());
+    // The image's lock, held to the end: image remove refuses an image a container runs on.
+    // Closed inside by init before anything of the container runs (keep_own_fds).
+    UniqueFd image_hold;
+    ContainerSpec spec = make_spec(opts, cfg, host, image_of(opts, cfg, host, image_hold).get());
     Plan plan = make_plan(spec);
     if (opts.verbosity > 0)
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());

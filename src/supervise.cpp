@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -289,6 +291,36 @@ bool Pidfd::wait_exit(int timeout_s) const {
         if (r < 0 && errno == EINTR) continue;
         return r > 0;
     }
+}
+
+void hold_until_exit(int pidfd, int lock) {
+    pid_t t = fork();
+    if (t < 0) throw Error("fork the holder of the container's image", errno);
+    if (t == 0) {
+        pid_t h = fork();
+        if (h != 0) _exit(h < 0 ? 1 : 0);
+        setsid();
+        int p = fcntl(pidfd, F_DUPFD_CLOEXEC, 100), l = fcntl(lock, F_DUPFD_CLOEXEC, 100);
+        if (p < 0 || l < 0 || dup3(p, 3, O_CLOEXEC) < 0 || dup3(l, 4, O_CLOEXEC) < 0) _exit(1);
+        sys_close_range(5, ~0U, 0);
+        int null = ::open("/dev/null", O_RDWR);
+        for (int i = 0; i < 3; ++i) dup2(null, i);
+        if (null > 2) ::close(null);
+        if (chdir("/") != 0) _exit(1);
+        prctl(PR_SET_NAME, "kakuri-hold", 0, 0, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct pollfd pfd = {3, POLLIN, 0};
+        while (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(t, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error("fork the holder of the container's image", EAGAIN);
 }
 
 }  // namespace kakuri

@@ -156,4 +156,11 @@ private:
     UniqueFd fd_;
 };
 
+// Keeps the lock held open until the process pidfd names has exited, from a process of its
+// own that outlives kakuri: no child of kakuri's (nothing waits for it), in its own session,
+// at /, holding nothing but those two fds (its standard ones on /dev/null), outside every
+// namespace of the container. What a detached container holds for its whole life (its image,
+// README "Images") is held there, never inside it. Throws Error when no holder was made.
+void hold_until_exit(int pidfd, int lock);
+
 }  // namespace kakuri

@@ -367,7 +367,113 @@ def test_containers_from_one_image_are_isolated(k):
     ok(os.path.isdir(tree), "a refused remove removed")
     eq(k.run(["remove", "box-a"]).returncode, 0)
     eq(k.run(["image", "remove", "-f", "iso"]).returncode, 0)
+    # Its image gone, box-b cannot start.
+    p = k.run(["start", "box-b", "true"])
+    eq(p.returncode, 125, p.stderr)
+    eq(p.stderr.count("\n"), 1, p.stderr)
+    ok("made from image 'iso'" in p.stderr, p.stderr)
     eq(k.run(["remove", "box-b"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def lock_holders(k, name):
+    """The pids of the processes that have the image's lock open (the tests run as root)."""
+    lock = os.path.join(os.path.realpath(images_dir(k)), name, "lock")
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == lock for fd in fds):
+                out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def refused_in_use(k, name):
+    for args in (["image", "remove", name], ["image", "remove", "-f", name]):
+        p = k.run(args)
+        eq(p.returncode, 125, f"{args}: {p.stderr}")
+        eq(p.stderr.count("\n"), 1, p.stderr)
+        ok(f"image '{name}' is in use" in p.stderr, p.stderr)
+    ok(os.path.isfile(os.path.join(images_dir(k), name, "rootfs", "etc", "os-release")),
+       "a refused remove removed")
+    eq(entries(k), [name])
+
+
+def test_an_image_is_not_removed_under_a_running_container(k):
+    no_range(k)
+    root = make_tree(k, "tree-held")
+    import_(k, write(k, "held.tar", tar_of(root)), "held")
+    fifo = os.path.join(k.tmp, "held-fifo")
+    os.mkfifo(fifo)
+    own(k, fifo)
+    # A temporary container, blocked on a fifo: it has no record, only the image's lock tells
+    # that it runs on it. That lock's fd is kakuri's, never one of the container's.
+    script = 'ls -l /proc/self/fd/ /proc/1/fd/ 2>&1; echo up; read x < "$0"'
+    with k.popen(["--image", "held", "--", "/bin/sh", "-c", script, fifo],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as run:
+        seen = ""
+        for line in run.stdout:
+            seen += line
+            if line == "up\n":
+                break
+        ok("up\n" in seen and "images" not in seen and "lock" not in seen,
+           f"the fds inside: {seen!r}")
+        refused_in_use(k, "held")
+        with open(fifo, "w") as f:
+            f.write("\n")
+        eq(run.wait(timeout=30), 0, run.stderr.read())
+    eq(lock_holders(k, "held"), [], "the lock is held after the run")
+    # A detached persistent container: kakuri is gone, a holder of its own outside the
+    # container keeps the lock until the container's init has exited.
+    eq(k.run(["create", "--image", "held", "dbox"]).returncode, 0)
+    p = k.run(["start", "-d", "dbox"])
+    eq(p.returncode, 0, p.stderr)
+    holders = lock_holders(k, "held")
+    eq(len(holders), 1, f"the lock's holders: {holders}")
+    with open(f"/proc/{holders[0]}/comm") as f:
+        eq(f.read(), "kakuri-hold\n")
+    ok(os.readlink(f"/proc/{holders[0]}/ns/mnt") == os.readlink("/proc/self/ns/mnt"),
+       "the holder is outside the container")
+    refused_in_use(k, "held")
+    pidfd = os.pidfd_open(holders[0])
+    try:
+        eq(k.run(["stop", "dbox"]).returncode, 0)
+        import select
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        ok(poller.poll(30000), "the holder outlived the container")
+    finally:
+        os.close(pidfd)
+    eq(k.run(["remove", "dbox"]).returncode, 0)
+    p = k.run(["image", "remove", "held"])
+    eq(p.returncode, 0, p.stderr)
+    eq(entries(k), [])
+
+
+def test_create_and_remove_of_its_image_race(k):
+    no_range(k)
+    root = make_tree(k, "tree-race")
+    source = write(k, "race.tar", tar_of(root))
+    # Whichever comes first, a container never outlives its image, and exactly one wins.
+    for i in range(8):
+        if "race" not in entries(k):
+            import_(k, source, "race")
+        box = f"rbox{i}"
+        create = k.popen(["create", "--image", "race", box], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+        remove = k.popen(["image", "remove", "race"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+        said = create.communicate(timeout=60)[1] + remove.communicate(timeout=60)[1]
+        made = k.run(["inspect", box]).returncode == 0
+        there = "race" in entries(k)
+        eq((made, there), (create.returncode == 0, remove.returncode != 0), said)
+        ok(made != (remove.returncode == 0), f"round {i}: {said}")
+        if made:
+            eq(k.run(["remove", box]).returncode, 0)
+    if "race" in entries(k):
+        eq(k.run(["image", "remove", "race"]).returncode, 0)
     eq(entries(k), [])
 
 
