@@ -436,12 +436,13 @@ void write_maps_if_own(const Plan& plan) {
 // As real root, init is not dumpable, so nothing inside may open its /proc/1/exe or its
 // /proc/1/fd. In a user namespace `kakuri exec` must be able to join a persistent container's
 // init; there it is as confined as the command before the command runs (confine), so tracing
-// it gains nothing, and it runs from a sealed copy. A temporary container's init, whose command
-// is exec'd through the trampoline, nobody joins: it is not dumpable either (ExecGuard).
+// it gains nothing, and it runs from a sealed copy. A temporary container's init nobody joins:
+// it is not dumpable in any mode, so nothing inside opens its /proc/1/fd (the error pipe it
+// keeps to tell the status, LogRelay::tell) or exe (ExecGuard).
 // After the setup (the maps, pasta's join of the network), before anything else runs inside:
 // until the command is forked no process of the container's but init exists.
-void guard_init(const Plan& plan) {
-    if (!plan.identity.userns || plan.process.exec_trampoline)
+void guard_init(const Init& in) {
+    if (!in.plan.identity.userns || in.plan.process.exec_trampoline || !in.ack)
         check(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "make init non-dumpable");
 }
 
@@ -593,7 +594,7 @@ void keep_loop_fds(Init& in) {
         if (in.plan.loopback) bring_up_loopback();
         set_hostname(in.plan.policy.hostname);
         if (in.pty_sock >= 0) open_terminal(in);
-        guard_init(in.plan);
+        guard_init(in);
         report_ready(in);
         confine(in.plan, "set no_new_privs on init");
         in.cs.confined = true;
@@ -700,7 +701,9 @@ public:
     // closed; a process left inside an exec keeps a pty whose other end is gone.
     RunResult finish(std::optional<int> status) {
         if (status) relay_.drain();
-        // Detached: init closes the pipe once it no longer dies with kakuri.
+        // Detached: init closes the pipe once it no longer dies with kakuri. Ended: what is
+        // there, not what a writer that outlived init might still send (init is gone).
+        if (status) (void)fcntl(err_.get(), F_SETFL, O_NONBLOCK);
         report_.read_to_end(err_.get());
         if (status) term_.restore();
         RunResult r;

@@ -305,14 +305,22 @@ struct Apply {
                "a fresh directory on " + s.target);
     }
 
-    // A sysfs of the container's network namespace, read-only.
+    // A sysfs of the container's network namespace, read-only. In a user namespace the kernel
+    // makes one only where the /sys it sees is whole (no mount hides part of it, as docker and
+    // podman hide /sys/firmware): there, the host's /sys read-only, as with its network.
     void new_sysfs(const Step& s) {
+        const unsigned long long ro =
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
         UniqueFd fs(check(sys_fsopen("sysfs", FSOPEN_CLOEXEC), "open sysfs"));
-        check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "create a sysfs");
-        UniqueFd m(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC,
-                                     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                         MOUNT_ATTR_NOEXEC),
-                         "mount a sysfs"));
+        UniqueFd m;
+        if (sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0)
+            m.reset(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, ro));
+        if (!m && errno != EPERM) throw Error("mount a sysfs", errno);
+        if (!m) {
+            m = clone_tree("/sys", true);
+            check(sys_mount_setattr(m.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, ro, 0),
+                  "make /sys read-only");
+        }
         attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(), "sysfs on /sys");
     }
 

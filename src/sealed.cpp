@@ -121,6 +121,12 @@ bool memfd_executable() {
     return fd >= 0 || errno == EINVAL;
 }
 
+// Unprivileged, the sealed copy is a memfd: with none executable, no copy can be made.
+const char* const kNoSealedCopy =
+    "cannot keep the kakuri binary out of the container's reach: it may be written by an id "
+    "a container maps, and vm.memfd_noexec=2 forbids the sealed copy kakuri would run from "
+    "(install kakuri owned by root and writable by no one else, which needs no copy)";
+
 }  // namespace
 
 void remember_argv(char** argv) {
@@ -168,6 +174,7 @@ void ensure_sealed_self() {
     if (!from.empty()) setenv(kStartedFrom, from.c_str(), 1);
     if (getuid() == 0 || geteuid() == 0) exec_read_only_clone(self.get());
     if (fstat(self.get(), &st) != 0) throw Error("stat /proc/self/exe", errno);
+    if (!memfd_executable()) throw Error(kNoSealedCopy);
 
     UniqueFd copy = make_memfd("kakuri", "create a sealed copy of kakuri");
     for (off_t left = st.st_size; left > 0;) {
@@ -214,6 +221,8 @@ std::string describe_guard(bool userns, uint64_t caps) {
         return "the command is exec'd through a sealed trampoline (a #! naming /proc/self/exe "
                "cannot reach the kakuri binary)";
     case ExecGuard::Reexec:
+        if (getuid() != 0 && geteuid() != 0 && !memfd_executable())
+            return std::string("refused: ") + kNoSealedCopy;
         return "kakuri runs from a sealed copy of itself (a read-only mount as real root, else a "
                "sealed memfd)";
     }

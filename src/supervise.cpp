@@ -115,6 +115,8 @@ void ChildReport::feed(const char* data, size_t n) {
         return;
     }
     while (!pending_.empty()) {
+        // Init's status is its last word: anything after it makes it no status.
+        status_.reset();
         if (pending_[0] == '\0') {  // readiness, never part of a message
             ready_ = true;
             pending_.erase(0, 1);
@@ -178,6 +180,7 @@ void ChildReport::close() {
     // A frame cut short (its writer killed midway): what came of its text is still said.
     int code = 125, err = 0;
     size_t len = 0, head = parse_header(pending_, code, err, len);
+    if (!pending_.empty()) status_.reset();
     std::string rest = pending_.substr(head);
     rest.erase(std::remove(rest.begin(), rest.end(), '\0'), rest.end());
     if (!rest.empty()) said(rest, err, code);

@@ -194,6 +194,25 @@ def test_a_root_run_keeping_sys_ptrace_runs_kakuri_from_a_read_only_mount(k):
     eq(p.stdout.strip(), "ro=1", p.stderr)
 
 
+def test_the_status_is_the_commands_whatever_runs_inside(k):
+    # Init keeps kakuri's error pipe to tell the command's status at the end. Nothing inside
+    # may reach it: a status or message forged there would turn a failing run into success.
+    forge = ("for fd in /proc/1/fd/*; do printf 'X0;E0,0,3:' > $fd && echo reached $fd; "
+             "done 2>/dev/null; exit 7")
+    for extra in ([], ["--user"], ["--cap-add", "SYS_PTRACE"]):
+        p = k.run(extra + ["--", "/bin/sh", "-c", forge])
+        eq(p.returncode, 7, f"{extra}: {p.stdout} {p.stderr}")
+        # Real root keeping SYS_PTRACE is host root inside (README): it may reach init and say
+        # things in kakuri's name, but the status stays the command's.
+        if not (k.mode == "root" and extra):
+            eq((p.stdout, p.stderr), ("", ""), f"{extra}")
+    # A background writer racing init's last word changes nothing either.
+    race = ("(while :; do printf 'X0;' > /proc/1/fd/3; done) 2>/dev/null & exit 9")
+    for _ in range(5):
+        p = k.run(["--", "/bin/sh", "-c", race])
+        eq((p.returncode, p.stderr), (9, ""))
+
+
 def test_a_forged_started_from_is_not_trusted(k):
     # KAKURI_STARTED_FROM carries the binary's path across kakuri's own re-execution; from a
     # caller it must neither move the binary's protection elsewhere nor reach the command.
@@ -245,10 +264,27 @@ def test_without_executable_memfds_kakuri_runs_from_a_read_only_mount(k):
     # vm.memfd_noexec=2 forbids executing any memfd: no trampoline, so real root's runs fall
     # back to kakuri re-executed from a read-only mount of itself (sealed.hpp). A script whose
     # interpreter is /proc/self/exe then runs that read-only kakuri, never a writable one.
-    if k.mode != "root":
+    if os.getuid() != 0:
         raise Skip("vm.memfd_noexec is set in a PID namespace of real root's (unshare --pid)")
     if not os.path.exists("/proc/sys/vm/memfd_noexec"):
         raise Skip("this kernel has no vm.memfd_noexec")
+    noexec = ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+              "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$@\"", "sh"]
+    if k.mode != "root":
+        # Unprivileged with a binary the caller owns, the sealed copy would be a memfd: kakuri
+        # refuses to run (one line, 125) rather than run with its binary writable inside.
+        copy = second_copy(k, k.uid)
+        refused = "binary:     refused: cannot keep"
+        for args, out in ((["--dry-run", "true"], refused), (["true"], "")):
+            p = subprocess.run(noexec + k.argv([])[:-1] + [copy] + args, env=k.env(),
+                               cwd=k.work, capture_output=True, text=True, timeout=60)
+            if out:
+                ok(out in p.stdout, p.stdout + p.stderr)
+                continue
+            eq(p.returncode, 125, p.stderr)
+            ok(p.stderr.startswith("kakuri: cannot keep the kakuri binary out of the "
+                                   "container's reach") and p.stderr.count("\n") == 1, p.stderr)
+        return
     copy = second_copy(k, 0)
     before = digest(copy)
     d = k.mkdir("noexec")
@@ -256,8 +292,7 @@ def test_without_executable_memfds_kakuri_runs_from_a_read_only_mount(k):
     os.mkfifo(cfg)
     # kakuri as the trap's interpreter blocks opening its --config FIFO until we have looked.
     k.write(os.path.join(d, "trap"), "#!/proc/self/exe --config=/noexec/cfg\n", 0o755)
-    run = ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
-           "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$@\"", "sh", copy]
+    run = noexec + [copy]
     p = subprocess.run(run + ["--dry-run", "true"], env=k.env(), cwd=k.work,
                        capture_output=True, text=True, timeout=60)
     ok("binary:     kakuri runs from a sealed copy of itself" in p.stdout, p.stdout + p.stderr)
@@ -359,23 +394,41 @@ def test_ctrl_z_suspends_a_program_to_the_host_shell(k):
         eq(s.finish(), 0)
 
 
-def test_init_is_as_confined_as_the_command(k):
-    # --cap-add SYS_PTRACE lets the command trace init: init must then offer nothing more,
-    # and hold no terminal but the container's.
-    with k.terminal(k.argv(k.probe_args(["ptrace-init"], ["--cap-add", "SYS_PTRACE"]))) as s:
-        rc = s.finish()
-        r = s.kv()
-    eq(rc, 0, str(r))
+def init_seen_by_a_tracer(k, r, traceable):
+    """What the probe's ptrace-init saw of init (r): as confined as the command, and holding
+    no terminal but the container's; traced when traceable, else refused."""
     for key in ("CapPrm", "CapEff", "CapBnd", "NoNewPrivs", "Seccomp"):
         eq(r[f"init_{key}"], r[f"self_{key}"], f"init's {key}")
     eq(r["init_Seccomp"], "2", "init runs under the filter")
     eq(r["init_NoNewPrivs"], "1", "init has no_new_privs")
-    if k.mode == "user":
-        eq(r["attach"], "0", "init is traceable with SYS_PTRACE in a user namespace")
+    if not traceable:
+        eq(r["attach"], "EPERM", "a temporary container's init is not dumpable")
+        return
+    eq(r["attach"], "0", "init is traceable with SYS_PTRACE")
     ttys = [v for key, v in r.items() if key.startswith("init_fd_") and "pts" in v]
     ok(ttys, f"init has no terminal at all: {r}")
     for v in ttys:
         ok(v.endswith(f"dev={r['pts_dev']}"), f"init holds a terminal not the container's: {v}")
+
+
+def test_init_is_as_confined_as_the_command(k):
+    # --cap-add SYS_PTRACE lets the command trace what it may: a temporary container's init
+    # not at all in a user namespace (not dumpable; real root's SYS_PTRACE is host root's);
+    # a persistent one's, which exec joins, then offers nothing more than the command has.
+    with k.terminal(k.argv(k.probe_args(["ptrace-init"], ["--cap-add", "SYS_PTRACE"]))) as s:
+        rc = s.finish()
+        r = s.kv()
+    eq(rc, 0, str(r))
+    init_seen_by_a_tracer(k, r, traceable=k.mode == "root")
+    env, _ = setup(k)
+    with removed(k, env, "traced"):
+        eq(kk(k, env, "create", "--ro-bind", f"{k.probe_host}:/probe", "--cap-add",
+              "SYS_PTRACE", "traced").returncode, 0)
+        with k.terminal(k.argv(["start", "traced", "/probe", "ptrace-init"]), env) as s:
+            rc = s.finish()
+            r = s.kv()
+        eq(rc, 0, str(r))
+        init_seen_by_a_tracer(k, r, traceable=True)
 
 
 def test_tiocsti_cannot_reach_the_caller_even_without_the_filter(k):

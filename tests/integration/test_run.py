@@ -1,6 +1,7 @@
 """Temporary containers: exit statuses, identity, namespaces, files, binds."""
 import os
 import socket
+import subprocess
 
 from harness import Skip, eq, ok, parse_kv
 
@@ -132,6 +133,22 @@ def test_sys_is_the_containers_own_with_its_own_network(k):
     host = sorted(n for _, n in socket.if_nameindex())
     p = k.sh("ls /sys/class/net", ["--allow-network"])
     eq(sorted(p.stdout.split()), host, p.stderr)
+
+
+def test_sys_where_a_new_sysfs_is_refused(k):
+    # Inside docker or podman, /sys has mounts over parts of it (/sys/firmware): in a user
+    # namespace the kernel then refuses a new sysfs, and the container gets the host's /sys,
+    # read-only, as with the host's network. (A mount namespace of the test's own.)
+    if os.getuid() != 0:
+        raise Skip("the test makes a mount namespace with a tmpfs over /sys/firmware")
+    run = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none /sys/firmware && exec "$@"', "sh"]
+    p = subprocess.run(run + k.argv(["sh", "-c", "ls /sys/class/net; echo > /sys/x"]),
+                       env=k.env(), cwd=k.work, capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 2, p.stderr)  # the shell's: /sys is read-only
+    host = sorted(n for _, n in socket.if_nameindex())
+    want = ["lo"] if k.mode == "root" else host  # real root may always make one
+    eq(sorted(p.stdout.split()), want, p.stderr)
+    ok("Read-only file system" in p.stderr, p.stderr)
 
 
 def test_allow_network_shares_the_hosts(k):
@@ -376,12 +393,19 @@ def init_memory(k, run_args, env, kept_out=tuple(CREDENTIALS)):
 
 def test_init_memory_holds_no_credentials(k):
     # kakuri's init is a copy of kakuri, whose environment block held every variable of the
-    # caller's: root inside with SYS_PTRACE reads init's memory (in a user namespace init is
-    # dumpable; as real root, SYS_PTRACE is host root's own) and must find none of them.
+    # caller's: as real root, SYS_PTRACE is host root's own, and root inside reads init's
+    # memory: it must find none of them. In a user namespace a temporary container's init is
+    # not dumpable: nothing inside reads it at all (a persistent one's, which exec joins, is
+    # scanned in test_persist).
     if k.sanitized:
         raise Skip("a sanitizer build: its runtime keeps its own copy of the environment")
-    init_memory(k, k.probe_args([], ["--cap-add", "SYS_PTRACE", "-e", "PASSED_TOKEN"]),
-                {**CREDENTIALS, **PASSED})
+    args = k.probe_args([], ["--cap-add", "SYS_PTRACE", "-e", "PASSED_TOKEN"])
+    if k.mode == "root":
+        init_memory(k, args, {**CREDENTIALS, **PASSED})
+        return
+    p = k.run(args + ["init-memory"], input="x\n", env={**CREDENTIALS, **PASSED})
+    r = parse_kv(p.stdout)
+    eq((r.get("init_environ"), r.get("init_mem")), ("EACCES", "EACCES"), str(r))
 
 
 def test_workdir(k):

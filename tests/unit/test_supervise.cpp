@@ -148,6 +148,16 @@ TEST_CASE("ChildReport: init's status frame, in any pieces, is no message") {
             REQUIRE(r.error());
             CHECK(std::string(r.error()->what()) == "said first");
         }
+    // The status is init's last word: what comes after it (a frame, text, a frame cut short
+    // that swallows it) leaves no status, and kakuri waits for init's real end.
+    for (const std::string& after : {frame_error(Error("later")), std::string("text"),
+                                     std::string(1, '\0'), std::string("E0,0,3:")})
+        for (size_t step : {1, 3}) {
+            CAPTURE(after);
+            CHECK_FALSE(report_of(frame_status(0) + after, step).status());
+        }
+    CHECK_FALSE(report_of("E0,0,3:" + frame_status(7), 2).status());
+    CHECK(*report_of(frame_status(0) + frame_status(7), 2).status() == 7);
     // Nothing told, or what only looks like it: no status, and the bytes are plain text.
     CHECK_FALSE(report_of(frame_error(Error("x")), 3).status());
     for (const char* bytes : {"X", "X12", "X256;", "X;", "X1234;", "Xylophone"}) {
