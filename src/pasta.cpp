@@ -10,11 +10,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -65,6 +67,27 @@ std::string tun_mode() {
     char buf[16];
     snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
     return buf;
+}
+
+// What binding a published host port as the caller gives, as pasta (which has no privilege
+// over the host's network but the caller's) bound it: 0 or the errno.
+int bind_errno(const std::string& ip, unsigned port, bool udp) {
+    UniqueFd s(::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+    if (!s) return errno;
+    int one = 1;
+    setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, ip.c_str(), &a.sin_addr) != 1) return EINVAL;
+    return bind(s.get(), reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
+}
+
+std::string unprivileged_start() {
+    std::string text;
+    if (!read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start", text) || text.empty())
+        return "1024";
+    return text.substr(0, text.find('\n'));
 }
 
 struct Keeper {
@@ -312,7 +335,25 @@ void drain(int netns) {
 
 }  // namespace
 
-std::string pasta_failure(const std::string& text, const std::string& mode) {
+std::string publish_failure(const std::string& host_ip, unsigned port, bool udp, int err,
+                            const std::string& unprivileged_start) {
+    const std::string what = host_ip + ":" + std::to_string(port) + (udp ? "/udp" : "/tcp");
+    switch (err) {
+    case 0:  // free again since pasta tried
+    case EADDRINUSE:
+        return "--publish: host port " + what + " is in use (by another program or container)";
+    case EACCES:
+        return "--publish: host port " + what + " is privileged: a port below " +
+               unprivileged_start + " (net.ipv4.ip_unprivileged_port_start) takes root to bind";
+    case EADDRNOTAVAIL:
+        return "--publish: " + host_ip + " is not an address of this host (host port " + what + ")";
+    default: return "--publish: host port " + what + " cannot be bound: " + strerror(err);
+    }
+}
+
+std::string pasta_failure(
+    const std::string& text, const std::string& mode,
+    const std::function<std::string(const std::string&, unsigned, bool)>& bind_failure) {
     std::string last;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
@@ -331,13 +372,11 @@ std::string pasta_failure(const std::string& text, const std::string& mode) {
         if (at != std::string::npos && line.size() > at + bind.size() + 2) {
             const bool udp = line[at + bind.size()] == 'u';
             std::string spec = line.substr(at + bind.size() + 2);
-            spec = spec.substr(0, spec.find('\''));
-            std::string host = spec.substr(0, spec.find(':'));
-            size_t slash = host.find('/');
+            spec = spec.substr(0, spec.find('\''));  // ADDRESS/PORT:PORT
+            const size_t slash = spec.find('/');
             if (slash != std::string::npos)
-                host = host.substr(0, slash) + ":" + host.substr(slash + 1);
-            return "--publish: host port " + host + (udp ? "/udp" : "/tcp") +
-                   " is in use (by another program or container)";
+                return bind_failure(spec.substr(0, slash),
+                                    static_cast<unsigned>(atoi(spec.c_str() + slash + 1)), udp);
         }
         last = line;
     }
@@ -430,9 +469,8 @@ UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int ho
                 throw fail("read /proc/net/udp: " + std::string(strerror(errno)));
             for (unsigned i = 0; i < pub.count; ++i)
                 if (udp_bound(table, pub.host_ip, pub.host_port + i) > 1)
-                    throw fail("--publish: host port " + pub.host_ip + ":" +
-                               std::to_string(pub.host_port + i) +
-                               "/udp is in use (by another program or container)");
+                    throw fail(publish_failure(pub.host_ip, pub.host_port + i, true, EADDRINUSE,
+                                               unprivileged_start()));
         }
         return std::move(held.r);
     }
@@ -442,7 +480,9 @@ UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int ho
             "--network=private: the process that runs pasta ended before the network was up");
     std::string text;
     read_all(err.r.get(), text);
-    throw fail(pasta_failure(text, tun_mode()));
+    throw fail(pasta_failure(text, tun_mode(), [](const std::string& ip, unsigned port, bool udp) {
+        return publish_failure(ip, port, udp, bind_errno(ip, port, udp), unprivileged_start());
+    }));
 }
 
 }  // namespace kakuri

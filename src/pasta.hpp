@@ -25,9 +25,17 @@ namespace kakuri {
 UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int hold,
                              const std::function<void()>& end_container);
 
-// What pasta's failure means, from what it wrote on stderr (pure; the published ports name
-// the port pasta could not bind).
-std::string pasta_failure(const std::string& pasta_stderr, const std::string& tun_mode);
+// Why a published host port could not be bound, from the errno binding it gives (bound: the
+// host's address, port and protocol as the user wrote them; unprivileged_start: the host's
+// net.ipv4.ip_unprivileged_port_start); one line (pure).
+std::string publish_failure(const std::string& host_ip, unsigned port, bool udp, int err,
+                            const std::string& unprivileged_start);
+
+// What pasta's failure means, from what it wrote on stderr (pure but for bind_errno: for a
+// port pasta could not bind, what binding it gives, as publish_failure takes it).
+std::string pasta_failure(const std::string& pasta_stderr, const std::string& tun_mode,
+                          const std::function<std::string(const std::string& host_ip, unsigned port,
+                                                          bool udp)>& bind_failure);
 
 // What the TCP connections of /proc/net/tcp's (or tcp6's) text have in flight: the sum of
 // their tx_queue (bytes sent and not acknowledged or not sent yet, a FIN counting one) and

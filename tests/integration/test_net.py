@@ -439,6 +439,37 @@ def test_a_port_in_use_is_one_line(k):
         eq((p.returncode, p.stderr),
            (125, f"kakuri: --publish: host port 127.0.0.1:{port}/tcp is in use (by another "
                  "program or container)\n"))
+        ok(not holders(port) - {os.getpid()}, "a pasta left on the port")
+
+
+def test_an_address_not_of_this_host_is_one_line(k):
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: binding it fails, nothing is sent.
+    port = free_port()
+    p = k.run(["-p", f"192.0.2.1:{port}:80", "--", "/bin/true"])
+    eq((p.returncode, p.stderr),
+       (125, f"kakuri: --publish: 192.0.2.1 is not an address of this host (host port "
+             f"192.0.2.1:{port}/tcp)\n"))
+
+
+def test_a_privileged_port_unprivileged_is_one_line(k):
+    if not k.drop:
+        raise Skip("real root may bind any port")
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        start = int(f.read())
+    # A port below the start that nobody holds (root may bind it, to find one).
+    for port in range(start - 1, 0, -1):
+        if port_free(port):
+            break
+    else:
+        raise Skip(f"no port below net.ipv4.ip_unprivileged_port_start ({start}) is free")
+    p = k.run(["-p", f"{port}:80", "--", "/bin/true"])
+    eq((p.returncode, p.stderr),
+       (125, f"kakuri: --publish: host port 127.0.0.1:{port}/tcp is privileged: a port below "
+             f"{start} (net.ipv4.ip_unprivileged_port_start) takes root to bind\n"))
+    p = k.run(["-p", f"{port}:{port}/udp", "--", "/bin/true"])
+    eq((p.returncode, p.stderr),
+       (125, f"kakuri: --publish: host port 127.0.0.1:{port}/udp is privileged: a port below "
+             f"{start} (net.ipv4.ip_unprivileged_port_start) takes root to bind\n"))
 
 
 def test_two_containers_never_share_a_udp_port(k):

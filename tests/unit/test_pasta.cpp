@@ -2,25 +2,55 @@
 // (udp_bound), what TCP connections have yet to deliver (tcp_undelivered).
 #include <doctest/doctest.h>
 
+#include <cerrno>
+#include <cstring>
+#include <functional>
 #include <string>
 
 #include "pasta.hpp"
 
 namespace kakuri {
 
+// As if binding the port gave err.
+std::function<std::string(const std::string&, unsigned, bool)> binding_gives(int err) {
+    return [err](const std::string& ip, unsigned port, bool udp) {
+        return publish_failure(ip, port, udp, err, "1024");
+    };
+}
+
 TEST_CASE("pasta: a port pasta could not bind is named as the user published it") {
     // As Debian 12's pasta writes it where no syslog listens.
     const std::string text =
         "Failed to send 51 bytes to syslog\n"
         "Failed to bind any port for '-t 127.0.0.1/18080:80', exiting\n";
-    CHECK(pasta_failure(text, "0666") ==
+    CHECK(pasta_failure(text, "0666", binding_gives(EADDRINUSE)) ==
           "--publish: host port 127.0.0.1:18080/tcp is in use (by another program or container)");
-    CHECK(pasta_failure("Failed to bind any port for '-u 0.0.0.0/5353:53', exiting\n", "0666") ==
+    CHECK(pasta_failure("Failed to bind any port for '-u 0.0.0.0/5353:53', exiting\n", "0666",
+                        binding_gives(EADDRINUSE)) ==
           "--publish: host port 0.0.0.0:5353/udp is in use (by another program or container)");
 }
 
+TEST_CASE("pasta: why a port could not be bound: in use, privileged, not this host's address") {
+    const std::string text = "Failed to bind any port for '-t 192.0.2.1/80:80', exiting\n";
+    CHECK(pasta_failure(text, "0666", binding_gives(EACCES)) ==
+          "--publish: host port 192.0.2.1:80/tcp is privileged: a port below 1024 "
+          "(net.ipv4.ip_unprivileged_port_start) takes root to bind");
+    CHECK(pasta_failure(text, "0666", binding_gives(EADDRNOTAVAIL)) ==
+          "--publish: 192.0.2.1 is not an address of this host (host port 192.0.2.1:80/tcp)");
+    CHECK(pasta_failure(text, "0666", binding_gives(ENOBUFS)) ==
+          "--publish: host port 192.0.2.1:80/tcp cannot be bound: " +
+              std::string(strerror(ENOBUFS)));
+    // Free again by the time kakuri looks: it was in use when pasta tried.
+    CHECK(publish_failure("127.0.0.1", 8080, false, 0, "1024") ==
+          "--publish: host port 127.0.0.1:8080/tcp is in use (by another program or container)");
+    CHECK(publish_failure("127.0.0.1", 443, true, EACCES, "500") ==
+          "--publish: host port 127.0.0.1:443/udp is privileged: a port below 500 "
+          "(net.ipv4.ip_unprivileged_port_start) takes root to bind");
+}
+
 TEST_CASE("pasta: /dev/net/tun not accessible is said with its mode and the fix") {
-    CHECK(pasta_failure("1796108208.2619: Failed to open tun socket in namespace\n", "0600") ==
+    CHECK(pasta_failure("1796108208.2619: Failed to open tun socket in namespace\n", "0600",
+                        binding_gives(0)) ==
           "--network=private: pasta cannot open /dev/net/tun (mode 0600): it must be readable and "
           "writable by all, as udev makes it on standard distributions (chmod 0666 "
           "/dev/net/tun)");
@@ -29,9 +59,9 @@ TEST_CASE("pasta: /dev/net/tun not accessible is said with its mode and the fix"
 TEST_CASE("pasta: any other failure is pasta's last line, without its time stamp") {
     CHECK(pasta_failure("Failed to send 35 bytes to syslog\n"
                         "1796108208.2619: External interface not usable\n",
-                        "0666") ==
+                        "0666", binding_gives(0)) ==
           "--network=private: pasta failed: External interface not usable");
-    CHECK(pasta_failure("", "0666") == "--network=private: pasta failed");
+    CHECK(pasta_failure("", "0666", binding_gives(0)) == "--network=private: pasta failed");
 }
 
 TEST_CASE("pasta: udp_bound counts the sockets on an address's port, and on 0.0.0.0's") {
