@@ -462,6 +462,24 @@ void await_private_net(Init& in) {
     in.net_fd = -1;
 }
 
+// ping in a private network: pasta answers the container's ICMP echo requests through ICMP
+// echo sockets of its own on the host; inside, a program without CAP_NET_RAW needs the same
+// kind of socket, which a new network namespace allows no group (net.ipv4.ping_group_range is
+// "1 0" there). The container's groups (its gid_map's first range, in its own network
+// namespace only) may, as in podman's containers. Best effort: without it only ping is lost.
+void allow_ping(const Plan& plan) {
+    if (!plan.policy.net.on) return;
+    std::string map;
+    if (!read_file("/proc/self/gid_map", map)) return;
+    unsigned long long inside = 0, outside = 0, count = 0;
+    if (sscanf(map.c_str(), "%llu %llu %llu", &inside, &outside, &count) != 3 || count == 0) return;
+    const unsigned long long high = std::min(inside + count - 1, 2147483647ULL);
+    if (inside > high) return;
+    const std::string range = std::to_string(inside) + " " + std::to_string(high) + "\n";
+    UniqueFd f(::open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC));
+    if (f) (void)!::write(f.get(), range.data(), range.size());
+}
+
 void set_hostname(const std::string& name) {
     check(sethostname(name.data(), name.size()), "set the hostname");
 }
@@ -590,6 +608,7 @@ void keep_loop_fds(Init& in) {
         hold_signals(in);
         write_maps_if_own(in.plan);
         await_private_net(in);
+        allow_ping(in.plan);
         apply_mounts(in.plan);
         if (in.plan.loopback) bring_up_loopback();
         set_hostname(in.plan.policy.hostname);
