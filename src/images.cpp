@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "durable.hpp"
 #include "idmap.hpp"
@@ -203,10 +204,23 @@ std::string read_beneath(int dir, const std::string& path, const std::string& wh
     return out;
 }
 
+void mismatch(const Digest& want, const std::string& got, const std::string& what) {
+    throw Error(what + ": digest mismatch: expected " + want.text() + ", got sha256:" + got);
+}
+
 void verify(int fd, const Digest& want, const std::string& what) {
     std::string got = sha256_hex(fd);
-    if (got != want.hex)
-        throw Error(what + ": digest mismatch: expected " + want.text() + ", got sha256:" + got);
+    if (got != want.hex) mismatch(want, got, what);
+}
+
+// A small JSON blob (a manifest, a config), read once and checked: what is parsed is the very
+// bytes whose digest matched, whatever the file holds by then.
+std::string read_verified(int layout, const std::string& path, const Digest& want,
+                          const std::string& what) {
+    std::string bytes = read_beneath(layout, path, what);
+    std::string got = sha256_hex_of(bytes);
+    if (got != want.hex) mismatch(want, got, what);
+    return bytes;
 }
 
 void unpack_layers(int layout, const ImageManifest& m, const std::vector<Digest>& diff_ids,
@@ -245,16 +259,13 @@ void import_oci(int layout, int rootfs, UnpackStats& stats, ImageRecord& r) {
     for (int depth = 0;; ++depth) {
         if (depth > 4) throw Error("index.json: indexes nested too deep");
         const std::string what = "manifest " + ref.digest.text();
-        UniqueFd fd = open_beneath(layout, ref.digest.blob_path(), O_RDONLY, what);
-        verify(fd.get(), ref.digest, what);
-        manifest = read_beneath(layout, ref.digest.blob_path(), what);
+        manifest = read_verified(layout, ref.digest.blob_path(), ref.digest, what);
         if (!ref.is_index) break;
         ref = select_manifest(manifest);
     }
     ImageManifest m = parse_oci_manifest(manifest);
-    UniqueFd cfg = open_beneath(layout, m.config.path, O_RDONLY, "image config");
-    verify(cfg.get(), m.config.digest, "image config");
-    r.config = parse_image_config(read_beneath(layout, m.config.path, "image config"));
+    r.config =
+        parse_image_config(read_verified(layout, m.config.path, m.config.digest, "image config"));
     unpack_layers(layout, m, {}, rootfs, stats, r);
 }
 
@@ -266,12 +277,13 @@ void import_docker(int layout, int rootfs, UnpackStats& stats, ImageRecord& r) {
     if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0)
         base.resize(base.size() - 5);
     if (base.compare(0, 7, "sha256:") == 0) base = base.substr(7);
+    // Checked on the bytes read (and parsed) once.
+    std::string got = sha256_hex_of(config);
     if (is_sha256_hex(base)) {
-        UniqueFd cfg = open_beneath(layout, m.config.path, O_RDONLY, "image config");
-        verify(cfg.get(), Digest{base}, "image config");
+        if (got != base) mismatch(Digest{base}, got, "image config");
     } else if (m.config.path.compare(0, 13, "blobs/sha256/") == 0) {
-        UniqueFd cfg = open_beneath(layout, m.config.path, O_RDONLY, "image config");
-        verify(cfg.get(), parse_digest("sha256:" + m.config.path.substr(13)), "image config");
+        Digest want = parse_digest("sha256:" + m.config.path.substr(13));
+        if (got != want.hex) mismatch(want, got, "image config");
     }
     r.config = parse_image_config(config);
     unpack_layers(layout, m, config_diff_ids(config), rootfs, stats, r);
@@ -386,6 +398,23 @@ struct Images {
     }
 };
 
+// images_dir's own lock, held while an import makes and locks its hidden directory (shared)
+// and while leftovers are looked for and locked (exclusive): no cleaner ever sees an
+// import's directory before it is locked.
+class ImagesDirLock {
+public:
+    ImagesDirLock(int dir, int how) : dir_(dir) {
+        while (flock(dir_, how) != 0)
+            if (errno != EINTR) throw Error("lock images_dir", errno);
+    }
+    ~ImagesDirLock() { flock(dir_, LOCK_UN); }
+    ImagesDirLock(const ImagesDirLock&) = delete;
+    ImagesDirLock& operator=(const ImagesDirLock&) = delete;
+
+private:
+    int dir_;
+};
+
 // What an import or remove killed midway left (a hidden .new-* or .trash-* directory whose
 // lock nobody holds) goes with the next command, deleted from a namespace with the caller's
 // mapping of now (the one that made it, unless the range changed since: then it is said).
@@ -403,10 +432,20 @@ void clean_leftovers(const Images& im) {
             if (n.rfind(kNewPrefix, 0) == 0 || n.rfind(kTrashPrefix, 0) == 0) left.push_back(n);
         }
     }
-    for (const auto& n : left) {
-        UniqueFd held(
-            ::openat(im.fd.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!held || flock(held.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still at work
+    // Each leftover locked while images_dir is (an import makes and locks its directory
+    // under images_dir's lock, shared): one seen here unlocked is no import's at work.
+    std::vector<std::pair<std::string, UniqueFd>> taken;
+    {
+        ImagesDirLock scan(im.fd.get(), LOCK_EX);
+        for (const auto& n : left) {
+            UniqueFd held(
+                ::openat(im.fd.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!held || flock(held.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still at work
+            taken.emplace_back(n, std::move(held));
+        }
+    }
+    for (const auto& t : taken) {
+        const std::string& n = t.first;
         try {
             bool fell_back = false;
             im.delete_entry(n, id_plan(im.cfg, im.host, false, fell_back));
@@ -507,6 +546,7 @@ void build_image(const std::string& config, const std::function<void(const std::
     if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
         throw Error("image '" + name + "' already exists");
     const std::string tmp = kNewPrefix + std::to_string(getpid()) + "-" + name;
+    std::optional<ImagesDirLock> making(std::in_place, im.fd.get(), LOCK_SH);
     check(mkdirat(im.fd.get(), tmp.c_str(), 0700), "create " + im.path(tmp));
     UniqueFd tmp_fd(
         ::openat(im.fd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -525,6 +565,7 @@ void build_image(const std::string& config, const std::function<void(const std::
     // Held until the rename (the child shares it): a later command that can take the lock
     // knows the import that made it is gone, and deletes what it left.
     check(flock(tmp_fd.get(), LOCK_EX | LOCK_NB), "lock " + im.path(tmp));
+    making.reset();
 
     Pipe told = make_pipe();
     const int images_fd = im.fd.get();

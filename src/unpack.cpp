@@ -525,6 +525,22 @@ std::set<std::string> overlay_opaque_dirs(int upper_fd) {
     return out;
 }
 
+namespace {
+
+std::string hex_digest(struct sha256_ctx& ctx) {
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof d, d);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (uint8_t b : d) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string sha256_hex(int fd) {
     if (lseek(fd, 0, SEEK_SET) < 0) throw Error("read a blob", errno);
     struct sha256_ctx ctx;
@@ -537,15 +553,14 @@ std::string sha256_hex(int fd) {
         if (r == 0) break;
         sha256_update(&ctx, size_t(r), reinterpret_cast<const uint8_t*>(buf));
     }
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof d, d);
-    static const char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (uint8_t b : d) {
-        out += kHex[b >> 4];
-        out += kHex[b & 15];
-    }
-    return out;
+    return hex_digest(ctx);
+}
+
+std::string sha256_hex_of(const std::string& bytes) {
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
+    return hex_digest(ctx);
 }
 
 }  // namespace kakuri

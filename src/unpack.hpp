@@ -55,5 +55,7 @@ std::set<std::string> overlay_opaque_dirs(int upper_fd);
 
 // SHA-256 of what fd holds from its start, in lowercase hex.
 std::string sha256_hex(int fd);
+// SHA-256 of bytes, in lowercase hex.
+std::string sha256_hex_of(const std::string& bytes);
 
 }  // namespace kakuri

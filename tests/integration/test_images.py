@@ -93,9 +93,10 @@ def blob(layout, data, media):
     return {"mediaType": media, "digest": "sha256:" + d, "size": len(data)}
 
 
-def oci_layout(k, name, layers, config, bad_digest=False):
-    """An OCI image layout directory: each layer (bytes of a tar) gzipped, a config, the
-    manifest, index.json. bad_digest: the first layer's blob holds other bytes."""
+def oci_layout(k, name, layers, config, bad_digest=False, pad=0):
+    """An OCI image layout directory: each layer (bytes of a tar) gzipped, a config (followed
+    by pad spaces), the manifest, index.json. bad_digest: the first layer's blob holds other
+    bytes."""
     layout = os.path.join(k.tmp, name)
     os.makedirs(layout)
     descs = [blob(layout, gzip.compress(l), "application/vnd.oci.image.layer.v1.tar+gzip")
@@ -107,7 +108,8 @@ def oci_layout(k, name, layers, config, bad_digest=False):
     cfg = {"architecture": "amd64", "os": "linux", "config": config,
            "rootfs": {"type": "layers",
                       "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]}}
-    cdesc = blob(layout, json.dumps(cfg).encode(), "application/vnd.oci.image.config.v1+json")
+    cdesc = blob(layout, json.dumps(cfg).encode() + b" " * pad,
+                 "application/vnd.oci.image.config.v1+json")
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": cdesc, "layers": descs}
     mdesc = blob(layout, json.dumps(manifest).encode(),
@@ -656,6 +658,95 @@ def test_what_a_killed_import_left_goes_with_the_next_command(k):
     finally:
         os.close(busy)
     eq(k.run(["image", "list", "-q"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def flock_waiter(pid):
+    """Whether pid waits for a flock (a "->" line of /proc/locks)."""
+    with open("/proc/locks") as f:
+        for line in f:
+            w = line.split()
+            if len(w) > 5 and w[1] == "->" and w[2] == "FLOCK" and w[5] == str(pid):
+                return True
+    return False
+
+
+def test_an_imports_directory_is_locked_before_a_cleaner_sees_it(k):
+    no_range(k)
+    import fcntl
+    import time
+    root = make_tree(k, "tree-lockfirst")
+    source = write(k, "lockfirst.tar", tar_of(root))
+    d = images_dir(k)
+    k.mkdirs(d, 0o700)
+    # Held as a cleaner holds it while it looks for leftovers: the import waits for it before
+    # its hidden directory exists, so none is ever seen unlocked.
+    held = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = k.popen(["image", "import", source, "lockfirst"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not flock_waiter(run.pid) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ok(run.poll() is None and flock_waiter(run.pid),
+           "the import made its directory without images_dir's lock")
+        eq(entries(k), [], "an import's directory before it is locked")
+    finally:
+        os.close(held)
+    out, err = run.communicate(timeout=120)
+    eq((run.returncode, out), (0, "lockfirst\n"), err)
+    eq(k.run(["image", "remove", "lockfirst"]).returncode, 0)
+    eq(entries(k), [])
+
+
+def test_a_config_swapped_under_the_import_is_never_taken(k):
+    no_range(k)
+    import threading
+    root = make_tree(k, "tree-swap")
+    good = {"Env": ["SWAP=good"], "Cmd": ["/bin/sh"]}
+    # 8 MiB of it (spaces after the JSON): reading and hashing it takes a while, time enough
+    # for a swap between a check and a second reading.
+    layout = oci_layout(k, "oci-swap", [tar_of(root)], good, pad=8 << 20)
+    with open(os.path.join(layout, "index.json")) as f:
+        mdigest = json.load(f)["manifests"][0]["digest"][7:]
+    with open(os.path.join(layout, "blobs", "sha256", mdigest)) as f:
+        cpath = os.path.join(layout, "blobs", "sha256", json.load(f)["config"]["digest"][7:])
+    with open(cpath, "rb") as f:
+        good_bytes = f.read()
+    evil_bytes = good_bytes.replace(b"SWAP=good", b"SWAP=evil")
+    # The config's blob replaced by other bytes and back, over and over, while images are
+    # imported: each import takes the bytes it checked, or refuses them.
+    stop = threading.Event()
+
+    def swap():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            tmp = f"{cpath}.{n}"
+            with open(tmp, "wb") as f:
+                f.write(evil_bytes if n % 2 else good_bytes)
+            own(k, tmp)
+            os.rename(tmp, cpath)
+
+    t = threading.Thread(target=swap)
+    t.start()
+    outcomes = set()
+    try:
+        for i in range(20):
+            p = k.run(["image", "import", "-q", layout, f"swap{i}"], timeout=120)
+            if p.returncode != 0:
+                eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+                ok("image config: digest mismatch" in p.stderr, p.stderr)
+                outcomes.add("refused")
+                continue
+            env = json.loads(k.run(["image", "inspect", f"swap{i}"]).stdout)["config"]["Env"]
+            eq(env, ["SWAP=good"], f"round {i}: the config imported")
+            outcomes.add("good")
+            eq(k.run(["image", "remove", f"swap{i}"]).returncode, 0)
+    finally:
+        stop.set()
+        t.join()
     eq(entries(k), [])
 
 
