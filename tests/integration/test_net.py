@@ -359,6 +359,30 @@ def test_dns_goes_to_the_upstream_named(k):
         eq((p.returncode, p.stdout), (0, "nameserver=169.254.1.1\nanswer=192.0.2.123\n"), p.stderr)
 
 
+def test_a_host_resolv_conf_with_only_ipv6_nameservers_is_said(k):
+    # pasta forwards the container's DNS to the host's first IPv4 nameserver only: with none,
+    # lookups inside would fail unsaid. The host's resolv.conf as such a host has it, in a mount
+    # namespace of the test's own.
+    if k.drop or not k.am_root:
+        # What kakuri reads of the host is the same for every identity; unprivileged, the
+        # container could not overlay an /etc with a mount of root's on it.
+        raise Skip("a resolv.conf of the test's own over /etc/resolv.conf takes real root")
+    stage = os.path.join(k.tmp, "resolv-stage")
+    os.makedirs(stage, exist_ok=True)
+    script = ('mount -t tmpfs -o mode=0755 none "$0" && '
+              'printf "nameserver 2001:db8::53\\nnameserver fe80::1%%eth0\\n" > "$0/resolv.conf" && '
+              'mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$@"')
+    warning = ("kakuri: warning: the host's /etc/resolv.conf names only IPv6 nameservers, and "
+               "pasta forwards the container's DNS queries (to 169.254.1.1) to an IPv4 one only: "
+               "lookups inside fail unless --dns names an IPv4 upstream\n")
+    for opts, want in [([], warning), (["--dns", "127.0.0.1"], "")]:
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, stage]
+        argv += k.argv(["--network=private"] + opts + ["--", "/bin/true"])
+        p = subprocess.run(argv, env=k.env(), cwd=k.work, capture_output=True, text=True,
+                           timeout=60)
+        eq((p.returncode, p.stderr), (0, want), " ".join(opts) or "no --dns")
+
+
 def fd_links(pid):
     """{fd: what it is} for each open fd of pid."""
     return {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
