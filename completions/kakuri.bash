@@ -154,7 +154,7 @@ _kakuri() {
             logs) value_opts="" flag_opts="-f --follow" operands=name ;;
             remove) value_opts="" flag_opts="-f --force" operands=names ;;
             commit) value_opts="" flag_opts="-q --quiet" operands=commit ;;
-            image) value_opts="" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
+            image) value_opts="--tls-verify=" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
                 operands=image ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;
         esac
@@ -217,11 +217,14 @@ _kakuri() {
             commit:0)
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
-            image:0) COMPREPLY=($(compgen -W "import list inspect remove" -- "$cur")) ;;
+            image:0) COMPREPLY=($(compgen -W "import pull list inspect remove" -- "$cur")) ;;
             image:*)
-                # import's SOURCE is a file or directory; inspect and remove take images.
+                # import's SOURCE is a file or directory; pull's REF is a registry's (nothing
+                # to offer); inspect and remove take images.
                 if [[ " ${words[*]:at+1:n-at-1} " == *" import "* ]]; then
                     _kakuri_files
+                elif [[ " ${words[*]:at+1:n-at-1} " == *" pull "* ]]; then
+                    COMPREPLY=()
                 else
                     COMPREPLY=($(compgen -W "$(_kakuri_images "${cfg[@]}")" -- "$cur"))
                 fi

@@ -13,7 +13,7 @@ set -g __kakuri_subcommands \
     logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
     commit\t"make an image of a stopped container's root" \
-    image\t'import, list, inspect and remove images' \
+    image\t'import, pull, list, inspect and remove images' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
 
@@ -249,13 +249,14 @@ complete -c kakuri -n "__kakuri_at 'commit *'" -s q -l quiet -d 'print nothing b
 complete -c kakuri -n "__kakuri_at 'commit 0'" -s h -l help -d 'show the help'
 
 # Images: the action, then import's SOURCE (a file) or images.
-complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import list inspect remove'
+complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import pull list inspect remove'
 complete -c kakuri -n "__kakuri_at 'image 1'; and __fish_seen_subcommand_from import" -F
-complete -c kakuri -n "__kakuri_at 'image *'; and not __fish_seen_subcommand_from import list" -a '(__kakuri_images)' -d image
+complete -c kakuri -n "__kakuri_at 'image *'; and not __fish_seen_subcommand_from import pull list" -a '(__kakuri_images)' -d image
 complete -c kakuri -n "__kakuri_at 'image *'" -s h -l help -d 'show the help'
-complete -c kakuri -n "__kakuri_at 'image *'" -l subids -d 'import: unpack with your subordinate ids'
-complete -c kakuri -n "__kakuri_at 'image *'" -s q -l quiet -d 'import: say nothing but errors; list: names only'
-complete -c kakuri -n "__kakuri_at 'image *'" -s v -l verbose -d 'import: also say what was skipped'
+complete -c kakuri -n "__kakuri_at 'image *'" -l subids -d 'import, pull: unpack with your subordinate ids'
+complete -c kakuri -n "__kakuri_at 'image *'" -s q -l quiet -d 'import, pull: say nothing but errors; list: names only'
+complete -c kakuri -n "__kakuri_at 'image *'" -s v -l verbose -d 'import, pull: also say what was skipped'
+complete -c kakuri -n "__kakuri_at 'image *'" -l tls-verify -x -a 'true false' -d "pull: verify the registry's TLS"
 complete -c kakuri -n "__kakuri_at 'image *'" -l json -d 'list: as JSON'
 complete -c kakuri -n "__kakuri_at 'image *'" -s f -l force -d 'remove: even while a container uses it'
 complete -c kakuri -n "__kakuri_at 'help 0'" -a '(string join \n -- $__kakuri_subcommands)'

@@ -101,6 +101,36 @@ std::string image_name_from_source(const std::string& source) {
     return valid_image_name(s) ? s : "";
 }
 
+std::string pull_reference(const std::string& ref) {
+    if (ref.empty()) throw Error("image pull: an empty REF");
+    if (has_control(ref)) throw Error("image pull " + shown(ref) + ": a control character");
+    if (ref[0] == '-') throw Error("image pull " + shown(ref) + ": a REF cannot start with '-'");
+    std::string rest = ref.compare(0, 9, "docker://") == 0 ? ref.substr(9) : ref;
+    // HOST[:PORT]/PATH: a ':' before the first '/' is a port's (digits); else it names another
+    // transport (oci:/dir, docker-archive:/file), which is import's to read.
+    const size_t slash = rest.find('/'), colon = rest.find(':');
+    bool port_ok = true;
+    if (slash != std::string::npos && colon < slash) {
+        port_ok = slash > colon + 1;
+        for (size_t i = colon + 1; i < slash; ++i)
+            port_ok = port_ok && std::isdigit(static_cast<unsigned char>(rest[i]));
+    }
+    if (rest.empty() || rest[0] == '/' || !port_ok || rest.find(' ') != std::string::npos)
+        throw Error("image pull " + shown(ref) +
+                    ": not a registry's image (HOST/NAME[:TAG], or docker://...; import reads "
+                    "files)");
+    return "docker://" + rest;
+}
+
+std::string image_name_from_ref(const std::string& ref) {
+    std::string s = ref.compare(0, 9, "docker://") == 0 ? ref.substr(9) : ref;
+    s = s.substr(0, s.find('@'));
+    size_t slash = s.rfind('/');
+    s = s.substr(slash == std::string::npos ? 0 : slash + 1);
+    s = s.substr(0, s.find(':'));
+    return image_name_from_source(s);
+}
+
 std::string entry_path(const std::string& raw) {
     if (has_control(raw)) throw Error("archive entry " + shown(raw) + ": a control character");
     if (!raw.empty() && raw[0] == '/')

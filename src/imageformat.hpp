@@ -17,6 +17,14 @@ void check_image_name(const std::string& name);  // throws Error (125)
 // '-'; "" when nothing valid is left.
 std::string image_name_from_source(const std::string& source);
 
+// `image pull REF`: REF as skopeo takes it (docker://HOST/PATH[:TAG][@DIGEST]; without a
+// transport, docker:// is meant). Throws Error for an empty REF, one that starts with '-' (an
+// option to skopeo), a control character or another transport.
+std::string pull_reference(const std::string& ref);
+// The name `image pull REF` gives when none is given: the last component of REF's path
+// without its tag or digest ("" when nothing valid is left).
+std::string image_name_from_ref(const std::string& ref);
+
 // An archive entry's name, checked and made plain: "./" and repeated or trailing '/' dropped.
 // "" is the root itself. Throws Error naming the entry for an absolute name, a ".." component
 // or a control character: no entry is ever written outside the image.

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -492,6 +493,7 @@ Images images_of(const Config& cfg, const HostInfo& host) {
 struct ParsedSub {
     std::vector<std::string> operands;
     bool json = false, quiet = false, force = false, subids = false;
+    bool tls_verify = true;  // pull --tls-verify=false: a registry that speaks plain HTTP
     int verbosity = 0;
     bool help = false;
 };
@@ -504,9 +506,11 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
                                           {"subids", no_argument, nullptr, 's'},
                                           {"verbose", no_argument, nullptr, 'v'},
                                           {"help", no_argument, nullptr, 'h'},
+                                          {"tls-verify", required_argument, nullptr, 't'},
                                           {nullptr, 0, nullptr, 0}};
     // Which options each action takes.
-    const std::string allowed = sub == "import"    ? "sqvh"
+    const std::string allowed = sub == "pull"      ? "sqvht"
+                                : sub == "import"  ? "sqvh"
                                 : sub == "list"    ? "jqh"
                                 : sub == "remove"  ? "fh"
                                 : sub == "inspect" ? "h"
@@ -516,6 +520,7 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
     for (;;) {
         int c = getopt_long(argc, argv, "+:jqfvh", kLong, nullptr);
         if (c == -1) break;
+        if (c == ':') usage("image " + sub + ": " + argv[optind - 1] + " needs a value");
         if (c == '?' || allowed.find(char(c)) == std::string::npos)
             usage("image " + sub + ": unknown option '" + std::string(argv[optind - 1]) + "'");
         switch (c) {
@@ -525,10 +530,15 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
         case 's': p.subids = true; break;
         case 'v': p.verbosity = 1; break;
         case 'h': p.help = true; break;
+        case 't':
+            if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
+                usage("image pull: --tls-verify takes true or false, not " + shown(optarg));
+            p.tls_verify = strcmp(optarg, "true") == 0;
+            break;
         }
     }
     for (int i = optind; i < argc; ++i) p.operands.emplace_back(argv[i]);
-    if (p.quiet && sub == "import") p.verbosity = -1;
+    if (p.quiet && (sub == "import" || sub == "pull")) p.verbosity = -1;
     return p;
 }
 
@@ -629,8 +639,10 @@ void build_image(const std::string& config, const std::function<void(const std::
     if (verbosity >= 0) std::printf("%s\n", name.c_str());
 }
 
+// recorded: the source the image's record names (pull: the REF), when not SOURCE itself.
 int cmd_import(const ParsedSub& p, const std::string& config,
-               const std::function<void(const std::string&)>& report) {
+               const std::function<void(const std::string&)>& report,
+               const std::string& recorded = "") {
     if (p.operands.empty() || p.operands.size() > 2)
         usage("image import takes SOURCE and, optionally, NAME");
     Images im = open_images(config, report, false);
@@ -654,7 +666,7 @@ int cmd_import(const ParsedSub& p, const std::string& config,
     // What the source is, decided before anything is made.
     ImageRecord r;
     r.name = name;
-    r.source = source;
+    r.source = recorded.empty() ? source : recorded;
     SourceKind kind = SourceKind::Rootfs;
     if (S_ISDIR(st.st_mode)) {
         std::vector<std::string> top;
@@ -720,6 +732,95 @@ int cmd_import(const ParsedSub& p, const std::string& config,
                     }
                 });
     return 0;
+}
+
+// skopeo on PATH, or "".
+std::string find_skopeo() {
+    const char* path = getenv("PATH");
+    for (const std::string& dir : split(path && *path ? path : "/usr/bin:/bin", ':')) {
+        if (dir.empty() || dir[0] != '/') continue;
+        const std::string p = dir + "/skopeo";
+        struct stat st;
+        if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0)
+            return p;
+    }
+    return "";
+}
+
+// kakuri image pull REF [NAME]: skopeo copies REF into an OCI layout in a hidden directory of
+// images_dir (made and locked as an import's: a pull killed midway leaves a leftover the next
+// command deletes), which is then imported as any layout is. kakuri speaks no registry
+// protocol; skopeo's progress is shown on a terminal.
+int cmd_pull(const ParsedSub& p, const std::string& config,
+             const std::function<void(const std::string&)>& report) {
+    if (p.operands.empty() || p.operands.size() > 2)
+        usage("image pull takes REF and, optionally, NAME");
+    const std::string ref = pull_reference(p.operands[0]);
+    const std::string name = p.operands.size() == 2 ? p.operands[1] : image_name_from_ref(ref);
+    if (name.empty())
+        throw Error("image pull " + shown(p.operands[0]) +
+                    ": no image name can be made of it; name one: kakuri image pull REF NAME");
+    check_image_name(name);
+    const std::string skopeo = find_skopeo();
+    if (skopeo.empty())
+        throw Error("image pull needs skopeo, which is not installed: install the skopeo package");
+    Images im = open_images(config, report, true);
+    struct stat exists;
+    if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
+        throw Error("image '" + name + "' already exists");
+    const std::string stage = kNewPrefix + std::to_string(getpid()) + "-pull-" + name;
+    std::optional<ImagesDirLock> making(std::in_place, im.fd.get(), LOCK_SH);
+    check(mkdirat(im.fd.get(), stage.c_str(), 0700), "create " + im.path(stage));
+    ScopeGuard cleanup([&] {
+        try {
+            remove_tree_at(im.fd.get(), stage);
+        } catch (const Error& e) {
+            report("cannot remove " + im.path(stage) + ": " + e.what());
+        }
+    });
+    UniqueFd stage_fd(
+        ::openat(im.fd.get(), stage.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!stage_fd || flock(stage_fd.get(), LOCK_EX | LOCK_NB) != 0)
+        throw Error("lock " + im.path(stage), errno);
+    making.reset();
+
+    const bool show = p.verbosity >= 0 && isatty(STDERR_FILENO);
+    Pipe err = make_pipe();
+    std::vector<std::string> args = {"skopeo", "copy"};
+    if (!p.tls_verify) args.push_back("--src-tls-verify=false");
+    for (const char* a : {"--", ref.c_str(), "oci:layout:latest"}) args.push_back(a);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t child = fork();
+    if (child < 0) throw Error("image pull: fork skopeo", errno);
+    if (child == 0) {
+        // In the staging directory (a relative layout path: images_dir may hold a ':'); its
+        // progress on the terminal, its errors to kakuri.
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        dup2(null, STDIN_FILENO);
+        dup2(show ? STDERR_FILENO : null, STDOUT_FILENO);
+        dup2(err.w.get(), STDERR_FILENO);
+        if (fchdir(stage_fd.get()) != 0) _exit(126);
+        execv(skopeo.c_str(), argv.data());
+        _exit(127);
+    }
+    err.w.reset();
+    std::string said;
+    read_all(err.r.get(), said);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::string last;
+        for (const auto& line : split(said, '\n'))
+            if (!line.empty()) last = line;
+        throw Error("image pull " + shown(p.operands[0]) + ": skopeo failed" +
+                    (last.empty() ? std::string() : ": " + last));
+    }
+    ParsedSub q = p;
+    q.operands = {im.path(stage) + "/layout", name};
+    return cmd_import(q, config, report, ref);
 }
 
 int cmd_list(const ParsedSub& p, const std::string& config,
@@ -941,6 +1042,8 @@ std::string format_image_json(const std::vector<ImageRecord>& images) {
 
 std::string image_help() {
     return "Usage: kakuri image import [--subids] [-q|--quiet] [-v|--verbose] SOURCE [NAME]\n"
+           "       kakuri image pull [--tls-verify=false] [--subids] [-q|--quiet] [-v|--verbose]\n"
+           "                         REF [NAME]\n"
            "       kakuri image list [--json | -q|--quiet]\n"
            "       kakuri image inspect NAME\n"
            "       kakuri image remove [-f|--force] NAME...\n"
@@ -952,6 +1055,9 @@ std::string image_help() {
            "Env, Entrypoint, Cmd, WorkingDir and User are kept. NAME defaults to SOURCE's name.\n"
            "It unpacks in a user namespace with your subordinate ids when you have a range\n"
            "(--subids: required), else every file becomes yours; device nodes are skipped.\n"
+           "pull: skopeo copies REF (HOST/NAME[:TAG], docker:// meant) into an OCI layout,\n"
+           "which is imported as above; NAME defaults to REF's last component.\n"
+           "--tls-verify=false: the registry may speak plain HTTP (one on 127.0.0.1).\n"
            "list: NAME SIZE CREATED SOURCE. inspect: the image's record (JSON).\n"
            "remove: refused while a container runs on the image (-f or not), and while a\n"
            "persistent container was made from it unless -f (that container cannot start).\n";
@@ -973,11 +1079,12 @@ int run_image_subcommand(int argc, char* argv[], const std::string& config,
     const int n = static_cast<int>(rest.size()) - 1;
     const bool help = n > 1 && (!strcmp(rest[1], "--help") || !strcmp(rest[1], "-h"));
     if (sub.empty() || sub == "help" || help) {
-        if (!help && sub.empty()) usage("image needs an action: import, list, inspect or remove");
+        if (!help && sub.empty())
+            usage("image needs an action: import, pull, list, inspect or remove");
         std::fputs(image_help().c_str(), stdout);
         return 0;
     }
-    if (sub != "import" && sub != "list" && sub != "inspect" && sub != "remove")
+    if (sub != "import" && sub != "pull" && sub != "list" && sub != "inspect" && sub != "remove")
         usage("image: unknown action " + shown(sub));
     ParsedSub p = parse_image_options(n, rest.data(), sub);
     if (p.help) {
@@ -985,6 +1092,7 @@ int run_image_subcommand(int argc, char* argv[], const std::string& config,
         return 0;
     }
     if (sub == "import") return cmd_import(p, config, report);
+    if (sub == "pull") return cmd_pull(p, config, report);
     if (sub == "list") return cmd_list(p, config, report);
     if (sub == "inspect") return cmd_inspect(p, config, report);
     return cmd_remove(p, config, report);

@@ -12,7 +12,7 @@ import subprocess
 import tarfile
 
 from harness import Skip, eq, ok
-from test_rootfs import MARKER, chown_tree, etc_lines_held, make_tree, TEST_USER
+from test_rootfs import MARKER, OS_RELEASE, chown_tree, etc_lines_held, make_tree, TEST_USER
 
 IMAGE_ENV = ["FOO=from-the-image", "PATH=/bin"]
 
@@ -747,6 +747,79 @@ def test_a_config_swapped_under_the_import_is_never_taken(k):
     finally:
         stop.set()
         t.join()
+    eq(entries(k), [])
+
+
+def registry(k):
+    """Debian's docker-registry on 127.0.0.1 only, a free port, its own storage and config;
+    its address once it listens (it says so). The caller stops it."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = os.path.join(k.tmp, "registry")
+    os.makedirs(os.path.join(d, "data"))
+    cfg = os.path.join(d, "config.yml")
+    with open(cfg, "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n"
+                f"    rootdirectory: {d}/data\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    reg = subprocess.Popen(["docker-registry", "serve", cfg], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    for line in reg.stderr:
+        if "listening on" in line:
+            break
+    else:
+        reg.wait()
+        raise AssertionError("docker-registry did not start")
+    # The rest of its log is drained, so that it never blocks on a full pipe.
+    import threading
+    threading.Thread(target=reg.stderr.read, daemon=True).start()
+    return reg, f"127.0.0.1:{port}"
+
+
+def test_pull_from_a_local_registry(k):
+    no_range(k)
+    for tool in ("skopeo", "docker-registry"):
+        if not shutil.which(tool):
+            raise Skip(f"{tool} is not installed")
+    # Without skopeo: one line naming the package, nothing made.
+    bare = k.mkdir("no-skopeo")
+    os.symlink(shutil.which("setpriv"), os.path.join(bare, "setpriv"))
+    p = k.run(["image", "pull", "127.0.0.1:1/x/y:1"], env={"PATH": bare})
+    eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+    ok("install the skopeo package" in p.stderr, p.stderr)
+    for bad in ("-x", "oci:/srv/layout", "/srv/x"):
+        p = k.run(["image", "pull", bad])
+        eq((p.returncode, p.stderr.count("\n")), (125, 1), f"{bad}: {p.stderr}")
+    eq(entries(k), [])
+    root = make_tree(k, "tree-pull")
+    config = {"Env": IMAGE_ENV, "Cmd": ["/bin/sh", "-c", "cat /etc/os-release; echo $FOO"]}
+    layout = oci_layout(k, "oci-pull", [tar_of(root)], config)
+    reg, addr = registry(k)
+    try:
+        ref = f"{addr}/kakuri-it/pulled:1"
+        p = subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}",
+                            f"docker://{ref}"], capture_output=True, text=True, timeout=120)
+        eq(p.returncode, 0, p.stderr)
+        p = k.run(["image", "pull", ref], timeout=120)
+        eq(p.returncode, 125, "a plain HTTP registry without --tls-verify=false")
+        eq(p.stderr.count("\n"), 1, p.stderr)
+        p = k.run(["image", "pull", "--tls-verify=false", ref], timeout=120)
+        eq((p.returncode, p.stdout), (0, "pulled\n"), p.stderr)
+        p = k.run(["--image", "pulled"])
+        eq(p.stdout, OS_RELEASE + "from-the-image\n", p.stderr)
+        info = json.loads(k.run(["image", "inspect", "pulled"]).stdout)
+        eq((info["source"], info["format"]), ("docker://" + ref, "oci"))
+        # What is not there: skopeo's word, on one line, and nothing left.
+        p = k.run(["image", "pull", "--tls-verify=false", f"{addr}/kakuri-it/missing:1"],
+                  timeout=120)
+        eq((p.returncode, p.stderr.count("\n")), (125, 1), p.stderr)
+        ok("skopeo failed" in p.stderr, p.stderr)
+        eq(entries(k), ["pulled"])
+    finally:
+        reg.terminate()
+        reg.wait(timeout=30)
+    eq(k.run(["image", "remove", "pulled"]).returncode, 0)
     eq(entries(k), [])
 
 

@@ -202,4 +202,20 @@ TEST_CASE("images: sizes and the list's table") {
     CHECK(format_image_json({}) == "[]\n");
 }
 
+TEST_CASE("pull_reference: a registry's image, docker:// meant; nothing taken for an option") {
+    CHECK(pull_reference("127.0.0.1:5000/it/busybox:1") == "docker://127.0.0.1:5000/it/busybox:1");
+    CHECK(pull_reference("docker://alpine:3.19") == "docker://alpine:3.19");
+    CHECK(pull_reference("alpine") == "docker://alpine");
+    for (const char* bad : {"", "-x", "--src-creds=a:b", "oci:/srv/layout", "/srv/x", "docker://",
+                            "a b", "x\ny", "docker-archive:/x.tar/y"})
+        CHECK_THROWS_AS(pull_reference(bad), Error);
+}
+
+TEST_CASE("image_name_from_ref: the last component, without tag or digest") {
+    CHECK(image_name_from_ref("127.0.0.1:5000/it/busybox:1") == "busybox");
+    CHECK(image_name_from_ref("docker://docker.io/library/alpine@sha256:abc") == "alpine");
+    CHECK(image_name_from_ref("alpine:3.19") == "alpine");
+    CHECK(image_name_from_ref("host:5000/") == "");
+}
+
 }  // namespace kakuri
