@@ -8,10 +8,10 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list inspect logs remove commit image config help"
+_kakuri_subcommands="create start exec shell stop list inspect logs remove commit changes apply discard image config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
-_kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --bind-profile --auto-mount=
+_kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --overlay --bind-profile --auto-mount=
     --hostname --rootfs --image -e --env --unsetenv -w --workdir --seccomp= --cap-add --cap-drop
     --config --tmpfs-size --memory --pids-limit --cpus"
 _kakuri_opts_flag="--allow-network --user --userns --subids --clearenv --dry-run -v --verbose
@@ -80,6 +80,7 @@ _kakuri_value() {
             ;;
         --image) COMPREPLY=($(compgen -W "$(_kakuri_images "$@")" -- "$cur")) ;;
         --bind | --ro-bind | --config) _kakuri_files ;;
+        --overlay) _kakuri_files -d ;;
         -w | --workdir | --rootfs | -[!-]*w) _kakuri_files -d ;;
         --unsetenv) COMPREPLY=($(compgen -e -- "$cur")) ;;
         -e | --env | -[!-]*e)
@@ -154,6 +155,9 @@ _kakuri() {
             logs) value_opts="" flag_opts="-f --follow" operands=name ;;
             remove) value_opts="" flag_opts="-f --force" operands=names ;;
             commit) value_opts="" flag_opts="-q --quiet" operands=commit ;;
+            changes) value_opts="--format=" flag_opts="--json -q --quiet --diff" operands=changeset ;;
+            apply) value_opts="" flag_opts="-f --force" operands=apply ;;
+            discard) value_opts="" flag_opts="" operands=changesets ;;
             image) value_opts="--tls-verify=" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
                 operands=image ;;
             help) value_opts="" flag_opts="" operands=subcommand ;;
@@ -217,6 +221,11 @@ _kakuri() {
             commit:0)
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
+            changeset:0 | changesets:* | apply:0)
+                # Change set ids, from `kakuri changes -q`.
+                COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" changes -q 2>/dev/null)" -- "$cur"))
+                ;;
+            apply:*) _kakuri_files ;; # PATHs under the change set's SRC
             image:0) COMPREPLY=($(compgen -W "import pull list inspect remove" -- "$cur")) ;;
             image:*)
                 # import's SOURCE is a file or directory; pull's REF is a registry's (nothing

@@ -13,12 +13,15 @@ set -g __kakuri_subcommands \
     logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
     commit\t"make an image of a stopped container's root" \
+    changes\t"list change sets, or what one changed (--overlay)" \
+    apply\t"write a change set's changes to the host" \
+    discard\t'delete change sets' \
     image\t'import, pull, list, inspect and remove images' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
 
 # Run options that take a value: the next word (or, long ones, after '=').
-set -g __kakuri_value_opts --network -p --publish --dns --bind --ro-bind --bind-profile \
+set -g __kakuri_value_opts --network -p --publish --dns --bind --ro-bind --overlay --bind-profile \
     --auto-mount --hostname --rootfs --image -e --env --unsetenv -w --workdir --seccomp --cap-add \
     --cap-drop --config --tmpfs-size --memory --pids-limit --cpus
 
@@ -78,7 +81,7 @@ function __kakuri_state
                 set vals -w --workdir -e --env
             case stop
                 set vals -t --time
-            case list
+            case list changes
                 set vals --format
             case config create
             case '*'
@@ -199,6 +202,7 @@ $opt -s p -l publish -x -d 'forward [HOSTIP:]HOSTPORT to PORT inside (implies --
 $opt -l dns -x -d "a private network's DNS server"
 $opt -l bind -r -F -d 'bind-mount SRC[:DST][:ro] at DST (default: the same path)'
 $opt -l ro-bind -r -F -d 'bind-mount SRC[:DST] read-only'
+$opt -l overlay -x -a '(__fish_complete_directories (commandline -ct))' -d 'show SRC[:DST] copy-on-write, writes kept as a change set'
 $opt -l bind-profile -x -a '(__kakuri_profiles)' -d 'add the binds of a profile from the config'
 $opt -l auto-mount -x -a 'rw ro off' -d 'mount path arguments at the same path'
 $opt -l user -d 'run as your own uid/gid inside instead of root'
@@ -247,6 +251,20 @@ complete -c kakuri -n "__kakuri_at 'remove 0'" -s f -l force -d 'stop a running 
 complete -c kakuri -n "__kakuri_at 'commit 0'" -a '(__kakuri_containers)' -d container
 complete -c kakuri -n "__kakuri_at 'commit *'" -s q -l quiet -d 'print nothing but errors'
 complete -c kakuri -n "__kakuri_at 'commit 0'" -s h -l help -d 'show the help'
+
+# Change sets (--overlay): ids from `kakuri changes -q`.
+function __kakuri_change_sets
+    set -l kakuri (__kakuri_bin)
+    command $kakuri (__kakuri_config) changes -q 2>/dev/null
+end
+complete -c kakuri -n "__kakuri_at 'changes 0' 'apply 0' 'discard *'" -a '(__kakuri_change_sets)' -d 'change set'
+complete -c kakuri -n "__kakuri_at 'apply *'; and not __kakuri_at 'apply 0'" -F
+complete -c kakuri -n "__kakuri_at 'changes 0' 'apply 0' 'discard 0'" -s h -l help -d 'show the help'
+complete -c kakuri -n "__kakuri_at 'changes 0'" -l json -d 'as JSON'
+complete -c kakuri -n "__kakuri_at 'changes 0'" -l format -x -a 'json' -d 'output format'
+complete -c kakuri -n "__kakuri_at 'changes 0'" -s q -l quiet -d 'ids only'
+complete -c kakuri -n "__kakuri_at 'changes 0'" -l diff -d 'a unified diff of text files'
+complete -c kakuri -n "__kakuri_at 'apply *'" -s f -l force -d "overwrite the host's versions changed since"
 
 # Images: the action, then import's SOURCE (a file) or images.
 complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import pull list inspect remove'

@@ -22,6 +22,7 @@ enum OptId {
     kOptDns,
     kOptBind,
     kOptRoBind,
+    kOptOverlay,
     kOptUser,
     kOptHostname,
     kOptUnsetenv,
@@ -72,6 +73,10 @@ const std::vector<TableEntry>& table() {
          kOptBind},
         {{"ro-bind", 0, ArgKind::Required, "SRC[:DST]", nullptr, "bind-mount SRC read-only"},
          kOptRoBind},
+        {{"overlay", 0, ArgKind::Required, "SRC[:DST]", nullptr,
+          "show SRC at DST copy-on-write: writes are kept as a change set, never reach SRC "
+          "(kakuri changes, apply, discard; repeatable)"},
+         kOptOverlay},
         {{"bind-profile", 0, ArgKind::Required, "NAME", nullptr,
           "add the binds of a profile from the config (repeatable)"},
          kOptBindProfile},
@@ -228,6 +233,7 @@ Options parse_run_options(int argc, char* const argv[]) {
             o.binds.push_back(path_arg("--ro-bind", arg));
             o.binds_ro_forced.push_back(true);
             break;
+        case kOptOverlay: o.overlays.push_back(path_arg("--overlay", arg)); break;
         case kOptUser: o.user = true; break;
         case kOptHostname: o.hostname = arg; break;
         case kOptRootfs:
@@ -351,6 +357,11 @@ std::string run_help_text() {
          "  kakuri remove [-f|--force] NAME...\n"
          "  kakuri commit [-q|--quiet] NAME IMAGE             a stopped container's root as an "
          "image\n"
+         "  kakuri changes [--json | -q | --diff] [ID]        --overlay's change sets, or one's "
+         "changes\n"
+         "  kakuri apply [-f|--force] ID [PATH...]            write changes to the host, "
+         "atomically\n"
+         "  kakuri discard ID...                              drop change sets\n"
          "  kakuri image import [--subids] SOURCE [NAME]      a root filesystem or an OCI or "
          "docker image\n"
          "  kakuri image list|inspect|remove ...              kakuri help image\n"

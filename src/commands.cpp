@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -12,11 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
 #include "cgroup.hpp"
+#include "changes.hpp"
 #include "cli.hpp"
 #include "config.hpp"
 #include "durable.hpp"
@@ -42,8 +45,9 @@ namespace kakuri {
 namespace {
 
 // No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
-const char* const kSubcommands[] = {"create", "start",   "exec", "shell",  "stop",
-                                    "list",   "inspect", "logs", "remove", "commit"};
+const char* const kSubcommands[] = {"create",  "start",   "exec",   "shell",  "stop",
+                                    "list",    "inspect", "logs",   "remove", "commit",
+                                    "changes", "apply",   "discard"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -53,6 +57,16 @@ Store open_store(const Config& cfg, const std::string& home) {
                     "containers_dir must be an absolute path or start with ~/");
     }
     return Store(normalize_path(dir));
+}
+
+ChangeStore open_changes(const Config& cfg, const std::string& home) {
+    std::string dir = expand_tilde(cfg.changes_dir.value, home);
+    if (dir.empty() || dir[0] != '/') {
+        const Origin& o = cfg.changes_dir.origin;  // a config's value is not quoted
+        throw Error((o.line ? o.file + ":" + std::to_string(o.line) + ": " : std::string()) +
+                    "changes_dir must be an absolute path or start with ~/");
+    }
+    return ChangeStore(normalize_path(dir));
 }
 
 [[noreturn]] void usage(const std::string& sub, const std::string& what) {
@@ -174,6 +188,15 @@ ContainerSpec container_spec(const Loaded& l, Record& rec, const ProcessRequest&
     spec.layout.hidden = own_state(l.config_path, l.cfg, l.host);
     // Resolved: its layers and home are opened without following any link (mounts.cpp).
     spec.layout.persist_dir = l.host.resolve(l.store.path(rec.name));
+    for (auto& b : spec.layout.binds) {
+        if (!b.overlay) continue;
+        ChangeStore changes = open_changes(l.cfg, l.host.home);
+        ChangeMeta m = changes.meta(b.change_set);
+        if (m.container != rec.name || m.src != b.src)
+            throw Error("change set " + std::to_string(b.change_set) + " of --overlay " + b.src +
+                        " belongs to something else now");
+        b.layer = changes.path(b.change_set);
+    }
     set_process(spec, req, l.host);
     if (idle) spec.process.argv.clear();
     return spec;
@@ -250,7 +273,8 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
     rec.root = !spec.layout.image.empty()   ? "image " + spec.layout.image
                : spec.layout.rootfs.empty() ? "host"
                                             : spec.layout.rootfs;
-    rec.spec = container_fields(spec);
+    const bool overlays = std::any_of(spec.layout.binds.begin(), spec.layout.binds.end(),
+                                      [](const Bind& b) { return b.overlay; });
     if (opts.dry_run) {
         // What a start -d would set up; nothing is made.
         spec.layout.persist_dir = l.host.resolve(l.store.path(name));
@@ -261,7 +285,24 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
                        stdout);
         return 0;
     }
+    // Each --overlay's change set, the container's until applied or discarded; none left
+    // behind when the container cannot be made.
+    std::vector<unsigned> made;
+    ScopeGuard unmake([&] {
+        for (unsigned id : made) try {
+                open_changes(l.cfg, l.host.home).remove(id);
+            } catch (const Error&) {
+            }
+    });
+    if (overlays) {
+        ChangeStore changes = open_changes(l.cfg, l.host.home);
+        changes.clean_leftovers();
+        for (auto& b : spec.layout.binds)
+            if (b.overlay) made.push_back(b.change_set = changes.make(b.src, b.dst, name).id);
+    }
+    rec.spec = container_fields(spec);
     l.store.create(rec, persist_dirs(spec.layout));
+    unmake.dismiss();
     if (opts.verbosity >= 0) std::printf("%s\n", name.c_str());
     return 0;
 }
@@ -314,6 +355,16 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     if (!detach && command.empty())
         spec.process.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
     Plan plan = make_plan(spec);
+    // Its change sets: never while one is being applied or discarded (their lock), and held
+    // shared while a foreground run lasts (a detached one is seen running).
+    std::vector<UniqueFd> change_locks;
+    for (const auto& b : spec.layout.binds) {
+        if (!b.overlay) continue;
+        change_locks.push_back(open_changes(l.cfg, l.host.home).open_set(b.change_set));
+        if (flock(change_locks.back().get(), LOCK_SH | LOCK_NB) != 0)
+            throw Error("change set " + std::to_string(b.change_set) + " of container '" + name +
+                        "' is being applied or discarded");
+    }
     LaunchHooks hooks;
     hooks.detach = detach;
     hooks.hold = image_hold ? image_hold.get() : -1;
@@ -660,6 +711,8 @@ int cmd_commit(int argc, char* argv[], const Caller& caller) {
 #endif
 }
 
+void keep_or_drop_change_sets(const Loaded& l, const Record& rec);
+
 int cmd_remove(int argc, char* argv[], const Caller& caller) {
     bool force = false;
     int first = parse_sub("remove", argc, argv, {{"force", 'f', false}},
@@ -692,11 +745,323 @@ int cmd_remove(int argc, char* argv[], const Caller& caller) {
         }
         Store::Taken taken = l.store.take(name);
         delete_taken(l, taken.name, has_record ? &rec : nullptr);
+        if (has_record) keep_or_drop_change_sets(l, rec);
+    }
+    return 0;
+}
+
+// ---- change sets (README, "Copy-on-write views") ----
+
+int64_t now_ns() {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+std::vector<Change> changes_of(const ChangeStore& cs, unsigned id, const ChangeMeta& m) {
+    UniqueFd set = cs.open_set(id);
+    UniqueFd upper(::openat(set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!upper) throw Error("open " + cs.path(id) + "/upper", errno);
+    UniqueFd src(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                             RESOLVE_NO_SYMLINKS));
+    if (!src)
+        throw Error("change set " + std::to_string(id) + ": its directory " + m.src +
+                        " cannot be opened (without following a link)",
+                    errno);
+    return scan_changes(upper.get(), src.get(), m.created_ns);
+}
+
+std::string changes_note(size_t n, const ChangeMeta& m) {
+    const std::string id = std::to_string(m.id);
+    return "note: " + std::to_string(n) + (n == 1 ? " change" : " changes") + " under " + m.src +
+           " kept as change set " + id + ": kakuri changes " + id + ", kakuri apply " + id +
+           ", kakuri discard " + id;
+}
+
+// A removed container's change sets: an empty one goes with it, one with changes stays (work
+// never vanishes), and is said.
+void keep_or_drop_change_sets(const Loaded& l, const Record& rec) {
+    ContainerSpec spec;
+    try {
+        spec = recorded_container(l, rec);
+    } catch (const Error&) {
+        return;
+    }
+    for (const auto& b : spec.layout.binds) {
+        if (!b.overlay) continue;
+        try {
+            ChangeStore cs = open_changes(l.cfg, l.host.home);
+            ChangeMeta m = cs.meta(b.change_set);
+            if (m.container != rec.name) continue;
+            const std::vector<Change> v = changes_of(cs, m.id, m);
+            if (v.empty())
+                cs.remove(m.id);
+            else
+                l.report(changes_note(v.size(), m));
+        } catch (const Error& e) {
+            l.report(std::string("change set of --overlay ") + b.src + ": " + e.what());
+        }
+    }
+}
+
+// Neither applied nor discarded while a container writes it: a temporary run holds its lock
+// (shared), a persistent container is running.
+UniqueFd take_change_set(const Loaded& l, const ChangeStore& cs, unsigned id, const ChangeMeta& m) {
+    UniqueFd set = cs.open_set(id);
+    if (flock(set.get(), LOCK_EX | LOCK_NB) != 0)
+        throw Error("change set " + std::to_string(id) + " is in use by a running container");
+    if (!m.container.empty() && l.store.exists(m.container) &&
+        l.store.status(m.container) == Status::Running)
+        throw Error("change set " + std::to_string(id) + " belongs to container '" + m.container +
+                    "', which is running (stop it first)");
+    return set;
+}
+
+unsigned change_id(const std::string& sub, const std::string& word) {
+    unsigned id = 0;
+    if (!parse_change_id(word, id))
+        usage(sub, "not a change set id: " + shown(word) + " (see: kakuri changes)");
+    return id;
+}
+
+// kakuri changes [--json] [ID [--diff]]
+int cmd_changes(int argc, char* argv[], const Caller& caller) {
+    bool json = false, diff = false, quiet = false;
+    int first = parse_sub(
+        "changes", argc, argv,
+        {{"json", 1, false}, {"format", 2, true}, {"diff", 3, false}, {"quiet", 'q', false}},
+        [&](char c, const std::string& v) {
+            if (c == 1) json = true;
+            if (c == 3) diff = true;
+            if (c == 'q') quiet = true;
+            if (c == 2) {
+                if (v != "json") usage("changes", "--format takes json");
+                json = true;
+            }
+        });
+    if (first < 0) return 0;
+    if (argc - first > 1) usage("changes", "changes takes at most one change set ID");
+    if (int(diff) + int(json) + int(quiet) > 1)
+        usage("changes", "--diff, --json and --quiet do not go together");
+    Loaded l = load(caller.config, caller.report);
+    ChangeStore cs = open_changes(l.cfg, l.host.home);
+    cs.clean_leftovers();
+    if (first == argc) {
+        if (diff) usage("changes", "--diff needs a change set ID");
+        if (quiet) {
+            for (const auto& m : cs.list()) std::printf("%u\n", m.id);
+            return 0;
+        }
+        const int64_t now = now_ns();
+        std::string out = json ? "[" : "";
+        bool any = false;
+        if (!json) out += "ID  CHANGES  AGE              CONTAINER  SRC\n";
+        for (const auto& m : cs.list()) {
+            size_t n = 0;
+            std::string count;
+            try {
+                n = changes_of(cs, m.id, m).size();
+                count = std::to_string(n);
+            } catch (const Error&) {
+                count = "?";
+            }
+            const std::string age = time_ago(m.created_ns / 1000000000, now / 1000000000);
+            if (json) {
+                out += std::string(any ? "," : "") + "\n  " +
+                       format_fields_json({{"id", std::to_string(m.id)},
+                                           {"src", m.src},
+                                           {"dst", m.dst},
+                                           {"changes", count},
+                                           {"created", iso_time(m.created_ns / 1000000000)},
+                                           {"container", m.container}});
+                while (!out.empty() && out.back() == '\n') out.pop_back();
+            } else {
+                char line[128];
+                snprintf(line, sizeof line, "%-3u %-8s %-16s %-10s ", m.id, count.c_str(),
+                         age.c_str(), m.container.empty() ? "-" : m.container.c_str());
+                out += line + one_line(m.src) + "\n";
+            }
+            any = true;
+        }
+        if (json) out += any ? "\n]\n" : "]\n";
+        std::fputs(out.c_str(), stdout);
+        return 0;
+    }
+    if (quiet) usage("changes", "--quiet lists the ids of every change set: no ID");
+    const unsigned id = change_id("changes", argv[first]);
+    const ChangeMeta m = cs.meta(id);
+    const std::vector<Change> v = changes_of(cs, id, m);
+    if (json) {
+        std::fputs(format_changes_json(v).c_str(), stdout);
+        return 0;
+    }
+    if (!diff) {
+        std::fputs(format_changes(v).c_str(), stdout);
+        return 0;
+    }
+    UniqueFd set = cs.open_set(id);
+    UniqueFd upper(::openat(set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd src(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                             RESOLVE_NO_SYMLINKS));
+    if (!upper || !src) throw Error("open change set " + std::to_string(id), errno);
+    std::fflush(stdout);
+    for (const auto& c : v) diff_change(upper.get(), src.get(), c, stdout);
+    return 0;
+}
+
+// kakuri apply [--force] ID [PATH...]
+int cmd_apply(int argc, char* argv[], const Caller& caller) {
+    bool force = false;
+    int first = parse_sub("apply", argc, argv, {{"force", 'f', false}},
+                          [&](char, const std::string&) { force = true; });
+    if (first < 0) return 0;
+    if (first >= argc) usage("apply", "apply needs a change set ID");
+    const unsigned id = change_id("apply", argv[first]);
+    Loaded l = load(caller.config, caller.report);
+    ChangeStore cs = open_changes(l.cfg, l.host.home);
+    const ChangeMeta m = cs.meta(id);
+    UniqueFd lock = take_change_set(l, cs, id, m);
+    const std::vector<Change> all = changes_of(cs, id, m);
+    // PATHs as `changes` shows them (relative to SRC), or absolute under SRC or DST.
+    std::vector<std::string> chosen_paths;
+    for (int i = first + 1; i < argc; ++i) {
+        std::string p = argv[i];
+        if (!p.empty() && p[0] == '/') {
+            p = normalize_path(p);
+            const std::string base = path_within(p, m.src)   ? m.src
+                                     : path_within(p, m.dst) ? m.dst
+                                                             : "";
+            if (base.empty())
+                usage("apply", shown(argv[i]) + " is not under " + m.src + " nor " + m.dst);
+            p = p == base ? "" : p.substr(base == "/" ? 1 : base.size() + 1);
+        }
+        p = normalize_path("/" + p).substr(1);
+        bool any = false;
+        for (const auto& c : all) any = any || change_chosen(c, p);
+        if (!any)
+            usage("apply",
+                  "no change in change set " + std::to_string(id) + " is at " + shown(argv[i]));
+        chosen_paths.push_back(p);
+    }
+    std::vector<Change> chosen;
+    for (const auto& c : all) {
+        bool take = chosen_paths.empty();
+        for (const auto& p : chosen_paths) take = take || change_chosen(c, p);
+        if (take) chosen.push_back(c);
+    }
+    // kakuri's own state is never written from a change set (a forged record or config).
+    const std::vector<HiddenPath> own = own_state(l.config_path, l.cfg, l.host);
+    ApplyOptions ao;
+    ao.force = force;
+    ao.as_root = getuid() == 0;
+    ao.refuse = [&](const std::string& rel) -> std::string {
+        const std::string host = normalize_path(m.src + "/" + rel);
+        for (const auto& h : own)
+            if (path_within(host, h.path) || path_within(h.path, host))
+                return "kakuri's own state (" + h.what + " " + h.path + "): never applied";
+        return "";
+    };
+    UniqueFd set = cs.open_set(id);
+    UniqueFd upper(::openat(set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd src(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                             RESOLVE_NO_SYMLINKS));
+    if (!upper || !src) throw Error("open change set " + std::to_string(id), errno);
+    ApplyResult r = apply_changes(upper.get(), src.get(), chosen, ao);
+    for (const auto& c : r.refused) l.report("not applied: " + c.path + ": " + c.why);
+    if (!r.conflicts.empty() && !force) {
+        for (const auto& c : r.conflicts)
+            l.report("conflict: " + m.src + "/" + c.path +
+                     " changed on the host since the container wrote it");
+        throw Error(
+            "apply " + std::to_string(id) + ": " + std::to_string(r.conflicts.size()) +
+            (r.conflicts.size() == 1 ? " conflict" : " conflicts") +
+            ", nothing applied (see the lines above; --force overwrites the host's versions)");
+    }
+    // A temporary container's change set with nothing left goes; a persistent container's stays.
+    for (const auto& c : r.failed) l.report("failed: " + c.path + ": " + c.why);
+    // A temporary container's change set with nothing left goes; a persistent container's stays.
+    const size_t left = changes_of(cs, id, m).size();
+    lock.reset();
+    set.reset();
+    if (left == 0 && m.container.empty()) cs.remove(id);
+    std::printf("applied %zu of change set %u to %s%s\n", r.applied, id, m.src.c_str(),
+                left ? (", " + std::to_string(left) + " left (kakuri discard " +
+                        std::to_string(id) + " drops them)")
+                           .c_str()
+                     : "");
+    if (!r.failed.empty())
+        throw Error("apply " + std::to_string(id) + ": " + std::to_string(r.failed.size()) +
+                    " of the changes could not be applied (see the lines above)");
+    return 0;
+}
+
+// kakuri discard ID...
+int cmd_discard(int argc, char* argv[], const Caller& caller) {
+    int first = parse_sub("discard", argc, argv, {}, [&](char, const std::string&) {});
+    if (first < 0) return 0;
+    if (first >= argc) usage("discard", "discard needs a change set ID");
+    Loaded l = load(caller.config, caller.report);
+    ChangeStore cs = open_changes(l.cfg, l.host.home);
+    for (int i = first; i < argc; ++i) {
+        const unsigned id = change_id("discard", argv[i]);
+        const ChangeMeta m = cs.meta(id);
+        UniqueFd lock = take_change_set(l, cs, id, m);
+        // A persistent container keeps its (now empty) change set; another one goes whole.
+        if (!m.container.empty() && l.store.exists(m.container))
+            cs.empty(id);
+        else {
+            lock.reset();
+            cs.remove(id);
+        }
     }
     return 0;
 }
 
 }  // namespace
+
+RunChangeSets::RunChangeSets(ContainerSpec& spec, const Config& cfg, const HostInfo& host,
+                             bool dry_run) {
+    for (auto& b : spec.layout.binds) {
+        if (!b.overlay || dry_run) continue;
+        if (!store_) {
+            store_ = std::make_unique<ChangeStore>(open_changes(cfg, host.home));
+            store_->clean_leftovers();
+        }
+        ChangeMeta m = store_->make(b.src, b.dst, "");
+        made_.push_back(m);
+        b.change_set = m.id;
+        b.layer = store_->path(m.id);
+        // Held (shared) while the container lives: apply and discard wait for no one.
+        locks_.push_back(store_->open_set(m.id));
+        check(flock(locks_.back().get(), LOCK_SH), "lock change set " + std::to_string(m.id));
+    }
+}
+
+RunChangeSets::~RunChangeSets() {
+    locks_.clear();
+    for (const auto& m : made_) {
+        try {
+            if (changes_of(*store_, m.id, m).empty()) store_->remove(m.id);
+        } catch (const Error&) {
+        }
+    }
+}
+
+void RunChangeSets::finish(const Report& report, bool quiet) {
+    locks_.clear();
+    for (const auto& m : made_) {
+        try {
+            const std::vector<Change> v = changes_of(*store_, m.id, m);
+            if (v.empty())
+                store_->remove(m.id);
+            else if (!quiet)
+                report(changes_note(v.size(), m));
+        } catch (const Error& e) {
+            report("change set " + std::to_string(m.id) + ": " + e.what());
+        }
+    }
+    made_.clear();
+}
 
 bool is_container_subcommand(const std::string& word) {
     for (const char* s : kSubcommands)
@@ -742,6 +1107,23 @@ std::string container_help(const std::string& sub) {
         return "Usage: kakuri commit [-q|--quiet] NAME IMAGE\nMake the image IMAGE of the "
                "stopped container NAME's root as it is now: the image or --rootfs tree it was "
                "created on with what it wrote over it (see kakuri help image).\n";
+    if (sub == "changes")
+        return "Usage: kakuri changes [--json|--format=json | -q|--quiet | --diff] [ID]\n"
+               "Without ID: every change set (ID, CHANGES, AGE, CONTAINER, SRC; -q: the ids). With "
+               "ID: what "
+               "its --overlay's program changed under SRC: added, modified, deleted, renamed, "
+               "mode, refused (never applied); --diff: a unified diff of text files, a line for "
+               "others.\n";
+    if (sub == "apply")
+        return "Usage: kakuri apply [-f|--force] ID [PATH...]\nWrite change set ID's changes "
+               "(those at or below each PATH; all without one) to its SRC, each file replaced "
+               "atomically. A path changed on the host since the container wrote it is a "
+               "conflict: nothing is applied (exit 125) unless --force. Never follows a link, "
+               "never applies device nodes, fifos, sockets or links leading out, never sets "
+               "setuid or setgid.\n";
+    if (sub == "discard")
+        return "Usage: kakuri discard ID...\nDelete change sets (a persistent container's is "
+               "emptied: it keeps it).\n";
     return "Usage: kakuri remove [-f|--force] NAME...\nDelete containers and everything they "
            "wrote; -f stops a running one first.\n";
 }
@@ -757,6 +1139,9 @@ int run_container_subcommand(int argc, char* argv[], const Caller& caller) {
     if (sub == "inspect") return cmd_inspect(argc, argv, caller);
     if (sub == "logs") return cmd_logs(argc, argv, caller);
     if (sub == "commit") return cmd_commit(argc, argv, caller);
+    if (sub == "changes") return cmd_changes(argc, argv, caller);
+    if (sub == "apply") return cmd_apply(argc, argv, caller);
+    if (sub == "discard") return cmd_discard(argc, argv, caller);
     return cmd_remove(argc, argv, caller);
 }
 

@@ -3,7 +3,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "changes.hpp"
+#include "config.hpp"
+#include "container.hpp"
+#include "spec.hpp"
 
 namespace kakuri {
 
@@ -15,6 +22,21 @@ using Report = std::function<void(const std::string&)>;
 struct Caller {
     std::string config;  // the file --config named before the subcommand, or ""
     Report report;
+};
+
+// A temporary run's change sets (README, "Copy-on-write views"): one made for each --overlay
+// before the plan (none for --dry-run) and locked while the run lasts; at the end each with
+// changes is said in one note, each without is deleted.
+class RunChangeSets {
+public:
+    RunChangeSets(ContainerSpec& spec, const Config& cfg, const HostInfo& host, bool dry_run);
+    ~RunChangeSets();  // deletes what finish() did not see (an error before the run)
+    void finish(const Report& report, bool quiet);
+
+private:
+    std::unique_ptr<ChangeStore> store_;
+    std::vector<ChangeMeta> made_;
+    std::vector<UniqueFd> locks_;
 };
 
 bool is_container_subcommand(const std::string& word);

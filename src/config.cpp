@@ -28,7 +28,7 @@ namespace kakuri {
 namespace {
 
 const char* const kSections[] = {"storage", "defaults", "bind_profiles"};
-const char* const kStorageKeys[] = {"containers_dir", "images_dir", "log_max_size"};
+const char* const kStorageKeys[] = {"containers_dir", "images_dir", "changes_dir", "log_max_size"};
 const char* const kDefaultsKeys[] = {
     "allow_network",  "network",  "host_loopback", "dns",
     "user",           "hostname", "auto_mount",    "auto_mount_workdir",
@@ -385,7 +385,7 @@ private:
         const std::string entry = "entry " + std::to_string(index + 1) + " of " + where;
         if (item.empty()) fail(e.line, entry + " is empty");
         const BindText t = split_bind(item);
-        if (!t.well_formed) fail(e.line, "bad " + entry + ": expected SRC[:DST][:ro]");
+        if (!t.well_formed) fail(e.line, "bad " + entry + ": expected SRC[:DST][:ro|:overlay]");
         if (!t.dst.empty() && t.dst[0] != '/' && !is_tilde_path(t.dst))
             fail(e.line, "bad " + entry + ": DST must be an absolute path");
     }
@@ -431,7 +431,10 @@ private:
         } else if (section == "storage") {
             std::string dir = as_string(e);
             if (dir.empty()) fail(e.line, k + " must not be empty");
-            set(k == "images_dir" ? cfg_.images_dir : cfg_.containers_dir, dir, e);
+            set(k == "images_dir"    ? cfg_.images_dir
+                : k == "changes_dir" ? cfg_.changes_dir
+                                     : cfg_.containers_dir,
+                dir, e);
         } else if (section == "bind_profiles") {
             Profile p;
             p.entries = as_list(e);
@@ -571,6 +574,7 @@ Config default_config() {
     Config c;
     c.containers_dir.value = "~/.local/kakuri/containers";
     c.images_dir.value = "~/.local/kakuri/images";
+    c.changes_dir.value = "~/.local/kakuri/changes";
     c.log_max_size.value = 4 << 20;
     c.network.value = "none";
     c.auto_mount.value = "rw";

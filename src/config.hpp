@@ -33,6 +33,7 @@ struct Profile {
 struct Config {
     Setting<std::string> containers_dir;  // [storage]; default "~/.local/kakuri/containers"
     Setting<std::string> images_dir;      // [storage]; default "~/.local/kakuri/images"
+    Setting<std::string> changes_dir;     // [storage]; default "~/.local/kakuri/changes"
     Setting<uint64_t> log_max_size;       // [storage]; bytes a detached container's log keeps
     Setting<bool> allow_network;          // [defaults] from here on; default false
     Setting<std::string> network;         // "none" (default), "host" or "private"

@@ -18,7 +18,16 @@ struct Bind {
     std::string src;  // absolute host path
     std::string dst;  // absolute container path
     bool ro = false;
-    bool operator==(const Bind& o) const { return src == o.src && dst == o.dst && ro == o.ro; }
+    // --overlay (README, "Copy-on-write views"): SRC below, every write to an upper layer kept
+    // as a change set in changes_dir, never to SRC. change_set: its id (0: not made yet, as in
+    // --dry-run); layer: its directory, resolved (upper/ and work/ in it).
+    bool overlay = false;
+    unsigned change_set = 0;
+    std::string layer = {};
+    bool operator==(const Bind& o) const {
+        return src == o.src && dst == o.dst && ro == o.ro && overlay == o.overlay &&
+               change_set == o.change_set && layer == o.layer;
+    }
 };
 
 // A symbolic link on the way to a mounted path: `path` (all its directories resolved) leads to

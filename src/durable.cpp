@@ -163,7 +163,12 @@ Fields container_fields(const ContainerSpec& s) {
                                            : "overlay",
                              d.link_target}));
     if (!layout.home.empty()) put("home", encode_word(layout.home));
-    for (const auto& b : layout.binds) put("bind", words({b.ro ? "ro" : "rw", b.src, b.dst}));
+    // In order (a later one over the same place wins); an --overlay with its change set's id.
+    for (const auto& b : layout.binds)
+        if (b.overlay)
+            put("overlay", words({b.src, b.dst, std::to_string(b.change_set)}));
+        else
+            put("bind", words({b.ro ? "ro" : "rw", b.src, b.dst}));
     for (const auto& l : layout.links) put("link", words({l.path, l.target}));
     put("seccomp", policy.seccomp ? "1" : "0");
     put("caps", hex(policy.caps));
@@ -191,8 +196,8 @@ Fields container_fields(const ContainerSpec& s) {
 
 Fields shown_fields(const Fields& recorded) {
     static const char* const kLists[] = {
-        "uid_map", "system",   "bind",     "link",    "env_unset", "gid_map",      "env",
-        "env_set", "env_drop", "env_keep", "publish", "image_env", "image_command"};
+        "uid_map", "system",   "bind",     "link",    "env_unset", "gid_map",       "env",
+        "env_set", "env_drop", "env_keep", "publish", "image_env", "image_command", "overlay"};
     Fields out;
     for (const auto& [k, v] : recorded) {
         std::string shown;
@@ -287,6 +292,15 @@ bool layout_field(Layout& layout, const std::string& k, const std::string& v) {
         auto w = split_words(v, 3, k);
         if (w[0] != "ro" && w[0] != "rw") throw bad_field(k);
         layout.binds.push_back({w[1], w[2], w[0] == "ro"});
+    } else if (k == "overlay") {
+        auto w = split_words(v, 3, k);
+        const std::string& id = w[2];
+        if (id.empty() || id.size() > 9 || id.find_first_not_of("0123456789") != std::string::npos)
+            throw bad_field(k);
+        Bind b{w[0], w[1], false};
+        b.overlay = true;
+        b.change_set = static_cast<unsigned>(std::stoul(id));
+        layout.binds.push_back(b);
     } else if (k == "link") {
         auto w = split_words(v, 2, k);
         layout.links.push_back({w[0], w[1]});

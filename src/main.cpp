@@ -112,6 +112,8 @@ int run(int argc, char* argv[]) {
     // Closed inside by init before anything of the container runs (keep_own_fds).
     UniqueFd image_hold;
     ContainerSpec spec = make_spec(opts, cfg, host, image_of(opts, cfg, host, image_hold).get());
+    // Each --overlay's change set, made before the plan that mounts it.
+    RunChangeSets change_sets(spec, cfg, host, opts.dry_run);
     Plan plan = make_plan(spec);
     if (opts.verbosity > 0)
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());
@@ -128,7 +130,9 @@ int run(int argc, char* argv[]) {
     plan.process.exec_trampoline = guard_run(plan.identity.userns, plan.policy.caps);
     if (opts.verbosity > 0) std::fputs(format_plan(plan).c_str(), stderr);
     std::fflush(stdout);
-    return run_container(plan).status_or_throw();
+    RunResult result = run_container(plan);
+    change_sets.finish(say, opts.verbosity < 0);
+    return result.status_or_throw();
 }
 
 }  // namespace

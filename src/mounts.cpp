@@ -373,11 +373,20 @@ struct Apply {
         if (plan.identity.userns)
             check(sys_fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0),
                   "overlay userxattr for " + s.target);
+        // A change set's upper layer holds whole files and whiteouts (what apply reads): no
+        // redirect of a renamed directory, no metadata-only copy-up. In a user namespace
+        // userxattr already rules both out.
+        if (s.cow && !plan.identity.userns) {
+            set("redirect_dir", "nofollow");
+            set("metacopy", "off");
+        }
         check(sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0),
               "mount overlay on " + s.target);
-        // nodev: device nodes a root filesystem's tarball brought along stay inert.
-        return UniqueFd(check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV),
-                              "mount overlay on " + s.target));
+        // nodev: device nodes a root filesystem's tarball brought along stay inert; a host
+        // directory shown copy-on-write is nosuid as a bind is.
+        const unsigned attr = MOUNT_ATTR_NODEV | (s.cow ? MOUNT_ATTR_NOSUID : 0);
+        return UniqueFd(
+            check(sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, attr), "mount overlay on " + s.target));
     }
 
     void symlink(const Step& s) {

@@ -11,7 +11,8 @@ namespace kakuri {
 BindText split_bind(const std::string& text) {
     BindText out;
     std::vector<std::string> parts = split(text, ':');
-    if (parts.size() >= 2 && (parts.back() == "ro" || parts.back() == "rw")) {
+    if (parts.size() >= 2 &&
+        (parts.back() == "ro" || parts.back() == "rw" || parts.back() == "overlay")) {
         out.mode = parts.back();
         parts.pop_back();
     }

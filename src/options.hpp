@@ -46,6 +46,7 @@ struct Options {
     std::string dns;                    // --dns ADDR: the private network's DNS upstream
     std::vector<std::string> binds;     // "SRC[:DST][:ro]" in order given
     std::vector<bool> binds_ro_forced;  // parallel to binds: came from --ro-bind
+    std::vector<std::string> overlays;  // --overlay "SRC[:DST]" in order given
     bool user = false;
     std::string hostname;  // empty: the default
     std::string rootfs;    // --rootfs DIR as written; empty: the host's system directories
@@ -72,11 +73,12 @@ struct Options {
     bool version = false;
 };
 
-// A bind as written, "SRC[:DST][:ro|:rw]", taken apart: nothing expanded, nothing resolved.
+// A bind as written, "SRC[:DST][:ro|:rw|:overlay]", taken apart: nothing expanded, nothing
+// resolved.
 struct BindText {
     std::string src;
     std::string dst;   // empty: not given (the same path as SRC)
-    std::string mode;  // "ro", "rw" or empty: not given
+    std::string mode;  // "ro", "rw", "overlay" or empty: not given
     // false: more fields, or an empty SRC or DST (mode is still what the text ends with)
     bool well_formed = false;
 };

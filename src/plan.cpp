@@ -157,6 +157,12 @@ void add_hidden(Plan& p, const Layout& layout) {
             if (!path_within(h.path, b.src) || h.path == b.src) continue;
             std::string place = normalize_path(b.dst + rel_of(h.path, b.src));
             if (hidden_by_later(place, i + 1)) continue;
+            // Through an overlay, as through a system directory, nothing inside reaches the
+            // host's copy (`kakuri apply` refuses kakuri's own state): the mask, no pins.
+            if (b.overlay) {
+                mask(h, place, false);
+                continue;
+            }
             for (std::string d = parent_path(place); d != b.dst && path_within(d, b.dst);
                  d = parent_path(d)) {
                 auto pin = std::find_if(pins.begin(), pins.end(),
@@ -336,7 +342,28 @@ Plan make_plan(const ContainerSpec& s) {
     // With limits the container has a cgroup of its own (README, "Resource limits"): there it
     // sees that cgroup as the root of each hierarchy, not the host's tree.
     if (s.policy.limits.cgroup()) add(p, StepKind::CgroupFs, "/sys/fs/cgroup", "", 0755, true);
-    for (const auto& b : s.layout.binds) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
+    // Overlays go over every bind (automatic mounts included: the working directory's bind
+    // must not hide one, and its writes reach SRC), and a bind inside an overlay over it again.
+    for (const auto& b : s.layout.binds)
+        if (!b.overlay) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
+    for (const auto& b : s.layout.binds) {
+        if (!b.overlay) continue;
+        // Its upper layer is a change set's (README, "Copy-on-write views"): made before the
+        // plan for a run; none yet only where nothing runs (--dry-run).
+        add(p, StepKind::Overlay, b.dst, b.src);
+        p.steps.back().cow = true;
+        if (!b.layer.empty()) {
+            p.steps.back().upper = b.layer + "/upper";
+            p.steps.back().work = b.layer + "/work";
+        }
+    }
+    for (const auto& b : s.layout.binds) {
+        if (b.overlay) continue;
+        bool inside = false;
+        for (const auto& o : s.layout.binds)
+            inside = inside || (o.overlay && b.dst != o.dst && path_within(b.dst, o.dst));
+        if (inside) add(p, StepKind::Bind, b.dst, b.src, 0, b.ro);
+    }
     for (const auto& l : s.layout.links) add(p, StepKind::Symlink, l.path, l.target);
     add_hidden(p, s.layout);
     add(p, StepKind::PivotRoot, "/");
@@ -351,7 +378,10 @@ std::string format_step(const Step& st) {
     case StepKind::RootOverlay:
     case StepKind::Overlay:
         line += "  (lower " + st.source + ", upper " +
-                (st.upper.empty() ? std::string("in memory") : st.upper) + ")";
+                (!st.upper.empty() ? st.upper
+                 : st.cow          ? std::string("a new change set")
+                                   : std::string("in memory")) +
+                ")";
         break;
     case StepKind::Symlink: line += " -> " + st.source; break;
     case StepKind::DevNode:

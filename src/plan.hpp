@@ -57,10 +57,13 @@ struct Step {
     // File, FileOver: what the file holds; FileOver with append: after what target holds.
     std::string text = {};
     bool append = false;
+    // Overlay of a --overlay: nosuid, and neither redirects nor metacopy, so that its upper
+    // layer holds whole files and whiteouts only (what `kakuri apply` reads).
+    bool cow = false;
     bool operator==(const Step& o) const {
         return kind == o.kind && target == o.target && source == o.source && mode == o.mode &&
                ro == o.ro && upper == o.upper && work == o.work && own_state == o.own_state &&
-               make == o.make && text == o.text && append == o.append;
+               make == o.make && text == o.text && append == o.append && cow == o.cow;
     }
 };
 

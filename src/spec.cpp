@@ -206,9 +206,12 @@ Bind parse_bind_spec(const std::string& text, bool force_ro, const std::string& 
     const BindText t = split_bind(text);
     if (t.mode == "rw" && force_ro)
         throw Error("--ro-bind " + shown(text) + ": ':rw' contradicts --ro-bind");
-    if (!t.well_formed) throw Error(bad + ": expected SRC[:DST][:ro]");
+    if (t.mode == "overlay" && force_ro)
+        throw Error("--ro-bind " + shown(text) + ": ':overlay' contradicts --ro-bind");
+    if (!t.well_formed) throw Error(bad + ": expected SRC[:DST][:ro|:overlay]");
     Bind b;
     b.ro = force_ro || t.mode == "ro";
+    b.overlay = t.mode == "overlay";
     std::string src = expand_tilde(t.src, home);
     if (src[0] != '/') src = cwd + "/" + src;
     b.src = normalize_path(src);
@@ -269,8 +272,12 @@ void add_bind(ContainerSpec& s, Bind b, const std::string& named, const HostInfo
     b.src = h.resolve(b.src);
     refuse_own_state(b.src, named, s);
     // Now, not when mounting: create must not record a container that cannot start.
-    if (h.kind(b.src) == PathKind::Missing)
-        throw Error(named + ": " + shown(b.src) + " does not exist");
+    const PathKind kind = h.kind(b.src);
+    if (kind == PathKind::Missing) throw Error(named + ": " + shown(b.src) + " does not exist");
+    // overlayfs stacks directories only.
+    if (b.overlay && kind != PathKind::Directory)
+        throw Error(named + ": " + shown(b.src) + " is not a directory (an overlay is of a " +
+                    "directory; --bind shows a file)");
     s.layout.binds.push_back(b);
 }
 
@@ -547,6 +554,9 @@ std::vector<HiddenPath> own_state(const std::string& config_path, const Config& 
     }
     // Images are shared by every container made from them (README, "Images"): none may write one.
     add(expand_tilde(cfg.images_dir.value, h.home), true, 0700, "images_dir");
+    // Change sets (README, "Copy-on-write views"): what apply writes to the host; only kakuri
+    // may put one there.
+    add(expand_tilde(cfg.changes_dir.value, h.home), true, 0700, "changes_dir");
     // The binary this run is, where a bind could show it (a build tree, ~/.local/bin, the
     // working directory mounted read-write): replaced from inside, the next run would be the
     // program's. Under /usr the container sees it through an overlay or read-only.
@@ -612,6 +622,7 @@ std::string format_config(const Config& c, bool filter_built) {
     out += "[storage]\n";
     line("containers_dir", config_string(c.containers_dir.value), c.containers_dir.origin);
     line("images_dir", config_string(c.images_dir.value), c.images_dir.origin);
+    line("changes_dir", config_string(c.changes_dir.value), c.changes_dir.origin);
     line("log_max_size", config_string(format_size(c.log_max_size.value)), c.log_max_size.origin);
     out += "\n[defaults]\n";
     line("network", config_string(c.network.value), c.network.origin);
@@ -783,6 +794,13 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     for (size_t i = 0; i < opts.binds.size(); ++i)
         add_bind(s, parse_bind_spec(opts.binds[i], opts.binds_ro_forced[i], h.home, h.cwd),
                  (opts.binds_ro_forced[i] ? "--ro-bind " : "--bind ") + opts.binds[i], h);
+    for (const auto& text : opts.overlays) {
+        const std::string named = "--overlay " + text;
+        const BindText t = split_bind(text);
+        if (!t.mode.empty())
+            throw Error(named + ": expected SRC[:DST] (an overlay is writable, its writes kept)");
+        add_bind(s, parse_bind_spec(text + ":overlay", false, h.home, h.cwd, named), named, h);
+    }
     for (const auto& name : cfg.bind_profiles.value)
         add_profile(s, cfg, name, cfg.bind_profiles.origin, h);
     for (const auto& name : opts.bind_profiles) add_profile(s, cfg, name, kCommandLine, h);

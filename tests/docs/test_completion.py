@@ -68,12 +68,13 @@ class Fixture:
             r = sh([kakuri, "create", "-q", name], env=self.env, cwd=self.work)
             if r.returncode != 0:
                 self.errors += f"kakuri create {name}: exit {r.returncode}: {r.stderr}"
-        # Another store, named by the global --config: box3 is there alone.
+        # Another store, named by the global --config: box3 is there alone, with an --overlay
+        # of sub/ (change set 1, in the HOME's changes_dir).
         self.store2 = os.path.join(self.tmp, "store2.toml")
         with open(self.store2, "w") as f:
             f.write(CONFIG.format(containers=os.path.join(self.tmp, "containers2")))
-        r = sh([kakuri, "--config", self.store2, "create", "-q", "box3"], env=self.env,
-               cwd=self.work)
+        r = sh([kakuri, "--config", self.store2, "create", "-q", "--overlay", "sub", "box3"],
+               env=self.env, cwd=self.work)
         if r.returncode != 0:
             self.errors += f"kakuri --config ... create box3: exit {r.returncode}: {r.stderr}"
 
@@ -141,6 +142,12 @@ def common_cases(fx, opts, subs, sub_opts):
         # The global --config: a subcommand after it, its store's containers, its profiles.
         (f"kakuri --config {fx.other} con", "has", {"config"}),
         (f"kakuri --config {fx.store2} start ", "eq", {"box3"}),
+        # Change set ids where an ID goes.
+        ("kakuri changes ", "eq", {"1"}),
+        ("kakuri apply ", "eq", {"1"}),
+        ("kakuri apply -f ", "eq", {"1"}),
+        ("kakuri discard 1 ", "eq", {"1"}),
+        ("kakuri --overlay s", "eq", {"sub"}),
         (f"kakuri --config {fx.store2} remove -f b", "eq", {"box3"}),
         (f"kakuri --config {fx.store2} exec box3 ech", "has", {"echo"}),
         (f"kakuri --config {fx.other} config --bind-profile ", prof, {"other"}),
@@ -277,6 +284,7 @@ def test_fish(t, fx, root, opts):
         "kakuri --bind-profile=": {"--bind-profile=dev", "--bind-profile=minimal"},
         "kakuri -w s": {"sub/"},
         "kakuri exec -w s": {"sub/"},
+        "kakuri --overlay s": {"sub/"},
         "kakuri list --format=": {"--format=json", "--format=table"},
     }
     cases = [(l, h, fixed.get(l, w)) for l, h, w in cases]

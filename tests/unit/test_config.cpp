@@ -435,19 +435,19 @@ TEST_CASE("config: bad profile and bind entries") {
     CHECK(error_of("[bind_profiles]\ndev = [\"~/.config\", \"\"]\n") ==
           "c.toml:2: entry 2 of profile 'dev' is empty");
     CHECK(error_of("[bind_profiles]\n\ndev = [\n  \"~/.config\",\n  \"~/.ssh:\"\n]\n") ==
-          "c.toml:3: bad entry 2 of profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:3: bad entry 2 of profile 'dev': expected SRC[:DST][:ro|:overlay]");
     CHECK(error_of("[bind_profiles]\ndev = [\":/x\"]\n") ==
-          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro|:overlay]");
     CHECK(error_of("[bind_profiles]\ndev = [\"/a:/b:/c\"]\n") ==
-          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro|:overlay]");
     CHECK(error_of("[bind_profiles]\ndev = [\"/a:/b:rx\"]\n") ==
-          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of profile 'dev': expected SRC[:DST][:ro|:overlay]");
     CHECK(error_of("[bind_profiles]\ndev = [\"/a:b\"]\n") ==
           "c.toml:2: bad entry 1 of profile 'dev': DST must be an absolute path");
     CHECK(error_of("[bind_profiles]\ndev = \"/a\"\n") ==
           "c.toml:2: 'dev' takes a list like [\"...\"], not a string");
     CHECK(error_of("[defaults]\nbind = [\"/a::ro\"]\n") ==
-          "c.toml:2: bad entry 1 of bind: expected SRC[:DST][:ro]");
+          "c.toml:2: bad entry 1 of bind: expected SRC[:DST][:ro|:overlay]");
     // All the accepted shapes.
     Config c = parse(
         "[bind_profiles]\n"

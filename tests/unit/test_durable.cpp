@@ -31,6 +31,11 @@ ContainerSpec every_field() {
         {"/usr", false, "", true}, {"/bin", true, "usr/bin", false}, {"/etc", false, "", false}};
     s.layout.home = "/home/alice";
     s.layout.binds = {{"/src/with space", "/dst", false}, {"/ro\tsrc", "/ro", true}};
+    Bind cow{"/home/alice/proj", "/proj", false};
+    cow.overlay = true;
+    cow.change_set = 42;
+    s.layout.binds.push_back(cow);  // in order among the binds
+    s.layout.binds.push_back({"/after", "/after", false});
     s.layout.links = {{"/home/alice/proj/latest", "/home/alice/proj/v2"}};
     s.policy.seccomp = false;
     s.policy.caps = 0xa80425fbULL;
@@ -191,3 +196,14 @@ TEST_CASE("durable: a malformed publish or dns field is refused") {
 }
 
 }  // namespace kakuri
+
+TEST_CASE("durable: an --overlay is recorded with its change set, and a bad id refused") {
+    Fields f = {{"overlay", "/a /b 7"}};
+    ContainerSpec s = container_from_fields(f);
+    REQUIRE(s.layout.binds.size() == 1);
+    CHECK(s.layout.binds[0].overlay);
+    CHECK(s.layout.binds[0].change_set == 7);
+    CHECK(s.layout.binds[0].layer.empty());  // where it lies is the store's, at each start
+    for (const char* bad : {"/a /b x", "/a /b ", "/a /b -1", "/a /b 12345678901"})
+        CHECK_THROWS_AS(container_from_fields({{"overlay", bad}}), Error);
+}

@@ -899,3 +899,55 @@ TEST_CASE("plan: a private network's resolv.conf names pasta's DNS address, over
 }
 
 }  // namespace kakuri
+
+namespace kakuri {
+
+TEST_CASE("plan: an --overlay goes over every bind, a bind inside it over it again") {
+    ContainerSpec s = spec();
+    Bind cow{"/home/u/proj", "/home/u/proj", false};
+    cow.overlay = true;
+    cow.layer = "/home/u/.local/kakuri/changes/7";
+    s.layout.binds = {cow,
+                      {"/home/u", "/home/u", false},  // the working directory's, automatic
+                      {"/home/u/out", "/home/u/proj/out", false}};
+    Plan p = make_plan(s);
+    const size_t outer = index_of(p, StepKind::Bind, "/home/u");
+    const size_t overlay = index_of(p, StepKind::Overlay, "/home/u/proj");
+    REQUIRE(outer != npos);
+    REQUIRE(overlay != npos);
+    CHECK(outer < overlay);  // never hidden by a bind of a directory above it
+    const Step& o = p.steps[overlay];
+    CHECK(o.cow);
+    CHECK(o.source == "/home/u/proj");
+    CHECK(o.upper == "/home/u/.local/kakuri/changes/7/upper");
+    CHECK(o.work == "/home/u/.local/kakuri/changes/7/work");
+    // The bind inside the overlay: before it (in order) and again after it, so it shows.
+    size_t last_inner = npos;
+    for (size_t i = 0; i < p.steps.size(); ++i)
+        if (p.steps[i].kind == StepKind::Bind && p.steps[i].target == "/home/u/proj/out")
+            last_inner = i;
+    REQUIRE(last_inner != npos);
+    CHECK(last_inner > overlay);
+    CHECK(contains(format_step(o), "upper /home/u/.local/kakuri/changes/7/upper"));
+    cow.layer.clear();  // --dry-run: no change set made
+    s.layout.binds = {cow};
+    Plan dry = make_plan(s);
+    CHECK(contains(format_step(dry.steps[index_of(dry, StepKind::Overlay, "/home/u/proj")]),
+                   "a new change set"));
+}
+
+TEST_CASE("plan: kakuri's own state below an --overlay is masked, never pinned or made") {
+    ContainerSpec s = spec();
+    Bind cow{"/home/u", "/home/u", false};
+    cow.overlay = true;
+    s.layout.binds = {cow};
+    s.layout.hidden = {{"/home/u/.local/kakuri/changes", true, 0700, "changes_dir", true}};
+    Plan p = make_plan(s);
+    const size_t m = index_of(p, StepKind::MaskDir, "/home/u/.local/kakuri/changes");
+    REQUIRE(m != npos);
+    CHECK(m > index_of(p, StepKind::Overlay, "/home/u"));
+    CHECK_FALSE(p.steps[m].make);
+    CHECK(count_kind(p, StepKind::Pin) == 0);
+}
+
+}  // namespace kakuri

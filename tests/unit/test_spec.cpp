@@ -1301,20 +1301,20 @@ TEST_CASE("spec: kakuri's own state: the binary itself, unless under /usr") {
     SUBCASE("a build tree's binary: hidden where a bind would show it") {
         h.binary = "/home/u/src/kakuri/build/kakuri";
         ContainerSpec s = make_spec(Options{}, h);
-        REQUIRE(s.layout.hidden.size() == 5);
-        CHECK(s.layout.hidden[4].path == "/home/u/src/kakuri/build/kakuri");
-        CHECK_FALSE(s.layout.hidden[4].dir);
-        CHECK(s.layout.hidden[4].what == "kakuri binary");
+        REQUIRE(s.layout.hidden.size() == 6);
+        CHECK(s.layout.hidden[5].path == "/home/u/src/kakuri/build/kakuri");
+        CHECK_FALSE(s.layout.hidden[5].dir);
+        CHECK(s.layout.hidden[5].what == "kakuri binary");
     }
     SUBCASE("an installed binary: the container sees /usr through an overlay or read-only") {
         for (const char* b : {"/usr/bin/kakuri", "/usr/local/bin/kakuri"}) {
             h.binary = b;
-            CHECK(make_spec(Options{}, h).layout.hidden.size() == 4);
+            CHECK(make_spec(Options{}, h).layout.hidden.size() == 5);
         }
     }
     SUBCASE("unknown") {
         h.binary = "";
-        CHECK(make_spec(Options{}, h).layout.hidden.size() == 4);
+        CHECK(make_spec(Options{}, h).layout.hidden.size() == 5);
     }
 }
 
@@ -1326,7 +1326,8 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         ContainerSpec s = make_spec(o, h);
         CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
                                          "/home/u/.config/container/",
-                                         "/home/u/.local/kakuri/images/"});
+                                         "/home/u/.local/kakuri/images/",
+                                         "/home/u/.local/kakuri/changes/"});
         CHECK(s.layout.hidden[3].what == "images_dir");
         CHECK(s.layout.hidden[3].mode == 0700);
         CHECK(s.layout.hidden[0].mode == 0700);
@@ -1341,7 +1342,8 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         h.environ.push_back("XDG_CONFIG_HOME=/home/u/xdg");
         CHECK(hidden_paths(make_spec(o, cfg, h)) ==
               Strings{"/srv/kakuri/", "/etc/kakuri/", "/home/u/xdg/container/",
-                      "/home/u/.config/container/", "/home/u/.local/kakuri/images/"});
+                      "/home/u/.config/container/", "/home/u/.local/kakuri/images/",
+                      "/home/u/.local/kakuri/changes/"});
     }
     SUBCASE("a file named by --config or KAKURI_CONFIG: the file alone") {
         fs.files = {"/home/u/proj/k.toml", "/home/u/env.toml"};
@@ -1351,12 +1353,13 @@ TEST_CASE("spec: kakuri's own state: containers_dir and the config directories")
         ContainerSpec s = make_spec(o, h);
         CHECK(hidden_paths(s) == Strings{"/home/u/.local/kakuri/containers/", "/etc/kakuri/",
                                          "/home/u/.config/container/", "/home/u/proj/k.toml",
-                                         "/home/u/env.toml", "/home/u/.local/kakuri/images/"});
+                                         "/home/u/env.toml", "/home/u/.local/kakuri/images/",
+                                         "/home/u/.local/kakuri/changes/"});
         CHECK(s.layout.hidden[3].what == "config file");
     }
     SUBCASE("a pipe (--config <(...)) is nothing to hide") {
         o.config = "/dev/fd/63";
-        CHECK(make_spec(o, h).layout.hidden.size() == 4);
+        CHECK(make_spec(o, h).layout.hidden.size() == 5);
     }
     SUBCASE("resolved through links") {
         fs.links = {{"/home/u/.local", "/data/local"}};
@@ -1638,4 +1641,41 @@ TEST_CASE(
                          doctest::Contains("--cpus takes a number of CPUs"), Error);
 }
 
+}  // namespace kakuri
+
+namespace kakuri {
+namespace {
+
+TEST_CASE("spec: --overlay SRC[:DST] is a directory shown copy-on-write, in the bind order") {
+    Options o;
+    o.overlays = {"~/proj", "/data:/d"};
+    ContainerSpec s = make_spec(o, host_with({"/home/u/proj", "/data"}));
+    REQUIRE(s.layout.binds.size() >= 2);
+    CHECK(s.layout.binds[0].overlay);
+    CHECK(s.layout.binds[0].src == "/home/u/proj");
+    CHECK(s.layout.binds[0].dst == "/home/u/proj");
+    CHECK(s.layout.binds[1].dst == "/d");
+    CHECK_FALSE(s.layout.binds[0].ro);
+    // Seen inside: no automatic bind of the working directory's files over it.
+    CHECK(visible_inside("/home/u/proj/x.c", s.layout));
+    for (const char* bad : {"/data:ro", "/data:/d:rw", "/data:/d:overlay"}) {
+        Options b;
+        b.overlays = {bad};
+        CHECK_THROWS_AS(make_spec(b, host_with({"/data"})), Error);
+    }
+    Options missing;
+    missing.overlays = {"/nope"};
+    CHECK_THROWS_WITH_AS(make_spec(missing, host_with({})), doctest::Contains("does not exist"),
+                         Error);
+    HostInfo h = host_with({});
+    h.kind = [](const std::string&) { return PathKind::File; };
+    Options f;
+    f.overlays = {"/etc/hosts"};
+    CHECK_THROWS_WITH_AS(make_spec(f, h), doctest::Contains("not a directory"), Error);
+    // A bind text's :overlay (config bind entries, profiles) means the same.
+    CHECK(parse_bind_spec("~/proj:/p:overlay", false, "/home/u", "/").overlay);
+    CHECK_THROWS_AS(parse_bind_spec("~/proj:overlay", true, "/home/u", "/"), Error);
+}
+
+}  // namespace
 }  // namespace kakuri
