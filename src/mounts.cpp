@@ -182,9 +182,8 @@ struct Apply {
     int layer = 0;
     UniqueFd files;  // the staging tmpfs's directory of FileOver's files
     int file_count = 0;
-    int fresh_count = 0;   // the staging tmpfs's fresh directories made so far
-    UniqueFd mask_source;  // the last MaskFile's source, opened
-    std::string mask_source_path;
+    int fresh_count = 0;  // the staging tmpfs's fresh directories made so far
+    std::map<std::string, UniqueFd> mask_sources;  // MaskFile sources (/dev/null), opened
 
     void open_host_sources() {
         for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -211,22 +210,11 @@ struct Apply {
                 break;
             }
             case StepKind::DevNode: opened[i] = clone_tree(s.source, false); break;
-            case StepKind::MaskFile: {
-                // One open of the mask's source (/dev/null) for all of them.
-                if (s.source != mask_source_path) {
-                    mask_source = open_host(s.source);
-                    mask_source_path = s.source;
-                }
-                UniqueFd t = clone_tree(s.source, false, mask_source.get());
-                if (s.ro)
-                    check(sys_mount_setattr(t.get(), "", AT_EMPTY_PATH,
-                                            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-                                                MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                                            0),
-                          "make the mask of " + s.target + " read-only");
-                opened[i] = std::move(t);
+            case StepKind::MaskFile:
+                // The source (/dev/null), opened once for all of them; cloned at the step,
+                // only where the target exists (mask_file).
+                if (!mask_sources.count(s.source)) mask_sources[s.source] = open_host(s.source);
                 break;
-            }
             case StepKind::RootOverlay:
             case StepKind::Overlay: {
                 // Opened now: the staging tmpfs is about to hide /tmp, where a root filesystem
@@ -303,6 +291,23 @@ struct Apply {
     void fresh_dir(const Step& s) {
         attach(empty_dir(s).get(), open_in_root(root.get(), s.target, Create::Dir).get(),
                "a fresh directory on " + s.target);
+    }
+
+    // The mask's source bound over the target, if it exists. Cloned only then: a detached
+    // mount closed unattached costs the kernel an RCU grace period to dissolve (about one per
+    // /proc file this kernel does not have, before).
+    void mask_file(const Step& s) {
+        UniqueFd t =
+            s.own_state ? open_exact(root.get(), s.target, false) : open_existing(s.target);
+        if (!t) return;
+        UniqueFd m = clone_tree(s.source, false, mask_sources.at(s.source).get());
+        if (s.ro)
+            check(sys_mount_setattr(
+                      m.get(), "", AT_EMPTY_PATH,
+                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                      0),
+                  "make the mask of " + s.target + " read-only");
+        attach(m.get(), t.get(), "mask on " + s.target);
     }
 
     // A sysfs of the container's network namespace, read-only. In a user namespace the kernel
@@ -567,11 +572,7 @@ struct Apply {
         case StepKind::PivotRoot: pivot(); break;
         case StepKind::File:
         case StepKind::FileOver: file_step(s); break;
-        case StepKind::MaskFile:
-            if (UniqueFd t =
-                    s.own_state ? open_exact(root.get(), s.target, false) : open_existing(s.target))
-                attach(opened[i].get(), t.get(), "mask on " + s.target);
-            break;
+        case StepKind::MaskFile: mask_file(s); break;
         case StepKind::MaskDir:
             if (UniqueFd t = s.own_state ? open_exact(root.get(), s.target, s.make, s.mode)
                                          : open_existing(s.target))
@@ -602,7 +603,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}, {}};
+    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }
