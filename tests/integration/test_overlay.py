@@ -9,7 +9,7 @@ import stat
 import subprocess
 import sys
 
-from harness import eq, ok
+from harness import descendants, eq, ok, pidfds, wait_exited
 
 
 def read(path):
@@ -142,6 +142,24 @@ def test_no_changes_no_change_set(k):
     p = k.run(["--overlay", d, "sh", "-c", f"cat {d}/keep.txt >/dev/null; touch {d}/keep.txt"])
     eq((p.returncode, p.stderr), (0, ""))
     eq(sets_of(k, d), [])
+
+
+def test_the_change_set_is_counted_once_nothing_inside_writes(k):
+    # kakuri counts (and keeps, or drops) the change set only once every process inside is
+    # gone: a writer the command left running must not add to it after the note.
+    d = project(k, "late")
+    p = k.popen(["--overlay", d, "--", "/bin/sh", "-c",
+                 f"(while :; do echo x >> {d}/late.txt; done) & echo ready; read x; exit 0"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    eq(p.stdout.readline(), "ready\n")
+    inside = descendants(p.pid)
+    ok(len(inside) >= 3, f"init, the shell and the writer expected, found {inside}")
+    fds = pidfds(inside)
+    _, err = p.communicate("go\n", timeout=60)
+    eq(p.returncode, 0, err)
+    # Already gone when kakuri returned, not a moment later.
+    wait_exited(fds, "still running when kakuri returned", timeout=0)
+    ok(note_id(err, d, 1), err)
 
 
 def test_a_host_edit_since_is_a_conflict_force_overwrites(k):
