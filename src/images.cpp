@@ -416,6 +416,58 @@ private:
     int dir_;
 };
 
+// A hidden directory of images_dir (.new-PID-TAGNAME) that becomes, or feeds, the image name:
+// refused when the image exists, made and locked under images_dir's lock (shared) so that
+// clean_leftovers never sees it unlocked, and held locked (a command killed midway leaves a
+// leftover the next one deletes). Unless kept, it goes when the Staging does, by remove (an
+// import's from the namespace whose ids own its files); failing that, it is said.
+class Staging {
+public:
+    using Remove = std::function<void(const std::string& entry)>;
+    // what: how a failed removal names it.
+    Staging(const Images& im, const std::string& image, const std::string& tag,
+            const std::string& what, Remove remove)
+        : im_(im), what_(what), remove_(std::move(remove)) {
+        struct stat exists;
+        if (fstatat(im.fd.get(), image.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
+            throw Error("image '" + image + "' already exists");
+        name_ = kNewPrefix + std::to_string(getpid()) + "-" + tag + image;
+        ImagesDirLock making(im.fd.get(), LOCK_SH);
+        check(mkdirat(im.fd.get(), name_.c_str(), 0700), "create " + path());
+        // Empty until the constructor returns: removed as such when it throws.
+        ScopeGuard undo([&] { unlinkat(im.fd.get(), name_.c_str(), AT_REMOVEDIR); });
+        fd_.reset(
+            ::openat(im.fd.get(), name_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd_) throw Error("open " + path(), errno);
+        check(flock(fd_.get(), LOCK_EX | LOCK_NB), "lock " + path());
+        undo.dismiss();
+    }
+    ~Staging() {
+        if (kept_) return;
+        try {
+            remove_(name_);
+        } catch (const Error& e) {
+            im_.report("cannot remove " + what_ + path() + ": " + e.what());
+        }
+    }
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+
+    const std::string& name() const { return name_; }
+    std::string path() const { return im_.path(name_); }
+    int fd() const { return fd_.get(); }
+    // It is in place now (renamed): nothing to remove.
+    void keep() { kept_ = true; }
+
+private:
+    const Images& im_;
+    std::string what_;
+    Remove remove_;
+    std::string name_;
+    UniqueFd fd_;
+    bool kept_ = false;
+};
+
 // What an import or remove killed midway left (a hidden .new-* or .trash-* directory whose
 // lock nobody holds) goes with the next command, deleted from a namespace with the caller's
 // mapping of now (the one that made it, unless the range changed since: then it is said).
@@ -552,30 +604,13 @@ void build_image(const std::string& config, const std::function<void(const std::
                  const std::string& what, const Fill& fill) {
     Images im = open_images(config, report, true);
     const std::string& name = r.name;
-    struct stat exists;
-    if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
-        throw Error("image '" + name + "' already exists");
-    const std::string tmp = kNewPrefix + std::to_string(getpid()) + "-" + name;
-    std::optional<ImagesDirLock> making(std::in_place, im.fd.get(), LOCK_SH);
-    check(mkdirat(im.fd.get(), tmp.c_str(), 0700), "create " + im.path(tmp));
-    UniqueFd tmp_fd(
-        ::openat(im.fd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     // Anything wrong from here on leaves nothing: the half-made image is deleted (from the
-    // namespace whose ids own its files).
-    bool done = false;
-    ScopeGuard cleanup([&] {
-        if (done) return;
-        try {
-            im.delete_entry(tmp, ids);
-        } catch (const Error& e) {
-            report("cannot remove the half-made image " + im.path(tmp) + ": " + e.what());
-        }
-    });
-    if (!tmp_fd) throw Error("open " + im.path(tmp), errno);
-    // Held until the rename (the child shares it): a later command that can take the lock
-    // knows the import that made it is gone, and deletes what it left.
-    check(flock(tmp_fd.get(), LOCK_EX | LOCK_NB), "lock " + im.path(tmp));
-    making.reset();
+    // namespace whose ids own its files). Held locked until the rename (the child shares
+    // it): a later command that can take the lock knows the import that made it is gone.
+    Staging staging(im, name, "", "the half-made image ",
+                    [&](const std::string& e) { im.delete_entry(e, ids); });
+    const std::string& tmp = staging.name();
+    const int tmp_fd = staging.fd();
 
     Pipe told = make_pipe();
     const int images_fd = im.fd.get();
@@ -589,16 +624,16 @@ void build_image(const std::string& config, const std::function<void(const std::
     in_namespace(ids, what, [&] {
         told.r.reset();
         ::close(images_fd);  // nothing of images_dir but the new image is reachable
-        confine_to(tmp_fd.get(), im.path(tmp));
-        check(mkdirat(tmp_fd.get(), kRootfsDir, 0755), "make the image's root");
+        confine_to(tmp_fd, im.path(tmp));
+        check(mkdirat(tmp_fd, kRootfsDir, 0755), "make the image's root");
         UniqueFd rootfs(
-            ::openat(tmp_fd.get(), kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            ::openat(tmp_fd, kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!rootfs) throw Error("open the image's root", errno);
         UnpackStats stats;
-        fill(tmp_fd.get(), rootfs.get(), stats, r);
+        fill(tmp_fd, rootfs.get(), stats, r);
         r.size = tree_size(rootfs.get());
         // Readable by the caller alone, as the store's records (the source's path is theirs).
-        UniqueFd rec(::openat(tmp_fd.get(), kRecordFile,
+        UniqueFd rec(::openat(tmp_fd, kRecordFile,
                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!rec) throw Error("write the image's record", errno);
         const std::string text = format_image_record(r);
@@ -610,7 +645,7 @@ void build_image(const std::string& config, const std::function<void(const std::
         if (::write(told.w.get(), counts.data(), counts.size()) < 0)
             throw Error("tell kakuri", errno);
     });
-    open_lock(tmp_fd.get(), "image '" + name + "'", true);
+    open_lock(tmp_fd, "image '" + name + "'", true);
     if (g_show_progress) std::fputs("\r\033[K", stderr);
     g_show_progress = false;
     told.w.reset();
@@ -624,7 +659,7 @@ void build_image(const std::string& config, const std::function<void(const std::
         if (errno == EEXIST) throw Error("image '" + name + "' already exists");
         throw Error("rename " + im.path(tmp) + " to " + im.path(name), errno);
     }
-    done = true;
+    staging.keep();
     if (verbosity > 0 && t.devices)
         report("note: " + std::to_string(t.devices) +
                " device nodes and sockets skipped (a container's /dev is kakuri's)");
@@ -765,24 +800,8 @@ int cmd_pull(const ParsedSub& p, const std::string& config,
     if (skopeo.empty())
         throw Error("image pull needs skopeo, which is not installed: install the skopeo package");
     Images im = open_images(config, report, true);
-    struct stat exists;
-    if (fstatat(im.fd.get(), name.c_str(), &exists, AT_SYMLINK_NOFOLLOW) == 0)
-        throw Error("image '" + name + "' already exists");
-    const std::string stage = kNewPrefix + std::to_string(getpid()) + "-pull-" + name;
-    std::optional<ImagesDirLock> making(std::in_place, im.fd.get(), LOCK_SH);
-    check(mkdirat(im.fd.get(), stage.c_str(), 0700), "create " + im.path(stage));
-    ScopeGuard cleanup([&] {
-        try {
-            remove_tree_at(im.fd.get(), stage);
-        } catch (const Error& e) {
-            report("cannot remove " + im.path(stage) + ": " + e.what());
-        }
-    });
-    UniqueFd stage_fd(
-        ::openat(im.fd.get(), stage.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!stage_fd || flock(stage_fd.get(), LOCK_EX | LOCK_NB) != 0)
-        throw Error("lock " + im.path(stage), errno);
-    making.reset();
+    Staging stage(im, name, "pull-", "",
+                  [&](const std::string& e) { remove_tree_at(im.fd.get(), e); });
 
     const bool show = p.verbosity >= 0 && isatty(STDERR_FILENO);
     Pipe err = make_pipe();
@@ -801,7 +820,7 @@ int cmd_pull(const ParsedSub& p, const std::string& config,
         dup2(null, STDIN_FILENO);
         dup2(show ? STDERR_FILENO : null, STDOUT_FILENO);
         dup2(err.w.get(), STDERR_FILENO);
-        if (fchdir(stage_fd.get()) != 0) _exit(126);
+        if (fchdir(stage.fd()) != 0) _exit(126);
         execv(skopeo.c_str(), argv.data());
         _exit(127);
     }
@@ -819,7 +838,7 @@ int cmd_pull(const ParsedSub& p, const std::string& config,
                     (last.empty() ? std::string() : ": " + last));
     }
     ParsedSub q = p;
-    q.operands = {im.path(stage) + "/layout", name};
+    q.operands = {stage.path() + "/layout", name};
     return cmd_import(q, config, report, ref);
 }
 
