@@ -222,7 +222,7 @@ Options parse_run_options(int argc, char* const argv[]) {
             o.publish.push_back(arg);
             break;
         case kOptDns:
-            if (!valid_ipv4(arg)) bad_usage("--dns takes an IPv4 address, not " + shown(arg));
+            if (!valid_ip(arg)) bad_usage("--dns takes an IPv4 or IPv6 address, not " + shown(arg));
             o.dns = arg;
             break;
         case kOptBind:

@@ -450,8 +450,8 @@ private:
             set(cfg_.host_loopback, as_bool(e), e);
         } else if (k == "dns") {
             std::string addr = as_string(e);
-            if (!addr.empty() && !valid_ipv4(addr))
-                fail(e.line, "dns takes an IPv4 address (\"\": the host's)");
+            if (!addr.empty() && !valid_ip(addr))
+                fail(e.line, "dns takes an IPv4 or IPv6 address (\"\": the host's)");
             set(cfg_.dns, addr, e);
         } else if (k == "user") {
             set(cfg_.user, as_bool(e), e);

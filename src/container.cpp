@@ -2,6 +2,10 @@
 // what it writes.
 #include "container.hpp"
 
+#include <sstream>
+
+#include "options.hpp"
+
 namespace kakuri {
 
 std::vector<FreshDir> fresh_dirs(bool rootfs) {
@@ -41,6 +45,26 @@ std::vector<std::string> persist_dirs(const Layout& layout) {
             if (d.overlaid()) add(persist_layer(d));
     }
     return dirs;
+}
+
+void choose_dns_forwards(PrivateNet& net, const std::string& host_resolv_conf) {
+    if (!net.dns.empty()) {
+        net.dns6 = valid_ipv6(net.dns);
+        net.dns4 = !net.dns6;
+        return;
+    }
+    bool v4 = false, v6 = false;
+    std::istringstream in(host_resolv_conf);
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string key, address;
+        if (!(f >> key >> address) || key != "nameserver") continue;
+        address = address.substr(0, address.find('%'));  // fe80::1%eth0
+        v6 = v6 || valid_ipv6(address);
+        v4 = v4 || (!valid_ipv6(address) && valid_ip(address));
+    }
+    net.dns4 = v4 || !v6;
+    net.dns6 = v6;
 }
 
 }  // namespace kakuri

@@ -177,6 +177,10 @@ struct PrivateNet {
     bool host_loopback = false;    // pasta maps the gateway's address to the host's loopback
     std::string dns;               // the DNS upstream; empty: the host's resolv.conf's first
     std::vector<Publish> publish;  // host ports forwarded inside
+    // Which of pasta's DNS forward addresses the container's resolv.conf names (plan.hpp's
+    // choose_dns_forwards): the family of the upstream, or of the host's nameservers. Chosen
+    // at each start from the host's resolv.conf, never recorded.
+    bool dns4 = true, dns6 = false;
     bool operator==(const PrivateNet& o) const {
         return on == o.on && host_loopback == o.host_loopback && dns == o.dns &&
                publish == o.publish;
@@ -207,6 +211,14 @@ PersistLayer persist_root_layer();
 PersistLayer persist_layer(const SystemDir& dir);
 // Every directory a persistent container of this layout keeps, in the order create makes them.
 std::vector<std::string> persist_dirs(const Layout& layout);
+
+// Which forward addresses the container's resolv.conf names (net.dns4, net.dns6), from the
+// host's resolv.conf text: pasta sends the queries to each address to the first upstream of
+// the same family. --dns: its family only. Else IPv4 first where the host has an IPv4
+// nameserver (or none at all) and IPv6 where it has an IPv6 one: a host with only IPv6
+// nameservers gets only the IPv6 address, so that no lookup first waits out an IPv4 query
+// nobody answers.
+void choose_dns_forwards(PrivateNet& net, const std::string& host_resolv_conf);
 
 // Every decision about one container.
 struct ContainerSpec {

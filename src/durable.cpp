@@ -318,7 +318,7 @@ bool policy_field(Policy& policy, const std::string& k, const std::string& v) {
         policy.net.host_loopback = flag(v, k);
     else if (k == "dns") {
         policy.net.dns = decode_word(v);
-        if (!valid_ipv4(policy.net.dns))
+        if (!valid_ip(policy.net.dns))
             throw Error("bad field '" + k + "' in the container's record");
     } else if (k == "publish")
         policy.net.publish.push_back(publish_field(v, k));

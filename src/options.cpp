@@ -47,9 +47,14 @@ bool port_range(const std::string& t, uint16_t& first, uint16_t& count) {
 
 }  // namespace
 
-bool valid_ipv4(const std::string& text) {
+bool valid_ipv6(const std::string& text) {
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+bool valid_ip(const std::string& text) {
     unsigned char buf[4];
-    return inet_pton(AF_INET, text.c_str(), buf) == 1;
+    return inet_pton(AF_INET, text.c_str(), buf) == 1 || valid_ipv6(text);
 }
 
 Publish parse_publish(const std::string& text) {

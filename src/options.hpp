@@ -32,9 +32,10 @@ Publish parse_publish(const std::string& text);
 std::string format_publish(const Publish& p);
 // Whether two publications would take a same host port of a same protocol.
 bool publish_overlap(const Publish& a, const Publish& b);
-// An IPv4 address in its usual text form (inet_pton's): a private network's DNS upstream,
-// which pasta reaches through the IPv4 address the container's resolv.conf names.
-bool valid_ipv4(const std::string& text);
+// An IPv4 or IPv6 address in its usual text form (inet_pton's; no zone): a private network's
+// DNS upstream, which pasta reaches through the forward address of the same family.
+bool valid_ip(const std::string& text);
+bool valid_ipv6(const std::string& text);
 
 // What the user asked for on the command line, as written (no host lookups yet).
 struct Options {

@@ -383,26 +383,6 @@ std::string pasta_failure(
     return "--network=private: pasta failed" + (last.empty() ? std::string() : ": " + last);
 }
 
-std::string dns_note(const std::string& resolv_conf) {
-    bool v4 = false, v6 = false;
-    std::istringstream in(resolv_conf);
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream f(line);
-        std::string key, address;
-        if (!(f >> key >> address) || key != "nameserver") continue;
-        address = address.substr(0, address.find('%'));  // fe80::1%eth0
-        unsigned char buf[sizeof(struct in6_addr)];
-        v4 = v4 || inet_pton(AF_INET, address.c_str(), buf) == 1;
-        v6 = v6 || inet_pton(AF_INET6, address.c_str(), buf) == 1;
-    }
-    if (!v6 || v4) return "";
-    return std::string(
-               "warning: the host's /etc/resolv.conf names only IPv6 nameservers, and "
-               "pasta forwards the container's DNS queries (to ") +
-           kDnsForward +
-           ") to an IPv4 one only: lookups inside fail unless --dns names an IPv4 upstream";
-}
-
 uint64_t tcp_undelivered(const std::string& table, int* open) {
     uint64_t total = 0;
     std::istringstream in(table);
@@ -454,11 +434,6 @@ UniqueFd connect_private_net(const Plan& plan, int netns, int init_pidfd, int ho
         return Error::told(what, 0, 125);
     };
     const std::string pasta = find_program("pasta");
-    std::string resolv;
-    if (plan.policy.net.dns.empty() && read_file("/etc/resolv.conf", resolv)) {
-        const std::string note = dns_note(resolv);
-        if (!note.empty()) say(STDERR_FILENO, "kakuri: " + note + "\n");
-    }
     if (pasta.empty())
         throw fail(
             "--network=private needs pasta, which is not installed: install the passt package");

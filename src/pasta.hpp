@@ -37,11 +37,6 @@ std::string pasta_failure(const std::string& pasta_stderr, const std::string& tu
                           const std::function<std::string(const std::string& host_ip, unsigned port,
                                                           bool udp)>& bind_failure);
 
-// What to say of the host's resolv.conf (its text) when no DNS upstream is named: pasta
-// forwards the container's queries to the first IPv4 nameserver only, so one that names only
-// IPv6 ones leaves the container without DNS; else nothing (pure).
-std::string dns_note(const std::string& resolv_conf);
-
 // What the TCP connections of /proc/net/tcp's (or tcp6's) text have in flight: the sum of
 // their tx_queue (bytes sent and not acknowledged or not sent yet, a FIN counting one) and
 // rx_queue (bytes received and not read), the listening sockets' left out (pure). open (if

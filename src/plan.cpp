@@ -104,7 +104,8 @@ void add_markers(Plan& p, const ContainerSpec& s) {
         // Where pasta answers, whatever the host's resolv.conf names (a stub on 127.0.0.53 is
         // the host's loopback, which the container does not reach).
         Step dns{StepKind::FileOver, "/etc/resolv.conf", "", 0644};
-        dns.text = std::string("nameserver ") + kDnsForward + "\n";
+        if (s.policy.net.dns4) dns.text += std::string("nameserver ") + kDnsForward + "\n";
+        if (s.policy.net.dns6) dns.text += std::string("nameserver ") + kDnsForward6 + "\n";
         p.steps.push_back(dns);
     }
 }
@@ -267,7 +268,7 @@ std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::strin
     if (!udp) a.insert(a.end(), {"-u", "none"});
     a.insert(a.end(), {"-T", "none", "-U", "none"});
     if (!net.host_loopback) a.push_back("--no-map-gw");
-    a.insert(a.end(), {"--dns-forward", kDnsForward});
+    a.insert(a.end(), {"--dns-forward", kDnsForward, "--dns-forward", kDnsForward6});
     return a;
 }
 

@@ -84,6 +84,9 @@ Plan make_plan(const ContainerSpec& spec);
 // queries, which pasta forwards to the upstream; an address no host has, reached by the default
 // route.
 inline constexpr const char* kDnsForward = "169.254.1.1";
+// Its IPv6 counterpart (a unique local address: pasta takes queries to it, sent through the
+// default route to pasta, and sends them to the host's first IPv6 nameserver).
+inline constexpr const char* kDnsForward6 = "fd6b:616b:7572:6900::53";
 // pasta's arguments (after its name) for the network namespace at netns, which pasta joins
 // from the namespace's own user namespace (the keeper runs it there): in the foreground (it
 // stays the keeper's child), its pid written to pid_file once it is ready, nothing forwarded

@@ -731,7 +731,7 @@ void set_root(ContainerSpec& s, const Options& opts, const Config& cfg, const Ho
 
 // --network=private: what pasta is to forward, each host port taken once (two forwards of one
 // port would have pasta bind it twice, and the second fail).
-void set_private_net(ContainerSpec& s, const Options& opts, const Config& cfg) {
+void set_private_net(ContainerSpec& s, const Options& opts, const Config& cfg, const HostInfo& h) {
     PrivateNet& net = s.policy.net;
     net.on = cfg.network.value == "private";
     if (!net.on) {
@@ -742,6 +742,7 @@ void set_private_net(ContainerSpec& s, const Options& opts, const Config& cfg) {
     }
     net.host_loopback = cfg.host_loopback.value;
     net.dns = cfg.dns.value;
+    choose_dns_forwards(net, net.dns.empty() ? h.read_text("/etc/resolv.conf") : "");
     for (const auto& text : opts.publish) {
         Publish p = parse_publish(text);
         for (const auto& other : net.publish)
@@ -766,7 +767,7 @@ ContainerSpec make_container(const Options& opts, const Config& file_cfg, const 
     set_identity(s, opts, cfg, h);
     s.layout.hidden = own_state(opts.config, cfg, h);
     s.policy.share_net = cfg.network.value == "host";
-    set_private_net(s, opts, cfg);
+    set_private_net(s, opts, cfg, h);
     const std::string& hostname = cfg.hostname.value;
     if (!hostname.empty()) {
         if (!valid_hostname(hostname)) {

@@ -4,6 +4,7 @@ for, DNS goes to the upstream named, pasta ends with its container (also after k
 kakuri), and each failure is one line. Traffic stays on this machine: servers the tests start on
 127.0.0.1 (or a 127/8 address of their own), and published ports."""
 import contextlib
+import fcntl
 import os
 import random
 import select
@@ -102,16 +103,17 @@ if via_gateway:
 # nameserver and the address in the answer.
 DNS_QUERY = r"""
 import socket, struct, sys
-ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+nss = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")]
+ns = nss[0]
 name = sys.argv[1]
 q = struct.pack(">HHHHHH", 0x4b4b, 0x0100, 1, 0, 0, 0)
 q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
 q += struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in ns else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(10)
 s.sendto(q, (ns, 53))
 r, _ = s.recvfrom(512)
-print("nameserver=" + ns)
+print("nameserver=" + " ".join(nss))
 print("answer=" + socket.inet_ntoa(r[-4:]))
 """
 
@@ -279,13 +281,21 @@ def test_host_loopback_opt_in(k):
 
 
 @contextlib.contextmanager
-def dns_responder(answer):
-    """A DNS server on a 127/8 address of its own, port 53 (binding that needs root), answering
-    every A query with answer; yields its address and a pipe that gets a byte per query."""
+def dns_responder(answer, ipv6=False):
+    """A DNS server on a 127/8 address of its own (ipv6: on ::1), port 53 (binding that needs
+    root), answering every A query with answer; yields its address and a pipe that gets a byte
+    per query."""
     if os.geteuid() != 0:
         raise Skip("the DNS responder binds port 53: the suite must run as root")
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for _ in range(20):
+    s = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_DGRAM)
+    if ipv6:
+        # ::1 is the only IPv6 loopback address: the two modes' suites, which run at the same
+        # time, take it in turn.
+        held = open("/tmp/kakuri-it-dns6.lock", "w")
+        fcntl.flock(held, fcntl.LOCK_EX)
+        s.bind(("::1", 53))
+        addr = "::1"
+    for _ in range(0 if ipv6 else 20):
         addr = f"127.{random.randrange(1, 255)}.{random.randrange(0, 255)}.{random.randrange(1, 255)}"
         try:
             s.bind((addr, 53))
@@ -293,7 +303,8 @@ def dns_responder(answer):
         except OSError:
             continue
     else:
-        raise AssertionError("no free 127/8 address for the DNS responder")
+        if not ipv6:
+            raise AssertionError("no free 127/8 address for the DNS responder")
     r, w = os.pipe()
     seen_r, seen_w = os.pipe()
     pid = os.fork()
@@ -321,6 +332,8 @@ def dns_responder(answer):
         os.waitpid(pid, 0)
         os.close(seen_r)
         s.close()
+        if ipv6:
+            held.close()
 
 
 def test_ping_goes_out_and_its_reply_comes_back(k):
@@ -359,28 +372,39 @@ def test_dns_goes_to_the_upstream_named(k):
         eq((p.returncode, p.stdout), (0, "nameserver=169.254.1.1\nanswer=192.0.2.123\n"), p.stderr)
 
 
-def test_a_host_resolv_conf_with_only_ipv6_nameservers_is_said(k):
-    # pasta forwards the container's DNS to the host's first IPv4 nameserver only: with none,
-    # lookups inside would fail unsaid. The host's resolv.conf as such a host has it, in a mount
-    # namespace of the test's own.
-    if k.drop or not k.am_root:
-        # What kakuri reads of the host is the same for every identity; unprivileged, the
-        # container could not overlay an /etc with a mount of root's on it.
-        raise Skip("a resolv.conf of the test's own over /etc/resolv.conf takes real root")
-    stage = os.path.join(k.tmp, "resolv-stage")
-    os.makedirs(stage, exist_ok=True)
-    script = ('mount -t tmpfs -o mode=0755 none "$0" && '
-              'printf "nameserver 2001:db8::53\\nnameserver fe80::1%%eth0\\n" > "$0/resolv.conf" && '
-              'mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$@"')
-    warning = ("kakuri: warning: the host's /etc/resolv.conf names only IPv6 nameservers, and "
-               "pasta forwards the container's DNS queries (to 169.254.1.1) to an IPv4 one only: "
-               "lookups inside fail unless --dns names an IPv4 upstream\n")
-    for opts, want in [([], warning), (["--dns", "127.0.0.1"], "")]:
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, stage]
-        argv += k.argv(["--network=private"] + opts + ["--", "/bin/true"])
-        p = subprocess.run(argv, env=k.env(), cwd=k.work, capture_output=True, text=True,
-                           timeout=60)
-        eq((p.returncode, p.stderr), (0, want), " ".join(opts) or "no --dns")
+def test_dns_goes_to_an_ipv6_upstream(k):
+    # pasta sends the queries to each of its forward addresses to the first upstream of the same
+    # family: an IPv6 upstream is reached through the IPv6 forward address, which the
+    # container's resolv.conf then names alone (no IPv4 query first waits for a timeout).
+    v6 = "nameserver=fd6b:616b:7572:6900::53\nanswer=192.0.2.77\n"
+    with dns_responder("192.0.2.77", ipv6=True) as (addr, seen):
+        p = k.run(["--network=private", "--dns", addr, "--", PY, "-c", DNS_QUERY, "six.example"])
+        eq((p.returncode, p.stdout), (0, v6), p.stderr)
+        ok(select.select([seen], [], [], 0)[0], "the responder saw no query")
+        if k.drop or not k.am_root:
+            # What kakuri reads of the host is the same for every identity; unprivileged, the
+            # container could not overlay an /etc with a mount of root's on it.
+            return
+        # A host whose resolv.conf names only IPv6 nameservers, and one with both (as such
+        # hosts have it, in a mount namespace of the test's own), with no --dns.
+        stage = os.path.join(k.tmp, "resolv-stage")
+        os.makedirs(stage, exist_ok=True)
+        script = ('mount -t tmpfs -o mode=0755 none "$0" && printf "$1" > "$0/resolv.conf" && '
+                  'mount --bind "$0/resolv.conf" /etc/resolv.conf && shift && exec "$@"')
+
+        def under_host_resolv(names, command):
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, stage,
+                    names] + k.argv(["--network=private", "--"] + command)
+            return subprocess.run(argv, env=k.env(), cwd=k.work, capture_output=True, text=True,
+                                  timeout=60)
+
+        p = under_host_resolv("nameserver ::1\\nnameserver fe80::1%%eth0\\n",
+                              [PY, "-c", DNS_QUERY, "six.example"])
+        eq((p.returncode, p.stdout, p.stderr), (0, v6, ""), "only IPv6 nameservers")
+        p = under_host_resolv("nameserver ::1\\nnameserver 127.0.0.1\\n",
+                              ["/bin/cat", "/etc/resolv.conf"])
+        eq((p.returncode, p.stdout, p.stderr),
+           (0, "nameserver 169.254.1.1\nnameserver fd6b:616b:7572:6900::53\n", ""), "both")
 
 
 def fd_links(pid):
@@ -598,7 +622,7 @@ def test_bad_publish_and_dns_are_one_line(k):
                        "[HOSTIP:]HOSTPORT:PORT[/tcp|/udp])\n"),
         (["-p", "8080:80", "--network=host"], "kakuri: --publish needs a private network, not "
                                               "--network=host (it implies --network=private)\n"),
-        (["--dns", "one.one.one.one"], "kakuri: --dns takes an IPv4 address, not "
+        (["--dns", "one.one.one.one"], "kakuri: --dns takes an IPv4 or IPv6 address, not "
                                        "'one.one.one.one' (see 'kakuri --help')\n"),
         (["--network=bridge"], "kakuri: --network takes none, host, private or "
                                "private,host-loopback, not 'bridge' (see 'kakuri --help')\n"),

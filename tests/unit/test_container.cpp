@@ -47,4 +47,25 @@ TEST_CASE("container: the fresh directories: /var/tmp is a root filesystem's own
     CHECK(tree == std::vector<std::string>{"/tmp", "/run", "/dev/shm"});
 }
 
+TEST_CASE("container: the DNS forwards follow the upstream's family, or the host's nameservers'") {
+    auto pick = [](const std::string& dns, const std::string& host) {
+        PrivateNet net;
+        net.on = true;
+        net.dns = dns;
+        choose_dns_forwards(net, host);
+        return std::string(net.dns4 ? "4" : "") + (net.dns6 ? "6" : "");
+    };
+    // --dns: its own family, whatever the host has.
+    CHECK(pick("192.0.2.53", "nameserver 2001:db8::53\n") == "4");
+    CHECK(pick("2001:db8::53", "nameserver 192.0.2.53\n") == "6");
+    CHECK(pick("::1", "") == "6");
+    // The host's: each family it names, IPv4's first; none named (pasta says so) is IPv4.
+    CHECK(pick("", "nameserver 127.0.0.53\noptions edns0\n") == "4");
+    CHECK(pick("", "nameserver 2001:db8::53\nnameserver 192.0.2.53\n") == "46");
+    CHECK(pick("", "nameserver 2001:db8::53\nnameserver fe80::1%eth0\n") == "6");
+    CHECK(pick("", "# a comment\nsearch example\n  nameserver   ::1\n") == "6");
+    CHECK(pick("", "nameserverx 192.0.2.1\n# nameserver ::1\nnameserver not-an-address\n") == "4");
+    CHECK(pick("", "") == "4");
+}
+
 }  // namespace kakuri

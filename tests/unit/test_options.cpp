@@ -133,13 +133,17 @@ TEST_CASE("options: publish_overlap: one host port of one protocol on one addres
     CHECK_FALSE(o("127.0.0.1:8080:80", "127.0.0.2:8080:80"));
 }
 
-TEST_CASE("options: valid_ipv4") {
-    CHECK(valid_ipv4("127.0.0.1"));
-    // pasta forwards the container's queries (to an IPv4 address) to an IPv4 upstream only.
-    CHECK_FALSE(valid_ipv4("2001:db8::53"));
-    CHECK_FALSE(valid_ipv4("localhost"));
-    CHECK_FALSE(valid_ipv4("1.2.3.4 "));
-    CHECK_FALSE(valid_ipv4(""));
+TEST_CASE("options: valid_ip and valid_ipv6") {
+    CHECK(valid_ip("127.0.0.1"));
+    CHECK(valid_ip("2001:db8::53"));
+    CHECK(valid_ip("::1"));
+    CHECK(valid_ipv6("::1"));
+    CHECK_FALSE(valid_ipv6("127.0.0.1"));
+    // A zone names a host's interface, which means nothing to pasta's upstream.
+    CHECK_FALSE(valid_ip("fe80::1%eth0"));
+    CHECK_FALSE(valid_ip("localhost"));
+    CHECK_FALSE(valid_ip("1.2.3.4 "));
+    CHECK_FALSE(valid_ip(""));
 }
 
 }  // namespace kakuri

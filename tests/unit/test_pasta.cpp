@@ -103,16 +103,4 @@ TEST_CASE("pasta: tcp_undelivered sums what connections hold in flight, not list
     CHECK(tcp_undelivered("") == 0);
 }
 
-TEST_CASE("pasta: a host resolv.conf with only IPv6 nameservers is said, others are not") {
-    const std::string note =
-        "warning: the host's /etc/resolv.conf names only IPv6 nameservers, and pasta forwards "
-        "the container's DNS queries (to 169.254.1.1) to an IPv4 one only: lookups inside fail "
-        "unless --dns names an IPv4 upstream";
-    CHECK(dns_note("nameserver 2001:db8::53\nnameserver fe80::1%eth0\n") == note);
-    CHECK(dns_note("# a comment\nsearch example\n  nameserver   ::1\n") == note);
-    CHECK(dns_note("nameserver 2001:db8::53\nnameserver 192.0.2.53\n") == "");
-    CHECK(dns_note("nameserver 127.0.0.53\noptions edns0\n") == "");
-    CHECK(dns_note("") == "");  // none at all: pasta's own business (it says so)
-}
-
 }  // namespace kakuri

@@ -847,7 +847,9 @@ TEST_CASE("plan: a private network's pasta forwards the published ports and noth
                           "none",
                           "--no-map-gw",
                           "--dns-forward",
-                          "169.254.1.1"};
+                          "169.254.1.1",
+                          "--dns-forward",
+                          "fd6b:616b:7572:6900::53"};
     CHECK(pasta_arguments(net, "/proc/self/fd/3", "/proc/self/fd/4") == want);
 }
 
@@ -896,6 +898,12 @@ TEST_CASE("plan: a private network's resolv.conf names pasta's DNS address, over
     CHECK(format_plan(make_plan(s), true)
               .find("private (pasta, the host's loopback at the gateway's address, DNS to "
                     "192.0.2.53)") != npos);
+    // Each forward address choose_dns_forwards picked, IPv4's first.
+    s.policy.net.dns6 = true;
+    CHECK(resolv(make_plan(s))->text ==
+          "nameserver 169.254.1.1\nnameserver fd6b:616b:7572:6900::53\n");
+    s.policy.net.dns4 = false;
+    CHECK(resolv(make_plan(s))->text == "nameserver fd6b:616b:7572:6900::53\n");
 }
 
 }  // namespace kakuri
