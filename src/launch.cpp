@@ -625,12 +625,6 @@ void keep_loop_fds(Init& in) {
     }
 }
 
-// Whether a step's upper layer lies on disk (a change set, a persistent container's layers).
-bool upper_on_disk(const Plan& plan) {
-    return std::any_of(plan.steps.begin(), plan.steps.end(),
-                       [](const Step& s) { return !s.upper.empty(); });
-}
-
 // Why the kernel refused the container's namespaces, when that can be told.
 std::string clone_hint(int err, bool userns) {
     if (!userns) return "";
@@ -909,10 +903,8 @@ RunResult run_container(const Plan& plan, const LaunchHooks& hooks) {
             in.tty_mask = tty_mask;
             in.ack = hooks.detach || bool(hooks.on_ready);
             // kakuri may return as soon as it is told the status when nothing else ends with
-            // the container: no pasta to see gone, no cgroup to remove, no state to record, no
-            // upper layer on disk (an --overlay's change set) still written by a process the
-            // command left running.
-            in.tell_status = !in.ack && !cgroup && !plan.policy.net.on && !upper_on_disk(plan);
+            // the container (the plan's await_teardown) and no state is to be recorded.
+            in.tell_status = !in.ack && !plan.await_teardown;
             init_main(in);
         });
     } catch (const Error& e) {

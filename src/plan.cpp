@@ -247,6 +247,19 @@ std::string network_text(const Policy& p) {
     return t;
 }
 
+// Why kakuri waits for the container to be gone before it returns (Plan::await_teardown);
+// empty: it need not.
+std::string teardown_reasons(const Plan& p) {
+    std::vector<std::string> why;
+    if (p.policy.net.on) why.push_back("pasta ended, its ports free");
+    if (p.policy.limits.cgroup()) why.push_back("the cgroup removed");
+    if (std::any_of(p.steps.begin(), p.steps.end(), [](const Step& s) { return !s.upper.empty(); }))
+        why.push_back("no process left to write an upper layer on disk");
+    std::string text;
+    for (const auto& w : why) text += (text.empty() ? "" : ", ") + w;
+    return text;
+}
+
 }  // namespace
 
 std::vector<std::string> pasta_arguments(const PrivateNet& net, const std::string& netns,
@@ -368,6 +381,7 @@ Plan make_plan(const ContainerSpec& s) {
     for (const auto& l : s.layout.links) add(p, StepKind::Symlink, l.path, l.target);
     add_hidden(p, s.layout);
     add(p, StepKind::PivotRoot, "/");
+    p.await_teardown = !teardown_reasons(p).empty();
     return p;
 }
 
@@ -450,6 +464,11 @@ std::string format_plan(const Plan& p, bool filter_built) {
     s << "command:   ";
     for (const auto& a : p.process.argv) s << " " << shell_word(a);
     s << "\n";
+    s << "returns:    "
+      << (p.await_teardown ? "once the container is gone (" + teardown_reasons(p) + ")"
+                           : std::string("as soon as init tells the command's status (the "
+                                         "namespaces' teardown finishes on its own)"))
+      << "\n";
     return s.str();
 }
 

@@ -76,6 +76,11 @@ struct Plan {
     Policy policy;
     std::vector<Step> steps;
     Process process;
+    // kakuri returns only once the container is gone (README, "Isolation by default"): pasta
+    // to see gone (no port still bound), a cgroup to remove, an upper layer on disk (a change
+    // set, a persistent container's layers) that a process the command left running could
+    // still write. Else the status comes back as soon as init tells it.
+    bool await_teardown = false;
 };
 
 Plan make_plan(const ContainerSpec& spec);

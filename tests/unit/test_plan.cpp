@@ -958,4 +958,26 @@ TEST_CASE("plan: kakuri's own state below an --overlay is masked, never pinned o
     CHECK(count_kind(p, StepKind::Pin) == 0);
 }
 
+TEST_CASE("plan: the status comes back before the teardown only when nothing ends with it") {
+    ContainerSpec s = spec();
+    const std::string early =
+        "returns:    as soon as init tells the command's status (the namespaces' teardown "
+        "finishes on its own)\n";
+    Plan p = make_plan(s);
+    CHECK_FALSE(p.await_teardown);
+    CHECK(format_plan(p, true).find(early) != npos);
+    s.policy.net.on = true;
+    s.policy.limits.pids = 10;
+    p = make_plan(s);
+    CHECK(p.await_teardown);
+    CHECK(format_plan(p, true).find("returns:    once the container is gone (pasta ended, its "
+                                    "ports free, the cgroup removed)\n") != npos);
+    s = spec();
+    s.layout.persist_dir = "/home/u/.local/share/kakuri/containers/box";
+    p = make_plan(s);
+    CHECK(p.await_teardown);
+    CHECK(format_plan(p, true).find("returns:    once the container is gone (no process left to "
+                                    "write an upper layer on disk)\n") != npos);
+}
+
 }  // namespace kakuri
