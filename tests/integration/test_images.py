@@ -895,3 +895,92 @@ def test_progress_on_a_terminal_only(k):
         eq(t.buf, b"")
     eq(k.run(["image", "remove", "quiet", "shown", "silent"]).returncode, 0)
     eq(entries(k), [])
+
+
+# A Debian minbase root filesystem tarball, made once per CI machine by .ci/run (which has the
+# network: tests never do). Without it the test is skipped, saying how to make it.
+MINBASE = "/var/cache/kakuri-ci/minbase.tar.zst"
+MINBASE_COMMAND = ("unshare --mount --propagation private mmdebstrap --variant=minbase "
+                   "bookworm " + MINBASE +
+                   " http://deb.debian.org/debian")
+
+
+def owned_deb(k):
+    """A package whose postinst makes a system user and chowns a file to it (apt-get install
+    of a local .deb: nothing to download), in a directory of its own the container binds."""
+    if not shutil.which("dpkg-deb"):
+        raise Skip("dpkg-deb missing (install dpkg)")
+    src = os.path.join(k.tmp, "deb-src")
+    os.makedirs(os.path.join(src, "DEBIAN"))
+    os.makedirs(os.path.join(src, "usr", "share", "kakuri-it-owned"))
+    with open(os.path.join(src, "usr", "share", "kakuri-it-owned", "data"), "w") as f:
+        f.write("data\n")
+    with open(os.path.join(src, "DEBIAN", "control"), "w") as f:
+        f.write("Package: kakuri-it-owned\nVersion: 1\nArchitecture: all\n"
+                "Maintainer: kakuri tests <kakuri@localhost>\n"
+                "Description: a package with a system user of its own\n")
+    with open(os.path.join(src, "DEBIAN", "postinst"), "w") as f:
+        f.write("#!/bin/sh\nset -e\n[ \"$1\" = configure ] || exit 0\n"
+                "useradd --system --no-create-home --home-dir /nonexistent "
+                "--shell /usr/sbin/nologin kakuri-it-owned\n"
+                "mkdir -p /var/lib/kakuri-it-owned\n"
+                "echo state > /var/lib/kakuri-it-owned/state\n"
+                "chown kakuri-it-owned:kakuri-it-owned /var/lib/kakuri-it-owned/state\n")
+    os.chmod(os.path.join(src, "DEBIAN", "postinst"), 0o755)
+    out = k.mkdir("debs")
+    deb = os.path.join(out, "kakuri-it-owned_1_all.deb")
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", src, deb],
+                   check=True, capture_output=True)
+    os.chmod(deb, 0o644)
+    return out
+
+
+def test_debian_minbase_apt_get_install_under_subids(k):
+    """Issue 15: an mmdebstrap tarball imported unprivileged keeps its multi-user ids, and
+    apt-get install works on it under --subids: apt drops to _apt for its sandbox, and the
+    package's postinst makes a system user and chowns a file to it."""
+    no_range(k)
+    if not os.path.exists(MINBASE):
+        raise Skip(f"no Debian minbase tarball at {MINBASE} (.ci/run makes it; as root: "
+                   f"mkdir -p {os.path.dirname(MINBASE)} && {MINBASE_COMMAND})")
+    if k.mode == "user" and not k.drop:
+        raise Skip("needs root to give the test user a subordinate range")
+    debs = owned_deb(k)
+    script = ("DEBIAN_FRONTEND=noninteractive apt-get install -y /srv/debs/kakuri-it-owned_1_all.deb "
+              "&& stat -c '%n %U:%G %u' /var/lib/kakuri-it-owned/state "
+              "/usr/share/kakuri-it-owned/data /var/cache/apt/archives/partial")
+
+    def check():
+        p = import_(k, MINBASE, "minbase", ["--subids"])
+        eq(p.stderr, "", "no note: every owner kept")
+        # One container: the install, then the owners as the container sees them.
+        p = k.run(["--subids", "--image", "minbase", "--ro-bind", f"{debs}:/srv/debs",
+                   "/bin/sh", "-c", script], timeout=300)
+        eq(p.returncode, 0, f"apt-get install: {p.stdout}\n{p.stderr}")
+        ok("unsandboxed" not in p.stdout + p.stderr, f"apt ran without its _apt sandbox: {p}")
+        owners = dict(l.split(" ", 1) for l in p.stdout.splitlines()[-3:])
+        user, uid = owners["/var/lib/kakuri-it-owned/state"].split()
+        eq(user, "kakuri-it-owned:kakuri-it-owned", "the postinst's chown")
+        ok(0 < int(uid) < 1000, f"a system user's id: {uid}")
+        eq(owners["/usr/share/kakuri-it-owned/data"], "root:root 0")
+        eq(owners["/var/cache/apt/archives/partial"].split()[0], "_apt:root", "the image's _apt")
+        # On the host, the image's _apt files are _apt's id (as root) or the range's id for it,
+        # never the caller's; and the image is as it was.
+        tree = os.path.join(images_dir(k), "minbase", "rootfs")
+        with open(os.path.join(tree, "etc", "passwd")) as f:
+            apt_uid = next(int(l.split(":")[2]) for l in f if l.startswith("_apt:"))
+        st = os.lstat(os.path.join(tree, "var", "cache", "apt", "archives", "partial"))
+        eq(st.st_uid, apt_uid if k.mode == "root" else 4200000 + apt_uid - 1, "_apt on the host")
+        ok(not os.path.lexists(os.path.join(tree, "var", "lib", "kakuri-it-owned")),
+           "the install reached the image")
+        eq(k.run(["image", "remove", "minbase"]).returncode, 0)
+
+    if k.mode == "root":
+        check()
+    else:
+        with etc_lines_held({"/etc/passwd": [f"{TEST_USER}:x:{k.uid}:{k.gid}::/nonexistent:/bin/sh"],
+                             "/etc/group": [f"{TEST_USER}:x:{k.gid}:"],
+                             "/etc/subuid": [f"{TEST_USER}:4200000:65536"],
+                             "/etc/subgid": [f"{TEST_USER}:4200000:65536"]}):
+            check()
+    eq(entries(k), [])
