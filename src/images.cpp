@@ -209,11 +209,6 @@ void mismatch(const Digest& want, const std::string& got, const std::string& wha
     throw Error(what + ": digest mismatch: expected " + want.text() + ", got sha256:" + got);
 }
 
-void verify(int fd, const Digest& want, const std::string& what) {
-    std::string got = sha256_hex(fd);
-    if (got != want.hex) mismatch(want, got, what);
-}
-
 // A small JSON blob (a manifest, a config), read once and checked: what is parsed is the very
 // bytes whose digest matched, whatever the file holds by then.
 std::string read_verified(int layout, const std::string& path, const Digest& want,
@@ -231,25 +226,28 @@ void unpack_layers(int layout, const ImageManifest& m, const std::vector<Digest>
         const std::string what = "layer " + std::to_string(i + 1) + " of " +
                                  std::to_string(m.layers.size()) + " (" + l.path + ")";
         UniqueFd fd = open_beneath(layout, l.path, O_RDONLY, what);
-        // The digest before a byte of it is unpacked. OCI names the blob's; docker save the
-        // uncompressed layer's, which the config lists as diff_ids.
-        if (l.has_digest) {
-            verify(fd.get(), l.digest, what);
-            r.layers.push_back(l.digest.text());
-        } else if (i < diff_ids.size()) {
-            verify(fd.get(), diff_ids[i], what);
-            r.layers.push_back(diff_ids[i].text());
-        } else {
+        // OCI names the blob's digest; docker save the uncompressed layer's, which the config
+        // lists as diff_ids.
+        const Digest* want = l.has_digest          ? &l.digest
+                             : i < diff_ids.size() ? &diff_ids[i]
+                                                   : nullptr;
+        if (!want)
             throw Error(what +
                         ": no digest to check it against (the config lists too few "
                         "diff_ids)");
-        }
         UnpackOptions o;
         o.whiteouts = true;
         o.reserve = kReserve;
         o.what = what.c_str();
         o.progress = progress_line(what);
+        // Checked as it is unpacked, in one read: the bytes checked are the bytes unpacked (a
+        // second read could find others), and a mismatch leaves nothing (build_image deletes
+        // the half-made image; the unpacking is as confined as any archive's).
+        std::string got;
+        o.sha256 = &got;
         unpack_archive(fd.get(), rootfs, o, stats);
+        if (got != want->hex) mismatch(*want, got, what);
+        r.layers.push_back(want->text());
     }
 }
 

@@ -291,13 +291,60 @@ private:
     uint64_t since_bytes_ = 0, since_entries_ = 0;
 };
 
+std::string hex_digest(struct sha256_ctx& ctx) {
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof d, d);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (uint8_t b : d) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
+// What libarchive reads: the archive's bytes from its start, in blocks, each hashed on its way
+// when a digest is wanted, so that a layer is read once and the bytes checked are the bytes
+// unpacked.
+struct Source {
+    int fd = -1;
+    bool hash = false;
+    struct sha256_ctx ctx;
+    std::vector<char> buf = std::vector<char>(1 << 16);
+
+    // The next block's length (in buf), 0 at the end, -1 with errno.
+    ssize_t next() {
+        ssize_t r;
+        do {
+            r = ::read(fd, buf.data(), buf.size());
+        } while (r < 0 && errno == EINTR);
+        if (r > 0 && hash) sha256_update(&ctx, size_t(r), reinterpret_cast<uint8_t*>(buf.data()));
+        return r;
+    }
+};
+
+la_ssize_t read_source(struct archive* a, void* data, const void** block) {
+    Source* s = static_cast<Source*>(data);
+    ssize_t r = s->next();
+    if (r < 0) {
+        archive_set_error(a, errno, "cannot read it: %s", strerror(errno));
+        return -1;
+    }
+    *block = s->buf.data();
+    return r;
+}
+
 struct ArchiveDeleter {
     void operator()(struct archive* a) const { archive_read_free(a); }
 };
 using Archive = std::unique_ptr<struct archive, ArchiveDeleter>;
 
-Archive open_archive(int fd, const char* what) {
+// src outlives the archive: libarchive reads through it until archive_read_free.
+Archive open_archive(int fd, Source& src, const char* what, bool hash) {
     if (lseek(fd, 0, SEEK_SET) < 0) throw Error(std::string(what) + ": cannot read it", errno);
+    src.fd = fd;
+    src.hash = hash;
+    if (hash) sha256_init(&src.ctx);
     Archive a(archive_read_new());
     if (!a) throw Error("libarchive: out of memory");
     archive_read_support_format_tar(a.get());
@@ -305,7 +352,7 @@ Archive open_archive(int fd, const char* what) {
     archive_read_support_filter_xz(a.get());
     archive_read_support_filter_zstd(a.get());
     archive_read_support_filter_bzip2(a.get());
-    if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK)
+    if (archive_read_open(a.get(), &src, nullptr, read_source, nullptr) != ARCHIVE_OK)
         throw Error(std::string(what) + ": " + archive_error_string(a.get()));
     return a;
 }
@@ -339,7 +386,8 @@ void write_all(int fd, const char* p, size_t n, off_t at, const std::string& pat
 
 void unpack_archive(int archive_fd, int root_fd, const UnpackOptions& o, UnpackStats& stats,
                     const std::function<void(const UnpackStats&)>& progress) {
-    Archive a = open_archive(archive_fd, o.what);
+    Source src;
+    Archive a = open_archive(archive_fd, src, o.what, o.sha256 != nullptr);
     Writer w(root_fd, o, stats);
     w.check_space();
     struct archive_entry* e = nullptr;
@@ -395,11 +443,22 @@ void unpack_archive(int archive_fd, int root_fd, const UnpackOptions& o, UnpackS
         default: stats.devices++; break;  // device nodes, sockets: /dev is kakuri's
         }
     }
+    if (o.sha256) {
+        // What follows the archive's end (tar's padding, a compressor's trailer) is the blob's
+        // too.
+        for (;;) {
+            ssize_t r = src.next();
+            if (r < 0) throw Error(std::string(o.what) + ": cannot read it", errno);
+            if (r == 0) break;
+        }
+        *o.sha256 = hex_digest(src.ctx);
+    }
 }
 
 std::vector<std::string> archive_names(int archive_fd, size_t limit) {
     const char* what = "the archive";
-    Archive a = open_archive(archive_fd, what);
+    Source src;
+    Archive a = open_archive(archive_fd, src, what, false);
     std::vector<std::string> out;
     struct archive_entry* e = nullptr;
     while (out.size() < limit && next_entry(a.get(), &e, what)) {
@@ -524,22 +583,6 @@ std::set<std::string> overlay_opaque_dirs(int upper_fd) {
     find_opaque(upper_fd, "", out, 0);
     return out;
 }
-
-namespace {
-
-std::string hex_digest(struct sha256_ctx& ctx) {
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof d, d);
-    static const char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (uint8_t b : d) {
-        out += kHex[b >> 4];
-        out += kHex[b & 15];
-    }
-    return out;
-}
-
-}  // namespace
 
 std::string sha256_hex(int fd) {
     if (lseek(fd, 0, SEEK_SET) < 0) throw Error("read a blob", errno);

@@ -31,6 +31,9 @@ struct UnpackOptions {
     // can be: a user namespace sees none).
     const std::set<std::string>* opaque_dirs = nullptr;
     const char* what = "";  // for messages: "layer 2 of 3", the archive's name
+    // When set, the SHA-256 (lowercase hex) of every byte of the archive, read to its end, is
+    // written here once it is unpacked: one pass checks a layer's digest and unpacks it.
+    std::string* sha256 = nullptr;
     // Told the counts now and then (every 256 entries, every 32 MiB written).
     std::function<void(const UnpackStats&)> progress;
 };
@@ -38,7 +41,7 @@ struct UnpackOptions {
 // Writes the archive read from archive_fd beneath the directory root_fd. An entry that names
 // a place outside (an absolute name, "..", a path through a symbolic link, a hard link to one)
 // or a corrupt or truncated archive throws Error; what was written stays for the caller to
-// delete. progress, when set, is called now and then.
+// delete (a digest that does not match too). progress, when set, is called now and then.
 void unpack_archive(int archive_fd, int root_fd, const UnpackOptions& o, UnpackStats& stats,
                     const std::function<void(const UnpackStats&)>& progress = {});
 
