@@ -30,6 +30,7 @@
 #include "caps.hpp"
 #include "cgroup.hpp"
 #include "envrules.hpp"
+#include "execsearch.hpp"
 #include "leftovers.hpp"
 #include "logfile.hpp"
 #include "mounts.hpp"
@@ -104,41 +105,27 @@ std::vector<std::string> exec_candidates(const std::string& name,
     fail_child(err_fd, Error("run kakuri's exec trampoline", errno));
 }
 
-// execve with a PATH search that tells "not found" (127) from "cannot execute" (126).
+// execve with a PATH search that tells "not found" (127) from "cannot execute" (126): the
+// trampoline's search (execsearch.hpp), with glibc's execve.
 [[noreturn]] void exec_command(const Plan& plan, int err_fd) {
-    std::vector<char*> argv, envp;
+    // A slot before the command's argv, for an argv of sh's (exec_one).
+    std::vector<char*> argv = {const_cast<char*>("")}, envp;
     for (const auto& a : plan.process.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     for (const auto& e : plan.process.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-
     const std::string& name = plan.process.argv[0];
-    auto try_exec = [&](const std::string& path) {
-        execve(path.c_str(), argv.data(), envp.data());
-        if (errno == ENOEXEC) {  // a script without #!: run it with sh, as execvp does
-            std::vector<char*> sh = {const_cast<char*>("sh"), const_cast<char*>(path.c_str())};
-            sh.insert(sh.end(), argv.begin() + 1, argv.end());
-            execve("/bin/sh", sh.data(), envp.data());
-            errno = ENOEXEC;
-        }
-        return errno;
+    std::vector<std::string> candidates = exec_candidates(name, plan.process.env);
+    std::vector<char*> paths;
+    for (auto& c : candidates) paths.push_back(c.data());
+    const exec_call call = [](const char* path, char** args, char** env) -> long {
+        execve(path, args, env);
+        return -errno;
     };
-    if (name.find('/') != std::string::npos) {
-        int err = try_exec(name);
-        if (err == ENOENT)
-            fail_child(err_fd, Error::told(name + ": no such file or directory", err, 127));
-        fail_child(err_fd, Error(name + ": cannot execute", err, 126));
-    }
-    bool denied = false;
-    for (const auto& candidate : exec_candidates(name, plan.process.env)) {
-        int err = try_exec(candidate);
-        if (err == EACCES)
-            denied = true;
-        else if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG)
-            fail_child(err_fd, Error(name + ": cannot execute", err, 126));
-    }
-    if (denied) fail_child(err_fd, Error(name + ": cannot execute", EACCES, 126));
-    fail_child(err_fd, Error(name + ": command not found", 0, 127));
+    const exec_failure f =
+        exec_search(call, name.find('/') != std::string::npos, paths.data(),
+                    static_cast<long>(paths.size()), argv.data() + 1, envp.data());
+    fail_child(err_fd, Error(name + f.what, static_cast<int>(f.err), f.status));
 }
 
 // What the command gets besides the plan: the caller's umask and signal mask, where its

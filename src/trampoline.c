@@ -8,7 +8,7 @@
  * a sealed memfd; from then on /proc/self/exe is that memfd, which no one can write, and this
  * program execs the command: an interpreter of /proc/self/exe names this trampoline again,
  * which refuses to run as one. Built with no C library (a few KiB, one cheap exec); the whole
- * of its work is the PATH search of launch.cpp's exec_command, told the same way.
+ * of its work is the PATH search launch.cpp's exec_command also makes (execsearch.hpp).
  *
  * argv: "kakuri-exec", "/" (NAME has a slash) or "p" (a PATH search), NAME, CANDIDATE..., "",
  *       the command's argv.
@@ -19,6 +19,8 @@
 
 #include <asm/unistd.h>
 #include <linux/errno.h>
+
+#include "execsearch.hpp"
 
 #if defined(__x86_64__)
 static long sys3(long n, long a, long b, long c) {
@@ -126,23 +128,8 @@ static void fail(int status, long err, const char* name, const char* what) {
     quit(status);
 }
 
-/* execve(path); a file the kernel cannot run as a program is a script for sh, as execvp runs it.
- * args[-1] is the slot before the command's argv (the "" separator): sh's argv is built in
- * place there and undone after. Returns the errno. */
-static long try_exec(const char* path, char** args, char** envp) {
-    long err = sys3(__NR_execve, (long)path, (long)args, (long)envp);
-    if (err != -ENOEXEC) return -err;
-    char* first = args[0];
-    args[-1] = (char*)"sh";
-    args[0] = (char*)path;
-    sys3(__NR_execve, (long)"/bin/sh", (long)(args - 1), (long)envp);
-    args[-1] = (char*)"";
-    args[0] = first;
-    return ENOEXEC;
-}
-
-static int transient(long err) {
-    return err == ENOENT || err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG;
+static long exec_syscall(const char* path, char** args, char** envp) {
+    return sys3(__NR_execve, (long)path, (long)args, (long)envp);
 }
 
 __attribute__((used)) void start_c(long* sp) {
@@ -160,19 +147,7 @@ __attribute__((used)) void start_c(long* sp) {
     long i = 3;
     while (i < argc && argv[i][0]) ++i;
     if (i + 1 >= argc) quit(125); /* no command: kakuri never calls it so */
-    char** args = argv + i + 1;
-    int denied = 0;
-    for (long c = 3; c < i; ++c) {
-        long err = try_exec(argv[c], args, envp);
-        if (slash) {
-            if (err == ENOENT) fail(127, 0, name, ": no such file or directory");
-            fail(126, err, name, ": cannot execute");
-        }
-        if (err == EACCES)
-            denied = 1;
-        else if (!transient(err))
-            fail(126, err, name, ": cannot execute");
-    }
-    if (denied) fail(126, EACCES, name, ": cannot execute");
-    fail(127, 0, name, ": command not found");
+    /* argv[i], the "" before the command's argv, is the slot exec_one builds sh's argv in. */
+    struct exec_failure f = exec_search(exec_syscall, slash, argv + 3, i - 3, argv + i + 1, envp);
+    fail(f.status, f.err, name, f.what);
 }

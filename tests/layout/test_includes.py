@@ -25,7 +25,7 @@ LAYERS = [
     # capability names, the credential rule, what this build has, resource limits as text,
     # images as data. Headers: sys.hpp at most.
     ("vocabulary", ["paths", "options", "idmap", "capnames", "envrules", "features", "limits",
-                    "imageformat"],
+                    "imageformat", "execsearch"],
      ["base"]),
     # The container as data: ContainerSpec and its parts, what spec decides, durable records and
     # plan reads.
