@@ -168,9 +168,12 @@ void enter_working_directory(const std::string& cwd, const std::string& fallback
             join_pty_foreground(cs.slave, cs.mask);
         else if (cs.own_session)
             check(setsid(), "start a session for the command");
-        // Never gain privileges through exec (setuid, file capabilities).
-        check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
-        apply_caps(plan.policy.caps);
+        // Never gain privileges through exec (setuid, file capabilities). A fork of init has
+        // both already (confine), as it has the filter.
+        if (!cs.confined) {
+            check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+            apply_caps(plan.policy.caps);
+        }
         // Nothing but 0-2 reaches the command; err_fd is already close-on-exec.
         check(sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "mark fds close-on-exec");
         sigprocmask(SIG_SETMASK, &cs.caller_mask, nullptr);
