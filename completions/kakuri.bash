@@ -8,7 +8,7 @@
 # (tests/docs/test_drift.py checks it).
 
 # Subcommands: only as the first word.
-_kakuri_subcommands="create start exec shell stop list inspect logs remove commit changes apply discard image config help"
+_kakuri_subcommands="create start exec shell stop list inspect logs remove commit export changes apply discard image config help"
 
 # Run options (kakuri, create, config) that take a value, and those that do not.
 _kakuri_opts_value="--network= -p --publish --dns --bind --ro-bind --overlay --bind-profile --auto-mount=
@@ -155,6 +155,7 @@ _kakuri() {
             logs) value_opts="" flag_opts="-f --follow" operands=name ;;
             remove) value_opts="" flag_opts="-f --force" operands=names ;;
             commit) value_opts="" flag_opts="-q --quiet" operands=commit ;;
+            export) value_opts="" flag_opts="--bundle -t --tty -q --quiet" operands=export ;;
             changes) value_opts="--format=" flag_opts="--json -q --quiet --diff" operands=changeset ;;
             apply) value_opts="" flag_opts="-f --force" operands=apply ;;
             discard) value_opts="" flag_opts="" operands=changesets ;;
@@ -185,7 +186,8 @@ _kakuri() {
         fi
         # An operand. The command (and what follows) is the command's to complete.
         count=$((count + 1))
-        if [[ $operands == run || ($operands == "name command" && $count -eq 2) ]]; then
+        if [[ $operands == run || ($operands == "name command" && $count -eq 2) ||
+            ($operands == export && $count -eq 3) ]]; then
             _kakuri_command "$i"
             return 0
         fi
@@ -218,9 +220,11 @@ _kakuri() {
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
             "name command":1) _kakuri_command "$n" ;;
-            commit:0)
+            commit:0 | export:0)
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" list -q 2>/dev/null)" -- "$cur"))
                 ;;
+            export:1) _kakuri_files ;; # DIR, the bundle to make
+            export:2) _kakuri_command "$n" ;;
             changeset:0 | changesets:* | apply:0)
                 # Change set ids, from `kakuri changes -q`.
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" changes -q 2>/dev/null)" -- "$cur"))

@@ -13,6 +13,7 @@ set -g __kakuri_subcommands \
     logs\t"print what a container's detached runs wrote" \
     remove\t'delete containers and everything they wrote' \
     commit\t"make an image of a stopped container's root" \
+    export\t'write a stopped container as an OCI runtime bundle (--bundle)' \
     changes\t"list change sets, or what one changed (--overlay)" \
     apply\t"write a change set's changes to the host" \
     discard\t'delete change sets' \
@@ -116,10 +117,14 @@ function __kakuri_state
         end
         set options 0
         set operands (math $operands + 1)
-        # The contained command: a run's first operand, start's and exec's second.
+        # The contained command: a run's first operand, start's and exec's second, export's
+        # third.
         if test $sub = run -a $operands = 1
             or begin
                 contains -- $sub start exec; and test $operands = 2
+            end
+            or begin
+                test $sub = export; and test $operands = 3
             end
             echo args (math $i - 1)
             return
@@ -231,7 +236,7 @@ $opt -l version -d 'show the version'
 
 # The first word: a subcommand or the command; after `--`: the command.
 complete -c kakuri -n "__kakuri_at first" -a '(string join \n -- $__kakuri_subcommands)'
-complete -c kakuri -n "__kakuri_at first 'run 0' 'run command' 'start 1' 'exec 1'" -a '(__fish_complete_command)'
+complete -c kakuri -n "__kakuri_at first 'run 0' 'run command' 'start 1' 'exec 1' 'export 2'" -a '(__fish_complete_command)'
 complete -c kakuri -n "__kakuri_at 'args *'" -a '(__kakuri_complete_args)'
 
 # Persistent containers.
@@ -251,6 +256,12 @@ complete -c kakuri -n "__kakuri_at 'remove 0'" -s f -l force -d 'stop a running 
 complete -c kakuri -n "__kakuri_at 'commit 0'" -a '(__kakuri_containers)' -d container
 complete -c kakuri -n "__kakuri_at 'commit *'" -s q -l quiet -d 'print nothing but errors'
 complete -c kakuri -n "__kakuri_at 'commit 0'" -s h -l help -d 'show the help'
+complete -c kakuri -n "__kakuri_at 'export 0'" -a '(__kakuri_containers)' -d container
+complete -c kakuri -n "__kakuri_at 'export 0'" -l bundle -d 'an OCI runtime bundle: config.json and rootfs'
+complete -c kakuri -n "__kakuri_at 'export 0'" -s t -l tty -d 'the process gets a terminal'
+complete -c kakuri -n "__kakuri_at 'export 0'" -s q -l quiet -d 'print nothing but errors'
+complete -c kakuri -n "__kakuri_at 'export 0'" -s h -l help -d 'show the help'
+complete -c kakuri -n "__kakuri_at 'export 1'" -a '(__fish_complete_directories (commandline -ct))' -d 'bundle directory to make'
 
 # Change sets (--overlay): ids from `kakuri changes -q`.
 function __kakuri_change_sets

@@ -357,6 +357,8 @@ std::string run_help_text() {
          "  kakuri remove [-f|--force] NAME...\n"
          "  kakuri commit [-q|--quiet] NAME IMAGE             a stopped container's root as an "
          "image\n"
+         "  kakuri export --bundle NAME DIR [COMMAND...]      a stopped container as an OCI "
+         "runtime bundle\n"
          "  kakuri changes [--json | -q | --diff] [ID]        --overlay's change sets, or one's "
          "changes\n"
          "  kakuri apply [-f|--force] ID [PATH...]            write changes to the host, "

@@ -26,6 +26,7 @@
 #include "envrules.hpp"
 #include "features.hpp"
 #if KAKURI_HAVE_IMAGES
+#include "bundle.hpp"
 #include "images.hpp"
 #endif
 #include "launch.hpp"
@@ -45,9 +46,9 @@ namespace kakuri {
 namespace {
 
 // No aliases (ls, rm): the first word of a run may be any program, and `kakuri ls` runs ls.
-const char* const kSubcommands[] = {"create",  "start",   "exec",   "shell",  "stop",
-                                    "list",    "inspect", "logs",   "remove", "commit",
-                                    "changes", "apply",   "discard"};
+const char* const kSubcommands[] = {"create",  "start",   "exec",    "shell",  "stop",
+                                    "list",    "inspect", "logs",    "remove", "commit",
+                                    "changes", "apply",   "discard", "export"};
 
 Store open_store(const Config& cfg, const std::string& home) {
     std::string dir = expand_tilde(cfg.containers_dir.value, home);
@@ -679,6 +680,29 @@ void delete_taken(const Loaded& l, const std::string& entry, const Record* rec) 
     remove_tree_at(l.store.fd(), entry);
 }
 
+#if KAKURI_HAVE_IMAGES
+// A stopped container's root, as commit and export read it: the tree below (its image's or
+// --rootfs's) and its upper layer; refused for a running one (its layer is changing) and for
+// one on the host's system directories, which has no root of its own.
+CommitFrom root_of(const Loaded& l, const std::string& name, const ContainerSpec& spec,
+                   const std::string& sub) {
+    if (l.store.status(name) == Status::Running)
+        throw Error("container '" + name + "' is running (stop it first: its layer is changing)");
+    if (spec.layout.rootfs.empty())
+        throw Error("container '" + name + "' runs on the host's system directories: only one " +
+                    "made with --image or --rootfs has a root to " + sub);
+    CommitFrom from;
+    from.container = name;
+    from.lower = spec.layout.rootfs;
+    from.image = spec.layout.image;
+    from.upper = l.store.path(name) + "/" + persist_root_layer().upper;
+    from.config.env = spec.process.rules.image_env;
+    from.config.cmd = spec.process.rules.image_command;
+    from.config.workdir = spec.process.rules.image_workdir;
+    return from;
+}
+#endif
+
 // kakuri commit NAME IMAGE: the container's root (its tree below and its upper layer) as a new
 // image; a running container's layer is still changing, so it must be stopped.
 int cmd_commit(int argc, char* argv[], const Caller& caller) {
@@ -693,25 +717,83 @@ int cmd_commit(int argc, char* argv[], const Caller& caller) {
     Loaded l = load(caller.config, caller.report);
     Record rec = l.store.record(name);
     UniqueFd lock = l.store.lock(name);
-    if (l.store.status(name) == Status::Running)
-        throw Error("container '" + name + "' is running (stop it first: its layer is changing)");
     ContainerSpec spec = recorded_container(l, rec);
-    if (spec.layout.rootfs.empty())
-        throw Error("container '" + name + "' runs on the host's system directories: only one " +
-                    "made with --image or --rootfs has a root to commit");
-    CommitFrom from;
-    from.container = name;
-    from.lower = spec.layout.rootfs;
-    from.image = spec.layout.image;
-    from.upper = l.store.path(name) + "/" + persist_root_layer().upper;
-    from.config.env = spec.process.rules.image_env;
-    from.config.cmd = spec.process.rules.image_command;
-    from.config.workdir = spec.process.rules.image_workdir;
-    commit_image(l.config_path, caller.report, from, image, verbosity);
+    commit_image(l.config_path, caller.report, root_of(l, name, spec, "commit"), image, verbosity);
     return 0;
 #else
     (void)caller;
     (void)image;
+    throw Error(kNoImagesNote);
+#endif
+}
+
+// kakuri export --bundle NAME DIR [COMMAND...]: the stopped container as an OCI runtime bundle
+// (README, "Exporting a container to an OCI runtime"). Its process is made as a start's would be
+// from a caller with an empty environment: no value of the caller's goes into config.json, and
+// nothing of the host is mounted for its words.
+int cmd_export(int argc, char* argv[], const Caller& caller) {
+    int verbosity = 0;
+    bool bundle = false, tty = false;
+    int first = parse_sub("export", argc, argv,
+                          {{"bundle", 'b', false}, {"tty", 't', false}, {"quiet", 'q', false}},
+                          [&](char c, const std::string&) {
+                              if (c == 'b') bundle = true;
+                              if (c == 't') tty = true;
+                              if (c == 'q') verbosity = -1;
+                          });
+    if (first < 0) return 0;
+    if (!bundle)
+        usage("export", "export writes an OCI runtime bundle: kakuri export --bundle NAME DIR");
+    if (argc - first < 2) usage("export", "export --bundle takes a container NAME and a DIR");
+    const std::string name = argv[first];
+    std::string dir = argv[first + 1];
+    const std::vector<std::string> command(argv + first + 2, argv + argc);
+    check_container_name(name);
+    if (dir.empty()) usage("export", "export --bundle: an empty DIR");
+#if KAKURI_HAVE_IMAGES
+    Loaded l = load(caller.config, caller.report);
+    Record rec = l.store.record(name);
+    UniqueFd lock = l.store.lock(name);
+    ContainerSpec spec = recorded_container(l, rec);
+    const CommitFrom from = root_of(l, name, spec, "export");
+    // kakuri's own state, hidden where it is now (as each start hides it); a directory of it a
+    // bind would show is made first, as a start makes it, lest a program inside plant one.
+    spec.layout.hidden = own_state(l.config_path, l.cfg, l.host);
+    for (const auto& h : spec.layout.hidden) {
+        if (!h.dir || !h.make) continue;
+        for (const auto& b : spec.layout.binds)
+            if (!b.overlay && h.path != b.src && path_within(h.path, b.src)) {
+                Trusted t = make_trusted_dir(h.path, getuid());
+                if (!t.fd) throw Error("export: make " + h.path, t.err);
+                break;
+            }
+    }
+    spec.layout.persist_dir = l.host.resolve(l.store.path(name));
+    HostInfo none = l.host;
+    none.environ.clear();
+    none.cwd.clear();
+    none.shell.clear();
+    none.home = spec.layout.home;
+    spec.process.rules.auto_mount = "off";
+    set_process(spec, {command, "", {}, false}, none);
+    for (const auto& kv : spec.process.rules.env_set)
+        if (kv.find('=') == std::string::npos)
+            caller.report("note: -e " + kv + " passes the caller's value at each start: the " +
+                          "bundle has none (its config.json holds no value of yours)");
+    if (spec.policy.net.on)
+        caller.report("note: container '" + name + "' has a private network through pasta: " +
+                      "the bundle's network namespace has only lo (its runtime's caller "
+                      "connects it)");
+    if (dir[0] != '/') dir = l.host.cwd + "/" + dir;
+    dir = normalize_path(dir);
+    write_bundle(l.config_path, from, spec, dir, tty, verbosity);
+    if (verbosity >= 0) std::printf("%s\n", dir.c_str());
+    return 0;
+#else
+    (void)caller;
+    (void)command;
+    (void)tty;
+    (void)verbosity;
     throw Error(kNoImagesNote);
 #endif
 }
@@ -1112,6 +1194,16 @@ std::string container_help(const std::string& sub) {
         return "Usage: kakuri commit [-q|--quiet] NAME IMAGE\nMake the image IMAGE of the "
                "stopped container NAME's root as it is now: the image or --rootfs tree it was "
                "created on with what it wrote over it (see kakuri help image).\n";
+    if (sub == "export")
+        return "Usage: kakuri export --bundle [-t|--tty] [-q|--quiet] NAME DIR [COMMAND [ARG...]]"
+               "\nWrite an OCI runtime bundle of the stopped container NAME at DIR, which must not "
+               "exist: DIR/rootfs, its root as it is now (as commit makes it), and "
+               "DIR/config.json, "
+               "its isolation for runc or crun (namespaces and id maps, mounts and binds, "
+               "capabilities, no_new_privs, the default seccomp filter, hostname, limits) and its "
+               "process: COMMAND, else the image's own, else /bin/sh, with the recorded "
+               "environment (none of yours); -t: terminal true. Start it with: runc run --bundle "
+               "DIR ID.\n";
     if (sub == "changes")
         return "Usage: kakuri changes [--json|--format=json | -q|--quiet | --diff] [ID]\n"
                "Without ID: every change set (ID, CHANGES, AGE, CONTAINER, SRC; -q: the ids). With "
@@ -1144,6 +1236,7 @@ int run_container_subcommand(int argc, char* argv[], const Caller& caller) {
     if (sub == "inspect") return cmd_inspect(argc, argv, caller);
     if (sub == "logs") return cmd_logs(argc, argv, caller);
     if (sub == "commit") return cmd_commit(argc, argv, caller);
+    if (sub == "export") return cmd_export(argc, argv, caller);
     if (sub == "changes") return cmd_changes(argc, argv, caller);
     if (sub == "apply") return cmd_apply(argc, argv, caller);
     if (sub == "discard") return cmd_discard(argc, argv, caller);

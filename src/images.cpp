@@ -930,6 +930,45 @@ int cmd_remove(const ParsedSub& p, const std::string& config,
     return 0;
 }
 
+// A container's root as commit reads it (README, "Images"): the tree below, opened, and what
+// the container wrote over it (invalid when it never wrote), with the directories overlayfs
+// marked opaque; the image below held while it is read.
+struct RootLayers {
+    UniqueFd held, lower, upper;
+    std::set<std::string> opaque;
+};
+
+RootLayers open_layers(const Config& cfg, const HostInfo& host, const CommitFrom& from,
+                       const std::string& what) {
+    RootLayers l;
+    // The image below is not removed while it is copied.
+    if (!from.image.empty()) l.held = images_of(cfg, host).hold(from.image);
+    // Opened here, followed no further than the paths create recorded and kakuri made.
+    l.lower.reset(::open(from.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!l.lower) throw Error(what + ": open " + from.lower, errno);
+    l.upper.reset(::open(from.upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!l.upper && errno != ENOENT) throw Error(what + ": open " + from.upper, errno);
+    // Real root's overlay marks opaque directories with trusted.* xattrs, which the unpacking
+    // user namespace cannot read: found here first.
+    if (l.upper) l.opaque = overlay_opaque_dirs(l.upper.get());
+    return l;
+}
+
+// The tree below, then what the container wrote over it: overlayfs's whiteouts and opaque
+// directories as an image layer's.
+void copy_layers(const RootLayers& l, int rootfs, const std::string& name, UnpackStats& stats) {
+    UnpackOptions o;
+    o.reserve = kReserve;
+    o.progress = progress_line(name);
+    o.what = "the container's root";
+    copy_tree(l.lower.get(), rootfs, o, stats);
+    if (!l.upper) return;
+    o.overlay_upper = true;
+    o.whiteouts = true;
+    o.opaque_dirs = &l.opaque;
+    copy_tree(l.upper.get(), rootfs, o, stats);
+}
+
 }  // namespace
 
 void commit_image(const std::string& config, const std::function<void(const std::string&)>& report,
@@ -937,18 +976,7 @@ void commit_image(const std::string& config, const std::function<void(const std:
     check_image_name(name);
     HostInfo host = scan_host(kakuri_binary());
     Config cfg = load_configs(config, host.home);
-    // The image below is not removed while it is copied.
-    UniqueFd held;
-    if (!from.image.empty()) held = images_of(cfg, host).hold(from.image);
-    // Opened here, followed no further than the paths create recorded and kakuri made.
-    UniqueFd lower(::open(from.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!lower) throw Error("commit: open " + from.lower, errno);
-    UniqueFd upper(::open(from.upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!upper && errno != ENOENT) throw Error("commit: open " + from.upper, errno);
-    // Real root's overlay marks opaque directories with trusted.* xattrs, which the unpacking
-    // user namespace cannot read: found here first.
-    const std::set<std::string> opaque =
-        upper ? overlay_opaque_dirs(upper.get()) : std::set<std::string>();
+    const RootLayers layers = open_layers(cfg, host, from, "commit");
     bool fell_back = false;
     IdPlan ids = id_plan(cfg, host, false, fell_back);
     ImageRecord r;
@@ -958,19 +986,43 @@ void commit_image(const std::string& config, const std::function<void(const std:
     r.config = from.config;
     build_image(config, report, ids, r, verbosity, fell_back, "commit " + from.container,
                 [&](int, int rootfs, UnpackStats& stats, ImageRecord&) {
-                    UnpackOptions o;
-                    o.reserve = kReserve;
-                    o.progress = progress_line(name);
-                    o.what = "the container's root";
-                    copy_tree(lower.get(), rootfs, o, stats);
-                    if (!upper) return;
-                    // What the container wrote, over it: overlayfs's whiteouts and opaque
-                    // directories as an image layer's.
-                    o.overlay_upper = true;
-                    o.whiteouts = true;
-                    o.opaque_dirs = &opaque;
-                    copy_tree(upper.get(), rootfs, o, stats);
+                    copy_layers(layers, rootfs, name, stats);
                 });
+}
+
+void copy_root(const std::string& config, const CommitFrom& from, int dir_fd,
+               const std::string& dir_path, int verbosity,
+               const std::function<void(int rootfs)>& then) {
+    HostInfo host = scan_host(kakuri_binary());
+    Config cfg = load_configs(config, host.home);
+    const std::string what = "export " + from.container;
+    const RootLayers layers = open_layers(cfg, host, from, what);
+    bool fell_back = false;
+    IdPlan ids = id_plan(cfg, host, false, fell_back);
+    g_show_progress = verbosity >= 0 && isatty(STDERR_FILENO);
+    ScopeGuard clear_progress([] {
+        if (g_show_progress) std::fputs("\r\033[K", stderr);
+        g_show_progress = false;
+    });
+    in_namespace(ids, what, [&] {
+        confine_to(dir_fd, dir_path);
+        check(mkdirat(dir_fd, kRootfsDir, 0755), "make " + dir_path + "/" + kRootfsDir);
+        UniqueFd rootfs(
+            ::openat(dir_fd, kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!rootfs) throw Error("open " + dir_path + "/" + kRootfsDir, errno);
+        UnpackStats stats;
+        copy_layers(layers, rootfs.get(), from.container, stats);
+        if (then) then(rootfs.get());
+    });
+}
+
+void remove_root_copy(const std::string& config, int parent_fd, const std::string& entry,
+                      const std::string& what) {
+    HostInfo host = scan_host(kakuri_binary());
+    Config cfg = load_configs(config, host.home);
+    bool fell_back = false;
+    in_namespace(id_plan(cfg, host, false, fell_back), what,
+                 [&] { remove_tree_at(parent_fd, entry); });
 }
 
 std::string images_dir_of(const Config& cfg, const std::string& home) {

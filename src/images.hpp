@@ -32,6 +32,19 @@ struct CommitFrom {
 void commit_image(const std::string& config, const std::function<void(const std::string&)>& report,
                   const CommitFrom& from, const std::string& name, int verbosity);
 
+// kakuri export --bundle: the container's root as commit composes it, copied into
+// dir_path/rootfs (dir_path: a directory the caller made empty, open as dir_fd), by a child in
+// a user namespace with commit's ids (every file keeps its owner: real root's ids, or the
+// caller's and its subordinate range's) and a mount namespace confined to dir_path; then(rootfs)
+// runs there last. Throws Error; what was written is removed with remove_root_copy.
+void copy_root(const std::string& config, const CommitFrom& from, int dir_fd,
+               const std::string& dir_path, int verbosity,
+               const std::function<void(int rootfs)>& then);
+// Deletes entry of parent_fd, from a user namespace with copy_root's ids (an unprivileged caller
+// cannot remove its subordinate ids' files otherwise).
+void remove_root_copy(const std::string& config, int parent_fd, const std::string& entry,
+                      const std::string& what);
+
 // images_dir, ~ expanded; throws Error when it is not absolute.
 std::string images_dir_of(const Config& cfg, const std::string& home);
 

@@ -139,6 +139,10 @@ def common_cases(fx, opts, subs, sub_opts):
         ("kakuri inspect --json b", "eq", boxes),
         ("kakuri logs ", "eq", boxes),
         ("kakuri logs -f b", "eq", boxes),
+        ("kakuri export --bundle ", "eq", boxes),
+        ("kakuri export --bundle -t b", "eq", boxes),
+        ("kakuri export --bundle box1 out ech", "has", {"echo"}),
+        ("kakuri export --bundle box1 out cat al", "eq", {"alpha.txt"}),
         # The global --config: a subcommand after it, its store's containers, its profiles.
         (f"kakuri --config {fx.other} con", "has", {"config"}),
         (f"kakuri --config {fx.store2} start ", "eq", {"box3"}),

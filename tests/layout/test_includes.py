@@ -46,8 +46,9 @@ LAYERS = [
     # container's processes, what a temporary container's program left where it vanishes.
     ("apply", ["userns", "mounts", "net", "pasta", "caps", "seccomp", "seccomp_gen", "launch", "leftovers"],
      ["base", "vocabulary", "container", "plan", "host"]),
-    # The subcommands: argv -> action -> result; images on disk and their subcommands.
-    ("commands", ["commands", "images"],
+    # The subcommands: argv -> action -> result; images on disk and their subcommands; a
+    # container as an OCI runtime bundle.
+    ("commands", ["commands", "images", "bundle"],
      ["base", "vocabulary", "container", "host", "input", "spec", "record", "plan", "apply"]),
     # Dispatch, and the one place an error is printed.
     ("main", ["main"],
