@@ -786,6 +786,14 @@ int cmd_export(int argc, char* argv[], const Caller& caller) {
                       "connects it)");
     if (dir[0] != '/') dir = l.host.cwd + "/" + dir;
     dir = normalize_path(dir);
+    // Not into containers_dir, images_dir or a config directory: what kakuri reads to decide
+    // what a container may do is written by kakuri alone.
+    const std::string resolved =
+        normalize_path(l.host.resolve(parent_path(dir)) + "/" + base_name(dir));
+    for (const auto& h : spec.layout.hidden)
+        if (path_within(resolved, h.path))
+            throw Error("export --bundle " + shown(dir) + ": it is inside kakuri's own state (" +
+                        h.what + " " + h.path + ")");
     write_bundle(l.config_path, from, spec, dir, tty, verbosity);
     if (verbosity >= 0) std::printf("%s\n", dir.c_str());
     return 0;

@@ -139,6 +139,11 @@ def test_bad_exports_are_one_line_and_leave_nothing(k):
     err = refused(["export", "--bundle", box, os.path.join(out, "exists")], "DIR exists")
     ok("exists" in err, err)
     eq(os.listdir(os.path.join(out, "exists")), [])
+    # Never into kakuri's own state, where a directory would pass for a container.
+    store = os.path.join(k.home, ".local", "kakuri", "containers")
+    err = refused(["export", "--bundle", box, os.path.join(store, "forged")], "own state")
+    ok("own state" in err, err)
+    ok(not os.path.exists(os.path.join(store, "forged")), "nothing made in containers_dir")
     eq(k.run(["create", "hostbox"]).returncode, 0)
     err = refused(["export", "--bundle", "hostbox", os.path.join(out, "b")], "host mode")
     ok("host's system directories" in err, err)
