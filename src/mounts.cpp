@@ -30,15 +30,36 @@ const unsigned long long kResolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 enum class Create { None, Dir, File };
 
+UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode = 0755);
+
+// The parent directory of a path of the new root, opened (and made) as open_in_root does; for a
+// path right under the root, the root's own fd: no walk, no fd made.
+struct Parent {
+    UniqueFd owned;
+    int fd = -1;
+    int get() const { return fd; }
+};
+Parent open_parent(int root, const std::string& path) {
+    Parent p;
+    const std::string dir = parent_path(path);
+    if (dir == "/") {
+        p.fd = root;
+        return p;
+    }
+    p.owned = open_in_root(root, dir, Create::Dir);
+    p.fd = p.owned.get();
+    return p;
+}
+
 // Open a path of the new root, resolved inside it (symlinks cannot lead out),
 // creating the missing directories (and the last component as asked).
-UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode = 0755) {
+UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode) {
     std::string rel = path == "/" ? "." : path.substr(1);
     int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
     if (errno != ENOENT || create == Create::None)
         throw Error("open " + path + " in the new root", errno);
-    UniqueFd parent = open_in_root(root, parent_path(path), Create::Dir);
+    const Parent parent = open_parent(root, path);
     std::string name = base_name(path);
     if (create == Create::Dir) {
         if (mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST)
@@ -395,14 +416,14 @@ struct Apply {
     }
 
     void symlink(const Step& s) {
-        UniqueFd parent = open_in_root(root.get(), parent_path(s.target), Create::Dir);
+        const Parent parent = open_parent(root.get(), s.target);
         if (symlinkat(s.source.c_str(), parent.get(), base_name(s.target).c_str()) != 0 &&
             errno != EEXIST)
             throw Error("create symlink " + s.target, errno);
     }
 
     void mkdir_step(const Step& s) {
-        UniqueFd parent = open_in_root(root.get(), parent_path(s.target), Create::Dir);
+        const Parent parent = open_parent(root.get(), s.target);
         if (mkdirat(parent.get(), base_name(s.target).c_str(), s.mode) != 0 && errno != EEXIST)
             throw Error("create directory " + s.target, errno);
     }
@@ -412,7 +433,7 @@ struct Apply {
     // (for /etc, an overlay the kernel will not copy host root's files up in unprivileged).
     void file_step(const Step& s) {
         if (s.kind == StepKind::File) {
-            UniqueFd parent = open_in_root(root.get(), parent_path(s.target), Create::Dir);
+            const Parent parent = open_parent(root.get(), s.target);
             UniqueFd f(openat(parent.get(), base_name(s.target).c_str(),
                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, s.mode));
             if (!f) throw Error("create " + s.target, errno);
