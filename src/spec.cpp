@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <map>
+#include <memory>
 
 #include "capnames.hpp"
 #include "envrules.hpp"
@@ -159,7 +161,14 @@ HostInfo scan_host(const std::string& binary) {
         struct stat st;
         return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
     };
-    h.resolve = resolve_host_path;
+    // Each path walked once per run: the home, the binary and the fresh directories are asked
+    // for again and again while the spec is made (what is done with a path opens it anew).
+    h.resolve = [known =
+                     std::make_shared<std::map<std::string, std::string>>()](const std::string& p) {
+        auto it = known->find(p);
+        if (it == known->end()) it = known->emplace(p, resolve_host_path(p)).first;
+        return it->second;
+    };
     h.kind_in_root = [](const std::string& root, const std::string& p) {
         UniqueFd r(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         std::string rel = p.find_first_not_of('/') == std::string::npos
