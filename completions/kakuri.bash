@@ -72,7 +72,14 @@ _kakuri_value() {
         -p | --publish | --dns | -[!-]*p) ;; # [HOSTIP:]HOSTPORT:PORT[/tcp|/udp], an address
         --auto-mount) COMPREPLY=($(compgen -W "rw ro off" -- "$cur")) ;;
         --seccomp) COMPREPLY=($(compgen -W "default off" -- "$cur")) ;;
-        --format) COMPREPLY=($(compgen -W "json table" -- "$cur")) ;;
+        --format)
+            # image export's formats; list's and changes' output formats.
+            if [[ $sub == image ]]; then
+                COMPREPLY=($(compgen -W "oci docker dir" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "json table" -- "$cur"))
+            fi
+            ;;
         --bind-profile) COMPREPLY=($(compgen -W "$(_kakuri_profiles "$@")" -- "$cur")) ;;
         --cap-add | --cap-drop)
             COMPREPLY=($(compgen -W "$_kakuri_caps" -- "$cur"))
@@ -130,7 +137,7 @@ _kakuri() {
     # What the subcommand takes: options with and without a value; what its
     # operands are ("names": containers, "name command": a container, then a
     # command; "run": the command of a temporary container).
-    local sub="" value_opts=$_kakuri_opts_value flag_opts=$_kakuri_opts_flag operands=run
+    local sub="" value_opts=$_kakuri_opts_value flag_opts=$_kakuri_opts_flag operands=run optmax=0
     # `kakuri --config FILE SUBCOMMAND`: the global option, then the subcommand at words[at].
     local -a cfg=()
     local at=1
@@ -159,8 +166,8 @@ _kakuri() {
             changes) value_opts="--format=" flag_opts="--json -q --quiet --diff" operands=changeset ;;
             apply) value_opts="" flag_opts="-f --force" operands=apply ;;
             discard) value_opts="" flag_opts="" operands=changesets ;;
-            image) value_opts="--tls-verify=" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
-                operands=image ;;
+            image) value_opts="--tls-verify= --format=" flag_opts="--subids -q --quiet -v --verbose --json -f --force"
+                operands=image optmax=1 ;; # options also after the action, before its operands
             help) value_opts="" flag_opts="" operands=subcommand ;;
         esac
         [[ $sub == config || $sub == create ]] || flag_opts+=" -h --help"
@@ -176,7 +183,7 @@ _kakuri() {
             pending=""
             continue
         fi
-        if ((count == 0 && !dashdash)); then
+        if ((count <= optmax && !dashdash)); then
             case $w in
                 --) dashdash=1; continue ;;
                 --config=*) w=${w#--config=}; cfg=(--config "${w/#\~\//$HOME/}"); continue ;;
@@ -196,7 +203,7 @@ _kakuri() {
     w=${words[n]}
     if [[ -n $pending ]]; then
         _kakuri_value "$pending" "${cfg[@]}"
-    elif ((count == 0 && !dashdash)) && [[ $w == --*=* ]]; then
+    elif ((count <= optmax && !dashdash)) && [[ $w == --*=* ]]; then
         # --opt=VALUE in one word (COMP_WORDBREAKS without '='): keep the --opt= part.
         local opt=${w%%=*}
         if [[ ${COMP_WORDS[COMP_CWORD]} == "$w" ]]; then
@@ -206,7 +213,7 @@ _kakuri() {
         else
             _kakuri_value "$opt" "${cfg[@]}"
         fi
-    elif ((count == 0 && !dashdash)) && [[ $w == -* ]]; then
+    elif ((count <= optmax && !dashdash)) && [[ $w == -* ]]; then
         COMPREPLY=($(compgen -W "$value_opts $flag_opts" -- "$w"))
         [[ ${COMPREPLY[*]} == *= ]] && compopt -o nospace 2>/dev/null
     else
@@ -230,11 +237,13 @@ _kakuri() {
                 COMPREPLY=($(compgen -W "$("$kakuri" "${cfg[@]}" changes -q 2>/dev/null)" -- "$cur"))
                 ;;
             apply:*) _kakuri_files ;; # PATHs under the change set's SRC
-            image:0) COMPREPLY=($(compgen -W "import pull list inspect remove" -- "$cur")) ;;
+            image:0) COMPREPLY=($(compgen -W "import pull export list inspect remove" -- "$cur")) ;;
             image:*)
                 # import's SOURCE is a file or directory; pull's REF is a registry's (nothing
-                # to offer); inspect and remove take images.
+                # to offer); export takes an image, then its FILE; inspect and remove take images.
                 if [[ " ${words[*]:at+1:n-at-1} " == *" import "* ]]; then
+                    _kakuri_files
+                elif [[ " ${words[*]:at+1:n-at-1} " == *" export "* ]] && ((count > 1)); then
                     _kakuri_files
                 elif [[ " ${words[*]:at+1:n-at-1} " == *" pull "* ]]; then
                     COMPREPLY=()

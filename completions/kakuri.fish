@@ -17,7 +17,7 @@ set -g __kakuri_subcommands \
     changes\t"list change sets, or what one changed (--overlay)" \
     apply\t"write a change set's changes to the host" \
     discard\t'delete change sets' \
-    image\t'import, pull, list, inspect and remove images' \
+    image\t'import, pull, export, list, inspect and remove images' \
     config\t'print the effective configuration and where each value came from' \
     help\t'show the help of kakuri or of a subcommand'
 
@@ -84,6 +84,8 @@ function __kakuri_state
                 set vals -t --time
             case list changes
                 set vals --format
+            case image
+                set vals --tls-verify --format
             case config create
             case '*'
                 set vals
@@ -115,7 +117,10 @@ function __kakuri_state
                     continue
             end
         end
-        set options 0
+        # image's options also come after its action, before the action's operands.
+        if not test $sub = image -a $operands = 0
+            set options 0
+        end
         set operands (math $operands + 1)
         # The contained command: a run's first operand, start's and exec's second, export's
         # third.
@@ -277,13 +282,16 @@ complete -c kakuri -n "__kakuri_at 'changes 0'" -s q -l quiet -d 'ids only'
 complete -c kakuri -n "__kakuri_at 'changes 0'" -l diff -d 'a unified diff of text files'
 complete -c kakuri -n "__kakuri_at 'apply *'" -s f -l force -d "overwrite the host's versions changed since"
 
-# Images: the action, then import's SOURCE (a file) or images.
-complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import pull list inspect remove'
+# Images: the action, then import's SOURCE (a file) or images; export's IMAGE, then its FILE.
+complete -c kakuri -n "__kakuri_at 'image 0'" -a 'import pull export list inspect remove'
 complete -c kakuri -n "__kakuri_at 'image 1'; and __fish_seen_subcommand_from import" -F
-complete -c kakuri -n "__kakuri_at 'image *'; and not __fish_seen_subcommand_from import pull list" -a '(__kakuri_images)' -d image
+complete -c kakuri -n "__kakuri_at 'image 2'; and __fish_seen_subcommand_from export" -F
+complete -c kakuri -n "__kakuri_at 'image *'; and not __fish_seen_subcommand_from import pull list export" -a '(__kakuri_images)' -d image
+complete -c kakuri -n "__kakuri_at 'image 1'; and __fish_seen_subcommand_from export" -a '(__kakuri_images)' -d image
+complete -c kakuri -n "__kakuri_at 'image *'" -l format -x -a 'oci docker dir' -d 'export: an OCI archive, a docker load archive or an OCI layout directory'
 complete -c kakuri -n "__kakuri_at 'image *'" -s h -l help -d 'show the help'
 complete -c kakuri -n "__kakuri_at 'image *'" -l subids -d 'import, pull: unpack with your subordinate ids'
-complete -c kakuri -n "__kakuri_at 'image *'" -s q -l quiet -d 'import, pull: say nothing but errors; list: names only'
+complete -c kakuri -n "__kakuri_at 'image *'" -s q -l quiet -d 'import, pull, export: say nothing but errors; list: names only'
 complete -c kakuri -n "__kakuri_at 'image *'" -s v -l verbose -d 'import, pull: also say what was skipped'
 complete -c kakuri -n "__kakuri_at 'image *'" -l tls-verify -x -a 'true false' -d "pull: verify the registry's TLS"
 complete -c kakuri -n "__kakuri_at 'image *'" -l json -d 'list: as JSON'

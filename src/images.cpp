@@ -24,6 +24,7 @@
 
 #include "durable.hpp"
 #include "idmap.hpp"
+#include "imageexport.hpp"
 #include "paths.hpp"
 #include "sealed.hpp"
 #include "store.hpp"
@@ -544,6 +545,7 @@ struct ParsedSub {
     std::vector<std::string> operands;
     bool json = false, quiet = false, force = false, subids = false;
     bool tls_verify = true;  // pull --tls-verify=false: a registry that speaks plain HTTP
+    std::string format;      // export --format
     int verbosity = 0;
     bool help = false;
 };
@@ -557,6 +559,7 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
                                           {"verbose", no_argument, nullptr, 'v'},
                                           {"help", no_argument, nullptr, 'h'},
                                           {"tls-verify", required_argument, nullptr, 't'},
+                                          {"format", required_argument, nullptr, 'F'},
                                           {nullptr, 0, nullptr, 0}};
     // Which options each action takes.
     const std::string allowed = sub == "pull"      ? "sqvht"
@@ -564,6 +567,7 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
                                 : sub == "list"    ? "jqh"
                                 : sub == "remove"  ? "fh"
                                 : sub == "inspect" ? "h"
+                                : sub == "export"  ? "Fqh"
                                                    : "h";
     optind = 0;
     opterr = 0;
@@ -585,10 +589,11 @@ ParsedSub parse_image_options(int argc, char* argv[], const std::string& sub) {
                 usage("image pull: --tls-verify takes true or false, not " + shown(optarg));
             p.tls_verify = strcmp(optarg, "true") == 0;
             break;
+        case 'F': p.format = optarg; break;
         }
     }
     for (int i = optind; i < argc; ++i) p.operands.emplace_back(argv[i]);
-    if (p.quiet && (sub == "import" || sub == "pull")) p.verbosity = -1;
+    if (p.quiet && (sub == "import" || sub == "pull" || sub == "export")) p.verbosity = -1;
     return p;
 }
 
@@ -838,6 +843,52 @@ int cmd_pull(const ParsedSub& p, const std::string& config,
     ParsedSub q = p;
     q.operands = {stage.path() + "/layout", name};
     return cmd_import(q, config, report, ref);
+}
+
+// kakuri image export IMAGE FILE: the image's tree read by a child in the user namespace of the
+// image's ids (so that every owner is as the container sees it) and confined, as an import's
+// child is, to the image's directory; FILE made beside itself under a temporary name, renamed
+// once whole, deleted on any error.
+int cmd_export(const ParsedSub& p, const std::string& config,
+               const std::function<void(const std::string&)>& report) {
+    if (p.operands.size() != 2) usage("image export takes IMAGE and FILE");
+    const ExportFormat fmt = parse_export_format(p.format.empty() ? "oci" : p.format);
+    Images im = open_images(config, report, false);
+    const std::string& name = p.operands[0];
+    // Not removed while it is read (a remove waits for no reader: it refuses).
+    UniqueFd held = im.hold(name);
+    const ImageRecord r = im.record(name);
+    UniqueFd dir = im.open_image(name);
+    if (!dir) throw Error("no image '" + name + "' (kakuri image list shows them)");
+    ExportTarget out(p.operands[1] == "-" ? "-" : expand_tilde(p.operands[1], im.host.home), fmt);
+    const IdPlan ids = id_plan_of(r, im.cfg, im.host);
+    const bool show = p.verbosity >= 0 && isatty(STDERR_FILENO);
+    ScopeGuard clear_progress([show] {
+        if (show) std::fputs("\r\033[K", stderr);
+    });
+    const int images_fd = im.fd.get();
+    in_namespace(ids, "image export " + name, [&] {
+        ::close(images_fd);  // nothing of images_dir but this image is reachable
+        confine_to(dir.get(), im.path(name));
+        UniqueFd rootfs(
+            ::openat(dir.get(), kRootfsDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!rootfs) throw Error("image '" + name + "': open its tree", errno);
+        ExportJob job;
+        job.rootfs = rootfs.get();
+        job.record = &r;
+        job.format = fmt;
+        job.out = out.fd();
+        if (show)
+            job.progress = [&name](const ExportStats& s) {
+                std::fprintf(stderr, "\r\033[Kkakuri: export %s: %s %llu files, %s", name.c_str(),
+                             s.writing ? "writing" : "reading",
+                             static_cast<unsigned long long>(s.files), human_size(s.bytes).c_str());
+                std::fflush(stderr);
+            };
+        write_export(job);
+    });
+    out.commit();
+    return 0;
 }
 
 int cmd_list(const ParsedSub& p, const std::string& config,
@@ -1113,6 +1164,7 @@ std::string image_help() {
     return "Usage: kakuri image import [--subids] [-q|--quiet] [-v|--verbose] SOURCE [NAME]\n"
            "       kakuri image pull [--tls-verify=false] [--subids] [-q|--quiet] [-v|--verbose]\n"
            "                         REF [NAME]\n"
+           "       kakuri image export [--format=oci|docker|dir] [-q|--quiet] IMAGE FILE\n"
            "       kakuri image list [--json | -q|--quiet]\n"
            "       kakuri image inspect NAME\n"
            "       kakuri image remove [-f|--force] NAME...\n"
@@ -1127,6 +1179,10 @@ std::string image_help() {
            "pull: skopeo copies REF (HOST/NAME[:TAG], docker:// meant) into an OCI layout,\n"
            "which is imported as above; NAME defaults to REF's last component.\n"
            "--tls-verify=false: the registry may speak plain HTTP (one on 127.0.0.1).\n"
+           "export: the image as one layer with its config, owners as a container sees them:\n"
+           "an OCI archive (podman load, skopeo oci-archive:FILE), --format docker a docker\n"
+           "load archive, --format dir an OCI layout directory. FILE must not exist; it is\n"
+           "made under a temporary name and renamed when whole; - is standard output.\n"
            "list: NAME SIZE CREATED SOURCE. inspect: the image's record (JSON).\n"
            "remove: refused while a container runs on the image (-f or not), and while a\n"
            "persistent container was made from it unless -f (that container cannot start).\n";
@@ -1149,11 +1205,12 @@ int run_image_subcommand(int argc, char* argv[], const std::string& config,
     const bool help = n > 1 && (!strcmp(rest[1], "--help") || !strcmp(rest[1], "-h"));
     if (sub.empty() || sub == "help" || help) {
         if (!help && sub.empty())
-            usage("image needs an action: import, pull, list, inspect or remove");
+            usage("image needs an action: import, pull, export, list, inspect or remove");
         std::fputs(image_help().c_str(), stdout);
         return 0;
     }
-    if (sub != "import" && sub != "pull" && sub != "list" && sub != "inspect" && sub != "remove")
+    if (sub != "import" && sub != "pull" && sub != "export" && sub != "list" && sub != "inspect" &&
+        sub != "remove")
         usage("image: unknown action " + shown(sub));
     ParsedSub p = parse_image_options(n, rest.data(), sub);
     if (p.help) {
@@ -1162,6 +1219,7 @@ int run_image_subcommand(int argc, char* argv[], const std::string& config,
     }
     if (sub == "import") return cmd_import(p, config, report);
     if (sub == "pull") return cmd_pull(p, config, report);
+    if (sub == "export") return cmd_export(p, config, report);
     if (sub == "list") return cmd_list(p, config, report);
     if (sub == "inspect") return cmd_inspect(p, config, report);
     return cmd_remove(p, config, report);

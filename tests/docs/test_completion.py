@@ -77,6 +77,12 @@ class Fixture:
                env=self.env, cwd=self.work)
         if r.returncode != 0:
             self.errors += f"kakuri --config ... create box3: exit {r.returncode}: {r.stderr}"
+        # An image, img1, of an empty tree (in a build with images).
+        self.images = False
+        tree = os.path.join(self.tmp, "tree")
+        os.makedirs(tree)
+        r = sh([kakuri, "image", "import", "-q", tree, "img1"], env=self.env, cwd=self.work)
+        self.images = r.returncode == 0
 
     def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -158,6 +164,16 @@ def common_cases(fx, opts, subs, sub_opts):
         (f"kakuri --config {fx.other} --bind-pro", "eq", {"--bind-profile"}),
         ("kakuri ls ", "lacks", boxes),
     ]
+    if fx.images:
+        cases += [
+            ("kakuri image ", "has", {"import", "pull", "export", "list", "inspect", "remove"}),
+            ("kakuri image export ", "eq", {"img1"}),
+            ("kakuri image export -q i", "eq", {"img1"}),
+            ("kakuri image export img1 al", "eq", {"alpha.txt"}),
+            ("kakuri image export --format=", "eq", {"oci", "docker", "dir"}),
+            ("kakuri image export --format ", "eq", {"oci", "docker", "dir"}),
+            ("kakuri image remove img1 ", "eq", {"img1"}),
+        ]
     for sub, sopts in sub_opts.items():
         cases.append((f"kakuri {sub} -", "has", set(sopts) | {"-h", "--help"}))
         if sub in ("start", "exec", "shell", "stop", "inspect", "logs", "remove"):
@@ -290,6 +306,7 @@ def test_fish(t, fx, root, opts):
         "kakuri exec -w s": {"sub/"},
         "kakuri --overlay s": {"sub/"},
         "kakuri list --format=": {"--format=json", "--format=table"},
+        "kakuri image export --format=": {"--format=oci", "--format=docker", "--format=dir"},
     }
     cases = [(l, h, fixed.get(l, w)) for l, h, w in cases]
     cases.append(("kakuri --user mytool --frob", "eq", {"--frobnicate", "--frob-level"}))

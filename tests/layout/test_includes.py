@@ -38,8 +38,10 @@ LAYERS = [
     # Options + Config + the host -> ContainerSpec.
     ("spec", ["automount", "spec"], ["base", "vocabulary", "container", "input"]),
     # A persistent container on disk: its record (the recorded part of a ContainerSpec), state
-    # and locks; an image's files written beneath its directory (unpack).
-    ("record", ["durable", "store", "unpack", "changes"], ["base", "vocabulary", "container", "host"]),
+    # and locks; an image's files written beneath its directory (unpack) and read out of it
+    # (imageexport).
+    ("record", ["durable", "store", "unpack", "imageexport", "changes"],
+     ["base", "vocabulary", "container", "host"]),
     # ContainerSpec -> Plan, without a syscall.
     ("plan", ["plan"], ["base", "vocabulary", "container"]),
     # Walking a Plan: namespaces, id maps, mounts, network, capabilities, the filter, the
