@@ -18,11 +18,14 @@ void apply_caps(uint64_t mask) {
     std::string v;
     if (read_file("/proc/sys/kernel/cap_last_cap", v)) last = std::min(last, std::stoi(v));
     for (int c = 0; c <= last; ++c)
-        // Already out (init dropped it before forking the command): dropping again would
-        // need CAP_SETPCAP, which may be gone too.
-        if (!(mask & (1ULL << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
-            prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
-            throw Error("drop capability " + std::to_string(c) + " from the bounding set", errno);
+        // Dropped straight away (with CAP_SETPCAP, as init has it, dropping what is already out
+        // succeeds). Without CAP_SETPCAP every drop fails: then only one still in the set is
+        // an error (the process that joins a container for exec, whose init dropped the rest).
+        if (!(mask & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+            const int err = errno;
+            if (err != EPERM || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 0)
+                throw Error("drop capability " + std::to_string(c) + " from the bounding set", err);
+        }
     check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities");
     cap_t caps = cap_init();  // all clear
     if (!caps) throw Error("allocate capabilities", errno);

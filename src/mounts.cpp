@@ -30,7 +30,16 @@ const unsigned long long kResolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 enum class Create { None, Dir, File };
 
-UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode = 0755);
+// The directory a step last opened to make something in, kept for the next step there (the
+// /dev nodes, links and directories, one after another): a directory of the new root, opened
+// as open_in_root opens it. Forgotten once a step mounts at it or above it (Apply::step).
+struct LastDir {
+    std::string path;
+    UniqueFd fd;
+};
+
+UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode = 0755,
+                      LastDir* last = nullptr);
 
 // The parent directory of a path of the new root, opened (and made) as open_in_root does; for a
 // path right under the root, the root's own fd: no walk, no fd made.
@@ -39,27 +48,35 @@ struct Parent {
     int fd = -1;
     int get() const { return fd; }
 };
-Parent open_parent(int root, const std::string& path) {
+Parent open_parent(int root, const std::string& path, LastDir* last = nullptr) {
     Parent p;
     const std::string dir = parent_path(path);
     if (dir == "/") {
         p.fd = root;
-        return p;
+    } else if (last && last->fd && last->path == dir) {
+        p.fd = last->fd.get();
+    } else if (last) {
+        UniqueFd fd = open_in_root(root, dir, Create::Dir, 0755, last);
+        last->path = dir;
+        last->fd = std::move(fd);
+        p.fd = last->fd.get();
+    } else {
+        p.owned = open_in_root(root, dir, Create::Dir);
+        p.fd = p.owned.get();
     }
-    p.owned = open_in_root(root, dir, Create::Dir);
-    p.fd = p.owned.get();
     return p;
 }
 
 // Open a path of the new root, resolved inside it (symlinks cannot lead out),
 // creating the missing directories (and the last component as asked).
-UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode) {
+UniqueFd open_in_root(int root, const std::string& path, Create create, mode_t mode,
+                      LastDir* last) {
     std::string rel = path == "/" ? "." : path.substr(1);
     int fd = sys_openat2(root, rel.c_str(), O_PATH | O_CLOEXEC, 0, kResolve);
     if (fd >= 0) return UniqueFd(fd);
     if (errno != ENOENT || create == Create::None)
         throw Error("open " + path + " in the new root", errno);
-    const Parent parent = open_parent(root, path);
+    const Parent parent = open_parent(root, path, last);
     std::string name = base_name(path);
     if (create == Create::Dir) {
         if (mkdirat(parent.get(), name.c_str(), mode) != 0 && errno != EEXIST)
@@ -205,6 +222,7 @@ struct Apply {
     int file_count = 0;
     int fresh_count = 0;  // the staging tmpfs's fresh directories made so far
     std::map<std::string, UniqueFd> mask_sources;  // MaskFile sources (/dev/null), opened
+    LastDir last_dir;
 
     void open_host_sources() {
         for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -416,14 +434,14 @@ struct Apply {
     }
 
     void symlink(const Step& s) {
-        const Parent parent = open_parent(root.get(), s.target);
+        const Parent parent = open_parent(root.get(), s.target, &last_dir);
         if (symlinkat(s.source.c_str(), parent.get(), base_name(s.target).c_str()) != 0 &&
             errno != EEXIST)
             throw Error("create symlink " + s.target, errno);
     }
 
     void mkdir_step(const Step& s) {
-        const Parent parent = open_parent(root.get(), s.target);
+        const Parent parent = open_parent(root.get(), s.target, &last_dir);
         if (mkdirat(parent.get(), base_name(s.target).c_str(), s.mode) != 0 && errno != EEXIST)
             throw Error("create directory " + s.target, errno);
     }
@@ -433,7 +451,7 @@ struct Apply {
     // (for /etc, an overlay the kernel will not copy host root's files up in unprivileged).
     void file_step(const Step& s) {
         if (s.kind == StepKind::File) {
-            const Parent parent = open_parent(root.get(), s.target);
+            const Parent parent = open_parent(root.get(), s.target, &last_dir);
             UniqueFd f(openat(parent.get(), base_name(s.target).c_str(),
                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, s.mode));
             if (!f) throw Error("create " + s.target, errno);
@@ -475,7 +493,8 @@ struct Apply {
         struct stat st;
         check(fstat(tree, &st), "stat " + s.source);
         Create c = S_ISDIR(st.st_mode) ? Create::Dir : Create::File;
-        attach(tree, open_in_root(root.get(), s.target, c).get(), s.source + " on " + s.target);
+        attach(tree, open_in_root(root.get(), s.target, c, 0755, &last_dir).get(),
+               s.source + " on " + s.target);
     }
 
     static bool is_controller(const std::string& o) {
@@ -556,6 +575,14 @@ struct Apply {
 
     void step(size_t i) {
         const Step& s = plan.steps[i];
+        do_step(s, i);
+        // A mount at the kept directory or above it hides what the fd holds.
+        if (last_dir.fd && (path_within(last_dir.path, s.target) || s.kind == StepKind::RootTmpfs ||
+                            s.kind == StepKind::RootOverlay || s.kind == StepKind::PivotRoot))
+            last_dir = LastDir();
+    }
+
+    void do_step(const Step& s, size_t i) {
         switch (s.kind) {
         case StepKind::RootTmpfs: make_root(s); break;
         case StepKind::RootOverlay: make_root_overlay(i); break;
@@ -624,7 +651,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}};
+    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}, {}};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }
