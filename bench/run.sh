@@ -11,6 +11,14 @@
 #   bench/run.sh --kakuri PATH   the binary to measure (default: build/kakuri)
 #   bench/run.sh --out FILE      where to write the results (default: bench/RESULTS.md)
 #   bench/run.sh --note TEXT     a line for the results' machine section (e.g. the commit built)
+#   bench/run.sh --smoke --minbase   the smoke run with the Debian minbase rows too (a full run
+#                                has them whenever the tarball is there; a smoke run leaves
+#                                them out: each of their runs unpacks 160 MiB)
+#
+# The Debian minbase rows read /var/cache/kakuri-ci/minbase.tar.zst, which .ci/run makes
+# (as root: unshare --mount --propagation private mmdebstrap --variant=minbase bookworm
+# /var/cache/kakuri-ci/minbase.tar.zst http://deb.debian.org/debian); without it they are
+# skipped with a note.
 #
 # Unprivileged means uid/gid 64123 (setpriv --clear-groups) with a HOME it owns
 # and copies of every binary in a temporary directory it can reach. Each
@@ -21,6 +29,7 @@
 set -uo pipefail
 
 BENCH_UID=64123
+MINBASE=/var/cache/kakuri-ci/minbase.tar.zst
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 BENCH_DIR=$(dirname "$SELF")
 REPO=$(dirname "$BENCH_DIR")
@@ -366,6 +375,68 @@ inner() {
         skip image-startup "--image vs --rootfs, the same busybox tree: /bin/true" "kakuri has no images (or the import failed)"
     fi
 
+    # ---- a Debian minbase root filesystem (.ci/run's tarball, 160 MiB in 8,700 entries):
+    # image import against tar -x of the same file (target: at most 1.2x), and against podman
+    # load of the same tree as an OCI archive (unprivileged only: root's podman is not run
+    # here); start-up on the image against --rootfs of the same tree, unpacked by tar
+    local mbwhy
+    mbwhy=$(cat "$T/minbase")
+    [[ -z $mbwhy ]] && ! { has_opt --image && has_sub image; } && mbwhy="kakuri has no images"
+    if [[ -z $mbwhy ]]; then
+        # Device nodes left out of tar -x, as import skips them (unprivileged, tar cannot
+        # make them). Both sides delete what they made, so that every run starts alike.
+        local MBX="--exclude=./dev/*"
+        add kakuri "kakuri image import" "kakuri image import minbase.tar.zst, then image remove" \
+            "sh -c '$K image import -q $MINBASE bench-mb && $K image remove bench-mb'"
+        add host "tar -x" "tar -x $MBX of minbase.tar.zst into a new directory, then rm -rf" \
+            "sh -c 'mkdir $HOME/untar-\$\$ && tar -C $HOME/untar-\$\$ $MBX -xf $MINBASE && rm -rf $HOME/untar-\$\$'"
+        time_group minbase-import "image import vs tar -x: a Debian minbase .tar.zst" 6 0 \
+            "mmdebstrap --variant=minbase bookworm, zstd; no digest in a root filesystem tarball (the OCI row below has one)"
+
+        local oci=$HOME/minbase-oci.tar pv
+        pv=$(podman --version 2>/dev/null)
+        if [[ $MODE != user ]]; then
+            skip minbase-load "image import vs podman load: the minbase as an OCI archive" "podman only unprivileged"
+        elif [[ -z $pv ]]; then
+            skip minbase-load "image import vs podman load: the minbase as an OCI archive" "podman is not installed"
+        elif ! /usr/bin/python3 "$BIN/ociarchive.py" "$MINBASE" "$oci" bench-minbase; then
+            skip minbase-load "image import vs podman load: the minbase as an OCI archive" "the OCI archive could not be made"
+        else
+            # Single-id rootless podman, as kakuri without a subordinate range: every file the
+            # caller's (ignore_chown_errors), in storage of its own under this HOME, with a
+            # runtime directory of its own, where podman's pause process (which outlives the
+            # session) leaves its pid to be ended by.
+            local conf=$HOME/bench-storage.conf xdg=$HOME/bench-podman-xdg
+            mkdir -p -m 0700 "$xdg"
+            local PENV="env CONTAINERS_STORAGE_CONF=$conf XDG_RUNTIME_DIR=$xdg"
+            printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n[storage.options.overlay]\nignore_chown_errors = "true"\n' \
+                "$HOME/bench-podman" "$HOME/bench-podman-run" >"$conf"
+            add kakuri "kakuri image import" "kakuri image import minbase-oci.tar (OCI archive, one gzip layer, digests checked), then image remove" \
+                "sh -c '$K image import -q $oci bench-mb-oci && $K image remove bench-mb-oci'"
+            add peer "podman load" "podman load -i minbase-oci.tar, then podman rmi ($pv, overlay, ignore_chown_errors)" \
+                "sh -c '$PENV podman load -q -i $oci >/dev/null && $PENV podman rmi -f localhost/bench-minbase:latest >/dev/null'"
+            time_group minbase-load "image import vs podman load: the minbase as an OCI archive" 6 0 \
+                "the archive made by bench/ociarchive.py from the tarball: podman save's oci-archive layout, gzip -1"
+            rm -f "$oci"
+            [[ -f $xdg/libpod/tmp/pause.pid ]] && kill "$(cat "$xdg/libpod/tmp/pause.pid")" 2>/dev/null
+        fi
+
+        local mbtree=$HOME/minbase-tree
+        if "$K" image import -q "$MINBASE" bench-mb-run >/dev/null 2>&1 && mkdir -p "$mbtree" &&
+            tar -C "$mbtree" "$MBX" -xf "$MINBASE" 2>/dev/null; then
+            add kakuri "kakuri --image" "kakuri --image (the minbase) /bin/true" "$K --image bench-mb-run /bin/true"
+            add peer "kakuri --rootfs" "kakuri --rootfs ~/minbase-tree /bin/true" "$K --rootfs $mbtree /bin/true"
+            time_group minbase-startup "--image vs --rootfs, the same minbase tree: /bin/true" $RUNS $WARM \
+                "the image's tree is the overlay's lower layer either way"
+        else
+            skip minbase-startup "--image vs --rootfs, the same minbase tree: /bin/true" "the import or tar -x failed"
+        fi
+        "$K" image remove bench-mb-run >/dev/null 2>&1
+        rm -rf "$mbtree"
+    else
+        skip minbase-import "image import vs tar -x: a Debian minbase .tar.zst" "$mbwhy"
+    fi
+
     # ---- copy-on-write views (README, "Copy-on-write views"): start-up with one --overlay
     # against one --bind of the same directory; apply of 10,000 small files against cp -a
     if has_opt --overlay && has_sub apply; then
@@ -488,7 +559,7 @@ run_session() {
 }
 
 main() {
-    local smoke=0 modes=() kakuri=$REPO/build/kakuri out=$BENCH_DIR/RESULTS.md
+    local smoke=0 modes=() kakuri=$REPO/build/kakuri out=$BENCH_DIR/RESULTS.md minbase=0
     while [[ $# -gt 0 ]]; do
         case $1 in
         --smoke) smoke=1 ;;
@@ -499,6 +570,7 @@ main() {
         --out) [[ $# -ge 2 ]] || die "--out needs a file"; out=$2; shift ;;
         --out=*) out=${1#*=} ;;
         --note) [[ $# -ge 2 ]] || die "--note needs a text"; NOTE=$2; shift ;;
+        --minbase) minbase=1 ;;
         --inner) [[ $# -ge 3 ]] || die "--inner MODE DIR"; SMOKE=${4:-0}; inner "$2" "$3"; exit $? ;;
         -h | --help) sed -n '2,/^set -uo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
@@ -546,6 +618,15 @@ main() {
     cc -O2 -o "$T/bin/floor" "$BENCH_DIR/floor.c" || die "cannot build bench/floor.c"
     cc -O2 -o "$T/bin/tput" "$BENCH_DIR/tput.c" || die "cannot build bench/tput.c"
     cp "$BENCH_DIR/bulk.py" "$T/bin/bulk.py"
+    cp "$BENCH_DIR/ociarchive.py" "$T/bin/ociarchive.py"
+    # The minbase rows: why they are left out, or nothing (the inner part reads $T/minbase).
+    if [[ ! -r $MINBASE ]]; then
+        echo "no $MINBASE (.ci/run makes it with mmdebstrap: see bench/run.sh --help)" >"$T/minbase"
+    elif [[ $smoke == 1 && $minbase == 0 ]]; then
+        echo "a smoke run leaves them out (--minbase runs them)" >"$T/minbase"
+    else
+        : >"$T/minbase"
+    fi
     local i
     for ((i = 1; i <= 1000; i++)); do printf '%s/binds/d%04d\n' "$T" "$i"; done | xargs mkdir
     if "$kakuri" --help 2>&1 | grep -q -- --rootfs; then make_bbroot "$T/bbroot"; fi
@@ -651,6 +732,7 @@ TARGETS = {
     ("floors", "floor"): "≤ 1.10x", ("net", "peer"): "≤ 0.75x", ("rootfs", "peer"): "≤ 0.65x",
     ("exec", "peer"): "≤ 1.0x", ("tput", "peer"): "≥ 1.3x", ("binds1000", "peer"): "≤ 0.1x",
     ("find", "host"): "≤ 1.10x", ("tar", "host"): "≤ 1.10x", ("rss", "peer"): "≤ 1.0x",
+    ("minbase-import", "host"): "≤ 1.2x", ("minbase-startup", "peer"): "≈ 1.0x",
 }
 
 def esc(x):
