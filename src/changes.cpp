@@ -793,16 +793,9 @@ ChangeStore::ChangeStore(std::string dir) : given_(dir), caller_(getuid()), dir_
 
 void ChangeStore::open_dir() const {
     if (fd_) return;
-    Trusted t = open_trusted(given_, caller_);
-    if (!t.fd) {
-        if (t.err == ENOENT || t.err == ENOTDIR) return;
-        throw Error("open " + given_, t.err);
-    }
-    if (!S_ISDIR(t.st.st_mode)) throw Error("changes_dir " + given_ + " is not a directory");
-    std::string why = distrust(t.st, caller_, TrustAs::Directory);
-    if (!why.empty()) throw Refusal("refusing " + t.path + ": " + why);
-    fd_ = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
-    if (!fd_) throw Error("open " + given_, errno);
+    Trusted t = open_trusted_dir(given_, caller_, "changes_dir");
+    if (!t.fd) return;  // made by the first make
+    fd_ = std::move(t.fd);
     dir_ = t.path;
 }
 

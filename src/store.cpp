@@ -484,14 +484,9 @@ Store::Store(std::string dir) : given_(dir), caller_(getuid()), dir_(std::move(d
 
 void Store::open_dir() const {
     if (fd_) return;
-    Trusted t = open_trusted(given_, caller_);
-    if (!t.fd) {
-        if (t.err == ENOENT || t.err == ENOTDIR) return;  // made by the first create
-        throw Error("open " + given_, t.err);
-    }
-    if (!S_ISDIR(t.st.st_mode)) throw Error("containers_dir " + given_ + " is not a directory");
-    fd_ = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
-    if (!fd_) throw Error("open " + given_, errno);
+    Trusted t = open_trusted_dir(given_, caller_, "containers_dir");
+    if (!t.fd) return;  // made by the first create
+    fd_ = std::move(t.fd);
     dir_ = t.path;
 }
 

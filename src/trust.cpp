@@ -155,6 +155,18 @@ Trusted make_trusted_dir(const std::string& path, uid_t caller) {
     return t;
 }
 
+Trusted open_trusted_dir(const std::string& path, uid_t caller, const std::string& what) {
+    Trusted t = walk(path, caller, false);
+    if (!t.fd) {
+        if (t.err == ENOENT || t.err == ENOTDIR) return t;  // made by the first that needs it
+        throw Error("open " + path, t.err);
+    }
+    if (!S_ISDIR(t.st.st_mode)) throw Error(what + " " + path + " is not a directory");
+    t.fd = reopen(t.fd.get(), O_RDONLY | O_DIRECTORY);
+    if (!t.fd) throw Error("open " + path, errno);
+    return t;
+}
+
 UniqueFd reopen(int opath_fd, int flags) {
     return UniqueFd(::open(fd_path(opath_fd).c_str(), flags | O_CLOEXEC | O_NOCTTY));
 }

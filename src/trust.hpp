@@ -47,6 +47,12 @@ Trusted open_trusted(const std::string& path, uid_t caller);
 // 0700). Returns O_RDONLY | O_DIRECTORY; throws the refusal also when it had to make it.
 Trusted make_trusted_dir(const std::string& path, uid_t caller);
 
+// A directory kakuri keeps its own things in (containers_dir, changes_dir; `what` names it in
+// messages) that may not be made yet: opened as open_trusted walks it, then O_RDONLY |
+// O_DIRECTORY. fd invalid when nothing is there (ENOENT, ENOTDIR on the way); throws when it
+// cannot be opened, is not a directory or may not be trusted.
+Trusted open_trusted_dir(const std::string& path, uid_t caller, const std::string& what);
+
 // An O_PATH fd opened for reading (through /proc/self/fd: the same inode, no name looked up).
 UniqueFd reopen(int opath_fd, int flags);
 

@@ -161,3 +161,26 @@ TEST_CASE("trust: make_trusted_dir makes what is missing, private") {
     // Again: already there.
     CHECK(make_trusted_dir(d, getuid()).fd);
 }
+
+TEST_CASE("trust: open_trusted_dir opens a store's directory, or nothing when it is not there") {
+    Scratch s("trustdir");
+    const std::string d = s.dir + "/store";
+    CHECK_FALSE(open_trusted_dir(d, getuid(), "changes_dir").fd);           // not made yet
+    CHECK_FALSE(open_trusted_dir(d + "/x/y", getuid(), "changes_dir").fd);  // nor above it
+    REQUIRE(mkdir(d.c_str(), 0700) == 0);
+    Trusted t = open_trusted_dir(d, getuid(), "changes_dir");
+    REQUIRE(t.fd);
+    CHECK((fcntl(t.fd.get(), F_GETFL) & O_PATH) == 0);  // readable, not O_PATH
+    CHECK(t.path == d);
+    CHECK(faccessat(t.fd.get(), ".", R_OK, 0) == 0);
+    REQUIRE(chmod(d.c_str(), 0770) == 0);
+    CHECK_THROWS_AS(open_trusted_dir(d, getuid(), "changes_dir"), Refusal);
+    REQUIRE(rmdir(d.c_str()) == 0);
+    REQUIRE(close(open((d).c_str(), O_CREAT | O_WRONLY, 0600)) == 0);
+    try {
+        open_trusted_dir(d, getuid(), "containers_dir");
+        FAIL("a file taken for a directory");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()) == "containers_dir " + d + " is not a directory");
+    }
+}
