@@ -58,16 +58,23 @@ bool stat_beneath(int root, const std::string& rel, struct stat& st) {
     return parent && fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+// Throws when it cannot be read whole (out of fds, an I/O error): a listing cut short would be
+// taken for changes that are not there, and a change set counted empty is deleted.
 std::vector<std::string> list_dir(int dirfd) {
     std::vector<std::string> out;
     UniqueFd again(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     DIR* d = again ? fdopendir(again.get()) : nullptr;
-    if (!d) return out;
+    if (!d) throw Error("read a directory", errno);
     again.release();
-    while (dirent* e = readdir(d))
+    errno = 0;
+    while (dirent* e = readdir(d)) {
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
             out.emplace_back(e->d_name);
+        errno = 0;
+    }
+    const int err = errno;
     closedir(d);
+    if (err) throw Error("read a directory", err);
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -76,10 +83,13 @@ std::string join(const std::string& dir, const std::string& name) {
     return dir.empty() ? name : dir + "/" + name;
 }
 
-bool is_opaque(int dirfd, const std::string& name) {
-    // The root's form (trusted.*) and the user namespace's (userxattr: user.*).
+bool is_opaque(int dirfd, const std::string& name, const std::string& xattrs) {
+    // The root's form (trusted.*) or the user namespace's (userxattr: user.*): the one the
+    // overlay used. As real root a program may set user.overlay.opaque on its own directory,
+    // which overlayfs then keeps as any xattr and never acts on.
     const std::string p = fd_path(dirfd) + "/" + name;
     for (const char* key : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+        if (!xattrs.empty() && std::string(key).rfind(xattrs + ".", 0) != 0) continue;
         char v[4] = {};
         ssize_t n = lgetxattr(p.c_str(), key, v, sizeof v);
         if (n == 1 && v[0] == 'y') return true;
@@ -87,7 +97,8 @@ bool is_opaque(int dirfd, const std::string& name) {
     return false;
 }
 
-EntryFacts facts_at(int dirfd, const std::string& name, struct stat& st, bool upper) {
+EntryFacts facts_at(int dirfd, const std::string& name, struct stat& st, bool upper,
+                    const std::string& xattrs = "") {
     EntryFacts f;
     if (dirfd < 0 || fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return f;
     f.mode = st.st_mode & 07777;
@@ -95,7 +106,7 @@ EntryFacts facts_at(int dirfd, const std::string& name, struct stat& st, bool up
         f.type = EntryType::File;
     else if (S_ISDIR(st.st_mode)) {
         f.type = EntryType::Dir;
-        f.opaque = upper && is_opaque(dirfd, name);
+        f.opaque = upper && is_opaque(dirfd, name, xattrs);
     } else if (S_ISLNK(st.st_mode)) {
         f.type = EntryType::Symlink;
         std::string buf(PATH_MAX, '\0');
@@ -132,18 +143,25 @@ bool same_bytes(int a, int b) {
     }
 }
 
-UniqueFd open_file_at(int dirfd, const std::string& name) {
-    return UniqueFd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+// A regular file beneath root, opened for reading: looked at (O_PATH) before it is opened, so
+// that a device node, fifo or socket put there meanwhile is never opened (a device's open is
+// its driver's code). Invalid when it is not a regular file (errno EINVAL) or cannot be read.
+UniqueFd open_regular(int root, const std::string& rel, struct stat* st_out = nullptr) {
+    UniqueFd p = open_beneath(root, rel, O_PATH | O_NOFOLLOW);
+    struct stat st;
+    if (!p || fstat(p.get(), &st) != 0) return {};
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return {};
+    }
+    if (st_out) *st_out = st;
+    return reopen(p.get(), O_RDONLY);
 }
 
 bool same_file_data(int updir, int lowdir, const std::string& name, off_t a, off_t b) {
     if (a != b) return false;
-    UniqueFd u = open_file_at(updir, name), l = open_file_at(lowdir, name);
-    struct stat su, sl;
-    if (!u || !l || fstat(u.get(), &su) != 0 || fstat(l.get(), &sl) != 0 || !S_ISREG(su.st_mode) ||
-        !S_ISREG(sl.st_mode))
-        return false;
-    return same_bytes(u.get(), l.get());
+    UniqueFd u = open_regular(updir, name), l = open_regular(lowdir, name);
+    return u && l && same_bytes(u.get(), l.get());
 }
 
 int64_t birth_ns(int dirfd, const std::string& name, int64_t fallback) {
@@ -159,7 +177,8 @@ int64_t birth_ns(int dirfd, const std::string& name, int64_t fallback) {
 std::string format_change_meta(const ChangeMeta& m) {
     return "version 1\nid " + std::to_string(m.id) + "\nsrc " + encode_word(m.src) + "\ndst " +
            encode_word(m.dst) + "\ncreated " + std::to_string(m.created_ns) + "\ncontainer " +
-           encode_word(m.container) + "\n";
+           encode_word(m.container) + "\n" + (m.xattrs.empty() ? "" : "xattrs " + m.xattrs + "\n") +
+           (m.subids ? "subids yes\n" : "");
 }
 
 bool parse_change_id(const std::string& text, unsigned& id) {
@@ -193,7 +212,13 @@ ChangeMeta parse_change_meta(const std::string& text) {
             m.created_ns = std::stoll(v);
         } else if (k == "container")
             m.container = decode_word(v);
-        else if (!k.empty())
+        else if (k == "xattrs") {
+            if (v != "user" && v != "trusted") throw Error("bad xattrs in a change set's meta");
+            m.xattrs = v;
+        } else if (k == "subids") {
+            if (v != "yes") throw Error("bad subids in a change set's meta");
+            m.subids = true;
+        } else if (!k.empty())
             throw Error("unknown field " + shown(k) + " in a change set's meta");
     }
     if (!version || m.id == 0 || m.src.empty() || m.src[0] != '/')
@@ -275,17 +300,27 @@ std::string octal(mode_t m) {
     return b;
 }
 
+// A name as a JSON string that drives no terminal: what acts_on_terminal as \uXXXX, a byte that
+// is not UTF-8 as the lone surrogate \udcXX (as Python's surrogateescape reads it back).
 std::string json_string(const std::string& s) {
     std::string o = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\')
+    for (size_t i = 0; i < s.size();) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        uint32_t cp = 0;
+        const size_t n = utf8_at(s, i, cp);
+        char b[8];
+        if (c == '"' || c == '\\') {
             o += std::string("\\") + static_cast<char>(c);
-        else if (c < 0x20) {
-            char b[8];
-            snprintf(b, sizeof b, "\\u%04x", c);
+        } else if (n == 0) {
+            snprintf(b, sizeof b, "\\udc%02x", c);
             o += b;
-        } else
-            o += static_cast<char>(c);
+        } else if (acts_on_terminal(cp)) {
+            snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(cp));
+            o += b;
+        } else {
+            o.append(s, i, n);
+        }
+        i += n ? n : 1;
     }
     return o + "\"";
 }
@@ -327,9 +362,46 @@ std::string format_changes_json(const std::vector<Change>& changes) {
     return out + (changes.empty() ? "]\n" : "\n]\n");
 }
 
+std::string format_change_records(const std::vector<Change>& changes) {
+    std::string out;
+    for (const auto& c : changes)
+        out += std::to_string(static_cast<int>(c.kind)) + " " + encode_word(c.path) + " " +
+               encode_word(c.from) + " " + (c.dir ? "1" : "0") + " " + std::to_string(c.old_mode) +
+               " " + std::to_string(c.new_mode) + " " + std::to_string(c.since_ns) + " " +
+               encode_word(c.why) + "\n";
+    return out;
+}
+
+std::vector<Change> parse_change_records(const std::string& text) {
+    std::vector<Change> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream words(line);
+        int kind = -1, dir = 0;
+        unsigned long old_mode = 0, new_mode = 0;
+        long long since = 0;
+        std::string path, from, why;
+        if (!(words >> kind >> path >> from >> dir >> old_mode >> new_mode >> since >> why) ||
+            kind < 0 || kind > static_cast<int>(ChangeKind::Refused))
+            throw Error("internal error: a bad change record");
+        Change c;
+        c.kind = static_cast<ChangeKind>(kind);
+        c.path = decode_word(path);
+        c.from = decode_word(from);
+        c.dir = dir != 0;
+        c.old_mode = static_cast<mode_t>(old_mode);
+        c.new_mode = static_cast<mode_t>(new_mode);
+        c.since_ns = since;
+        c.why = decode_word(why);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
-std::vector<Change> scan_changes(int upper_fd, int src_fd, int64_t created_ns) {
+std::vector<Change> scan_changes(int upper_fd, int src_fd, const ChangeMeta& m) {
+    const int64_t created_ns = m.created_ns;
     std::vector<Change> out;
     // Directories still to read, relative to both roots; memory, not fds, grows with the tree.
     struct Pending {
@@ -344,6 +416,11 @@ std::vector<Change> scan_changes(int upper_fd, int src_fd, int64_t created_ns) {
         todo.pop_back();
         UniqueFd up = open_beneath(upper_fd, p.rel, O_RDONLY | O_DIRECTORY);
         if (!up) {
+            // Gone meanwhile (a writer still at it), or out of fds: never taken for "nothing".
+            if (errno != EACCES && errno != ENOENT)
+                throw Error(
+                    "read " + (p.rel.empty() ? "the upper layer" : p.rel) + " in the change set",
+                    errno);
             // A directory the program made unreadable (chmod 000): what it holds is not seen.
             if (errno == EACCES) {
                 Change c;
@@ -357,12 +434,14 @@ std::vector<Change> scan_changes(int upper_fd, int src_fd, int64_t created_ns) {
         }
         UniqueFd low;
         if (p.lower) low = open_beneath(src_fd, p.rel, O_RDONLY | O_DIRECTORY);
+        if (p.lower && !low && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+            throw Error("read " + (p.rel.empty() ? m.src : p.rel), errno);
         const std::vector<std::string> names = list_dir(up.get());
         for (const auto& name : names) {
             const std::string rel = join(p.rel, name);
             struct stat su {
             }, sl{};
-            EntryFacts u = facts_at(up.get(), name, su, true);
+            EntryFacts u = facts_at(up.get(), name, su, true, m.xattrs);
             EntryFacts l = facts_at(low.get(), name, sl, false);
             if (p.opaque && u.type == EntryType::Dir) l = EntryFacts{};
             if (u.type == EntryType::File && l.type == EntryType::File)
@@ -383,6 +462,8 @@ std::vector<Change> scan_changes(int upper_fd, int src_fd, int64_t created_ns) {
                 // Recreated over SRC's: what SRC holds there and the layer does not is gone.
                 UniqueFd lowdir = open_beneath(src_fd, rel, O_RDONLY | O_DIRECTORY);
                 UniqueFd updir = open_beneath(upper_fd, rel, O_RDONLY | O_DIRECTORY);
+                if ((!lowdir || !updir) && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+                    throw Error("read " + rel, errno);
                 if (lowdir && updir)
                     for (const auto& gone : list_dir(lowdir.get())) {
                         struct stat s1, s2;
@@ -418,13 +499,12 @@ std::vector<Change> scan_changes(int upper_fd, int src_fd, int64_t created_ns) {
     for (size_t i = 0; i < out.size() && !deleted.empty() && budget; ++i) {
         Change& a = out[i];
         if (a.kind != ChangeKind::Added || a.dir) continue;
-        UniqueFd uf = open_beneath(upper_fd, a.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
         struct stat su;
-        if (!uf || fstat(uf.get(), &su) != 0 || !S_ISREG(su.st_mode)) continue;
+        UniqueFd uf = open_regular(upper_fd, a.path, &su);
+        if (!uf) continue;
         auto range = deleted.equal_range(su.st_size);
         for (auto it = range.first; it != range.second && budget; ++it, --budget) {
-            UniqueFd lf =
-                open_beneath(src_fd, out[it->second].path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+            UniqueFd lf = open_regular(src_fd, out[it->second].path);
             if (!lf || lseek(uf.get(), 0, SEEK_SET) != 0 || !same_bytes(uf.get(), lf.get()))
                 continue;
             a.kind = ChangeKind::Renamed;
@@ -517,40 +597,65 @@ struct Applier {
         }
     }
 
-    void copy_file(int from, int to, const std::string& rel) {
-        for (;;) {
-            ssize_t n = copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
-            if (n == 0) return;
-            if (n > 0) continue;
+    // The data of from, its holes left holes: applying a file never takes more of the disk
+    // than the change set holds of it (a program's `truncate -s 1T` is not a terabyte of
+    // zeros on the host).
+    void copy_file(int from, int to, off_t size, const std::string& rel) {
+        for (off_t at = 0; at < size;) {
+            off_t data = lseek(from, at, SEEK_DATA);
+            if (data < 0 && errno == ENXIO) break;  // a hole to the end
+            if (data < 0) throw Error("read " + rel + " in the change set", errno);
+            off_t hole = lseek(from, data, SEEK_HOLE);
+            if (hole < 0) throw Error("read " + rel + " in the change set", errno);
+            copy_range(from, to, data, std::min(hole, size) - data, rel);
+            at = hole;
+        }
+        check(ftruncate(to, size), "write " + rel);
+    }
+
+    void copy_range(int from, int to, off_t at, off_t len, const std::string& rel) {
+        off_t in = at, out = at;
+        while (len > 0) {
+            ssize_t n = copy_file_range(from, &in, to, &out,
+                                        static_cast<size_t>(std::min<off_t>(len, 1 << 30)), 0);
+            if (n == 0) return;  // the file shrank meanwhile
+            if (n > 0) {
+                len -= n;
+                continue;
+            }
             if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
                 throw Error("copy " + rel, errno);
             break;
         }
         static char buf[65536];
-        for (;;) {
-            ssize_t n = ::read(from, buf, sizeof buf);
+        while (len > 0) {
+            ssize_t n = pread(from, buf, static_cast<size_t>(std::min<off_t>(len, sizeof buf)), in);
             if (n < 0) throw Error("read " + rel + " in the change set", errno);
             if (n == 0) return;
-            for (ssize_t at = 0; at < n;) {
-                ssize_t m = ::write(to, buf + at, static_cast<size_t>(n - at));
+            for (ssize_t done = 0; done < n;) {
+                ssize_t m = pwrite(to, buf + done, static_cast<size_t>(n - done), out);
                 if (m < 0) throw Error("write " + rel, errno);
-                at += m;
+                done += m;
+                out += m;
             }
+            in += n;
+            len -= n;
         }
     }
 
     void file(const Change& c) {
-        UniqueFd in = open_beneath(upper, c.path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
         struct stat st;
-        if (!in || fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        UniqueFd in = open_regular(upper, c.path, &st);
+        if (!in && errno == EINVAL)
             throw Error(c.path + ": not a regular file in the change set any more");
+        if (!in) throw Error("read " + c.path + " in the change set", errno);
         UniqueFd parent = src_parent(c.path);
         const std::string tmp = tmp_name();
         UniqueFd out(::openat(parent.get(), tmp.c_str(),
                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out) throw Error("create a file beside " + c.path, errno);
         try {
-            copy_file(in.get(), out.get(), c.path);
+            copy_file(in.get(), out.get(), st.st_size, c.path);
             if (opts.as_root) check(fchown(out.get(), st.st_uid, st.st_gid), "chown " + c.path);
             // Never setuid or setgid (nor sticky): a program's file becomes no one's privilege.
             check(fchmod(out.get(), st.st_mode & 0777), "chmod " + c.path);
@@ -578,6 +683,10 @@ struct Applier {
         put(parent.get(), tmp, name_of(c.path), c.path);
     }
 
+    // Directories get their modes last, deepest first: one made or changed to 0500 (or 000)
+    // must still take what the change set puts below it.
+    std::vector<std::pair<std::string, mode_t>> dir_modes;
+
     void dir(const Change& c) {
         struct stat st;
         if (!stat_beneath(upper, c.path, st) || !S_ISDIR(st.st_mode))
@@ -588,24 +697,32 @@ struct Applier {
         if (fstatat(parent.get(), name.c_str(), &hs, AT_SYMLINK_NOFOLLOW) == 0 &&
             !S_ISDIR(hs.st_mode))
             remove_host(parent.get(), name);
-        if (mkdirat(parent.get(), name.c_str(), st.st_mode & 0777) != 0 && errno != EEXIST)
+        if (mkdirat(parent.get(), name.c_str(), 0700) != 0 && errno != EEXIST)
             throw Error("create " + c.path, errno);
-        UniqueFd d(sys_openat2(parent.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-                               kBeneath));
+        UniqueFd d(
+            sys_openat2(parent.get(), name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kBeneath));
         if (!d) throw Error("open " + c.path, errno);
-        if (opts.as_root) check(fchown(d.get(), st.st_uid, st.st_gid), "chown " + c.path);
-        check(fchmod(d.get(), st.st_mode & 0777), "chmod " + c.path);
+        if (opts.as_root)
+            check(fchownat(d.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH), "chown " + c.path);
+        dir_modes.emplace_back(c.path, st.st_mode & 0777);
     }
 
-    void mode(const Change& c) {
-        UniqueFd parent = src_parent(c.path);
-        UniqueFd t(sys_openat2(parent.get(), name_of(c.path).c_str(),
-                               O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0, kBeneath));
+    // chmod of what is at rel in SRC (looked at, never opened: a device node put there is not
+    // its driver's to see), a file or a directory. A file with other names (a hard link, maybe
+    // to one outside SRC) is replaced by the change set's copy instead: chmod would change
+    // every name of it.
+    void set_mode(const std::string& rel, mode_t mode, const Change* c) {
+        UniqueFd parent = src_parent(rel);
+        UniqueFd t(sys_openat2(parent.get(), name_of(rel).c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                               0, kBeneath));
         struct stat st;
         if (!t || fstat(t.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
-            throw Error(c.path + ": not what it was on the host", errno);
-        check(fchmod(t.get(), c.new_mode & 0777), "chmod " + c.path);
+            throw Error(rel + ": not what it was on the host", errno);
+        if (c && S_ISREG(st.st_mode) && st.st_nlink > 1) return file(*c);
+        check(fchmodat(AT_FDCWD, fd_path(t.get()).c_str(), mode & 0777, 0), "chmod " + rel);
     }
+
+    void mode(const Change& c) { set_mode(c.path, c.new_mode, &c); }
 
     void deleted(const std::string& rel) {
         UniqueFd parent = src_parent(rel);
@@ -640,7 +757,7 @@ struct Applier {
             return;
         case ChangeKind::Mode:
             if (up_ok && S_ISDIR(st.st_mode)) {
-                mode(c);
+                dir_modes.emplace_back(c.path, c.new_mode & 0777);
                 return;
             }
             mode(c);
@@ -675,6 +792,30 @@ struct Applier {
             if (p->empty()) continue;
             const bool there = host_stat(*p, st);
             if (is_conflict(there, there ? ns_of(st.st_ctim) : 0, c.since_ns)) return true;
+            // A directory deleted goes with all it holds: a file edited in place below it
+            // changed the file, not the directory.
+            if (there && S_ISDIR(st.st_mode) && c.kind == ChangeKind::Deleted &&
+                changed_below(*p, c.since_ns))
+                return true;
+        }
+        return false;
+    }
+
+    // Was anything below the host's directory rel changed at or after since_ns? Walked
+    // beneath SRC without following a link, an fd at a time.
+    bool changed_below(const std::string& rel, int64_t since_ns) {
+        std::vector<std::string> todo = {rel};
+        while (!todo.empty()) {
+            const std::string at = std::move(todo.back());
+            todo.pop_back();
+            UniqueFd d = open_beneath(src, at, O_RDONLY | O_DIRECTORY);
+            if (!d) continue;
+            for (const auto& name : list_dir(d.get())) {
+                struct stat st;
+                if (fstatat(d.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+                if (is_conflict(true, ns_of(st.st_ctim), since_ns)) return true;
+                if (S_ISDIR(st.st_mode)) todo.push_back(join(at, name));
+            }
         }
         return false;
     }
@@ -685,7 +826,7 @@ struct Applier {
 ApplyResult apply_changes(int upper_fd, int src_fd, const std::vector<Change>& chosen,
                           const ApplyOptions& opts) {
     ApplyResult r;
-    Applier a{upper_fd, src_fd, opts};
+    Applier a{upper_fd, src_fd, opts, 0, {}};
     std::vector<const Change*> todo;
     for (const auto& c : chosen) {
         std::string why = c.kind == ChangeKind::Refused ? c.why : "";
@@ -711,31 +852,69 @@ ApplyResult apply_changes(int upper_fd, int src_fd, const std::vector<Change>& c
             r.failed.push_back(x);
         }
     }
+    std::sort(a.dir_modes.begin(), a.dir_modes.end());
+    for (auto it = a.dir_modes.rbegin(); it != a.dir_modes.rend(); ++it) {
+        try {
+            a.set_mode(it->first, it->second, nullptr);
+        } catch (const Error& e) {
+            Change x;
+            x.kind = ChangeKind::Mode;
+            x.path = it->first;
+            x.dir = true;
+            x.why = e.what();
+            r.failed.push_back(x);
+        }
+    }
     return r;
 }
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// diff(1)'s output, read from its pipe and printed as terminal_text, a line at a time.
+void relay_escaped(int from, FILE* out) {
+    std::string pending;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(from, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        pending.append(buf, static_cast<size_t>(n));
+        const size_t end = pending.rfind('\n');
+        if (end == std::string::npos) continue;
+        std::fputs(terminal_text(pending.substr(0, end + 1)).c_str(), out);
+        pending.erase(0, end + 1);
+    }
+    std::fputs(terminal_text(pending).c_str(), out);
+}
+
+}  // namespace
+
 void diff_change(int upper_fd, int src_fd, const Change& c, FILE* out) {
-    auto regular = [](int root, const std::string& rel) {
-        UniqueFd f = open_beneath(root, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-        struct stat st;
-        if (f && (fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode))) f.reset();
-        return f;
-    };
     UniqueFd before, after;
-    bool old_file = false, new_file = false;
+    struct stat sb {
+    }, sa{};
     const std::string old_rel = c.kind == ChangeKind::Renamed ? c.from : c.path;
     if (c.kind == ChangeKind::Modified || c.kind == ChangeKind::Deleted ||
         c.kind == ChangeKind::Renamed)
-        old_file = static_cast<bool>(before = regular(src_fd, old_rel));
+        before = open_regular(src_fd, old_rel, &sb);
     if (c.kind == ChangeKind::Added || c.kind == ChangeKind::Modified ||
         c.kind == ChangeKind::Renamed)
-        new_file = static_cast<bool>(after = regular(upper_fd, c.path));
+        after = open_regular(upper_fd, c.path, &sa);
+    const bool old_file = static_cast<bool>(before), new_file = static_cast<bool>(after);
     const std::string label = one_line(c.path);
     if (c.dir || c.kind == ChangeKind::Mode || c.kind == ChangeKind::Refused ||
         (!old_file && !new_file)) {
         std::fputs(format_changes({c}).c_str(), out);
+        return;
+    }
+    // diff(1) holds both files in memory: a file the size of the disk is not for it.
+    const off_t size = std::max(old_file ? sb.st_size : 0, new_file ? sa.st_size : 0);
+    if (size > kDiffMax) {
+        std::fprintf(out, "Large file %s %s: %lld bytes, not diffed (more than %lld)\n",
+                     label.c_str(), change_kind_name(c.kind), static_cast<long long>(size),
+                     static_cast<long long>(kDiffMax));
         return;
     }
     // Binary: a NUL in the first 8 KiB, as diff and git decide.
@@ -751,21 +930,22 @@ void diff_change(int upper_fd, int src_fd, const Change& c, FILE* out) {
     }
     // diff(1) of diffutils (Essential in Debian): the host's program, given the two files as
     // descriptors opened here (never a path of the change set) and run with nothing of the
-    // change set's as its program.
+    // change set's as its program. What it prints comes back through kakuri, escaped.
     std::fflush(out);
-    const std::string a = old_file ? fd_path(before.get()) : "/dev/null";
-    const std::string b = new_file ? fd_path(after.get()) : "/dev/null";
     const std::string la = old_file ? "a/" + one_line(old_rel) : "/dev/null";
     const std::string lb = new_file ? "b/" + label : "/dev/null";
+    int p[2];
+    check(pipe2(p, O_CLOEXEC), "create a pipe");
+    UniqueFd from_diff(p[0]), to_kakuri(p[1]);
     // The descriptors cross exec: cleared of O_CLOEXEC for the child only, through dup2 there.
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fileno(out), 1);
+    posix_spawn_file_actions_adddup2(&fa, to_kakuri.get(), 1);
     if (before) posix_spawn_file_actions_adddup2(&fa, before.get(), 3);
     if (after) posix_spawn_file_actions_adddup2(&fa, after.get(), 4);
-    const std::string a3 = old_file ? "/proc/self/fd/3" : a;
-    const std::string b4 = new_file ? "/proc/self/fd/4" : b;
-    std::vector<std::string> args = {"diff", "-u", "--label", la, "--label", lb, a3, b4};
+    const std::string a3 = old_file ? "/proc/self/fd/3" : "/dev/null";
+    const std::string b4 = new_file ? "/proc/self/fd/4" : "/dev/null";
+    std::vector<std::string> args = {"diff", "-u", "--label", la, "--label", lb, "--", a3, b4};
     std::vector<char*> argv;
     for (auto& s : args) argv.push_back(&s[0]);
     argv.push_back(nullptr);
@@ -778,6 +958,9 @@ void diff_change(int upper_fd, int src_fd, const Change& c, FILE* out) {
     }
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw Error("--diff needs diff(1) (Debian: diffutils)", rc);
+    to_kakuri.reset();
+    relay_escaped(from_diff.get(), out);
+    std::fflush(out);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -818,7 +1001,7 @@ bool maker_gone(const std::string& tag) {
 }  // namespace
 
 ChangeMeta ChangeStore::make(const std::string& src, const std::string& dst,
-                             const std::string& container) {
+                             const std::string& container, bool userxattr, bool subids) {
     if (!fd_) {
         Trusted t = make_trusted_dir(given_, caller_);
         fd_ = std::move(t.fd);
@@ -850,6 +1033,8 @@ ChangeMeta ChangeStore::make(const std::string& src, const std::string& dst,
     m.src = src;
     m.dst = dst;
     m.container = container;
+    m.xattrs = userxattr ? "user" : "trusted";
+    m.subids = subids;
     struct timespec now;
     // The clock file systems stamp with: a host change right after this is never earlier.
     clock_gettime(CLOCK_REALTIME_COARSE, &now);
@@ -882,9 +1067,15 @@ UniqueFd ChangeStore::open_set(unsigned id) const {
     UniqueFd d(::openat(fd_.get(), std::to_string(id).c_str(),
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) {
-        if (errno == ENOENT)
+        const int err = errno;
+        struct stat st;
+        if (err == ENOENT)
             throw Error("no change set " + std::to_string(id) + " (see: kakuri changes)");
-        throw Error("open " + path(id), errno);
+        if (fstatat(fd_.get(), std::to_string(id).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            !S_ISDIR(st.st_mode))
+            throw Refusal("refusing " + path(id) + ": " +
+                          (S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory"));
+        throw Error("open " + path(id), err);
     }
     struct stat st;
     check(fstat(d.get(), &st), "stat " + path(id));
@@ -921,21 +1112,23 @@ std::vector<ChangeMeta> ChangeStore::list() const {
     return out;
 }
 
-void ChangeStore::remove(unsigned id) const {
+void ChangeStore::remove(unsigned id, const LayerRunner& owner) const {
     UniqueFd d = open_set(id);
     const std::string trash = kTrashPrefix + process_word() + "-" + std::to_string(id);
     check(renameat(fd_.get(), std::to_string(id).c_str(), fd_.get(), trash.c_str()),
           "remove change set " + std::to_string(id));
     d.reset();
-    remove_tree_at(fd_.get(), trash);
+    owner([&] { remove_tree_at(fd_.get(), trash); });
 }
 
-void ChangeStore::empty(unsigned id) const {
+void ChangeStore::empty(unsigned id, const LayerRunner& owner) const {
     UniqueFd d = open_set(id);
     struct stat st;
     check(fstatat(d.get(), "upper", &st, AT_SYMLINK_NOFOLLOW), "stat " + path(id) + "/upper");
-    remove_tree_at(d.get(), "upper");
-    remove_tree_at(d.get(), "work");
+    owner([&] {
+        remove_tree_at(d.get(), "upper");
+        remove_tree_at(d.get(), "work");
+    });
     check(mkdirat(d.get(), "work", 0700), "create " + path(id) + "/work");
     check(mkdirat(d.get(), "upper", 0700), "create " + path(id) + "/upper");
     UniqueFd up(::openat(d.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

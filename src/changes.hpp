@@ -22,6 +22,13 @@ struct ChangeMeta {
     std::string dst;         // where the container showed it
     int64_t created_ns = 0;  // when it was made, before its container started (ns since epoch)
     std::string container;   // a persistent container's name; "" for a temporary container's
+    // The namespace of the overlay's own xattrs (opaque directories) in its upper layer:
+    // "user" (userxattr, in a user namespace) or "trusted" (real root's); "" in a meta of
+    // before it was recorded: either. Only that one is read: an xattr of the other namespace is
+    // one a program set on its own file, which overlayfs never acted on.
+    std::string xattrs;
+    // Its container maps the caller's subordinate ids: files in the upper layer may be theirs.
+    bool subids = false;
 };
 std::string format_change_meta(const ChangeMeta& m);
 ChangeMeta parse_change_meta(const std::string& text);  // throws Error on a bad file
@@ -70,6 +77,14 @@ bool change_chosen(const Change& c, const std::string& path);
 std::string format_changes(const std::vector<Change>& changes);
 std::string format_changes_json(const std::vector<Change>& changes);
 
+// Changes as lines of words, every field kept: how a child of kakuri's that read an upper layer
+// (in a user namespace, see commands) hands them back. parse throws Error on a bad line.
+std::string format_change_records(const std::vector<Change>& changes);
+std::vector<Change> parse_change_records(const std::string& text);
+
+// How work on an upper layer is run: here, or where its owners' ids are mapped (commands).
+using LayerRunner = std::function<void(const std::function<void()>&)>;
+
 // The change sets in changes_dir: opened once and trusted as containers_dir is (trust.hpp).
 class ChangeStore {
 public:
@@ -80,17 +95,21 @@ public:
     // A new change set for src (resolved; its upper layer gets src's mode, and its owner as
     // real root), made whole under a hidden name and renamed to the next free id. Makes
     // changes_dir.
-    ChangeMeta make(const std::string& src, const std::string& dst, const std::string& container);
+    // userxattr: the overlay is made in a user namespace (ChangeMeta::xattrs); subids: its
+    // container maps subordinate ids.
+    ChangeMeta make(const std::string& src, const std::string& dst, const std::string& container,
+                    bool userxattr, bool subids);
     // Every whole change set, by id.
     std::vector<ChangeMeta> list() const;
     ChangeMeta meta(unsigned id) const;  // throws "no change set N"
     // Its directory, O_RDONLY | O_DIRECTORY, checked to be the caller's alone.
     UniqueFd open_set(unsigned id) const;
-    // Deletes it: renamed away to a hidden name, then removed without following any link,
-    // with a bounded number of fds.
-    void remove(unsigned id) const;
+    // Deletes it: renamed away to a hidden name, then removed (by `owner`) without following
+    // any link, with a bounded number of fds.
+    void remove(unsigned id, const LayerRunner& owner = run_here) const;
     // Empties its upper layer (a persistent container's: it keeps its change set).
-    void empty(unsigned id) const;
+    void empty(unsigned id, const LayerRunner& owner = run_here) const;
+    static void run_here(const std::function<void()>& fn) { fn(); }
     // What a killed make or remove left (hidden names whose process is gone).
     void clean_leftovers() const;
 
@@ -103,8 +122,9 @@ private:
 };
 
 // The changes in an upper layer (upper_fd) against SRC (src_fd), sorted by path; bounded in
-// fds whatever the depth. created_ns: since_ns where the file system keeps no birth time.
-std::vector<Change> scan_changes(int upper_fd, int src_fd, int64_t created_ns);
+// fds whatever the depth. m: created_ns (since_ns where the file system keeps no birth time)
+// and xattrs.
+std::vector<Change> scan_changes(int upper_fd, int src_fd, const ChangeMeta& m);
 
 struct ApplyOptions {
     bool force = false;    // overwrite conflicts
@@ -127,6 +147,9 @@ ApplyResult apply_changes(int upper_fd, int src_fd, const std::vector<Change>& c
 
 // A unified diff of one change to out (diff -u for text; one line for binary files or what is
 // not a regular file), labelled a/PATH and b/PATH.
+// Everything printed is terminal_text (sys.hpp): a file's content never moves the cursor or
+// retitles the terminal of whoever reviews it. A file over kDiffMax bytes gets one line too.
+const off_t kDiffMax = 16 << 20;
 void diff_change(int upper_fd, int src_fd, const Change& c, FILE* out);
 
 }  // namespace kakuri

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +17,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <sstream>
 
 #include "cgroup.hpp"
 #include "changes.hpp"
@@ -115,6 +118,11 @@ int parse_sub(const std::string& sub, int argc, char* argv[], const std::vector<
         on(static_cast<char>(c), optarg ? optarg : "");
     }
     return optind;
+}
+
+// Does a container of this identity map subordinate ids (files inside may be theirs)?
+bool subids_mapped(const Identity& id) {
+    return id.userns && id.map_writer == MapWriter::Helpers;
 }
 
 struct Loaded {
@@ -299,7 +307,11 @@ int cmd_create(int argc, char* argv[], const Caller& caller) {
         ChangeStore changes = open_changes(l.cfg, l.host.home);
         changes.clean_leftovers();
         for (auto& b : spec.layout.binds)
-            if (b.overlay) made.push_back(b.change_set = changes.make(b.src, b.dst, name).id);
+            if (b.overlay)
+                made.push_back(b.change_set = changes
+                                                  .make(b.src, b.dst, name, spec.identity.userns,
+                                                        subids_mapped(spec.identity))
+                                                  .id);
     }
     rec.spec = container_fields(spec);
     l.store.create(rec, persist_dirs(spec.layout));
@@ -853,24 +865,99 @@ int64_t now_ns() {
     return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
-std::vector<Change> changes_of(const ChangeStore& cs, unsigned id, const ChangeMeta& m) {
-    UniqueFd set = cs.open_set(id);
-    UniqueFd upper(::openat(set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!upper) throw Error("open " + cs.path(id) + "/upper", errno);
-    UniqueFd src(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-                             RESOLVE_NO_SYMLINKS));
-    if (!src)
+// The work on a change set's upper layer: as real root, in kakuri itself; unprivileged, in a
+// child of kakuri's in a user namespace where the caller is root (run_in_userns) and, when its
+// container mapped them, so are the caller's subordinate ids. So a file or directory the
+// program made unreadable to its owner (chmod 000), or gave a subordinate id, is read, applied
+// and removed as the container saw it. Only kakuri's own code runs there, on fds it opened.
+LayerRunner layer_owner(const Config& cfg, const HostInfo& host, const ChangeMeta& m,
+                        const std::string& what) {
+    if (getuid() == 0) return [](const std::function<void()>& fn) { fn(); };
+    Identity id;
+    try {
+        id = layer_identity(cfg, host, m.subids);
+    } catch (const Error&) {
+        // No range any more: what is the subordinate ids' stays unreadable, and is said so.
+        id = layer_identity(cfg, host, false);
+    }
+    return [id, what](const std::function<void()>& fn) {
+        std::fflush(nullptr);  // nothing buffered is written twice, by both
+        run_in_userns(id.map_writer, id.uid_map, id.gid_map, id.newuidmap, id.newgidmap, what, [&] {
+            fn();
+            std::fflush(nullptr);
+        });
+    };
+}
+
+// What fn (run by `run`) returns, handed back through a memfd whatever its size.
+std::string layer_result(const LayerRunner& run, const std::function<std::string()>& fn) {
+    UniqueFd mem(check(memfd_create("kakuri-changes", MFD_CLOEXEC), "create a memfd"));
+    run([&] {
+        const std::string out = fn();
+        for (size_t at = 0; at < out.size();) {
+            ssize_t n = ::write(mem.get(), out.data() + at, out.size() - at);
+            if (n < 0) throw Error("write the changes", errno);
+            at += static_cast<size_t>(n);
+        }
+    });
+    std::string text;
+    if (lseek(mem.get(), 0, SEEK_SET) != 0 || !read_all(mem.get(), text))
+        throw Error("read the changes", errno);
+    return text;
+}
+
+// A change set's upper layer and SRC, opened here: never through a link.
+struct SetFds {
+    UniqueFd set, upper, src;
+};
+SetFds open_set_fds(const ChangeStore& cs, unsigned id, const ChangeMeta& m) {
+    SetFds f;
+    f.set = cs.open_set(id);
+    f.upper.reset(::openat(f.set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!f.upper) throw Error("open " + cs.path(id) + "/upper", errno);
+    f.set.reset();  // the lock, where one is held, is its own fd
+    f.src.reset(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                            RESOLVE_NO_SYMLINKS));
+    if (!f.src)
         throw Error("change set " + std::to_string(id) + ": its directory " + m.src +
                         " cannot be opened (without following a link)",
                     errno);
-    return scan_changes(upper.get(), src.get(), m.created_ns);
+    return f;
 }
 
-std::string changes_note(size_t n, const ChangeMeta& m) {
+std::vector<Change> changes_of(const Config& cfg, const HostInfo& host, const ChangeStore& cs,
+                               unsigned id, const ChangeMeta& m) {
+    SetFds f = open_set_fds(cs, id, m);
+    return parse_change_records(layer_result(
+        layer_owner(cfg, host, m, "read change set " + std::to_string(id)),
+        [&] { return format_change_records(scan_changes(f.upper.get(), f.src.get(), m)); }));
+}
+
+// The config file a note's commands must name to find this changes_dir again ("" for the
+// default files): --config's, else $KAKURI_CONFIG's, absolute.
+std::string config_named(const std::string& config, const HostInfo& host) {
+    std::string c = config.empty() ? env_value(host.environ, "KAKURI_CONFIG").value_or("") : config;
+    if (!c.empty() && c[0] != '/') c = normalize_path(host.cwd + "/" + c);
+    return c;
+}
+
+// A word as a POSIX shell reads it back: as it is when it needs no quoting, else in single quotes.
+std::string shell_word(const std::string& w) {
+    if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789_-./+:=@%,") == std::string::npos)
+        return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string changes_note(size_t n, const ChangeMeta& m, const std::string& config) {
     const std::string id = std::to_string(m.id);
+    const std::string k =
+        config.empty() ? "kakuri " : "kakuri --config " + shell_word(config) + " ";
     return "note: " + std::to_string(n) + (n == 1 ? " change" : " changes") + " under " + m.src +
-           " kept as change set " + id + ": kakuri changes " + id + ", kakuri apply " + id +
-           ", kakuri discard " + id;
+           " kept as change set " + id + ": " + k + "changes " + id + ", " + k + "apply " + id +
+           ", " + k + "discard " + id;
 }
 
 // A removed container's change sets: an empty one goes with it, one with changes stays (work
@@ -888,11 +975,11 @@ void keep_or_drop_change_sets(const Loaded& l, const Record& rec) {
             ChangeStore cs = open_changes(l.cfg, l.host.home);
             ChangeMeta m = cs.meta(b.change_set);
             if (m.container != rec.name) continue;
-            const std::vector<Change> v = changes_of(cs, m.id, m);
+            const std::vector<Change> v = changes_of(l.cfg, l.host, cs, m.id, m);
             if (v.empty())
-                cs.remove(m.id);
+                cs.remove(m.id, layer_owner(l.cfg, l.host, m, "remove " + cs.path(m.id)));
             else
-                l.report(changes_note(v.size(), m));
+                l.report(changes_note(v.size(), m, config_named(l.config_path, l.host)));
         } catch (const Error& e) {
             l.report(std::string("change set of --overlay ") + b.src + ": " + e.what());
         }
@@ -917,6 +1004,48 @@ unsigned change_id(const std::string& sub, const std::string& word) {
     if (!parse_change_id(word, id))
         usage(sub, "not a change set id: " + shown(word) + " (see: kakuri changes)");
     return id;
+}
+
+// How many changes each set holds ("?" where it cannot be read), counted by children in
+// batches: a child (and its user namespace) per kKeepOpen sets, two fds open per set.
+std::vector<std::string> change_counts(const Loaded& l, const ChangeStore& cs,
+                                       const std::vector<ChangeMeta>& sets) {
+    const size_t kKeepOpen = 32;
+    std::vector<std::string> counts(sets.size(), "?");
+    for (size_t from = 0; from < sets.size(); from += kKeepOpen) {
+        const size_t to = std::min(sets.size(), from + kKeepOpen);
+        std::vector<SetFds> fds(to - from);
+        ChangeMeta widest;  // subordinate ids mapped when any set of the batch needs them
+        for (size_t i = from; i < to; ++i) {
+            try {
+                fds[i - from] = open_set_fds(cs, sets[i].id, sets[i]);
+                widest.subids = widest.subids || sets[i].subids;
+            } catch (const Error&) {
+            }
+        }
+        std::string text;
+        try {
+            text = layer_result(layer_owner(l.cfg, l.host, widest, "read the change sets"), [&] {
+                std::string out;
+                for (size_t i = from; i < to; ++i) {
+                    const SetFds& f = fds[i - from];
+                    std::string n = "?";
+                    if (f.upper) try {
+                            n = std::to_string(
+                                scan_changes(f.upper.get(), f.src.get(), sets[i]).size());
+                        } catch (const Error&) {
+                        }
+                    out += n + "\n";
+                }
+                return out;
+            });
+        } catch (const Error&) {
+        }
+        std::istringstream in(text);
+        std::string line;
+        for (size_t i = from; i < to && std::getline(in, line); ++i) counts[i] = line;
+    }
+    return counts;
 }
 
 // kakuri changes [--json] [ID [--diff]]
@@ -951,15 +1080,11 @@ int cmd_changes(int argc, char* argv[], const Caller& caller) {
         std::string out = json ? "[" : "";
         bool any = false;
         if (!json) out += "ID  CHANGES  AGE              CONTAINER  SRC\n";
-        for (const auto& m : cs.list()) {
-            size_t n = 0;
-            std::string count;
-            try {
-                n = changes_of(cs, m.id, m).size();
-                count = std::to_string(n);
-            } catch (const Error&) {
-                count = "?";
-            }
+        const std::vector<ChangeMeta> sets = cs.list();
+        const std::vector<std::string> counts = change_counts(l, cs, sets);
+        for (size_t i = 0; i < sets.size(); ++i) {
+            const ChangeMeta& m = sets[i];
+            const std::string& count = counts[i];
             const std::string age = time_ago(m.created_ns / 1000000000, now / 1000000000);
             if (json) {
                 out += std::string(any ? "," : "") + "\n  " +
@@ -985,7 +1110,7 @@ int cmd_changes(int argc, char* argv[], const Caller& caller) {
     if (quiet) usage("changes", "--quiet lists the ids of every change set: no ID");
     const unsigned id = change_id("changes", argv[first]);
     const ChangeMeta m = cs.meta(id);
-    const std::vector<Change> v = changes_of(cs, id, m);
+    const std::vector<Change> v = changes_of(l.cfg, l.host, cs, id, m);
     if (json) {
         std::fputs(format_changes_json(v).c_str(), stdout);
         return 0;
@@ -994,13 +1119,10 @@ int cmd_changes(int argc, char* argv[], const Caller& caller) {
         std::fputs(format_changes(v).c_str(), stdout);
         return 0;
     }
-    UniqueFd set = cs.open_set(id);
-    UniqueFd upper(::openat(set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    UniqueFd src(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-                             RESOLVE_NO_SYMLINKS));
-    if (!upper || !src) throw Error("open change set " + std::to_string(id), errno);
-    std::fflush(stdout);
-    for (const auto& c : v) diff_change(upper.get(), src.get(), c, stdout);
+    SetFds f = open_set_fds(cs, id, m);
+    layer_owner(l.cfg, l.host, m, "diff change set " + std::to_string(id))([&] {
+        for (const auto& c : v) diff_change(f.upper.get(), f.src.get(), c, stdout);
+    });
     return 0;
 }
 
@@ -1016,7 +1138,7 @@ int cmd_apply(int argc, char* argv[], const Caller& caller) {
     ChangeStore cs = open_changes(l.cfg, l.host.home);
     const ChangeMeta m = cs.meta(id);
     UniqueFd lock = take_change_set(l, cs, id, m);
-    const std::vector<Change> all = changes_of(cs, id, m);
+    const std::vector<Change> all = changes_of(l.cfg, l.host, cs, id, m);
     // PATHs as `changes` shows them (relative to SRC), or absolute under SRC or DST.
     std::vector<std::string> chosen_paths;
     for (int i = first + 1; i < argc; ++i) {
@@ -1056,12 +1178,33 @@ int cmd_apply(int argc, char* argv[], const Caller& caller) {
                 return "kakuri's own state (" + h.what + " " + h.path + "): never applied";
         return "";
     };
-    UniqueFd set = cs.open_set(id);
-    UniqueFd upper(::openat(set.get(), "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    UniqueFd src(sys_openat2(AT_FDCWD, m.src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-                             RESOLVE_NO_SYMLINKS));
-    if (!upper || !src) throw Error("open change set " + std::to_string(id), errno);
-    ApplyResult r = apply_changes(upper.get(), src.get(), chosen, ao);
+    // Applied, and what is left counted, where the upper layer's owners are mapped; the result
+    // comes back as records: a line "APPLIED LEFT REFUSED CONFLICTS FAILED", then those changes.
+    SetFds f = open_set_fds(cs, id, m);
+    const std::string text =
+        layer_result(layer_owner(l.cfg, l.host, m, "apply change set " + std::to_string(id)), [&] {
+            ApplyResult r = apply_changes(f.upper.get(), f.src.get(), chosen, ao);
+            const size_t left = scan_changes(f.upper.get(), f.src.get(), m).size();
+            return std::to_string(r.applied) + " " + std::to_string(left) + " " +
+                   std::to_string(r.refused.size()) + " " + std::to_string(r.conflicts.size()) +
+                   " " + std::to_string(r.failed.size()) + "\n" + format_change_records(r.refused) +
+                   format_change_records(r.conflicts) + format_change_records(r.failed);
+        });
+    const size_t head = text.find('\n');
+    size_t applied = 0, left = 0, n_refused = 0, n_conflicts = 0, n_failed = 0;
+    if (head == std::string::npos ||
+        sscanf(text.substr(0, head).c_str(), "%zu %zu %zu %zu %zu", &applied, &left, &n_refused,
+               &n_conflicts, &n_failed) != 5)
+        throw Error("apply " + std::to_string(id) + ": no result");
+    const std::vector<Change> all_back = parse_change_records(text.substr(head + 1));
+    if (all_back.size() != n_refused + n_conflicts + n_failed)
+        throw Error("apply " + std::to_string(id) + ": a bad result");
+    ApplyResult r;
+    r.applied = applied;
+    r.refused.assign(all_back.begin(), all_back.begin() + static_cast<long>(n_refused));
+    r.conflicts.assign(all_back.begin() + static_cast<long>(n_refused),
+                       all_back.begin() + static_cast<long>(n_refused + n_conflicts));
+    r.failed.assign(all_back.begin() + static_cast<long>(n_refused + n_conflicts), all_back.end());
     for (const auto& c : r.refused) l.report("not applied: " + c.path + ": " + c.why);
     if (!r.conflicts.empty() && !force) {
         for (const auto& c : r.conflicts)
@@ -1072,13 +1215,12 @@ int cmd_apply(int argc, char* argv[], const Caller& caller) {
             (r.conflicts.size() == 1 ? " conflict" : " conflicts") +
             ", nothing applied (see the lines above; --force overwrites the host's versions)");
     }
-    // A temporary container's change set with nothing left goes; a persistent container's stays.
     for (const auto& c : r.failed) l.report("failed: " + c.path + ": " + c.why);
     // A temporary container's change set with nothing left goes; a persistent container's stays.
-    const size_t left = changes_of(cs, id, m).size();
+    f = SetFds{};
     lock.reset();
-    set.reset();
-    if (left == 0 && m.container.empty()) cs.remove(id);
+    if (left == 0 && m.container.empty())
+        cs.remove(id, layer_owner(l.cfg, l.host, m, "remove " + cs.path(id)));
     std::printf("applied %zu of change set %u to %s%s\n", r.applied, id, m.src.c_str(),
                 left ? (", " + std::to_string(left) + " left (kakuri discard " +
                         std::to_string(id) + " drops them)")
@@ -1102,11 +1244,13 @@ int cmd_discard(int argc, char* argv[], const Caller& caller) {
         const ChangeMeta m = cs.meta(id);
         UniqueFd lock = take_change_set(l, cs, id, m);
         // A persistent container keeps its (now empty) change set; another one goes whole.
+        const LayerRunner owner =
+            layer_owner(l.cfg, l.host, m, "discard change set " + std::string(argv[i]));
         if (!m.container.empty() && l.store.exists(m.container))
-            cs.empty(id);
+            cs.empty(id, owner);
         else {
             lock.reset();
-            cs.remove(id);
+            cs.remove(id, owner);
         }
     }
     return 0;
@@ -1115,14 +1259,16 @@ int cmd_discard(int argc, char* argv[], const Caller& caller) {
 }  // namespace
 
 RunChangeSets::RunChangeSets(ContainerSpec& spec, const Config& cfg, const HostInfo& host,
-                             bool dry_run) {
+                             const std::string& config, bool dry_run)
+    : cfg_(cfg), host_(host), config_(config_named(config, host)) {
     for (auto& b : spec.layout.binds) {
         if (!b.overlay || dry_run) continue;
         if (!store_) {
             store_ = std::make_unique<ChangeStore>(open_changes(cfg, host.home));
             store_->clean_leftovers();
         }
-        ChangeMeta m = store_->make(b.src, b.dst, "");
+        ChangeMeta m =
+            store_->make(b.src, b.dst, "", spec.identity.userns, subids_mapped(spec.identity));
         made_.push_back(m);
         b.change_set = m.id;
         b.layer = store_->path(m.id);
@@ -1136,7 +1282,8 @@ RunChangeSets::~RunChangeSets() {
     locks_.clear();
     for (const auto& m : made_) {
         try {
-            if (changes_of(*store_, m.id, m).empty()) store_->remove(m.id);
+            if (changes_of(cfg_, host_, *store_, m.id, m).empty())
+                store_->remove(m.id, layer_owner(cfg_, host_, m, "remove " + store_->path(m.id)));
         } catch (const Error&) {
         }
     }
@@ -1146,11 +1293,11 @@ void RunChangeSets::finish(const Report& report, bool quiet) {
     locks_.clear();
     for (const auto& m : made_) {
         try {
-            const std::vector<Change> v = changes_of(*store_, m.id, m);
+            const std::vector<Change> v = changes_of(cfg_, host_, *store_, m.id, m);
             if (v.empty())
-                store_->remove(m.id);
+                store_->remove(m.id, layer_owner(cfg_, host_, m, "remove " + store_->path(m.id)));
             else if (!quiet)
-                report(changes_note(v.size(), m));
+                report(changes_note(v.size(), m, config_));
         } catch (const Error& e) {
             report("change set " + std::to_string(m.id) + ": " + e.what());
         }
@@ -1218,7 +1365,8 @@ std::string container_help(const std::string& sub) {
                "ID: what "
                "its --overlay's program changed under SRC: added, modified, deleted, renamed, "
                "mode, refused (never applied); --diff: a unified diff of text files, a line for "
-               "others.\n";
+               "others and for files over 16 MiB. What a terminal would act on is escaped "
+               "(\\xNN).\n";
     if (sub == "apply")
         return "Usage: kakuri apply [-f|--force] ID [PATH...]\nWrite change set ID's changes "
                "(those at or below each PATH; all without one) to its SRC, each file replaced "

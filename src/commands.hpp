@@ -29,11 +29,16 @@ struct Caller {
 // changes is said in one note, each without is deleted.
 class RunChangeSets {
 public:
-    RunChangeSets(ContainerSpec& spec, const Config& cfg, const HostInfo& host, bool dry_run);
+    // config: the file --config named, for the note's commands ("": $KAKURI_CONFIG or none).
+    RunChangeSets(ContainerSpec& spec, const Config& cfg, const HostInfo& host,
+                  const std::string& config, bool dry_run);
     ~RunChangeSets();  // deletes what finish() did not see (an error before the run)
     void finish(const Report& report, bool quiet);
 
 private:
+    const Config& cfg_;
+    const HostInfo& host_;
+    std::string config_;
     std::unique_ptr<ChangeStore> store_;
     std::vector<ChangeMeta> made_;
     std::vector<UniqueFd> locks_;

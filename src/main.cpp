@@ -113,7 +113,7 @@ int run(int argc, char* argv[]) {
     UniqueFd image_hold;
     ContainerSpec spec = make_spec(opts, cfg, host, image_of(opts, cfg, host, image_hold).get());
     // Each --overlay's change set, made before the plan that mounts it.
-    RunChangeSets change_sets(spec, cfg, host, opts.dry_run);
+    RunChangeSets change_sets(spec, cfg, host, opts.config, opts.dry_run);
     Plan plan = make_plan(spec);
     if (opts.verbosity > 0)
         for (const auto& n : spec.notes) std::fprintf(stderr, "kakuri: %s\n", n.c_str());

@@ -989,4 +989,14 @@ void set_process(ContainerSpec& s, const ProcessRequest& req, const HostInfo& h)
     if (s.process.discard.on && s.layout.persist_dir.empty()) watch_discards(s, h);
 }
 
+Identity layer_identity(const Config& cfg, const HostInfo& h, bool subids) {
+    ContainerSpec s;
+    Config c = cfg;
+    c.user.value = false;
+    c.subids.value = subids;
+    c.subids.origin = kCommandLine;
+    set_identity(s, Options{}, c, h);
+    return s.identity;
+}
+
 }  // namespace kakuri

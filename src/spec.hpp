@@ -106,6 +106,11 @@ struct ProcessRequest {
     bool home_by_default = false;      // exec: start in the home, not the caller's cwd
 };
 void set_process(ContainerSpec& spec, const ProcessRequest& req, const HostInfo& host);
+
+// The user namespace an unprivileged caller reads and writes a change set's upper layer from
+// (README, "Copy-on-write views"): root over the caller's own ids and, with subids, over the
+// subordinate range --subids maps (throws as --subids does when there is none).
+Identity layer_identity(const Config& cfg, const HostInfo& host, bool subids);
 ContainerSpec make_spec(const Options& opts, const HostInfo& host);  // built-in defaults
 
 // kakuri config: every value with where it came from. filter_built: whether this kakuri has the

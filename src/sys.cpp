@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+
 extern char** environ;
 
 namespace kakuri {
@@ -58,34 +61,70 @@ void UniqueFd::reset(int fd) {
     fd_ = fd;
 }
 
+// The length of the UTF-8 sequence at s[i] (1 to 4) and its code point, or 0 when the bytes
+// there are not one (a stray byte, an overlong or surrogate form, a sequence cut short).
+size_t utf8_at(const std::string& s, size_t i, uint32_t& cp) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    cp = n == 1 ? c : c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+        const unsigned char d = static_cast<unsigned char>(s[i + k]);
+        if ((d >> 6) != 2) return 0;
+        cp = (cp << 6) | (d & 0x3f);
+    }
+    static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+bool acts_on_terminal(uint32_t cp) {
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 namespace {
-std::string escaped(const std::string& text, bool backslash) {
+
+std::string escaped(const std::string& text, bool backslash, bool layout) {
     std::string out;
-    for (unsigned char c : text) {
+    for (size_t i = 0; i < text.size();) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        uint32_t cp = 0;
+        size_t n = utf8_at(text, i, cp);
         if (c == '\\' && backslash) {
             out += "\\\\";
+        } else if (layout && (c == '\n' || c == '\t')) {
+            out += static_cast<char>(c);
         } else if (c == '\n') {
             out += "\\n";
         } else if (c == '\t') {
             out += "\\t";
-        } else if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
+        } else if (n == 0 || acts_on_terminal(cp)) {
+            // Each byte of it: a stray byte, or a control in any encoding, shows as \xNN.
+            for (size_t k = 0; k < std::max<size_t>(n, 1); ++k) {
+                char buf[8];
+                snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(text[i + k]));
+                out += buf;
+            }
         } else {
-            out += static_cast<char>(c);
+            out.append(text, i, n);
         }
+        i += std::max<size_t>(n, 1);
     }
     return out;
 }
 }  // namespace
 
 std::string one_line(const std::string& message) {
-    return escaped(message, false);
+    return escaped(message, false, false);
 }
 
 std::string shown(const std::string& value) {
-    return "'" + escaped(value, true) + "'";
+    return "'" + escaped(value, true, false) + "'";
+}
+
+std::string terminal_text(const std::string& text) {
+    return escaped(text, false, true);
 }
 
 std::string iso_time(int64_t t) {

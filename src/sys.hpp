@@ -66,11 +66,23 @@ private:
     bool armed_ = true;
 };
 
+// The length of the UTF-8 sequence at s[i] (1 to 4) and its code point, or 0 when the bytes
+// there are not one (a stray byte, an overlong or surrogate form, a sequence cut short).
+size_t utf8_at(const std::string& s, size_t i, uint32_t& cp);
+// What a terminal would act on rather than show: C0 and C1 controls, DEL, and the
+// bidirectional formatting characters that reorder what is shown (CVE-2021-42574).
+bool acts_on_terminal(uint32_t cp);
+
 // A value for a message, in single quotes, with control characters (a newline in a path)
 // and backslashes escaped: an error stays one line whatever the user typed.
 std::string shown(const std::string& value);
 // A whole message with its control characters escaped (backslashes kept as they are).
+// Escaped as \xNN, byte by byte: C0 and C1 controls (in UTF-8 or as raw bytes), DEL, the
+// bidirectional formatting characters, and bytes that are not UTF-8; \n and \t as such.
 std::string one_line(const std::string& message);
+// Text from someone else (a file's content) made safe to print on a terminal: the same
+// escapes as one_line, but newlines and tabs kept as they are.
+std::string terminal_text(const std::string& text);
 // Seconds since the epoch as UTC, "2026-12-01T01:23:45Z".
 std::string iso_time(int64_t t);
 // Does s hold a control character (0x00-0x1f, 0x7f)?

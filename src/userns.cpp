@@ -119,6 +119,10 @@ void run_in_userns(MapWriter writer, const std::vector<IdMapLine>& uid_map,
                    const std::function<void()>& fn) {
     Pipe up = make_pipe(), down = make_pipe(), err = make_pipe();
     Child child = Child::spawn(0, "fork", [&] {
+        // kakuri's ends are not the child's: fn gets the fds it would have had.
+        up.r.reset();
+        down.w.reset();
+        err.r.reset();
         try {
             check(unshare(CLONE_NEWUSER), "create a user namespace");
             if (writer == MapWriter::Self) {

@@ -140,4 +140,59 @@ TEST_CASE("changes: the listing, a line each, and its JSON") {
     CHECK(j.find("\"old_mode\": \"0644\"") != std::string::npos);
     CHECK(j.find("\"path\": \"b\\u000ac\"") != std::string::npos);
     CHECK(format_changes_json({}) == "[]\n");
+    // A name from the program: nothing in it drives a terminal, and it stays valid JSON.
+    Change e;
+    e.kind = ChangeKind::Added;
+    e.path = "a\x1b\x7f\xc2\x9b\xe2\x80\xae\xff\xc3\xa9";
+    CHECK(format_changes_json({e}).find(
+              "\"path\": \"a\\u001b\\u007f\\u009b\\u202e\\udcff\xc3\xa9\"") != std::string::npos);
+    CHECK(format_changes({e}) == "added     a\\x1b\\x7f\\xc2\\x9b\\xe2\\x80\\xae\\xff\xc3\xa9\n");
+}
+
+TEST_CASE("changes: records a child hands back keep every field, whatever the names hold") {
+    Change a;
+    a.kind = ChangeKind::Renamed;
+    a.path = "new name\nwith %20 and \x1b";
+    a.from = "";
+    a.dir = true;
+    a.old_mode = 0644;
+    a.new_mode = 01777;
+    a.since_ns = 1764583200123456789LL;
+    a.why = "a why";
+    Change b;
+    b.kind = ChangeKind::Refused;
+    b.path = "fifo";
+    b.why = "a fifo: never applied";
+    const std::vector<Change> back = parse_change_records(format_change_records({a, b}));
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].kind == a.kind);
+    CHECK(back[0].path == a.path);
+    CHECK(back[0].from == "");
+    CHECK(back[0].dir);
+    CHECK(back[0].old_mode == 0644);
+    CHECK(back[0].new_mode == 01777);
+    CHECK(back[0].since_ns == a.since_ns);
+    CHECK(back[0].why == "a why");
+    CHECK(back[1].kind == ChangeKind::Refused);
+    CHECK(back[1].why == b.why);
+    CHECK(parse_change_records("").empty());
+    CHECK_THROWS_AS(parse_change_records("9 a % 0 0 0 0 %\n"), Error);
+    CHECK_THROWS_AS(parse_change_records("1 a\n"), Error);
+}
+
+TEST_CASE("changes: a meta keeps which overlay xattrs and whether subordinate ids are mapped") {
+    ChangeMeta m;
+    m.id = 3;
+    m.src = "/p";
+    m.xattrs = "user";
+    m.subids = true;
+    ChangeMeta b = parse_change_meta(format_change_meta(m));
+    CHECK(b.xattrs == "user");
+    CHECK(b.subids);
+    m.xattrs = "";
+    m.subids = false;
+    b = parse_change_meta(format_change_meta(m));
+    CHECK(b.xattrs == "");
+    CHECK_FALSE(b.subids);
+    CHECK_THROWS_AS(parse_change_meta("version 1\nid 1\nsrc /a\nxattrs security\n"), Error);
 }

@@ -47,3 +47,25 @@ TEST_CASE("Error::wrap says more around the message and keeps errno and the stat
         CHECK(e.err() == inner.err());
     }
 }
+
+TEST_CASE("one_line and terminal_text escape what a terminal would act on, in any encoding") {
+    // C0, DEL, C1 as raw bytes and in UTF-8 (U+009B is CSI), bidirectional overrides.
+    CHECK(one_line("a\x1b[2Kb\rc\x7f") == "a\\x1b[2Kb\\x0dc\\x7f");
+    CHECK(one_line("\x9b"
+                   "31m") == "\\x9b31m");
+    CHECK(one_line("\xc2\x9b"
+                   "31m") == "\\xc2\\x9b31m");
+    CHECK(one_line("x\xe2\x80\xaey\xe2\x81\xa6z") == "x\\xe2\\x80\\xaey\\xe2\\x81\\xa6z");
+    // Not UTF-8: a stray byte, an overlong '/', a surrogate, a sequence cut short.
+    CHECK(one_line("caf\xe9!") == "caf\\xe9!");
+    CHECK(one_line("\xc0\xaf") == "\\xc0\\xaf");
+    CHECK(one_line("\xed\xa0\x80") == "\\xed\\xa0\\x80");
+    CHECK(one_line("\xe2\x82") == "\\xe2\\x82");
+    // Text as it is: UTF-8 letters, emoji, a backslash (one_line), newlines as \n.
+    CHECK(one_line("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x99\x82 a\\b") ==
+          "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x99\x82 a\\b");
+    CHECK(one_line("a\nb\tc") == "a\\nb\\tc");
+    CHECK(shown("a\\b") == "'a\\\\b'");
+    // A file's content: its lines and tabs kept, nothing else a terminal acts on.
+    CHECK(terminal_text("+line\t1\n\x1b]0;title\x07\n") == "+line\t1\n\\x1b]0;title\\x07\n");
+}
