@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "store.hpp"
+#include "unpack.hpp"
 
 namespace kakuri {
 
@@ -36,37 +36,6 @@ constexpr const char* kConfigType = "application/vnd.oci.image.config.v1+json";
 // it is made or loaded; a registry push (skopeo copy, podman push) compresses on its way.
 constexpr const char* kLayerType = "application/vnd.oci.image.layer.v1.tar";
 constexpr size_t kChunk = 1 << 16;
-
-class Sha256 {
-public:
-    Sha256() { sha256_init(&ctx_); }
-    void add(const void* p, size_t n) {
-        sha256_update(&ctx_, n, static_cast<const uint8_t*>(p));
-        size_ += n;
-    }
-    uint64_t size() const { return size_; }
-    std::string hex() {
-        uint8_t d[SHA256_DIGEST_SIZE];
-        sha256_digest(&ctx_, sizeof d, d);
-        static const char kHex[] = "0123456789abcdef";
-        std::string out;
-        for (uint8_t b : d) {
-            out += kHex[b >> 4];
-            out += kHex[b & 15];
-        }
-        return out;
-    }
-
-private:
-    struct sha256_ctx ctx_;
-    uint64_t size_ = 0;
-};
-
-std::string hex_of(const std::string& bytes) {
-    Sha256 s;
-    s.add(bytes.data(), bytes.size());
-    return s.hex();
-}
 
 std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -570,10 +539,10 @@ ExportStats write_export(const ExportJob& job) {
         if (renameat(sha.get(), kPartial, sha.get(), layer.hex.c_str()) != 0)
             throw Error("image export: name the layer", errno);
         const std::string config = export_config(r.config, r.created, layer.hex);
-        const BlobDesc cdesc{hex_of(config), config.size()};
+        const BlobDesc cdesc{sha256_hex_of(config), config.size()};
         put(sha.get(), cdesc.hex, config);
         const std::string manifest = export_manifest(cdesc, layer);
-        const BlobDesc mdesc{hex_of(manifest), manifest.size()};
+        const BlobDesc mdesc{sha256_hex_of(manifest), manifest.size()};
         put(sha.get(), mdesc.hex, manifest);
         put(job.out, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
         put(job.out, "index.json", export_index(mdesc, reference));
@@ -587,14 +556,14 @@ ExportStats write_export(const ExportJob& job) {
     // measured (the image is never written after import).
     const BlobDesc layer = write_layer(job, stats, nullptr);
     const std::string config = export_config(r.config, r.created, layer.hex);
-    const BlobDesc cdesc{hex_of(config), config.size()};
+    const BlobDesc cdesc{sha256_hex_of(config), config.size()};
     Outer out(job.out, r.created);
     const bool oci = job.format == ExportFormat::Oci;
     std::string manifest;
     BlobDesc mdesc;
     if (oci) {
         manifest = export_manifest(cdesc, layer);
-        mdesc = {hex_of(manifest), manifest.size()};
+        mdesc = {sha256_hex_of(manifest), manifest.size()};
         out.file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
         out.begin("blobs/", AE_IFDIR, 0);
         out.begin("blobs/sha256/", AE_IFDIR, 0);

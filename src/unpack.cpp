@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <nettle/sha2.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -291,25 +290,13 @@ private:
     uint64_t since_bytes_ = 0, since_entries_ = 0;
 };
 
-std::string hex_digest(struct sha256_ctx& ctx) {
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof d, d);
-    static const char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (uint8_t b : d) {
-        out += kHex[b >> 4];
-        out += kHex[b & 15];
-    }
-    return out;
-}
-
 // What libarchive reads: the archive's bytes from its start, in blocks, each hashed on its way
 // when a digest is wanted, so that a layer is read once and the bytes checked are the bytes
 // unpacked.
 struct Source {
     int fd = -1;
     bool hash = false;
-    struct sha256_ctx ctx;
+    Sha256 sum;
     std::vector<char> buf = std::vector<char>(1 << 16);
 
     // The next block's length (in buf), 0 at the end, -1 with errno.
@@ -318,7 +305,7 @@ struct Source {
         do {
             r = ::read(fd, buf.data(), buf.size());
         } while (r < 0 && errno == EINTR);
-        if (r > 0 && hash) sha256_update(&ctx, size_t(r), reinterpret_cast<uint8_t*>(buf.data()));
+        if (r > 0 && hash) sum.add(buf.data(), size_t(r));
         return r;
     }
 };
@@ -344,7 +331,7 @@ Archive open_archive(int fd, Source& src, const char* what, bool hash) {
     if (lseek(fd, 0, SEEK_SET) < 0) throw Error(std::string(what) + ": cannot read it", errno);
     src.fd = fd;
     src.hash = hash;
-    if (hash) sha256_init(&src.ctx);
+    if (hash) src.sum = Sha256();
     Archive a(archive_read_new());
     if (!a) throw Error("libarchive: out of memory");
     archive_read_support_format_tar(a.get());
@@ -451,7 +438,7 @@ void unpack_archive(int archive_fd, int root_fd, const UnpackOptions& o, UnpackS
             if (r < 0) throw Error(std::string(o.what) + ": cannot read it", errno);
             if (r == 0) break;
         }
-        *o.sha256 = hex_digest(src.ctx);
+        *o.sha256 = src.sum.hex();
     }
 }
 
@@ -584,26 +571,36 @@ std::set<std::string> overlay_opaque_dirs(int upper_fd) {
     return out;
 }
 
+std::string Sha256::hex() {
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx_, sizeof d, d);
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (uint8_t b : d) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
 std::string sha256_hex(int fd) {
     if (lseek(fd, 0, SEEK_SET) < 0) throw Error("read a blob", errno);
-    struct sha256_ctx ctx;
-    sha256_init(&ctx);
+    Sha256 sum;
     char buf[1 << 16];
     for (;;) {
         ssize_t r = ::read(fd, buf, sizeof buf);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) throw Error("read a blob", errno);
         if (r == 0) break;
-        sha256_update(&ctx, size_t(r), reinterpret_cast<const uint8_t*>(buf));
+        sum.add(buf, size_t(r));
     }
-    return hex_digest(ctx);
+    return sum.hex();
 }
 
 std::string sha256_hex_of(const std::string& bytes) {
-    struct sha256_ctx ctx;
-    sha256_init(&ctx);
-    sha256_update(&ctx, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
-    return hex_digest(ctx);
+    Sha256 sum;
+    sum.add(bytes.data(), bytes.size());
+    return sum.hex();
 }
 
 }  // namespace kakuri

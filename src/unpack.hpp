@@ -3,6 +3,8 @@
 // whiteouts; SHA-256 of a file (nettle). Everything an archive says is attacker input.
 #pragma once
 
+#include <nettle/sha2.h>
+
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -55,6 +57,23 @@ std::vector<std::string> archive_names(int archive_fd, size_t limit);
 // The directories of an overlayfs upper layer marked opaque (user. or trusted.overlay.opaque),
 // as paths relative to it; directories that cannot be read are left out.
 std::set<std::string> overlay_opaque_dirs(int upper_fd);
+
+// SHA-256 (nettle's) of bytes given in pieces, and how many there were.
+class Sha256 {
+public:
+    Sha256() { sha256_init(&ctx_); }
+    void add(const void* p, size_t n) {
+        sha256_update(&ctx_, n, static_cast<const uint8_t*>(p));
+        size_ += n;
+    }
+    uint64_t size() const { return size_; }
+    // The digest in lowercase hex; the sum starts anew.
+    std::string hex();
+
+private:
+    struct sha256_ctx ctx_;
+    uint64_t size_ = 0;
+};
 
 // SHA-256 of what fd holds from its start, in lowercase hex.
 std::string sha256_hex(int fd);
