@@ -246,7 +246,13 @@ def test_bad_input_one_line_and_nothing_left(k):
                            k.argv(["image", "export", f"--format={fmt}", "deep", out]),
                            env=k.env(), cwd=k.work, capture_output=True, text=True, timeout=120)
         eq(p.returncode, 125, f"{fmt}: a failure midway: {p.stderr!r}")
-        eq(p.stderr.count("\n"), 1, p.stderr)
+        said = p.stderr.splitlines()
+        if k.sanitized:
+            # With every fd taken, a sanitizer's own check that memory is readable (through a
+            # pipe it then cannot make) fails, and it says so in lines of its own (UBSan: an
+            # "invalid vptr" at the Error kakuri makes). kakuri's own lines are the ones counted.
+            said = [line for line in said if line.startswith("kakuri:")]
+        eq(len(said), 1, p.stderr)
         ok("Too many open files" in p.stderr, p.stderr)
         ok(not os.path.lexists(out), f"{fmt}: FILE made after a failure")
         eq(left_in(k.work), [], f"{fmt}: what a failure midway left")
