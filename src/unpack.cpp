@@ -583,20 +583,6 @@ std::string Sha256::hex() {
     return out;
 }
 
-std::string sha256_hex(int fd) {
-    if (lseek(fd, 0, SEEK_SET) < 0) throw Error("read a blob", errno);
-    Sha256 sum;
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t r = ::read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) throw Error("read a blob", errno);
-        if (r == 0) break;
-        sum.add(buf, size_t(r));
-    }
-    return sum.hex();
-}
-
 std::string sha256_hex_of(const std::string& bytes) {
     Sha256 sum;
     sum.add(bytes.data(), bytes.size());

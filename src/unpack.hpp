@@ -75,8 +75,6 @@ private:
     uint64_t size_ = 0;
 };
 
-// SHA-256 of what fd holds from its start, in lowercase hex.
-std::string sha256_hex(int fd);
 // SHA-256 of bytes, in lowercase hex.
 std::string sha256_hex_of(const std::string& bytes);
 
