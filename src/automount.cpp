@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iterator>
+#include <map>
 #include <string_view>
 
 #include "paths.hpp"
@@ -255,6 +256,13 @@ std::string first_on_path(const std::string& name, const std::string& path,
 CommandResolution resolve_command(const std::string& name, const std::string& container_path,
                                   const std::string& caller_path, const HostView& h,
                                   const std::function<bool(const std::string&)>& executable) {
+    // The same file is often on both PATHs: asked about once.
+    std::map<std::string, bool> asked;
+    auto executable_once = [&](const std::string& f) {
+        auto it = asked.find(f);
+        if (it == asked.end()) it = asked.emplace(f, executable(f)).first;
+        return it->second;
+    };
     CommandResolution r;
     if (name.find('/') != std::string::npos) {
         // Like execvp: a name with a slash is a path and is never searched for.
@@ -268,11 +276,11 @@ CommandResolution resolve_command(const std::string& name, const std::string& co
     }
     if (name.empty() || name == "." || name == "..") return r;
     // The file, not its directory, is asked about, so a file bound alone counts too.
-    auto inside = [&](const std::string& f) { return h.visible(f) && executable(f); };
+    auto inside = [&](const std::string& f) { return h.visible(f) && executable_once(f); };
     const std::string in_container = first_on_path(name, container_path, inside);
     // The caller's shell would run this one (an activated virtual environment's python,
     // ~/.cargo/bin/rg before /usr/bin/rg): so does the container.
-    const std::string file = first_on_path(name, caller_path, executable);
+    const std::string file = first_on_path(name, caller_path, executable_once);
     const std::string bind =
         file.empty() || file == in_container || h.visible(file) ? "" : command_bind(file, false, h);
     if (!bind.empty()) return {CommandResolution::FromHost, file, bind};

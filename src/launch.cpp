@@ -226,6 +226,12 @@ struct LogRelay {
         if (tell >= 0) {
             const std::string told = frame_status(code);
             (void)!::write(tell, told.data(), told.size());  // a few bytes: one write
+            // Every file closed now, not by the exit: a dying process's files are let go only
+            // after its namespaces, past the teardown of the mount table and the RCU grace
+            // period it waits for (1 ms on the machine of bench/RESULTS.md). kakuri's end of
+            // the pipe, and a reader of the command's output through init's copy, see the
+            // end at once.
+            sys_close_range(0, ~0U, 0);
         }
         _exit(code);
     }
@@ -525,6 +531,18 @@ void pipe_output_to_log(Init& in) {
     check(fcntl(in.relay.pipe, F_SETFL, O_NONBLOCK), "make the log's pipe non-blocking");
 }
 
+// The command's process, made with vfork: it runs in init's memory until its exec (or its
+// _exit), init waiting. A fork would copy init's page tables and then fault on every page
+// either of them writes, a dozen microseconds each on a virtual machine (bench/RESULTS.md); the
+// command's steps (command_main) change nothing of init's but memory init no longer uses
+// (its own frames below this one, a few allocations), and everything else they change (working
+// directory, umask, session, signal mask, the fds' close-on-exec flags) is the process's own.
+[[gnu::noinline]] pid_t vfork_command(Init& in) {
+    const pid_t pid = vfork();
+    if (pid == 0) command_main(in.plan, in.err_fd, in.cs);
+    return pid;
+}
+
 // The command, forked from a confined init (an idle init has none: -1).
 pid_t start_command(Init& in) {
     if (in.plan.process.argv.empty()) return -1;
@@ -533,9 +551,8 @@ pid_t start_command(Init& in) {
     const DiscardWatch& dw = in.plan.process.discard;
     if (dw.on && !in.detached())
         g_discard.emplace(DiscardNote{take_snapshot(dw.dirs, dw.paths), dw.verbose});
-    pid_t cmd = fork();
+    pid_t cmd = vfork_command(in);
     if (cmd < 0) throw Error("fork the command", errno);
-    if (cmd == 0) command_main(in.plan, in.err_fd, in.cs);
     if (in.detached()) {
         // Init's own messages go to the log; it holds no writer of the pipe.
         dup2(kLogFds, STDOUT_FILENO);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -114,17 +115,18 @@ void write_all(int fd, const std::string& text, const std::string& what) {
     }
 }
 
-// At most max bytes of an open file (a root's /etc/hosts is small; a huge one is cut).
+// At most max bytes of an open file (a root's /etc/hosts is small; a huge one is cut), read a
+// page at a time: a buffer of max bytes zeroed first cost init a page fault for each 4 KiB of
+// it, a dozen microseconds each on a virtual machine.
 std::string read_up_to(int fd, size_t max) {
-    std::string out(max, '\0');
-    size_t got = 0;
-    while (got < max) {
-        ssize_t n = ::read(fd, &out[got], max - got);
+    std::string out;
+    char buf[4096];
+    while (out.size() < max) {
+        ssize_t n = ::read(fd, buf, std::min(sizeof buf, max - out.size()));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        got += static_cast<size_t>(n);
+        out.append(buf, static_cast<size_t>(n));
     }
-    out.resize(got);
     return out;
 }
 
@@ -223,6 +225,10 @@ struct Apply {
     int fresh_count = 0;  // the staging tmpfs's fresh directories made so far
     std::map<std::string, UniqueFd> mask_sources;  // MaskFile sources (/dev/null), opened
     LastDir last_dir;
+    // Directories of the new root that kakuri made empty and has put nothing in since but its
+    // own steps (a tmpfs root, a fresh /dev), and what it made in them: there a mount point is
+    // made without a lookup first. Forgotten once a step mounts at or above one (step).
+    std::set<std::string> fresh, made;
 
     void open_host_sources() {
         for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -272,7 +278,7 @@ struct Apply {
     // The staging tmpfs and, in it, the (empty) mount point of the new root. Every writable
     // layer the container keeps in memory is a directory of it (README, "Resource limits"):
     // one size bounds them all.
-    UniqueFd make_stage() {
+    UniqueFd make_stage(mode_t root_mode = 0755) {
         {
             UniqueFd host_tmp(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!host_tmp) throw Error(std::string("open the host's ") + kStage, errno);
@@ -285,7 +291,7 @@ struct Apply {
             mount_fs("tmpfs", host_tmp.get(), MS_NOSUID | MS_NODEV, data, "the staging tmpfs");
         }
         stage = UniqueFd(check(::open(kStage, O_PATH | O_DIRECTORY | O_CLOEXEC), "open staging"));
-        check(mkdirat(stage.get(), "root", 0755), "create the root mount point");
+        check(mkdirat(stage.get(), "root", root_mode), "create the root mount point");
         check(mkdirat(stage.get(), "up", 0700), "create the upper layers' directory");
         return UniqueFd(
             check(openat(stage.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC), "open root"));
@@ -297,13 +303,18 @@ struct Apply {
     }
 
     // The root: the staging tmpfs's directory, bound onto itself (pivot_root wants a mount).
+    // Init's umask is 0 (hold_signals), so that a mode is made as asked; only the set-id bits
+    // need a chmod (mkdir drops them).
     void make_root(const Step& s) {
-        UniqueFd mp = make_stage();
-        check(fchmodat(stage.get(), "root", s.mode, 0), "set the root's mode");
+        UniqueFd mp = make_stage(s.mode);
+        if (s.mode & (S_ISUID | S_ISGID))
+            check(fchmodat(stage.get(), "root", s.mode, 0), "set the root's mode");
         UniqueFd tree(check(sys_open_tree(stage.get(), "root", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
                             "clone the root"));
         attach(tree.get(), mp.get(), "the root");
-        open_root();
+        root = std::move(tree);  // the tree's root, now mounted at the stage's root
+        fresh = {"/"};
+        made.clear();
     }
 
     // A new, empty directory of the staging tmpfs with the step's mode, detached: no path of
@@ -311,8 +322,9 @@ struct Apply {
     // superblock to make, nor to tear down with the container.
     UniqueFd empty_dir(const Step& s) {
         const std::string name = "fresh" + std::to_string(fresh_count++);
-        check(mkdirat(stage.get(), name.c_str(), 0700), "create " + s.target);
-        check(fchmodat(stage.get(), name.c_str(), s.mode, 0), "set the mode of " + s.target);
+        check(mkdirat(stage.get(), name.c_str(), s.mode), "create " + s.target);
+        if (s.mode & (S_ISUID | S_ISGID))
+            check(fchmodat(stage.get(), name.c_str(), s.mode, 0), "set the mode of " + s.target);
         UniqueFd tree(
             check(sys_open_tree(stage.get(), name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
                   "clone " + s.target));
@@ -328,8 +340,46 @@ struct Apply {
 
     // A fresh, empty directory at the target (a fresh /tmp, /run, /dev).
     void fresh_dir(const Step& s) {
-        attach(empty_dir(s).get(), open_in_root(root.get(), s.target, Create::Dir).get(),
+        attach(empty_dir(s).get(), mount_point(s.target, Create::Dir).get(),
                "a fresh directory on " + s.target);
+        fresh.insert(s.target);
+    }
+
+    // Whether dir is a fresh directory, made now (with what is missing above it) where its
+    // parent is one.
+    bool make_fresh(const std::string& dir) {
+        if (fresh.count(dir)) return true;
+        if (dir == "/" || made.count(dir) || !make_fresh(parent_path(dir))) return false;
+        const Parent parent = open_parent(root.get(), dir, &last_dir);
+        made.insert(dir);
+        if (mkdirat(parent.get(), base_name(dir).c_str(), 0755) != 0) {
+            if (errno != EEXIST) throw Error("create mount point " + dir, errno);
+            return false;
+        }
+        fresh.insert(dir);
+        return true;
+    }
+
+    // A mount point (made where missing, as open_in_root does). In a fresh directory the name
+    // is made straight away: a lookup first could only say ENOENT. Anything already there
+    // (EEXIST: a step made it) is resolved as open_in_root resolves it. A file made here is
+    // new and kakuri's own: its fd is the mount point.
+    UniqueFd mount_point(const std::string& path, Create c) {
+        if (!made.count(path) && make_fresh(parent_path(path)) && made.insert(path).second) {
+            const Parent parent = open_parent(root.get(), path, &last_dir);
+            const std::string name = base_name(path);
+            if (c == Create::File) {
+                UniqueFd f(openat(parent.get(), name.c_str(),
+                                  O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444));
+                if (f) return f;
+            } else if (mkdirat(parent.get(), name.c_str(), 0755) == 0) {
+                int fd = sys_openat2(parent.get(), name.c_str(), O_PATH | O_CLOEXEC, 0,
+                                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+                if (fd >= 0) return UniqueFd(fd);
+            }
+            if (errno != EEXIST) throw Error("create mount point " + path, errno);
+        }
+        return open_in_root(root.get(), path, c, 0755, &last_dir);
     }
 
     // The mask's source bound over the target, if it exists. Cloned only then: a detached
@@ -365,7 +415,7 @@ struct Apply {
             check(sys_mount_setattr(m.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, ro, 0),
                   "make /sys read-only");
         }
-        attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(), "sysfs on /sys");
+        attach(m.get(), mount_point(s.target, Create::Dir).get(), "sysfs on /sys");
     }
 
     void make_root_overlay(size_t i) {
@@ -373,13 +423,13 @@ struct Apply {
         UniqueFd m = overlay_mount(i);
         attach(m.get(), mp.get(), "the root filesystem " + plan.steps[i].source);
         open_root();
+        fresh.clear();
     }
 
     void overlay(size_t i) {
         UniqueFd m = overlay_mount(i);
         const Step& s = plan.steps[i];
-        attach(m.get(), open_in_root(root.get(), s.target, Create::Dir).get(),
-               "overlay on " + s.target);
+        attach(m.get(), mount_point(s.target, Create::Dir).get(), "overlay on " + s.target);
     }
 
     // A detached overlay of step i's lower directory: its upper layer on disk, or a new one in
@@ -435,15 +485,20 @@ struct Apply {
 
     void symlink(const Step& s) {
         const Parent parent = open_parent(root.get(), s.target, &last_dir);
-        if (symlinkat(s.source.c_str(), parent.get(), base_name(s.target).c_str()) != 0 &&
-            errno != EEXIST)
+        if (symlinkat(s.source.c_str(), parent.get(), base_name(s.target).c_str()) == 0)
+            made.insert(s.target);
+        else if (errno != EEXIST)
             throw Error("create symlink " + s.target, errno);
     }
 
     void mkdir_step(const Step& s) {
         const Parent parent = open_parent(root.get(), s.target, &last_dir);
-        if (mkdirat(parent.get(), base_name(s.target).c_str(), s.mode) != 0 && errno != EEXIST)
+        if (mkdirat(parent.get(), base_name(s.target).c_str(), s.mode) == 0) {
+            made.insert(s.target);
+            if (fresh.count(parent_path(s.target))) fresh.insert(s.target);
+        } else if (errno != EEXIST) {
             throw Error("create directory " + s.target, errno);
+        }
     }
 
     // File: a new file in the container's own space (a fresh /run). FileOver: the text in a file
@@ -455,6 +510,7 @@ struct Apply {
             UniqueFd f(openat(parent.get(), base_name(s.target).c_str(),
                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, s.mode));
             if (!f) throw Error("create " + s.target, errno);
+            made.insert(s.target);
             write_all(f.get(), s.text, s.target);
             return;
         }
@@ -489,12 +545,15 @@ struct Apply {
         attach(tree.get(), target.get(), "a file of its own on " + s.target);
     }
 
+    // A tree bound at the target: a device node on a file, anything else on what it is.
     void bind(const Step& s, int tree) {
-        struct stat st;
-        check(fstat(tree, &st), "stat " + s.source);
-        Create c = S_ISDIR(st.st_mode) ? Create::Dir : Create::File;
-        attach(tree, open_in_root(root.get(), s.target, c, 0755, &last_dir).get(),
-               s.source + " on " + s.target);
+        Create c = Create::File;
+        if (s.kind != StepKind::DevNode) {
+            struct stat st;
+            check(fstat(tree, &st), "stat " + s.source);
+            if (S_ISDIR(st.st_mode)) c = Create::Dir;
+        }
+        attach(tree, mount_point(s.target, c).get(), s.source + " on " + s.target);
     }
 
     static bool is_controller(const std::string& o) {
@@ -510,7 +569,7 @@ struct Apply {
     void cgroup_fs(const Step& s) {
         std::string mountinfo;
         read_file("/proc/self/mountinfo", mountinfo);
-        UniqueFd target = open_in_root(root.get(), s.target, Create::Dir);
+        UniqueFd target = mount_point(s.target, Create::Dir);
         mount_fs("tmpfs", target.get(), MS_NOSUID | MS_NODEV | MS_NOEXEC, mode_option(s.mode),
                  "tmpfs on " + s.target);
         target = open_in_root(root.get(), s.target, Create::None);
@@ -571,10 +630,24 @@ struct Apply {
         check(chdir("/"), "chdir /");
         root.reset();
         stage.reset();
+        fresh.clear();
+        made.clear();
+    }
+
+    static bool mounts(StepKind k) {
+        return k != StepKind::Symlink && k != StepKind::Mkdir && k != StepKind::File;
     }
 
     void step(size_t i) {
         const Step& s = plan.steps[i];
+        // What a mount covers is no longer what kakuri made there (the target itself is still
+        // there, but no longer fresh).
+        if (mounts(s.kind)) {
+            for (auto f = fresh.begin(); f != fresh.end();)
+                f = path_within(*f, s.target) ? fresh.erase(f) : std::next(f);
+            for (auto f = made.begin(); f != made.end();)
+                f = *f != s.target && path_within(*f, s.target) ? made.erase(f) : std::next(f);
+        }
         do_step(s, i);
         // A mount at the kept directory or above it hides what the fd holds.
         if (last_dir.fd && (path_within(last_dir.path, s.target) || s.kind == StepKind::RootTmpfs ||
@@ -593,13 +666,12 @@ struct Apply {
         case StepKind::DevNode: bind(s, opened[i].get()); break;
         case StepKind::Devpts:
             // No gid= option: gid 5 (tty) is usually not mapped in a user namespace.
-            mount_fs("devpts", open_in_root(root.get(), s.target, Create::Dir).get(),
-                     MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620",
-                     "devpts on " + s.target);
+            mount_fs("devpts", mount_point(s.target, Create::Dir).get(), MS_NOSUID | MS_NOEXEC,
+                     "newinstance,ptmxmode=0666,mode=620", "devpts on " + s.target);
             break;
         case StepKind::Proc:
             try {
-                mount_fs("proc", open_in_root(root.get(), s.target, Create::Dir).get(),
+                mount_fs("proc", mount_point(s.target, Create::Dir).get(),
                          MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "/proc");
             } catch (const Error& e) {
                 if (e.err() != EPERM) throw;
@@ -651,7 +723,7 @@ struct Apply {
 void apply_mounts(const Plan& plan) {
     // Nothing mounted from here on may propagate back to the host.
     check(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), "make / a slave mount");
-    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}, {}};
+    Apply a{plan, {}, {}, {}, {}, 0, {}, 0, 0, {}, {}, {}, {}};
     a.open_host_sources();
     for (size_t i = 0; i < plan.steps.size(); ++i) a.step(i);
 }

@@ -75,10 +75,36 @@ void check_env_key(const std::string& key, const std::string& what) {
     if (key.empty()) throw Error(what + ": a variable name is missing");
 }
 
+// What a walked prefix of a host path is (resolve_host_path): missing (or a link that cannot be
+// read), there and no link, or a link to target. Kept for the run: the home, the binary's
+// directory and the fresh directories share their prefixes.
+struct Prefix {
+    enum Kind { Missing, Plain, Link } kind;
+    std::string target;
+};
+using PrefixCache = std::map<std::string, Prefix>;
+
+const Prefix& look_at(const std::string& path, PrefixCache& cache) {
+    auto it = cache.find(path);
+    if (it != cache.end()) return it->second;
+    Prefix p{Prefix::Missing, {}};
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0) {
+        p.kind = Prefix::Plain;
+        if (S_ISLNK(st.st_mode)) {
+            char buf[PATH_MAX];
+            ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
+            p.kind = n < 0 ? Prefix::Missing : Prefix::Link;
+            if (n >= 0) p.target.assign(buf, static_cast<size_t>(n));
+        }
+    }
+    return cache.emplace(path, std::move(p)).first->second;
+}
+
 // realpath(3) that keeps going where the path stops existing: a dangling link resolves to where
 // it points, a missing rest is appended as written. A link that cannot be read, or too many
 // links, leave the rest unresolved (the kernel would not get through either).
-std::string resolve_host_path(const std::string& path) {
+std::string resolve_host_path(const std::string& path, PrefixCache& cache) {
     std::vector<std::string> todo;  // components still to walk, the next one last
     auto push_all = [&](const std::string& p) {
         std::vector<std::string> parts = path_components(p);
@@ -97,20 +123,13 @@ std::string resolve_host_path(const std::string& path) {
         }
         done.push_back(part);
         if (missing) continue;
-        const std::string cur = join_components(done);
-        struct stat st;
-        if (lstat(cur.c_str(), &st) != 0) {
+        const Prefix& at = look_at(join_components(done), cache);
+        if (at.kind == Prefix::Plain) continue;
+        if (at.kind == Prefix::Missing || ++links > 40) {
             missing = true;
             continue;
         }
-        if (!S_ISLNK(st.st_mode)) continue;
-        char buf[PATH_MAX];
-        ssize_t n = readlink(cur.c_str(), buf, sizeof buf - 1);
-        if (n < 0 || ++links > 40) {
-            missing = true;
-            continue;
-        }
-        std::string target(buf, static_cast<size_t>(n));
+        const std::string target = at.target;
         done.pop_back();
         if (!target.empty() && target[0] == '/') done.clear();
         push_all(target);
@@ -152,21 +171,33 @@ HostInfo scan_host(const std::string& binary) {
     // Views, not copies: the block is the only copy of the caller's environment in kakuri's
     // memory, so that a container's init can forget it (forget_environment).
     for (char** e = environ; e && *e; ++e) h.environ.emplace_back(*e);
-    h.kind = [](const std::string& p) {
+    // Asked once per path per run too (the working directory, a bind's source, again and
+    // again).
+    h.kind = [known = std::make_shared<std::map<std::string, PathKind>>()](const std::string& p) {
+        auto it = known->find(p);
+        if (it != known->end()) return it->second;
         struct stat st;
-        if (stat(p.c_str(), &st) != 0) return PathKind::Missing;
-        return S_ISDIR(st.st_mode) ? PathKind::Directory : PathKind::File;
+        PathKind k = PathKind::Missing;
+        if (stat(p.c_str(), &st) == 0)
+            k = S_ISDIR(st.st_mode) ? PathKind::Directory : PathKind::File;
+        known->emplace(p, k);
+        return k;
     };
     h.executable = [](const std::string& p) {
         struct stat st;
         return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
     };
-    // Each path walked once per run: the home, the binary and the fresh directories are asked
-    // for again and again while the spec is made (what is done with a path opens it anew).
-    h.resolve = [known =
-                     std::make_shared<std::map<std::string, std::string>>()](const std::string& p) {
-        auto it = known->find(p);
-        if (it == known->end()) it = known->emplace(p, resolve_host_path(p)).first;
+    // Each path and each of its prefixes walked once per run: the home, the binary and the
+    // fresh directories are asked for again and again while the spec is made (what is done
+    // with a path opens it anew).
+    struct Known {
+        std::map<std::string, std::string> paths;
+        PrefixCache prefixes;
+    };
+    h.resolve = [known = std::make_shared<Known>()](const std::string& p) {
+        auto it = known->paths.find(p);
+        if (it == known->paths.end())
+            it = known->paths.emplace(p, resolve_host_path(p, known->prefixes)).first;
         return it->second;
     };
     h.kind_in_root = [](const std::string& root, const std::string& p) {
