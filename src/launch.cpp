@@ -531,16 +531,21 @@ void pipe_output_to_log(Init& in) {
     check(fcntl(in.relay.pipe, F_SETFL, O_NONBLOCK), "make the log's pipe non-blocking");
 }
 
-// The command's process, made with vfork: it runs in init's memory until its exec (or its
-// _exit), init waiting. A fork would copy init's page tables and then fault on every page
-// either of them writes, a dozen microseconds each on a virtual machine (bench/RESULTS.md); the
-// command's steps (command_main) change nothing of init's but memory init no longer uses
-// (its own frames below this one, a few allocations), and everything else they change (working
-// directory, umask, session, signal mask, the fds' close-on-exec flags) is the process's own.
-[[gnu::noinline]] pid_t vfork_command(Init& in) {
+// A process that runs command_main and nothing else, made with vfork: it runs in its parent's
+// memory until its exec (or its _exit), the parent waiting. A fork would copy the parent's page
+// tables and then fault on every page either of them writes, a dozen microseconds each on a
+// virtual machine (bench/RESULTS.md). command_main changes nothing of the parent's but memory
+// the parent no longer uses (frames below this one, a few allocations); what else it changes
+// (working directory, umask, session, signal mask, fds) is the process's own. It never returns
+// here: what escapes it ends the process.
+[[gnu::noinline]] pid_t vfork_command(const Plan& plan, int err_fd, const CommandSetup& cs) {
     const pid_t pid = vfork();
-    if (pid == 0) command_main(in.plan, in.err_fd, in.cs);
-    return pid;
+    if (pid != 0) return pid;
+    try {
+        command_main(plan, err_fd, cs);
+    } catch (...) {
+    }
+    _exit(125);
 }
 
 // The command, forked from a confined init (an idle init has none: -1).
@@ -551,7 +556,7 @@ pid_t start_command(Init& in) {
     const DiscardWatch& dw = in.plan.process.discard;
     if (dw.on && !in.detached())
         g_discard.emplace(DiscardNote{take_snapshot(dw.dirs, dw.paths), dw.verbose});
-    pid_t cmd = vfork_command(in);
+    pid_t cmd = vfork_command(in.plan, in.err_fd, in.cs);
     if (cmd < 0) throw Error("fork the command", errno);
     if (in.detached()) {
         // Init's own messages go to the log; it holds no writer of the pipe.
@@ -783,21 +788,23 @@ struct ExecChild {
     int slave, sock;    // with a terminal: the container's pty, and kakuri's socket
 };
 
-// The first process `exec` makes, in the container's PID namespace. Without a terminal it
-// becomes the command. With one it leads a session of the container's pty (so that the
-// command's process group is not orphaned and Ctrl-Z stops it), as confined as the command,
-// and reports the command's stops on the socket, as init does.
+// What the command `exec` runs gets from the caller: its signal mask and umask.
+CommandSetup caller_setup(const sigset_t& caller_mask) {
+    CommandSetup cs;
+    cs.caller_mask = caller_mask;
+    cs.caller_umask = umask(0);
+    umask(cs.caller_umask);
+    return cs;
+}
+
+// The first process `exec` makes with a terminal, in the container's PID namespace: it leads a
+// session of the container's pty (so that the command's process group is not orphaned and
+// Ctrl-Z stops it), as confined as the command, and reports the command's stops on the socket,
+// as init does. (Without a terminal the first process is the command: exec_in_container.)
 [[noreturn]] void exec_child_main(const ExecChild& x) {
     // Inside, for as long as the command with a terminal: see init_main.
     forget_environment();
-    CommandSetup cs;
-    cs.caller_mask = x.caller_mask;
-    cs.caller_umask = umask(0);
-    umask(cs.caller_umask);
-    if (!x.tty_mask) {
-        cs.own_session = true;
-        command_main(x.plan, x.err_fd, cs);
-    }
+    CommandSetup cs = caller_setup(x.caller_mask);
     try {
         check(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent-death signal");
         // kakuri outside our PID namespace has no pid here: its socket tells if it is gone.
@@ -989,15 +996,26 @@ RunResult exec_in_container(const Plan& plan, pid_t pid, uint64_t start_time,
     UniqueFd master, slave;
     if (tty_mask) master = open_container_pty(slave, first_terminal(tty_mask));
     SessionSockets sock = session_sockets(tty_mask);
-    // The first process we make is in the container's PID namespace.
-    Child child = Child::spawn(0, "fork", [&] {
-        sigs.close_in_child();
-        err.r.reset();
-        master.reset();
-        sock.ours.reset();
-        exec_child_main({plan, err.w.release(), sigs.caller_mask(), tty_mask, slave.release(),
-                         sock.theirs.release()});
-    });
+    // The first process we make is in the container's PID namespace. Without a terminal it is
+    // the command, made with vfork (vfork_command): until its exec it is kakuri's memory, no
+    // more inside than kakuri, which has joined and holds the environment too; the signalfd and
+    // the pipe's read end are close-on-exec.
+    Child child;
+    if (!tty_mask) {
+        CommandSetup cs = caller_setup(sigs.caller_mask());
+        cs.own_session = true;
+        child = Child(vfork_command(plan, err.w.get(), cs));
+        if (child.pid() < 0) throw Error("fork", errno);
+    } else {
+        child = Child::spawn(0, "fork", [&] {
+            sigs.close_in_child();
+            err.r.reset();
+            master.reset();
+            sock.ours.reset();
+            exec_child_main({plan, err.w.release(), sigs.caller_mask(), tty_mask, slave.release(),
+                             sock.theirs.release()});
+        });
+    }
     err.w.reset();
     slave.reset();
     sock.theirs.reset();
