@@ -132,7 +132,9 @@ int run(int argc, char* argv[]) {
     std::fflush(stdout);
     RunResult result = run_container(plan);
     change_sets.finish(say, opts.verbosity < 0);
-    return result.status_or_throw();
+    // Nothing is left to let go of but memory (change sets finished, the container's cgroup
+    // and terminal handled in run_container).
+    exit_now(result.status_or_throw());
 }
 
 }  // namespace

@@ -47,6 +47,11 @@ void forget_environment() {
     for (char** e = environ; e && *e; ++e) explicit_bzero(*e, strlen(*e));
 }
 
+void exit_now(int status) {
+    fflush(nullptr);
+    _exit(status);
+}
+
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
     if (this != &o) reset(o.release());
     return *this;

@@ -341,6 +341,27 @@ def wait_exited(fds, what, timeout=30):
             os.close(fd)
 
 
+def still_running(pids, timeout=30):
+    """Those of pids still there after timeout. A temporary container's init may still be in
+    the kernel's teardown of its namespaces when kakuri has returned (README, "What a container
+    sees": the status comes back before it); what ends on its own was not left behind."""
+    fds = {}
+    for pid in pids:
+        try:
+            fds[pid] = os.pidfd_open(int(pid))
+        except ProcessLookupError:
+            pass
+    left = []
+    try:
+        for pid, fd in fds.items():
+            if not select.select([fd], [], [], timeout)[0]:
+                left.append(pid)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    return left
+
+
 def process_tree():
     """kakuri's and its usual programs' processes, for a message about what stayed."""
     rows = []
@@ -423,7 +444,7 @@ def main():
                 for line in traceback.format_exc().splitlines():
                     print(f"# {line}")
             sys.stdout.flush()
-        left = processes_of([k.kakuri, k.probe_host])
+        left = still_running(processes_of([k.kakuri, k.probe_host]))
         mounts_after = host_mounts()
         i = len(tests) + 1
         if left or mounts_after != mounts_before:
