@@ -11,6 +11,8 @@
 #   bench/run.sh --kakuri PATH   the binary to measure (default: build/kakuri)
 #   bench/run.sh --out FILE      where to write the results (default: bench/RESULTS.md)
 #   bench/run.sh --note TEXT     a line for the results' machine section (e.g. the commit built)
+#   bench/run.sh --baseline PATH an earlier kakuri binary: start-up and "where the time goes"
+#                                get a row for it (before and after a change)
 #   bench/run.sh --smoke --minbase   the smoke run with the Debian minbase rows too (a full run
 #                                has them whenever the tarball is there; a smoke run leaves
 #                                them out: each of their runs unpacks 160 MiB)
@@ -41,12 +43,13 @@ say() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 # --------------------------------------------------------------------------
 # Inner part: runs as the measured identity, in a fixed environment, and
 # records everything in $RES/records (fields separated by \x1f):
-#   G id kind title note        a comparison (kind: time, tput, rss)
+#   G id kind title note        a comparison (kind: time, tput, rss, cost)
 #   C id label role disp cmd rc output error   one command, its check run
 #   H id file                   a hyperfine JSON export (one per round)
 #   X id label seconds          smoke mode: the check run's wall time
 #   T id label runs fails secs  a throughput measurement
 #   R id label kib              one peak-RSS sample
+#   K id label calls faults top one command's system calls, page faults and its most made calls
 #   S id title reason           a comparison skipped
 # --------------------------------------------------------------------------
 
@@ -148,6 +151,33 @@ rss_group() {
     reset_group
 }
 
+# Where the time goes: each command's system calls (strace -f -c, every process it makes) and
+# page faults (perf stat, the mean of 10 runs), each "-" where the tool is missing; what it
+# calls most. On a virtual machine a page fault costs far more than a system call.
+cost_group() {
+    local id=$1 title=$2 note=${3:-}
+    rec G "$id" cost "$title" "$note"
+    say "$MODE: $title"
+    check_group "$id"
+    local i calls faults top
+    for i in "${OK[@]}"; do
+        calls=- faults=- top=""
+        if command -v strace >/dev/null &&
+            eval "strace -f -c -o $RES/strace.out ${CMDS[$i]}" </dev/null >/dev/null 2>&1; then
+            # % time, seconds, usecs/call, calls, [errors], syscall: the calls are field 4.
+            calls=$(awk '$NF == "total" {print $4}' "$RES/strace.out")
+            top=$(awk '/^-/ {n++; next} n == 1 {print $4, $NF}' "$RES/strace.out" |
+                sort -rn | head -5 | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1}')
+        fi
+        if command -v perf >/dev/null &&
+            eval "perf stat -x, -e page-faults -r 10 -o $RES/perf.out ${CMDS[$i]}" </dev/null >/dev/null 2>&1; then
+            faults=$(awk -F, '$3 ~ /page-faults/ {printf "%.0f", $1}' "$RES/perf.out")
+        fi
+        rec K "$id" "${LABELS[$i]}" "${calls:--}" "${faults:--}" "$top"
+    done
+    reset_group
+}
+
 skip() { rec S "$1" "$2" "$3"; say "$MODE: skipped: $2 ($3)"; }
 
 # Does `kakuri --help` list this subcommand (a line "kakuri SUB ..." or "  SUB ...")?
@@ -199,6 +229,7 @@ inner() {
     add peer bwrap "bwrap (same isolation) true" "$BW true"
     add floor floor "floor true" "$F true"
     add host /bin/true "/bin/true" "/bin/true"
+    [[ -x $BIN/kakuri-base ]] && add base "kakuri (baseline)" "kakuri true (the --baseline binary)" "$BIN/kakuri-base true"
     time_group startup "start-up: true" $RUNS $WARM
 
     # The bare namespace floor (what the kernel charges for the same namespaces, a fresh
@@ -211,6 +242,15 @@ inner() {
         "bwrap --ro-bind / / --proc /proc --dev /dev --unshare-all true"
     time_group floors "start-up, the bare floors: true" $RUNS $WARM \
         "unshare: the kernel's cost of the namespaces with a fresh /proc; bwrap's simplest sandbox binds the host's / read-only"
+
+    # ---- where the time goes: what each makes the kernel do
+    add kakuri kakuri "kakuri true" "$K true"
+    [[ -x $BIN/kakuri-base ]] && add base "kakuri (baseline)" "kakuri true (the --baseline binary)" "$BIN/kakuri-base true"
+    add floor floor "floor true" "$F true"
+    add floor unshare "$UNS true" "$UNS true"
+    add peer bwrap "bwrap (same isolation) true" "$BW true"
+    cost_group cost "where the time goes: true" \
+        "system calls: strace -f -c of one run, every process; page faults: perf stat, the mean of 10 runs (what a pid 1 does after its parent has returned is not all counted); the five calls made most. On this machine a page fault (a first touch or a copy-on-write) costs about 14 µs, a cpuid 6.5 µs, a system call 1-3 µs"
 
     add kakuri kakuri "kakuri true" "$K true"
     add peer bwrap "bwrap (same isolation) true" "$BW true"
@@ -559,7 +599,7 @@ run_session() {
 }
 
 main() {
-    local smoke=0 modes=() kakuri=$REPO/build/kakuri out=$BENCH_DIR/RESULTS.md minbase=0
+    local smoke=0 modes=() kakuri=$REPO/build/kakuri out=$BENCH_DIR/RESULTS.md minbase=0 baseline=""
     while [[ $# -gt 0 ]]; do
         case $1 in
         --smoke) smoke=1 ;;
@@ -570,6 +610,7 @@ main() {
         --out) [[ $# -ge 2 ]] || die "--out needs a file"; out=$2; shift ;;
         --out=*) out=${1#*=} ;;
         --note) [[ $# -ge 2 ]] || die "--note needs a text"; NOTE=$2; shift ;;
+        --baseline) [[ $# -ge 2 && -x $2 ]] || die "--baseline needs a kakuri binary"; baseline=$(readlink -f "$2"); shift ;;
         --minbase) minbase=1 ;;
         --inner) [[ $# -ge 3 ]] || die "--inner MODE DIR"; SMOKE=${4:-0}; inner "$2" "$3"; exit $? ;;
         -h | --help) sed -n '2,/^set -uo/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -610,6 +651,7 @@ main() {
     chmod 755 "$T"
     mkdir -p "$T/bin" "$T/binds" "$T/work" "$T/res"
     cp "$kakuri" "$T/bin/kakuri"
+    [[ -n $baseline ]] && cp "$baseline" "$T/bin/kakuri-base"
     # A copy the unprivileged identity owns (a build tree, ~/.local/bin): kakuri execs the
     # command through its exec trampoline (src/sealed.cpp), which the "sealed" rows measure.
     cp "$kakuri" "$T/bin/kakuri-own"
@@ -659,7 +701,7 @@ main() {
     local secs=$((SECONDS - start)) failed=0
     for mode in "${modes[@]}"; do [[ $(cat "$T/res/$mode/failed") == 0 ]] || failed=1; done
     local report=$T/report.md
-    machine_info "$kakuri" >"$T/machine"
+    machine_info "$kakuri" "$baseline" >"$T/machine"
     /usr/bin/python3 - "$T" "$smoke" "$secs" "$started" "${modes[@]}" >"$report" <<'PY' || die "report failed"
 import json, os, re, statistics, sys
 
@@ -682,7 +724,7 @@ def load(mode):
         f = line.rstrip("\n").split(SEP)
         kind, gid = f[0], f[1]
         if kind in ("G", "S"):
-            g = groups.setdefault(gid, {"cmds": [], "times": {}, "tput": {}, "rss": {}})
+            g = groups.setdefault(gid, {"cmds": [], "times": {}, "tput": {}, "rss": {}, "cost": {}})
             order.append(gid)
             if kind == "G":
                 g.update(kind=f[2], title=f[3], note=f[4])
@@ -706,6 +748,9 @@ def load(mode):
             t[0] += int(f[3]); t[1] += int(f[4]); t[2] += float(f[5])
         elif kind == "R":
             g["rss"].setdefault(f[2], []).append(int(f[3]))
+        elif kind == "K":
+            num = lambda x: int(x) if x.isdigit() else None
+            g["cost"][f[2]] = (num(f[3]), num(f[4]), f[5])
     return groups, order
 
 def stats(g, label):
@@ -726,6 +771,11 @@ def stats(g, label):
         if not r:
             return None
         return statistics.median(r), max(r), "", len(r)
+    if g["kind"] == "cost":
+        c = g["cost"].get(label)
+        if not c or c[0] is None:
+            return None
+        return c[0], c[1], c[2], 1
 
 TARGETS = {
     ("startup", "peer"): "≤ 0.65x", ("startup", "floor"): "≤ 1.3x",
@@ -741,9 +791,10 @@ def esc(x):
 def value_text(kind, v):
     if v is None:
         return "-"
-    return {"time": fmt_ms, "tput": lambda x: f"{x:.0f}", "rss": lambda x: f"{x:.0f}"}[kind](v)
+    return {"time": fmt_ms, "tput": lambda x: f"{x:.0f}", "rss": lambda x: f"{x:.0f}",
+            "cost": lambda x: f"{x:.0f}"}[kind](v)
 
-UNIT = {"time": "ms", "tput": "runs/s", "rss": "KiB"}
+UNIT = {"time": "ms", "tput": "runs/s", "rss": "KiB", "cost": "system calls"}
 
 out = []
 w = out.append
@@ -761,21 +812,24 @@ w(hostname_note + "\n")
 w("""## What is compared
 
 * **kakuri**: the binary named above, default container (`kakuri true`: user (unprivileged only), mount, pid,
-  net, uts, ipc and cgroup namespaces, tmpfs root, overlays with an in-memory upper over /usr /etc /opt /var, the
+  net, uts, ipc and cgroup namespaces, tmpfs root, /usr bound read-only, overlays with an in-memory upper over /etc /opt /var, the
   /bin /sbin /lib* symlinks, tmpfs /tmp /var/tmp /run, /home with the caller's empty home, minimal /dev, /proc,
   read-only /sys, pivot_root, lo up, init as pid 1 and the command as pid 2).
 * **bwrap**: bubblewrap with the same isolation (`--unshare-all --die-with-parent`, a root of the same pieces:
   see the command at the end of each section), and `--uid 0 --gid 0` for the same identity inside as kakuri's
-  (root; without it bwrap needs a second, nested user namespace). bwrap 0.8 has no overlay option, so its /usr /etc /opt /var are
+  (root; without it bwrap needs a second, nested user namespace). bwrap 0.8 has no overlay option, so its /etc /opt /var are
   **read-only binds**, not writable overlays: kakuri does more work for these rows. As root, `--unshare-all`
   still makes a user namespace (uid map `0 0 1`); kakuri as root makes none. bwrap's monitor exits without
-  reaping the sandbox's pid 1, so the teardown of its pid, mount and net namespaces happens after hyperfine's
-  clock stops; kakuri and floor wait for their pid 1 (latency includes teardown). Throughput includes it for all.
+  reaping the sandbox's pid 1, and kakuri returns once its init has told the status (README: a temporary
+  container's status comes back before the teardown), so for both the teardown of the pid, mount and net
+  namespaces finishes after hyperfine's clock stops; floor waits for its pid 1 (its latency includes the
+  teardown). Throughput includes it for all.
 * **floor**: `bench/floor.c`, built with `cc -O2`: the kernel steps of `kakuri --dry-run true` as direct
-  syscalls and nothing else (one clone, own id maps, / rslave, staging tmpfs, tmpfs root, the same four
-  overlays with `userxattr` in a user ns, symlinks, tmpfs mounts, /dev with 6 node binds and devpts, /proc,
-  recursive read-only /sys bind, binds, pivot_root, lo up, hostname, fork + exec of pid 2). It is what kakuri
-  would cost with zero overhead of its own.
+  syscalls and nothing else (one clone, own id maps, / rslave, staging tmpfs, tmpfs root, overlays with
+  `userxattr` in a user ns over /usr /etc /opt /var, symlinks, tmpfs mounts, /dev with 6 node binds and devpts,
+  /proc, recursive read-only /sys bind, binds, pivot_root, lo up, hostname, fork + exec of pid 2). These are
+  the steps of an earlier plan: kakuri now binds /usr read-only, binds empty directories of its staging tmpfs
+  where floor mounts a tmpfs each, and mounts a new sysfs; floor is no longer a strict floor.
 * **host**: the command run directly (`/bin/true`, `sh -c ...`).
 * Start-up: `hyperfine -N` (no shell), warm-up, the samples of both rounds pooled; median and minimum.
   Throughput: `bench/tput.c`, 2 workers starting the command back to back for a bounded time
@@ -787,7 +841,7 @@ for mode in modes:
     who = open(os.path.join(T, "res", mode + ".who")).read().strip()
     w(f"## {mode}: {who}\n")
     # Summary: kakuri against each other row.
-    w("| comparison | unit | kakuri median | other median | kakuri/other (median) | kakuri/other (min; RSS: max) | target |")
+    w("| comparison | unit | kakuri median | other median | kakuri/other (median) | kakuri/other (min; RSS: max; system calls: page faults) | target |")
     w("|---|---|---|---|---|---|---|")
     for gid in order:
         g = groups[gid]
@@ -805,7 +859,7 @@ for mode in modes:
                 why = "failed" if (k and k["rc"]) or c["rc"] else "no data"
                 w(f"| {esc(g['title'])} vs {esc(c['label'])} | {UNIT[g['kind']]} | {value_text(g['kind'], ks and ks[0])} | {value_text(g['kind'], cs and cs[0])} | {why} | | {tgt} |")
                 continue
-            r2 = ratio(ks[1], cs[1]) if ks[1] is not None else "-"
+            r2 = ratio(ks[1], cs[1]) if ks[1] is not None and cs[1] is not None else "-"
             w(f"| {esc(g['title'])} vs {esc(c['label'])} | {UNIT[g['kind']]} | {value_text(g['kind'], ks[0])} | {value_text(g['kind'], cs[0])} | **{ratio(ks[0], cs[0])}** | {r2} | {tgt} |")
     w("")
     w("Time and RSS ratios: lower is better for kakuri; throughput ratio: higher is better.\n")
@@ -823,6 +877,8 @@ for mode in modes:
             w(f"| command | median {unit} | min {unit} | mean ± sd {unit} | runs | check run: exit, output |")
         elif g["kind"] == "tput":
             w(f"| command | {unit} | | detail | runs | check run: exit, output |")
+        elif g["kind"] == "cost":
+            w(f"| command | {unit} | page faults | the calls made most | runs | check run: exit, output |")
         else:
             w(f"| command | median {unit} | max {unit} | | samples | check run: exit, output |")
         w("|---|---|---|---|---|---|")
@@ -865,6 +921,7 @@ machine_info() {
     echo "  $(findmnt -n 2>/dev/null | wc -l) host mounts; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     [[ -n ${NOTE:-} ]] && echo "* $NOTE"
     echo "* kakuri: \`$k\` ($("$k" --version 2>/dev/null | head -1)), sha256 $(sha256sum "$k" | cut -c1-12)…"
+    [[ -n ${2:-} ]] && echo "* baseline: \`$2\` ($("$2" --version 2>/dev/null | head -1)), sha256 $(sha256sum "$2" | cut -c1-12)…"
     echo "* $(bwrap --version), $(hyperfine --version), $(cc --version | head -1) for floor.c (-O2)"
     echo "* Environment of every command: \`env -i HOME=\$TMP/home-MODE PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8\`, cwd \`\$TMP/work\`"
     echo "  (\$TMP is a fresh \`mktemp -d /tmp/kakuri-bench.XXXXXX\`, removed at the end)"
