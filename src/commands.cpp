@@ -368,10 +368,7 @@ int start_container(Loaded& l, const std::string& name, const std::vector<std::s
     if (!detach && command.empty())
         spec.process.argv = {l.host.shell.empty() ? "/bin/sh" : l.host.shell};
     // The host's nameservers of today, not of the day it was created.
-    if (spec.policy.net.on)
-        choose_dns_forwards(spec.policy.net, spec.policy.net.dns.empty()
-                                                 ? l.host.read_text("/etc/resolv.conf")
-                                                 : "");
+    if (spec.policy.net.on) choose_dns_forwards(spec.policy.net, l.host.read_text);
     Plan plan = make_plan(spec);
     // Its change sets: never while one is being applied or discarded (their lock), and held
     // shared while a foreground run lasts (a detached one is seen running).

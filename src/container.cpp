@@ -47,14 +47,15 @@ std::vector<std::string> persist_dirs(const Layout& layout) {
     return dirs;
 }
 
-void choose_dns_forwards(PrivateNet& net, const std::string& host_resolv_conf) {
+void choose_dns_forwards(PrivateNet& net,
+                         const std::function<std::string(const std::string&)>& read_text) {
     if (!net.dns.empty()) {
         net.dns6 = valid_ipv6(net.dns);
         net.dns4 = !net.dns6;
         return;
     }
     bool v4 = false, v6 = false;
-    std::istringstream in(host_resolv_conf);
+    std::istringstream in(read_text("/etc/resolv.conf"));
     for (std::string line; std::getline(in, line);) {
         std::istringstream f(line);
         std::string key, address;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -213,12 +214,13 @@ PersistLayer persist_layer(const SystemDir& dir);
 std::vector<std::string> persist_dirs(const Layout& layout);
 
 // Which forward addresses the container's resolv.conf names (net.dns4, net.dns6), from the
-// host's resolv.conf text: pasta sends the queries to each address to the first upstream of
-// the same family. --dns: its family only. Else IPv4 first where the host has an IPv4
-// nameserver (or none at all) and IPv6 where it has an IPv6 one: a host with only IPv6
-// nameservers gets only the IPv6 address, so that no lookup first waits out an IPv4 query
+// host's resolv.conf (read_text reads it; not asked with --dns): pasta sends the queries to each
+// address to the first upstream of the same family. --dns: its family only. Else IPv4 first where
+// the host has an IPv4 nameserver (or none at all) and IPv6 where it has an IPv6 one: a host with
+// only IPv6 nameservers gets only the IPv6 address, so that no lookup first waits out an IPv4 query
 // nobody answers.
-void choose_dns_forwards(PrivateNet& net, const std::string& host_resolv_conf);
+void choose_dns_forwards(PrivateNet& net,
+                         const std::function<std::string(const std::string&)>& read_text);
 
 // Every decision about one container.
 struct ContainerSpec {

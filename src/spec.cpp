@@ -782,7 +782,7 @@ void set_private_net(ContainerSpec& s, const Options& opts, const Config& cfg, c
     }
     net.host_loopback = cfg.host_loopback.value;
     net.dns = cfg.dns.value;
-    choose_dns_forwards(net, net.dns.empty() ? h.read_text("/etc/resolv.conf") : "");
+    choose_dns_forwards(net, h.read_text);
     for (const auto& text : opts.publish) {
         Publish p = parse_publish(text);
         for (const auto& other : net.publish)

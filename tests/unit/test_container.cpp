@@ -52,7 +52,13 @@ TEST_CASE("container: the DNS forwards follow the upstream's family, or the host
         PrivateNet net;
         net.on = true;
         net.dns = dns;
-        choose_dns_forwards(net, host);
+        bool read = false;
+        choose_dns_forwards(net, [&](const std::string& path) {
+            CHECK(path == "/etc/resolv.conf");
+            read = true;
+            return host;
+        });
+        CHECK(read == dns.empty());  // --dns: the host's file is not read
         return std::string(net.dns4 ? "4" : "") + (net.dns6 ? "6" : "");
     };
     // --dns: its own family, whatever the host has.
