@@ -233,3 +233,19 @@ def test_a_trees_hosts_link_cannot_reach_a_host_file(k):
     ok("host-only-text" not in p.stdout, f"the host's file was read: {p.stdout!r}")
     ok(p.stdout.endswith("done\n"), p.stdout)
     eq(read(secret), "host-only-text\n", "the host's file was written")
+
+
+def test_a_trees_long_hosts_file_is_kept_whole_up_to_64_kib(k):
+    # The tree's /etc/hosts is read a page at a time to add the hostname's line: one of a few
+    # pages comes through whole, a line cut at no page's end; past 64 KiB the rest is left out.
+    from test_rootfs import make_tree
+    root = make_tree(k, "long-hosts")
+    lines = "".join(f"10.0.{i // 250}.{i % 250} host-{i:05d}.example\n" for i in range(400))
+    ok(4096 * 2 < len(lines) < 64 * 1024, len(lines))
+    k.write(os.path.join(root, "etc", "hosts"), lines)
+    p = k.run(["--rootfs", root, "--hostname", "box", "cat", "/etc/hosts"], cwd="/")
+    eq((p.returncode, p.stdout), (0, lines + "127.0.1.1\tbox\n"), p.stderr)
+    huge = "#" * 70000 + "\n"
+    k.write(os.path.join(root, "etc", "hosts"), huge)
+    p = k.run(["--rootfs", root, "--hostname", "box", "cat", "/etc/hosts"], cwd="/")
+    eq((p.returncode, p.stdout), (0, huge[:64 * 1024] + "\n127.0.1.1\tbox\n"), p.stderr)
