@@ -817,9 +817,8 @@ CommandSetup caller_setup(const sigset_t& caller_mask) {
         cs.slave = x.slave;
         cs.mask = x.tty_mask;
         cs.confined = true;
-        pid_t cmd = fork();
+        pid_t cmd = vfork_command(x.plan, x.err_fd, cs);
         if (cmd < 0) throw Error("fork the command", errno);
-        if (cmd == 0) command_main(x.plan, x.err_fd, cs);
         ::close(x.err_fd);
         ::close(x.slave);
         int s = check(fcntl(x.sock, F_DUPFD_CLOEXEC, 3), "move the socket");
