@@ -365,7 +365,8 @@ struct Apply {
     // (EEXIST: a step made it) is resolved as open_in_root resolves it. A file made here is
     // new and kakuri's own: its fd is the mount point.
     UniqueFd mount_point(const std::string& path, Create c) {
-        if (!made.count(path) && make_fresh(parent_path(path)) && made.insert(path).second) {
+        if (!made.count(path) && make_fresh(parent_path(path))) {
+            made.insert(path);
             const Parent parent = open_parent(root.get(), path, &last_dir);
             const std::string name = base_name(path);
             if (c == Create::File) {
@@ -638,15 +639,21 @@ struct Apply {
         return k != StepKind::Symlink && k != StepKind::Mkdir && k != StepKind::File;
     }
 
+    // The paths of known at or below target (below only, with keep_target).
+    static void forget_within(std::set<std::string>& known, const std::string& target,
+                              bool keep_target) {
+        for (auto f = known.begin(); f != known.end();)
+            f = path_within(*f, target) && !(keep_target && *f == target) ? known.erase(f)
+                                                                          : std::next(f);
+    }
+
     void step(size_t i) {
         const Step& s = plan.steps[i];
         // What a mount covers is no longer what kakuri made there (the target itself is still
         // there, but no longer fresh).
         if (mounts(s.kind)) {
-            for (auto f = fresh.begin(); f != fresh.end();)
-                f = path_within(*f, s.target) ? fresh.erase(f) : std::next(f);
-            for (auto f = made.begin(); f != made.end();)
-                f = *f != s.target && path_within(*f, s.target) ? made.erase(f) : std::next(f);
+            forget_within(fresh, s.target, false);
+            forget_within(made, s.target, true);
         }
         do_step(s, i);
         // A mount at the kept directory or above it hides what the fd holds.
